@@ -1,0 +1,152 @@
+-- Mailhook schema: the only DDL. Applied at start-up by src/db/open.ts; every statement is
+-- idempotent. Ids are prefixed, time-sortable strings; timestamps are Unix epoch milliseconds.
+-- Booleans are INTEGER 0/1; lists and objects are JSON text.
+
+CREATE TABLE IF NOT EXISTS users (
+  id            TEXT PRIMARY KEY,               -- usr_
+  email         TEXT NOT NULL UNIQUE,           -- normalised: trimmed, lower-case
+  password_hash TEXT,                           -- scrypt$N$r$p$salt$hash; NULL for Google-only accounts
+  google_sub    TEXT UNIQUE,
+  created_at    INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS sessions (
+  id           TEXT PRIMARY KEY,                -- ses_
+  user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  token_hash   TEXT NOT NULL UNIQUE,            -- hex SHA-256 of the mhs_ token
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  last_used_at INTEGER
+) STRICT;
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
+
+CREATE TABLE IF NOT EXISTS domains (
+  id                 TEXT PRIMARY KEY,          -- dom_
+  user_id            TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name               TEXT NOT NULL,             -- lower-case, ASCII (punycode), no trailing dot
+  status             TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'verified')),
+  verification_token TEXT NOT NULL,
+  verified_at        INTEGER,
+  last_check         TEXT,                      -- JSON: per-record result of the last verify
+  webhook_url        TEXT,                      -- catch-all webhook
+  webhook_secret     TEXT,                      -- whsec_
+  created_at         INTEGER NOT NULL,
+  UNIQUE (user_id, name)
+) STRICT;
+-- Several accounts may claim a name; only one can hold it verified, and that one receives its mail.
+CREATE UNIQUE INDEX IF NOT EXISTS domains_verified_name ON domains(name) WHERE status = 'verified';
+CREATE INDEX IF NOT EXISTS domains_user ON domains(user_id, id);
+
+CREATE TABLE IF NOT EXISTS api_keys (
+  id           TEXT PRIMARY KEY,                -- key_
+  user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name         TEXT NOT NULL,
+  prefix       TEXT NOT NULL,                   -- first characters of the key, shown in lists
+  key_hash     TEXT NOT NULL UNIQUE,            -- hex SHA-256 of the mhk_ key
+  scopes       TEXT NOT NULL,                   -- JSON array
+  domain_id    TEXT REFERENCES domains(id) ON DELETE CASCADE,
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at   INTEGER
+) STRICT;
+CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys(user_id, id);
+
+CREATE TABLE IF NOT EXISTS routes (
+  id          TEXT PRIMARY KEY,                 -- rte_
+  user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  domain_id   TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+  match       TEXT NOT NULL,                    -- exact, *@d, local+*@d or /regex/
+  action      TEXT NOT NULL CHECK (action IN ('webhook', 'store', 'drop', 'reject')),
+  destination TEXT,                             -- https URL for webhook
+  secret      TEXT,                             -- whsec_ signing secret for webhook routes
+  priority    INTEGER NOT NULL DEFAULT 100,
+  stop        INTEGER NOT NULL DEFAULT 0,
+  filters     TEXT,                             -- JSON {from?, subject?, header?: {name, value}}
+  enabled     INTEGER NOT NULL DEFAULT 1,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS routes_domain ON routes(domain_id, priority, id);
+CREATE INDEX IF NOT EXISTS routes_user ON routes(user_id, id);
+
+-- One row per stored copy: a transaction whose recipients belong to two accounts is two rows.
+CREATE TABLE IF NOT EXISTS messages (
+  id           TEXT PRIMARY KEY,                -- msg_
+  user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  domain_id    TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE, -- domain of the first recipient
+  mail_from    TEXT NOT NULL,
+  rcpt_to      TEXT NOT NULL,                   -- JSON array of this account's envelope recipients
+  helo         TEXT NOT NULL,
+  remote_ip    TEXT NOT NULL,
+  tls          INTEGER NOT NULL,
+  from_address TEXT NOT NULL DEFAULT '',
+  from_name    TEXT NOT NULL DEFAULT '',
+  subject      TEXT NOT NULL DEFAULT '',
+  message_id   TEXT NOT NULL DEFAULT '',
+  size         INTEGER NOT NULL,                -- raw bytes
+  raw_key      TEXT NOT NULL,                   -- blob key of the .eml
+  parsed       TEXT NOT NULL,                   -- JSON: to, cc, reply_to, date, headers, text, html, ...
+  auth         TEXT NOT NULL DEFAULT '{}',      -- JSON: spf, dkim, dmarc, arc
+  parse_error  TEXT,
+  received_at  INTEGER NOT NULL,
+  purged_at    INTEGER                          -- attachments' objects removed (7-day link lifetime)
+) STRICT;
+CREATE INDEX IF NOT EXISTS messages_user ON messages(user_id, id);
+CREATE INDEX IF NOT EXISTS messages_user_domain ON messages(user_id, domain_id, id);
+CREATE INDEX IF NOT EXISTS messages_received ON messages(received_at);
+
+-- Which recipients a stored message was for: list filters by recipient use this.
+CREATE TABLE IF NOT EXISTS message_recipients (
+  message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+  address    TEXT NOT NULL,                     -- lower-case envelope recipient
+  domain_id  TEXT NOT NULL,
+  PRIMARY KEY (message_id, address)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS message_recipients_address ON message_recipients(address, message_id);
+
+CREATE TABLE IF NOT EXISTS attachments (
+  id           TEXT PRIMARY KEY,                -- att_
+  message_id   TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+  idx          INTEGER NOT NULL,
+  filename     TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  size         INTEGER NOT NULL,
+  sha256       TEXT NOT NULL,
+  content_id   TEXT NOT NULL DEFAULT '',
+  blob_key     TEXT NOT NULL,
+  UNIQUE (message_id, idx)
+) STRICT;
+
+-- One row per (message, destination). Its id is the webhook-id on every attempt.
+CREATE TABLE IF NOT EXISTS deliveries (
+  id              TEXT PRIMARY KEY,             -- dlv_
+  user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  message_id      TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+  route_id        TEXT,                         -- NULL for the domain catch-all; kept if the route is deleted
+  url             TEXT NOT NULL,                -- snapshot at enqueue time
+  secret          TEXT NOT NULL,                -- snapshot at enqueue time
+  dest            TEXT NOT NULL,                -- scheme://host:port, the concurrency key
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,                      -- NULL once final
+  last_status     INTEGER,
+  last_error      TEXT,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, dest, next_attempt_at);
+CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries(message_id);
+CREATE INDEX IF NOT EXISTS deliveries_user ON deliveries(user_id, id);
+
+-- Written before the request goes out; finished_at stays NULL if the process died mid-attempt.
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+  id            INTEGER PRIMARY KEY,
+  delivery_id   TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+  started_at    INTEGER NOT NULL,
+  finished_at   INTEGER,
+  status_code   INTEGER,
+  latency_ms    INTEGER,
+  response_body TEXT,                           -- first 1 KiB
+  error         TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS delivery_attempts_delivery ON delivery_attempts(delivery_id, id);

@@ -1,0 +1,82 @@
+import { Hono } from 'hono';
+import { stream } from 'hono/streaming';
+import type { Readable } from 'node:stream';
+import type { Deps } from '../deps.js';
+import { HttpError } from '../errors.js';
+import { BlobNotFoundError } from '../store/blob-store.js';
+import { checkLink } from '../store/signed-links.js';
+
+/** A filename safe in a quoted header value: no quotes, controls, separators or bidi overrides. */
+export function safeFilename(name: string, fallback: string): string {
+  const cleaned = name
+    .normalize('NFC')
+    .replace(/[\p{Cc}\p{Cf}"\\/:*?<>|]+/gu, '_')
+    .replace(/^[.\s]+/, '')
+    .trim()
+    .slice(0, 200);
+  return cleaned || fallback;
+}
+
+function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
+/** GET /att/:mid/:idx — signed links, no credential (DESIGN §4). */
+export function attachmentRoutes(deps: Deps): Hono {
+  const app = new Hono();
+  app.get('/att/:mid/:idx', async (c) => {
+    const { mid, idx } = c.req.param();
+    const q = c.req.queries();
+    // A duplicated parameter is a tampered link, whichever copy is right.
+    if ((q.exp?.length ?? 0) > 1 || (q.sig?.length ?? 0) > 1) throw new HttpError(403, 'invalid link');
+    const check = checkLink(deps.config.secret, mid, idx, q.exp?.[0], q.sig?.[0], deps.now());
+    if (!check.ok) throw new HttpError(check.status, check.status === 410 ? 'link expired' : 'invalid link');
+    const message = deps.repos.messages.getById(mid);
+    if (!message) throw new HttpError(410, 'message deleted');
+
+    let key: string;
+    let filename: string;
+    let contentType: string;
+    if (check.target === 'raw') {
+      key = message.rawKey;
+      filename = `${mid}.eml`;
+      contentType = 'message/rfc822';
+    } else {
+      const att = deps.repos.messages.attachment(mid, check.target);
+      if (!att) throw new HttpError(403, 'invalid link');
+      if (message.purgedAt !== null) throw new HttpError(410, 'attachment expired');
+      key = att.blobKey;
+      filename = safeFilename(att.filename, `attachment-${att.index}`);
+      contentType = att.contentType;
+    }
+
+    const presigned = await deps.blobs.presign(key, { filename, contentType }).catch((err) => {
+      deps.log.error('presign failed', { err, key });
+      throw new HttpError(502, 'storage unavailable');
+    });
+    if (presigned) return c.redirect(presigned, 302);
+
+    let body: Readable;
+    try {
+      body = await deps.blobs.get(key);
+    } catch (err) {
+      if (err instanceof BlobNotFoundError) throw new HttpError(410, 'attachment expired');
+      deps.log.error('blob read failed', { err, key });
+      throw new HttpError(502, 'storage unavailable');
+    }
+    // Served as a download in a sandbox: never rendered as our origin's HTML.
+    c.header('Content-Type', /^[\w.+-]+\/[\w.+-]+$/.test(contentType) ? contentType : 'application/octet-stream');
+    c.header('Content-Disposition', contentDisposition(filename));
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Content-Security-Policy', "default-src 'none'; sandbox");
+    c.header('Cache-Control', 'private, max-age=300');
+    return stream(c, async (s) => {
+      s.onAbort(() => {
+        body.destroy();
+      });
+      for await (const chunk of body) await s.write(chunk as Uint8Array);
+    });
+  });
+  return app;
+}

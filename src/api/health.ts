@@ -1,0 +1,24 @@
+import { Hono } from 'hono';
+import type { Deps } from '../deps.js';
+
+export function healthRoutes(deps: Deps): Hono {
+  const app = new Hono();
+  app.get('/api/health', async (c) => {
+    const checks = { db: false, blobs: false };
+    try {
+      deps.db.prepare('SELECT 1').get();
+      checks.db = true;
+    } catch (err) {
+      deps.log.error('health: database', { err });
+    }
+    try {
+      await deps.blobs.check();
+      checks.blobs = true;
+    } catch (err) {
+      deps.log.error('health: blob store', { err });
+    }
+    const ok = checks.db && checks.blobs;
+    return c.json({ ok, checks }, ok ? 200 : 503);
+  });
+  return app;
+}

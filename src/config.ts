@@ -1,0 +1,167 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** Everything Mailhook reads from the environment, validated once. */
+export interface Config {
+  dataDir: string;
+  smtpHost: string;
+  smtpPort: number;
+  httpHost: string;
+  httpPort: number;
+  publicUrl: string;
+  mxHost: string;
+  secret: string;
+  maxMessageBytes: number;
+  maxRecipients: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  smtpIdleTimeoutMs: number;
+  smtpReverseDns: boolean;
+  retentionDays: number;
+  dnsServers: string[];
+  tlsCert: string | null;
+  tlsKey: string | null;
+  authChecks: boolean;
+  webhookConcurrency: number;
+  webhookConcurrencyPerDestination: number;
+  webhookTimeoutMs: number;
+  allowInsecureWebhooks: boolean;
+  s3: S3Config | null;
+  google: { clientId: string; clientSecret: string; issuer: string } | null;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export interface S3Config {
+  bucket: string;
+  endpoint: string | null;
+  region: string;
+  forcePathStyle: boolean;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const n = Number(raw.trim());
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return def;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+function url(env: Env, name: string, def: string): string {
+  const raw = env[name]?.trim() || def;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function readSecret(env: Env, dataDir: string): string {
+  const given = env.SECRET?.trim();
+  if (given) {
+    if (given.length < 32) throw new ConfigError('SECRET must be at least 32 characters');
+    return given;
+  }
+  // Generated once and kept beside the database, so links and sessions survive restarts.
+  const file = join(dataDir, 'secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  return secret;
+}
+
+function tlsFile(env: Env, name: string): string | null {
+  const path = env[name]?.trim();
+  if (!path) return null;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${name}: cannot read ${path} (${(err as Error).message})`);
+  }
+}
+
+/** Reads and validates the configuration. Throws ConfigError naming the variable at fault. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const dataDir = resolve(env.DATA_DIR?.trim() || './data');
+  mkdirSync(dataDir, { recursive: true });
+  const httpPort = int(env, 'HTTP_PORT', 3000, 0, 65535);
+  const tlsCert = tlsFile(env, 'TLS_CERT');
+  const tlsKey = tlsFile(env, 'TLS_KEY');
+  if (!!tlsCert !== !!tlsKey) throw new ConfigError('TLS_CERT and TLS_KEY must be set together');
+  const bucket = env.S3_BUCKET?.trim();
+  const logLevel = (env.LOG_LEVEL?.trim() || 'info') as Config['logLevel'];
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be debug, info, warn, error or silent, got "${logLevel}"`);
+  }
+  const dnsServers = (env.DNS_SERVERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of dnsServers) {
+    if (!/^[0-9a-fA-F.:[\]]+$/.test(s)) throw new ConfigError(`DNS_SERVERS must list IP addresses, got "${s}"`);
+  }
+  const googleId = env.GOOGLE_CLIENT_ID?.trim();
+  const googleSecret = env.GOOGLE_CLIENT_SECRET?.trim();
+  if (!!googleId !== !!googleSecret) {
+    throw new ConfigError('GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET must be set together');
+  }
+
+  return Object.freeze({
+    dataDir,
+    smtpHost: env.SMTP_HOST?.trim() || '0.0.0.0',
+    smtpPort: int(env, 'SMTP_PORT', 2525, 0, 65535),
+    httpHost: env.HTTP_HOST?.trim() || '0.0.0.0',
+    httpPort,
+    publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${httpPort}`),
+    mxHost: env.MX_HOST?.trim() || hostname(),
+    secret: readSecret(env, dataDir),
+    maxMessageBytes: int(env, 'MAX_MESSAGE_BYTES', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxRecipients: int(env, 'MAX_RECIPIENTS', 100, 1, 10_000),
+    maxConnections: int(env, 'MAX_CONNECTIONS', 500, 1, 100_000),
+    maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 50, 1, 100_000),
+    smtpIdleTimeoutMs: int(env, 'SMTP_IDLE_TIMEOUT_MS', 60_000, 1000, 3_600_000),
+    smtpReverseDns: bool(env, 'SMTP_REVERSE_DNS', false),
+    retentionDays: int(env, 'RETENTION_DAYS', 30, 7, 3650),
+    dnsServers,
+    tlsCert,
+    tlsKey,
+    authChecks: bool(env, 'AUTH_CHECKS', true),
+    webhookConcurrency: int(env, 'WEBHOOK_CONCURRENCY', 64, 1, 10_000),
+    webhookConcurrencyPerDestination: int(env, 'WEBHOOK_CONCURRENCY_PER_DESTINATION', 8, 1, 1000),
+    webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+    allowInsecureWebhooks: bool(env, 'ALLOW_INSECURE_WEBHOOKS', false),
+    s3: bucket
+      ? {
+          bucket,
+          endpoint: env.S3_ENDPOINT?.trim() || null,
+          region: env.S3_REGION?.trim() || 'auto',
+          forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', false),
+        }
+      : null,
+    google:
+      googleId && googleSecret
+        ? {
+            clientId: googleId,
+            clientSecret: googleSecret,
+            issuer: url(env, 'GOOGLE_ISSUER', 'https://accounts.google.com'),
+          }
+        : null,
+    logLevel,
+  });
+}

@@ -1,0 +1,206 @@
+import type { AttachmentMeta, AuthResults, Envelope, ParsedMessage } from '../parse/types.js';
+import type { Db } from './open.js';
+
+export interface StoredMessage {
+  id: string;
+  userId: string;
+  domainId: string;
+  envelope: Envelope;
+  parsed: ParsedMessage;
+  auth: AuthResults | Record<string, never>;
+  size: number;
+  rawKey: string;
+  parseError: string | null;
+  receivedAt: number;
+  purgedAt: number | null;
+}
+
+export interface StoredAttachment extends AttachmentMeta {
+  id: string;
+  messageId: string;
+  blobKey: string;
+}
+
+interface Row {
+  id: string;
+  user_id: string;
+  domain_id: string;
+  mail_from: string;
+  rcpt_to: string;
+  helo: string;
+  remote_ip: string;
+  tls: number;
+  size: number;
+  raw_key: string;
+  parsed: string;
+  auth: string;
+  parse_error: string | null;
+  received_at: number;
+  purged_at: number | null;
+}
+
+interface AttRow {
+  id: string;
+  message_id: string;
+  idx: number;
+  filename: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  content_id: string;
+  blob_key: string;
+}
+
+const toMessage = (r: Row): StoredMessage => ({
+  id: r.id,
+  userId: r.user_id,
+  domainId: r.domain_id,
+  envelope: {
+    mailFrom: r.mail_from,
+    rcptTo: JSON.parse(r.rcpt_to) as string[],
+    helo: r.helo,
+    remoteIp: r.remote_ip,
+    tls: r.tls === 1,
+  },
+  parsed: JSON.parse(r.parsed) as ParsedMessage,
+  auth: JSON.parse(r.auth) as AuthResults,
+  size: r.size,
+  rawKey: r.raw_key,
+  parseError: r.parse_error,
+  receivedAt: r.received_at,
+  purgedAt: r.purged_at,
+});
+
+const toAttachment = (r: AttRow): StoredAttachment => ({
+  id: r.id,
+  messageId: r.message_id,
+  index: r.idx,
+  filename: r.filename,
+  contentType: r.content_type,
+  size: r.size,
+  sha256: r.sha256,
+  contentId: r.content_id,
+  blobKey: r.blob_key,
+});
+
+export interface MessageListFilter {
+  userId: string;
+  domainId?: string;
+  recipient?: string;
+  from?: string;
+  since?: number;
+  until?: number;
+  before?: string;
+  limit: number;
+}
+
+export function messagesTable(db: Db) {
+  const insert = db.prepare(
+    `INSERT INTO messages (id, user_id, domain_id, mail_from, rcpt_to, helo, remote_ip, tls, from_address, from_name,
+       subject, message_id, size, raw_key, parsed, auth, parse_error, received_at)
+     VALUES (@id, @userId, @domainId, @mailFrom, @rcptTo, @helo, @remoteIp, @tls, @fromAddress, @fromName,
+       @subject, @messageId, @size, @rawKey, @parsed, @auth, @parseError, @receivedAt)`,
+  );
+  const insertRecipient = db.prepare(
+    'INSERT OR IGNORE INTO message_recipients (message_id, address, domain_id) VALUES (?, ?, ?)',
+  );
+  const insertAttachment = db.prepare(
+    `INSERT INTO attachments (id, message_id, idx, filename, content_type, size, sha256, content_id, blob_key)
+     VALUES (@id, @messageId, @index, @filename, @contentType, @size, @sha256, @contentId, @blobKey)`,
+  );
+  const byId = db.prepare<[string, string], Row>('SELECT * FROM messages WHERE id = ? AND user_id = ?');
+  const byIdAny = db.prepare<[string], Row>('SELECT * FROM messages WHERE id = ?');
+  const attachmentsOf = db.prepare<[string], AttRow>('SELECT * FROM attachments WHERE message_id = ? ORDER BY idx');
+  const attachmentAt = db.prepare<[string, number], AttRow>('SELECT * FROM attachments WHERE message_id = ? AND idx = ?');
+  const list = db.prepare<Record<string, unknown>, Row>(
+    `SELECT m.* FROM messages m
+     WHERE m.user_id = @userId AND m.id < @before
+       AND (@domainId IS NULL OR m.domain_id = @domainId)
+       AND (@fromAddress IS NULL OR m.from_address = @fromAddress)
+       AND (@since IS NULL OR m.received_at >= @since)
+       AND (@until IS NULL OR m.received_at < @until)
+       AND (@recipient IS NULL OR EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = m.id AND r.address = @recipient))
+     ORDER BY m.id DESC LIMIT @limit`,
+  );
+  const remove = db.prepare('DELETE FROM messages WHERE id = ?');
+  const markPurged = db.prepare('UPDATE messages SET purged_at = ? WHERE id = ?');
+  const unpurgedBefore = db.prepare<[number, number], Row>(
+    'SELECT * FROM messages WHERE received_at < ? AND purged_at IS NULL ORDER BY received_at LIMIT ?',
+  );
+  const receivedBefore = db.prepare<[number, number], Row>(
+    'SELECT * FROM messages WHERE received_at < ? ORDER BY received_at LIMIT ?',
+  );
+
+  return {
+    /** Call inside a transaction together with the deliveries. */
+    insert(m: StoredMessage, attachments: StoredAttachment[]): void {
+      const p = m.parsed;
+      insert.run({
+        id: m.id,
+        userId: m.userId,
+        domainId: m.domainId,
+        mailFrom: m.envelope.mailFrom,
+        rcptTo: JSON.stringify(m.envelope.rcptTo),
+        helo: m.envelope.helo,
+        remoteIp: m.envelope.remoteIp,
+        tls: m.envelope.tls ? 1 : 0,
+        fromAddress: p.from.address.toLowerCase(),
+        fromName: p.from.name,
+        subject: p.subject,
+        messageId: p.messageId,
+        size: m.size,
+        rawKey: m.rawKey,
+        parsed: JSON.stringify(p),
+        auth: JSON.stringify(m.auth),
+        parseError: m.parseError,
+        receivedAt: m.receivedAt,
+      });
+      for (const a of attachments) insertAttachment.run(a);
+    },
+    insertRecipient(messageId: string, address: string, domainId: string): void {
+      insertRecipient.run(messageId, address.toLowerCase(), domainId);
+    },
+    get(userId: string, id: string): StoredMessage | null {
+      const r = byId.get(id, userId);
+      return r ? toMessage(r) : null;
+    },
+    getById(id: string): StoredMessage | null {
+      const r = byIdAny.get(id);
+      return r ? toMessage(r) : null;
+    },
+    attachments(messageId: string): StoredAttachment[] {
+      return attachmentsOf.all(messageId).map(toAttachment);
+    },
+    attachment(messageId: string, index: number): StoredAttachment | null {
+      const r = attachmentAt.get(messageId, index);
+      return r ? toAttachment(r) : null;
+    },
+    list(f: MessageListFilter): StoredMessage[] {
+      return list
+        .all({
+          userId: f.userId,
+          before: f.before ?? '\uffff',
+          domainId: f.domainId ?? null,
+          fromAddress: f.from?.toLowerCase() ?? null,
+          since: f.since ?? null,
+          until: f.until ?? null,
+          recipient: f.recipient?.toLowerCase() ?? null,
+          limit: f.limit,
+        })
+        .map(toMessage);
+    },
+    delete(id: string): void {
+      remove.run(id);
+    },
+    markPurged(id: string, at: number): void {
+      markPurged.run(at, id);
+    },
+    /** Messages whose attachment objects are due for removal. */
+    unpurgedBefore(cutoff: number, limit: number): StoredMessage[] {
+      return unpurgedBefore.all(cutoff, limit).map(toMessage);
+    },
+    receivedBefore(cutoff: number, limit: number): StoredMessage[] {
+      return receivedBefore.all(cutoff, limit).map(toMessage);
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { join } from 'node:path';
+import type { Config } from './config.js';
+import { createRepos, type Repos } from './db/index.js';
+import { openDb, type Db } from './db/open.js';
+import { createLogger, type Logger } from './log.js';
+import type { BlobStore } from './store/blob-store.js';
+import { FsBlobStore } from './store/fs-blob-store.js';
+
+/** What every part of Mailhook needs. Built once in main.ts; tests build their own. */
+export interface Deps {
+  config: Readonly<Config>;
+  db: Db;
+  repos: Repos;
+  blobs: BlobStore;
+  log: Logger;
+  now: () => number;
+}
+
+export function createDeps(
+  config: Readonly<Config>,
+  overrides: Partial<Pick<Deps, 'blobs' | 'log' | 'now'>> = {},
+): Deps {
+  const db = openDb(join(config.dataDir, 'mailhook.db'));
+  return {
+    config,
+    db,
+    repos: createRepos(db),
+    blobs: overrides.blobs ?? new FsBlobStore(join(config.dataDir, 'blobs')),
+    log: overrides.log ?? createLogger(config.logLevel),
+    now: overrides.now ?? Date.now,
+  };
+}

@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createDeps, type Deps } from '../../src/deps.js';
+import { newId } from '../../src/ids.js';
+
+/** A clock the test moves by hand. */
+export interface FakeClock {
+  now: () => number;
+  set(ms: number): void;
+  advance(ms: number): void;
+}
+
+export function fakeClock(start = Date.UTC(2026, 10, 23, 12, 0, 0)): FakeClock {
+  let t = start;
+  return {
+    now: () => t,
+    set: (ms) => {
+      t = ms;
+    },
+    advance: (ms) => {
+      t += ms;
+    },
+  };
+}
+
+export interface TestDeps extends Deps {
+  cleanup(): void;
+}
+
+/** Fresh deps on a temporary DATA_DIR. `env` overrides configuration variables. */
+export function testDeps(env: Record<string, string> = {}, opts: { now?: () => number } = {}): TestDeps {
+  const dir = mkdtempSync(join(tmpdir(), 'mailhook-test-'));
+  const config: Readonly<Config> = loadConfig({
+    DATA_DIR: dir,
+    SECRET: 'test-secret-test-secret-test-secret-0123456789',
+    SMTP_PORT: '0',
+    HTTP_PORT: '0',
+    PUBLIC_URL: 'http://127.0.0.1:3000',
+    MX_HOST: 'mx.mailhook.test',
+    ALLOW_INSECURE_WEBHOOKS: 'true',
+    AUTH_CHECKS: 'false',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const deps = createDeps(config, { now: opts.now });
+  return {
+    ...deps,
+    cleanup() {
+      deps.db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A user with one verified domain, written straight to the database. */
+export function seedUserAndDomain(deps: Deps, domainName = 'example.com', opts: { webhookUrl?: string } = {}) {
+  const now = deps.now();
+  const user = deps.repos.users.insert({
+    id: newId('usr'),
+    email: `owner-${Math.random().toString(36).slice(2)}@owner.test`,
+    passwordHash: null,
+    googleSub: null,
+    createdAt: now,
+  });
+  const domain = {
+    id: newId('dom'),
+    userId: user.id,
+    name: domainName,
+    status: 'verified' as const,
+    verificationToken: 'tok',
+    verifiedAt: now,
+    webhookUrl: opts.webhookUrl ?? null,
+    webhookSecret: opts.webhookUrl ? 'whsec_' + Buffer.from('catch-all-secret-0123456789').toString('base64') : null,
+    createdAt: now,
+  };
+  deps.repos.domains.insert(domain);
+  return { user, domain: deps.repos.domains.get(user.id, domain.id)! };
+}
