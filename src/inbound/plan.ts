@@ -1,0 +1,71 @@
+import { domainToASCII } from 'node:url';
+import type { Domain } from '../db/domains.js';
+import type { Repos } from '../db/index.js';
+import type { Route } from '../db/routes.js';
+import { routesForRecipient } from '../route/match.js';
+import type { ParsedMessage } from '../parse/types.js';
+
+/** The domain part of an address as stored: ASCII (punycode), lower-case, no trailing dot. */
+export function domainOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  if (at < 0) return '';
+  const name = address.slice(at + 1).replace(/\.$/, '').toLowerCase();
+  return domainToASCII(name) || '';
+}
+
+/** The verified domain that receives mail for `address`, or null. */
+export function receivingDomain(repos: Repos, address: string): Domain | null {
+  const name = domainOf(address);
+  return name ? repos.domains.findVerified(name) : null;
+}
+
+export interface PlannedDelivery {
+  routeId: string | null;
+  url: string;
+  secret: string;
+}
+
+/** One account's share of an SMTP transaction: its own stored copy and deliveries. */
+export interface AccountPlan {
+  userId: string;
+  domainId: string;
+  recipients: { address: string; domainId: string }[];
+  deliveries: PlannedDelivery[];
+  /** False when every recipient only hit `drop` routes: accept, keep nothing. */
+  keep: boolean;
+}
+
+/** Groups recipients by account (each gets its own copy) and runs the routes of each. */
+export function planDelivery(repos: Repos, rcptTo: string[], parsed: ParsedMessage): AccountPlan[] {
+  const plans = new Map<string, AccountPlan>();
+  const routesCache = new Map<string, Route[]>();
+  for (const address of rcptTo) {
+    const domain = receivingDomain(repos, address);
+    // The domain was removed or unverified between RCPT and DATA: nobody owns this recipient now.
+    if (!domain) continue;
+    let plan = plans.get(domain.userId);
+    if (!plan) {
+      plan = { userId: domain.userId, domainId: domain.id, recipients: [], deliveries: [], keep: false };
+      plans.set(domain.userId, plan);
+    }
+    plan.recipients.push({ address, domainId: domain.id });
+    let routes = routesCache.get(domain.id);
+    if (!routes) routesCache.set(domain.id, (routes = repos.routes.enabledForDomain(domain.id)));
+
+    const { fired } = routesForRecipient(routes, address, parsed);
+    const add = (d: PlannedDelivery) => {
+      // A route (or catch-all) fires once per message, however many recipients it matched.
+      if (!plan.deliveries.some((x) => x.routeId === d.routeId && x.url === d.url)) plan.deliveries.push(d);
+    };
+    for (const { route } of fired) {
+      if (route.action === 'webhook' && route.destination && route.secret) {
+        add({ routeId: route.id, url: route.destination, secret: route.secret });
+      }
+    }
+    if (fired.length === 0 && domain.webhookUrl && domain.webhookSecret) {
+      add({ routeId: null, url: domain.webhookUrl, secret: domain.webhookSecret });
+    }
+    if (fired.length === 0 || fired.some(({ route }) => route.action !== 'drop')) plan.keep = true;
+  }
+  return [...plans.values()];
+}

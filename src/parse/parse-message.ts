@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { MailParser, type AddressObject, type AttachmentStream, type HeaderLines, type MessageText } from 'mailparser';
+import type { Address, AttachmentMeta, Header, ParsedMessage } from './types.js';
+
+/** Stores one attachment's decoded bytes; resolves once they are durable. */
+export type PutAttachment = (index: number, content: Readable) => Promise<void>;
+
+export interface ParseOutcome {
+  parsed: ParsedMessage;
+  /** Set when the MIME could not be parsed in full; the raw message is kept regardless. */
+  error: string | null;
+}
+
+// A header value longer than this is cut in the stored/sent copy (the raw .eml keeps it whole).
+const MAX_HEADER_VALUE = 16 * 1024;
+const MAX_HEADERS = 1000;
+const MAX_ADDRESSES = 1000;
+
+export function emptyParsed(): ParsedMessage {
+  return {
+    from: { address: '', name: '' },
+    to: [],
+    cc: [],
+    replyTo: [],
+    subject: '',
+    date: 0,
+    messageId: '',
+    inReplyTo: '',
+    references: [],
+    headers: [],
+    text: '',
+    html: '',
+    attachments: [],
+  };
+}
+
+function addresses(value: AddressObject | AddressObject[] | undefined): Address[] {
+  const out: Address[] = [];
+  const walk = (list: { address?: string; name?: string; group?: unknown[] }[]) => {
+    for (const a of list) {
+      if (out.length >= MAX_ADDRESSES) return;
+      if (Array.isArray(a.group)) walk(a.group as typeof list);
+      else out.push({ address: a.address ?? '', name: a.name ?? '' });
+    }
+  };
+  for (const obj of ([] as AddressObject[]).concat(value ?? [])) walk(obj.value);
+  return out;
+}
+
+function headerList(lines: HeaderLines): Header[] {
+  return lines.slice(0, MAX_HEADERS).map(({ line }) => {
+    const colon = line.indexOf(':');
+    const name = colon > 0 ? line.slice(0, colon).trim() : line.trim();
+    // Unfold (RFC 5322 §2.2.3) so each value is one line.
+    const value = colon > 0 ? line.slice(colon + 1).replace(/\r?\n[ \t]/g, ' ').trim() : '';
+    return { name, value: value.slice(0, MAX_HEADER_VALUE) };
+  });
+}
+
+/**
+ * Parses a raw message with mailparser's streaming MailParser. Attachments are handed to
+ * `putAttachment` as streams while parsing, so a 40 MB attachment is never held in memory.
+ * Never throws for bad MIME: a parser failure comes back as `error` with what was read so far.
+ */
+export async function parseMessage(raw: Readable, putAttachment: PutAttachment): Promise<ParseOutcome> {
+  const parsed = emptyParsed();
+  // Linkifying text into HTML is the slow, regex-heavy part of mailparser and nobody asked for it.
+  const parser = new MailParser({ skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true, checksumAlgo: false });
+  const pending: Promise<void>[] = [];
+  const open = new Set<AttachmentStream['content']>();
+  let attachmentError: Error | null = null;
+
+  parser.on('headers', () => {
+    parsed.from = addresses(parser.from)[0] ?? parsed.from;
+    parsed.to = addresses(parser.to);
+    parsed.cc = addresses(parser.cc);
+    parsed.replyTo = addresses(parser.replyTo);
+    parsed.subject = (parser.subject ?? '').slice(0, MAX_HEADER_VALUE);
+    const date = parser.date?.getTime();
+    parsed.date = date !== undefined && Number.isFinite(date) ? date : 0;
+    parsed.messageId = parser.messageId ?? '';
+    parsed.inReplyTo = parser.inReplyTo ?? '';
+    parsed.references = ([] as string[]).concat(parser.references ?? []).slice(0, MAX_ADDRESSES);
+  });
+  parser.on('headerLines', (lines: HeaderLines) => {
+    parsed.headers = headerList(lines);
+  });
+  parser.on('data', (data: AttachmentStream | MessageText) => {
+    if (data.type === 'text') {
+      parsed.text = data.text ?? '';
+      parsed.html = typeof data.html === 'string' ? data.html : '';
+      return;
+    }
+    const index = parsed.attachments.length;
+    const meta: AttachmentMeta = {
+      index,
+      filename: data.filename ?? '',
+      contentType: (data.contentType || 'application/octet-stream').toLowerCase(),
+      size: 0,
+      sha256: '',
+      contentId: data.cid ?? '',
+    };
+    parsed.attachments.push(meta);
+    const hash = createHash('sha256');
+    const counted = new PassThrough();
+    counted.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      meta.size += chunk.length;
+    });
+    const stored = putAttachment(index, counted);
+    open.add(data.content);
+    pending.push(
+      Promise.all([pipeline(data.content, counted), stored])
+        .then(() => {
+          meta.sha256 = hash.digest('hex');
+        })
+        .catch((err: Error) => {
+          attachmentError ??= err;
+          counted.destroy(err);
+        })
+        .finally(() => {
+          open.delete(data.content);
+          data.release?.();
+        }),
+    );
+  });
+
+  let error: string | null = null;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      parser.once('end', resolve);
+      parser.once('error', reject);
+      raw.once('error', reject);
+      raw.pipe(parser);
+    });
+  } catch (err) {
+    error = (err as Error).message || String(err);
+    raw.unpipe(parser);
+    // An attachment cut short by the failure must not be stored as if it were whole.
+    for (const content of open) content.destroy(new Error(`message parse failed: ${error}`));
+  }
+  await Promise.all(pending);
+  if (error) {
+    // Only whole attachments are kept; the raw message still has every byte.
+    parsed.attachments = parsed.attachments.filter((a) => a.sha256 !== '');
+    return { parsed, error };
+  }
+  // A storage failure is not a parse problem: the caller answers 451 and the sender retries.
+  if (attachmentError) throw attachmentError;
+  return { parsed, error };
+}

@@ -1,0 +1,25 @@
+import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
+import type { Deps } from '../deps.js';
+import { SmtpError } from '../errors.js';
+import { receivingDomain } from '../inbound/plan.js';
+import { rcptDecision } from '../route/match.js';
+
+/**
+ * RCPT TO: the only place mail is refused for its recipient (DESIGN §1 inv. 2): a verified
+ * domain with a route or catch-all that takes it, or 550 now, never a bounce later.
+ */
+export function acceptRecipient(deps: Deps) {
+  return (address: SMTPServerAddress, _session: SMTPServerSession, callback: (err?: Error | null) => void) => {
+    try {
+      const domain = receivingDomain(deps.repos, address.address);
+      if (!domain) return callback(new SmtpError(550, 'Recipient address rejected: domain not served here'));
+      const verdict = rcptDecision(deps.repos.routes.enabledForDomain(domain.id), address.address, !!domain.webhookUrl);
+      // smtp-server prefixes the enhanced status code itself.
+      if (!verdict.accept) return callback(new SmtpError(verdict.code, verdict.message.replace(/^\d\.\d{1,3}\.\d{1,3} /, '')));
+      callback();
+    } catch (err) {
+      deps.log.error('RCPT check failed', { err });
+      callback(new SmtpError(451, 'Temporary failure, try again later'));
+    }
+  };
+}

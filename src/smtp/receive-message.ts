@@ -1,0 +1,54 @@
+import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { Deps } from '../deps.js';
+import { SmtpError } from '../errors.js';
+import { acceptInbound, type AuthCheck } from '../inbound/accept.js';
+import { spool, spoolDir } from '../inbound/spool.js';
+
+export interface ReceiveHooks {
+  checkAuth?: AuthCheck;
+  /** Called after a commit that queued deliveries: wakes the delivery worker. */
+  onStored?: () => void;
+}
+
+/**
+ * DATA: 552 when over size, 451 for any failure of ours, 250 only once acceptInbound has
+ * committed — the reply names the stored message ids.
+ */
+export function receiveMessage(deps: Deps, hooks: ReceiveHooks = {}) {
+  const dir = spoolDir(deps.config.dataDir);
+  return (stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void) => {
+    const run = async (): Promise<string> => {
+      const file = await spool(dir, stream);
+      try {
+        if (stream.sizeExceeded) throw new SmtpError(552, 'Message too big');
+        const ids = await acceptInbound(
+          deps,
+          {
+            spoolPath: file.path,
+            size: file.size,
+            envelope: {
+              mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+              rcptTo: session.envelope.rcptTo.map((r) => r.address),
+              helo: session.hostNameAppearsAs ?? '',
+              remoteIp: session.remoteAddress,
+              tls: session.secure,
+            },
+          },
+          hooks.checkAuth,
+        );
+        hooks.onStored?.();
+        return ids.length > 0 ? `Ok: queued as ${ids.join(' ')}` : 'Ok: accepted';
+      } finally {
+        await file.remove();
+      }
+    };
+    run().then(
+      (reply) => callback(null, reply),
+      (err: unknown) => {
+        if (err instanceof SmtpError) return callback(err);
+        deps.log.error('message not stored', { err, remoteIp: session.remoteAddress });
+        callback(new SmtpError(451, 'Temporary failure storing the message, try again later'));
+      },
+    );
+  };
+}
