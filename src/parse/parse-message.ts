@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, type Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MailParser, type AddressObject, type AttachmentStream, type HeaderLines, type MessageText } from 'mailparser';
 import type { Address, AttachmentMeta, Header, ParsedMessage } from './types.js';
@@ -14,7 +14,7 @@ export interface ParseOutcome {
 }
 
 // A header value longer than this is cut in the stored/sent copy (the raw .eml keeps it whole).
-const MAX_HEADER_VALUE = 16 * 1024;
+export const MAX_HEADER_VALUE = 16 * 1024;
 const MAX_HEADERS = 1000;
 const MAX_ADDRESSES = 1000;
 
@@ -104,10 +104,12 @@ export async function parseMessage(raw: Readable, putAttachment: PutAttachment):
     };
     parsed.attachments.push(meta);
     const hash = createHash('sha256');
-    const counted = new PassThrough();
-    counted.on('data', (chunk: Buffer) => {
-      hash.update(chunk);
-      meta.size += chunk.length;
+    const counted = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        meta.size += chunk.length;
+        done(null, chunk);
+      },
     });
     const stored = putAttachment(index, counted);
     open.add(data.content);

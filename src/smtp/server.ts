@@ -21,6 +21,7 @@ export function createSmtpServer(deps: Deps, hooks: ReceiveHooks = {}): MailServ
     authOptional: true,
     disabledCommands: config.tlsCert ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     hideSTARTTLS: !config.tlsCert,
+    hideENHANCEDSTATUSCODES: false,
     ...(config.tlsCert && config.tlsKey ? { key: config.tlsKey, cert: config.tlsCert } : {}),
     size: config.maxMessageBytes,
     // Over-size mail is refused with 552 after the dot whatever happens in onData.

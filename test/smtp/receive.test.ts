@@ -67,7 +67,7 @@ describe('SMTP receive', () => {
       text: 'see attached',
       attachments: [{ filename: 'invoice.pdf', content: pdf, contentType: 'application/pdf' }],
     });
-    const id = /queued as (msg_\w+)/.exec(info.response)?.[1];
+    const id = /queued as (msg_\w+)/.exec(info.response ?? '')?.[1];
     expect(info.response).toMatch(/^250 /);
     expect(id).toBeDefined();
     const msg = deps.repos.messages.get(seed.user.id, id!)!;
@@ -178,7 +178,7 @@ describe('SMTP receive', () => {
       to: ['one@example.com', 'two@example.com', 'three@other.test'],
       text: 'hi all',
     });
-    const ids = info.response.match(/msg_\w+/g)!;
+    const ids = (info.response ?? '').match(/msg_\w+/g)!;
     expect(ids).toHaveLength(2);
     const mine = deps.repos.messages.list({ userId: seed.user.id, limit: 10 });
     const theirs = deps.repos.messages.list({ userId: other.user.id, limit: 10 });
