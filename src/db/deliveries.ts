@@ -53,6 +53,63 @@ export const toDelivery = (r: Row): Delivery => ({
   updatedAt: r.updated_at,
 });
 
+/** One row of delivery_attempts: written before the request, finished after it. */
+export interface DeliveryAttempt {
+  id: number;
+  deliveryId: string;
+  startedAt: number;
+  /** NULL while in flight, or forever if the process died mid-attempt (then recovered at start). */
+  finishedAt: number | null;
+  statusCode: number | null;
+  latencyMs: number | null;
+  responseBody: string | null;
+  error: string | null;
+}
+
+interface AttemptRow {
+  id: number;
+  delivery_id: string;
+  started_at: number;
+  finished_at: number | null;
+  status_code: number | null;
+  latency_ms: number | null;
+  response_body: string | null;
+  error: string | null;
+}
+
+const toAttempt = (r: AttemptRow): DeliveryAttempt => ({
+  id: r.id,
+  deliveryId: r.delivery_id,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  statusCode: r.status_code,
+  latencyMs: r.latency_ms,
+  responseBody: r.response_body,
+  error: r.error,
+});
+
+/** How an attempt ended and what becomes of its delivery, as the worker decided. */
+export interface AttemptOutcome {
+  finishedAt: number;
+  statusCode: number | null;
+  latencyMs: number;
+  responseBody: string;
+  error: string | null;
+  status: DeliveryStatus;
+  /** NULL once final. */
+  nextAttemptAt: number | null;
+}
+
+export interface DeliveryListFilter {
+  userId: string;
+  status?: DeliveryStatus;
+  messageId?: string;
+  routeId?: string;
+  /** Cursor: only ids below it (newest first). */
+  before?: string;
+  limit: number;
+}
+
 /** The concurrency key of a webhook URL: one slow host never holds up another. */
 export function destinationOf(url: string): string {
   const u = new URL(url);
@@ -67,6 +124,77 @@ export function deliveriesTable(db: Db) {
   const byId = db.prepare<[string, string], Row>('SELECT * FROM deliveries WHERE id = ? AND user_id = ?');
   const byIdAny = db.prepare<[string], Row>('SELECT * FROM deliveries WHERE id = ?');
   const forMessage = db.prepare<[string], Row>('SELECT * FROM deliveries WHERE message_id = ? ORDER BY id');
+  // Every destination with pending work and its earliest next_attempt_at. A skip-scan over
+  // deliveries_due: O(destinations x log rows), however many rows one dead destination piles up.
+  const pendingDests = db.prepare<[], { dest: string; next_at: number }>(
+    `WITH RECURSIVE d(dest) AS (
+       SELECT MIN(dest) FROM deliveries WHERE status = 'pending'
+       UNION ALL
+       SELECT (SELECT MIN(dest) FROM deliveries WHERE status = 'pending' AND dest > d.dest) FROM d WHERE d.dest IS NOT NULL)
+     SELECT dest, (SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND dest = d.dest) AS next_at
+     FROM d WHERE dest IS NOT NULL`,
+  );
+  const dueFor = db.prepare<{ dest: string; now: number; limit: number }, Row>(
+    `SELECT * FROM deliveries WHERE status = 'pending' AND dest = @dest AND next_attempt_at <= @now
+     ORDER BY next_attempt_at LIMIT @limit`,
+  );
+  const lease = db.prepare<{ id: string; now: number; leaseUntil: number }, Row>(
+    `UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = @leaseUntil, updated_at = @now
+     WHERE id = @id AND status = 'pending' AND next_attempt_at <= @now RETURNING *`,
+  );
+  const startAttempt = db.prepare('INSERT INTO delivery_attempts (delivery_id, started_at) VALUES (@id, @now)');
+  const endAttempt = db.prepare(
+    `UPDATE delivery_attempts SET finished_at = @finishedAt, status_code = @statusCode, latency_ms = @latencyMs,
+       response_body = @responseBody, error = @error WHERE id = @attemptId`,
+  );
+  const settle = db.prepare(
+    `UPDATE deliveries SET status = @status, next_attempt_at = @nextAttemptAt, last_status = @statusCode,
+       last_error = @error, updated_at = @finishedAt WHERE id = @deliveryId`,
+  );
+  const unfinished = db.prepare<[], { id: number; delivery_id: string }>(
+    `SELECT a.id, a.delivery_id FROM deliveries d JOIN delivery_attempts a ON a.delivery_id = d.id
+     WHERE d.status = 'pending' AND a.finished_at IS NULL`,
+  );
+  const interrupt = db.prepare('UPDATE delivery_attempts SET finished_at = @now, error = @error WHERE id = @id');
+  const dueNow = db.prepare(
+    `UPDATE deliveries SET next_attempt_at = @now, last_status = NULL, last_error = @error, updated_at = @now
+     WHERE id = @id AND status = 'pending'`,
+  );
+  const list = db.prepare<Record<string, unknown>, Row>(
+    `SELECT * FROM deliveries WHERE user_id = @userId AND id < @before
+       AND (@status IS NULL OR status = @status)
+       AND (@messageId IS NULL OR message_id = @messageId)
+       AND (@routeId IS NULL OR route_id = @routeId)
+     ORDER BY id DESC LIMIT @limit`,
+  );
+  const attemptsOf = db.prepare<[string], AttemptRow>('SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY id');
+  const requeue = db.prepare<{ id: string; userId: string; now: number }, Row>(
+    `UPDATE deliveries SET status = 'pending', next_attempt_at = @now, updated_at = @now
+     WHERE id = @id AND user_id = @userId RETURNING *`,
+  );
+
+  /** Records the attempts before the calls and leases the rows so no pass picks them meanwhile. */
+  const claim = db.transaction((ids: string[], now: number, leaseUntil: number) => {
+    const claimed: { delivery: Delivery; attemptId: number }[] = [];
+    for (const id of ids) {
+      const r = lease.get({ id, now, leaseUntil });
+      if (r) claimed.push({ delivery: toDelivery(r), attemptId: Number(startAttempt.run({ id, now }).lastInsertRowid) });
+    }
+    return claimed;
+  });
+  const finish = db.transaction((deliveryId: string, attemptId: number, o: AttemptOutcome) => {
+    endAttempt.run({ attemptId, ...o });
+    settle.run({ deliveryId, ...o });
+  });
+  const recover = db.transaction((now: number, error: string) => {
+    const rows = unfinished.all();
+    for (const r of rows) {
+      interrupt.run({ id: r.id, now, error });
+      dueNow.run({ id: r.delivery_id, now, error });
+    }
+    return rows.length;
+  });
+
   return {
     /** Queues a delivery, due now. Call inside the transaction that stores the message. */
     insert(d: { id: string; userId: string; messageId: string; routeId: string | null; url: string; secret: string }, now: number): void {
@@ -82,6 +210,78 @@ export function deliveriesTable(db: Db) {
     },
     forMessage(messageId: string): Delivery[] {
       return forMessage.all(messageId).map(toDelivery);
+    },
+    /** Destinations with pending deliveries and when the earliest of them is due. */
+    pendingDestinations(): { dest: string; nextAt: number }[] {
+      return pendingDests.all().map((r) => ({ dest: r.dest, nextAt: r.next_at }));
+    },
+    /** Up to `limit` due deliveries of one destination, longest-waiting first. */
+    dueFor(dest: string, now: number, limit: number): Delivery[] {
+      return dueFor.all({ dest, now, limit }).map(toDelivery);
+    },
+    /**
+     * Starts an attempt of each delivery still due, in one transaction (one fsync for a batch):
+     * an attempt row, attempts + 1, next_attempt_at = leaseUntil. Returns the ones started.
+     */
+    claim(ids: string[], now: number, leaseUntil: number): { delivery: Delivery; attemptId: number }[] {
+      return claim(ids, now, leaseUntil);
+    },
+    /** Finishes the attempt row and sets the delivery's fate, in one transaction. */
+    finish(deliveryId: string, attemptId: number, outcome: AttemptOutcome): void {
+      finish(deliveryId, attemptId, outcome);
+    },
+    /** After a crash: closes attempts left open with `error` and makes their deliveries due now. */
+    recoverInterrupted(now: number, error: string): number {
+      return recover(now, error);
+    },
+    /** A user's deliveries, newest first, filtered; paginate with `before` = the last id. */
+    list(f: DeliveryListFilter): Delivery[] {
+      return list
+        .all({
+          userId: f.userId,
+          before: f.before ?? '\uffff',
+          status: f.status ?? null,
+          messageId: f.messageId ?? null,
+          routeId: f.routeId ?? null,
+          limit: f.limit,
+        })
+        .map(toDelivery);
+    },
+    /** Attempts of one delivery, oldest first. Not scoped: check ownership with get() first. */
+    attempts(deliveryId: string): DeliveryAttempt[] {
+      return attemptsOf.all(deliveryId).map(toAttempt);
+    },
+    /** Queues a new attempt now, whatever the status; null when not this user's delivery. */
+    requeue(userId: string, id: string, now: number): Delivery | null {
+      const r = requeue.get({ id, userId, now });
+      return r ? toDelivery(r) : null;
+    },
+  };
+}
+
+/** Deliveries of messages filed under one domain: what an API key restricted to it may list. */
+export function deliveriesOfDomain(db: Db) {
+  const list = db.prepare<Record<string, unknown>, Row>(
+    `SELECT d.* FROM deliveries d JOIN messages m ON m.id = d.message_id
+     WHERE d.user_id = @userId AND m.domain_id = @domainId AND d.id < @before
+       AND (@status IS NULL OR d.status = @status)
+       AND (@messageId IS NULL OR d.message_id = @messageId)
+       AND (@routeId IS NULL OR d.route_id = @routeId)
+     ORDER BY d.id DESC LIMIT @limit`,
+  );
+  return {
+    list(f: DeliveryListFilter & { domainId: string }): Delivery[] {
+      return list
+        .all({
+          userId: f.userId,
+          domainId: f.domainId,
+          before: f.before ?? '\uffff',
+          status: f.status ?? null,
+          messageId: f.messageId ?? null,
+          routeId: f.routeId ?? null,
+          limit: f.limit,
+        })
+        .map(toDelivery);
     },
   };
 }

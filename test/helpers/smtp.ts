@@ -1,5 +1,5 @@
 import net from 'node:net';
-import nodemailer from 'nodemailer';
+import nodemailer, { type Transporter } from 'nodemailer';
 import type { Deps } from '../../src/deps.js';
 import { createSmtpServer, type MailServer } from '../../src/smtp/server.js';
 import type { ReceiveHooks } from '../../src/smtp/receive-message.js';
@@ -7,7 +7,7 @@ import type { ReceiveHooks } from '../../src/smtp/receive-message.js';
 export interface RunningSmtp {
   port: number;
   server: MailServer;
-  transport: nodemailer.Transporter;
+  transport: Transporter;
   close(): Promise<void>;
 }
 

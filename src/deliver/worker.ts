@@ -1,0 +1,217 @@
+import type { AttemptOutcome, Delivery } from '../db/deliveries.js';
+import type { Deps } from '../deps.js';
+import { buildEmailReceived } from './payload.js';
+import { postWebhook, type AttemptResult } from './post.js';
+import { nextAttemptDelay } from './schedule.js';
+
+/**
+ * The durable webhook queue (DESIGN §6, invariant 3). The database is the queue: a delivery
+ * row is due when status = 'pending' and next_attempt_at <= now. Each attempt is recorded
+ * before the request goes out and finished after it, so a crash leaves an open attempt row
+ * that start() closes and re-sends, under the same webhook-id (the delivery id).
+ */
+export interface DeliveryWorker {
+  /** Recovers attempts a crash left open, then runs: timer + kicks. */
+  start(): void;
+  /** New deliveries were committed: run a pass now rather than at the next timer. */
+  kick(): void;
+  /** Stops scheduling and waits (bounded) for attempts in flight. */
+  stop(): Promise<void>;
+  /** One pass; resolves when the attempts it started have finished. For tests (fake clock). */
+  runOnce(): Promise<void>;
+}
+
+/** Safety net: even with no known due time, look again this often (retryNow, other writers). */
+const POLL_MS = 1000;
+/** The lease covers the whole attempt (timeoutMs bounds it) plus time to record the result. */
+const LEASE_MARGIN_MS = 30_000;
+export const INTERRUPTED = 'interrupted (process stopped)';
+
+export function createDeliveryWorker(deps: Deps, opts: { random?: () => number } = {}): DeliveryWorker {
+  const { config, repos, log } = deps;
+  const random = opts.random ?? Math.random;
+  const perDest = new Map<string, number>(); // attempts in flight per destination
+  const inflightIds = new Set<string>();
+  const running = new Set<Promise<void>>();
+  let started = false;
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  let kickQueued = false;
+  const inflightAt = (dest: string) => perDest.get(dest) ?? 0;
+
+  /**
+   * Starts as many due attempts as the pools allow. Fairness, so that dead destinations with
+   * thousands of due rows never hold up a healthy one:
+   * - a destination has at most `perDestination` attempts in flight;
+   * - destinations with the fewest in flight go first, then the longest-waiting, one slot
+   *   each per round (round-robin), never all slots to the first in line;
+   * - the last quarter of the global pool is kept for destinations with nothing in flight, so
+   *   even several dead destinations at their cap cannot fill the pool: a healthy destination
+   *   always finds a slot unless that many distinct destinations are busy at once.
+   */
+  function pass(): { launched: Promise<void>[]; wakeIn: number } {
+    const now = deps.now();
+    const cap = config.webhookConcurrencyPerDestination;
+    const reserve = Math.floor(config.webhookConcurrency / 4);
+    const dests = repos.deliveries.pendingDestinations();
+    let active = dests
+      .filter((d) => d.nextAt <= now && inflightAt(d.dest) < cap)
+      .sort((a, b) => inflightAt(a.dest) - inflightAt(b.dest) || a.nextAt - b.nextAt);
+    const queues = new Map<string, { rows: Delivery[]; taken: number }>();
+    const picked: string[] = [];
+    let free = config.webhookConcurrency - inflightIds.size;
+    while (free > 0 && active.length > 0) {
+      const stillActive: typeof active = [];
+      for (const d of active) {
+        let q = queues.get(d.dest);
+        const busy = inflightAt(d.dest) + (q?.taken ?? 0) > 0;
+        if (free === 0 || (busy && free <= reserve)) continue;
+        if (!q) queues.set(d.dest, (q = { rows: repos.deliveries.dueFor(d.dest, now, cap - inflightAt(d.dest)), taken: 0 }));
+        let row = q.rows.shift();
+        while (row && inflightIds.has(row.id)) row = q.rows.shift(); // requeued by retryNow while in flight
+        if (!row) continue;
+        picked.push(row.id);
+        q.taken++;
+        free--;
+        stillActive.push(d);
+      }
+      active = stillActive;
+    }
+    const launched: Promise<void>[] = [];
+    const claimed = picked.length ? repos.deliveries.claim(picked, now, now + config.webhookTimeoutMs + LEASE_MARGIN_MS) : [];
+    for (const { delivery, attemptId } of claimed) launched.push(launch(delivery, attemptId));
+    let wakeIn = POLL_MS;
+    for (const d of dests) if (d.nextAt > now) wakeIn = Math.min(wakeIn, d.nextAt - now);
+    return { launched, wakeIn };
+  }
+
+  function launch(d: Delivery, attemptId: number): Promise<void> {
+    perDest.set(d.dest, inflightAt(d.dest) + 1);
+    inflightIds.add(d.id);
+    const p = attempt(d, attemptId).finally(() => {
+      const left = inflightAt(d.dest) - 1;
+      if (left > 0) perDest.set(d.dest, left);
+      else perDest.delete(d.dest);
+      inflightIds.delete(d.id);
+      running.delete(p);
+      kick(); // a slot is free: a destination held back by a cap may go now
+    });
+    running.add(p);
+    return p;
+  }
+
+  /** One attempt of a claimed delivery: build the body from the rows, send, record. Never throws. */
+  async function attempt(d: Delivery, attemptId: number): Promise<void> {
+    let outcome: AttemptOutcome;
+    try {
+      const message = repos.messages.getById(d.messageId);
+      if (!message) {
+        const base = { finishedAt: deps.now(), statusCode: null, latencyMs: 0, responseBody: '', error: 'message deleted' };
+        outcome = { ...base, status: 'failed', nextAttemptAt: null };
+      } else {
+        const event = buildEmailReceived({
+          config,
+          message,
+          attachments: repos.messages.attachments(message.id),
+          delivery: d,
+          domain: repos.domains.getById(message.domainId)?.name ?? '',
+        });
+        const result = await postWebhook({
+          url: d.url,
+          secret: d.secret,
+          id: d.id,
+          body: JSON.stringify(event),
+          now: deps.now(),
+          timeoutMs: config.webhookTimeoutMs,
+          allowInsecure: config.allowInsecureWebhooks,
+        });
+        outcome = decide(result, d.attempts, deps.now(), random);
+      }
+    } catch (err) {
+      // Our own failure (a bug, the database): the delivery stays on its schedule, not lost.
+      log.error('webhook attempt failed internally', { err, delivery: d.id });
+      const r: AttemptResult = { statusCode: null, latencyMs: 0, body: '', error: 'internal error', retryAfter: null };
+      outcome = decide(r, d.attempts, deps.now(), random);
+    }
+    try {
+      repos.deliveries.finish(d.id, attemptId, outcome);
+      log.debug('webhook attempt', { delivery: d.id, status: outcome.statusCode, error: outcome.error, next: outcome.status });
+    } catch (err) {
+      // The attempt row stays open; start() after a restart re-sends it, under the same id.
+      log.error('could not record webhook attempt', { err, delivery: d.id });
+    }
+  }
+
+  function runPass(): Promise<void>[] {
+    if (stopping) return [];
+    let launched: Promise<void>[] = [];
+    let wakeIn = POLL_MS;
+    try {
+      ({ launched, wakeIn } = pass());
+    } catch (err) {
+      log.error('delivery pass failed', { err });
+    }
+    if (started) {
+      clearTimeout(timer);
+      timer = setTimeout(runPass, Math.max(0, wakeIn)).unref();
+    }
+    return launched;
+  }
+
+  function kick(): void {
+    if (!started || stopping || kickQueued) return;
+    kickQueued = true;
+    setImmediate(() => {
+      kickQueued = false;
+      if (started) runPass();
+    });
+  }
+
+  return {
+    start() {
+      if (started) return;
+      started = true;
+      stopping = false;
+      const n = repos.deliveries.recoverInterrupted(deps.now(), INTERRUPTED);
+      if (n > 0) log.warn('re-queued webhook attempts interrupted by a stop', { count: n });
+      runPass();
+    },
+    kick,
+    async stop() {
+      started = false;
+      stopping = true;
+      clearTimeout(timer);
+      let bound: NodeJS.Timeout | undefined;
+      const limit = new Promise<void>((resolve) => (bound = setTimeout(resolve, config.webhookTimeoutMs + 1000)));
+      await Promise.race([Promise.allSettled([...running]), limit]);
+      clearTimeout(bound);
+    },
+    async runOnce() {
+      await Promise.allSettled(runPass());
+    },
+  };
+}
+
+/**
+ * What becomes of a delivery after an attempt: 2xx delivered (the status decides, even if the
+ * body then stalled), 410 stops, anything else follows the schedule until it is spent.
+ */
+export function decide(r: AttemptResult, attemptsMade: number, now: number, random: () => number = Math.random): AttemptOutcome {
+  const base = { finishedAt: now, statusCode: r.statusCode, latencyMs: r.latencyMs, responseBody: r.body, error: r.error };
+  if (r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300) {
+    return { ...base, status: 'delivered', nextAttemptAt: null };
+  }
+  if (r.statusCode === 410) return { ...base, error: r.error ?? '410 Gone: the receiver asked to stop', status: 'failed', nextAttemptAt: null };
+  const delay = nextAttemptDelay(attemptsMade, r.retryAfter, random, now);
+  return delay === null ? { ...base, status: 'failed', nextAttemptAt: null } : { ...base, status: 'pending', nextAttemptAt: now + delay };
+}
+
+/**
+ * POST /api/deliveries/:id/retry: queues a new attempt now, whatever the status (a failed or
+ * delivered one gets one more attempt). Null when the delivery is not this user's. Call the
+ * worker's kick() after it; otherwise its poll picks it up within a second. If an attempt is
+ * in flight at that moment, that attempt's result decides.
+ */
+export function retryNow(deps: Deps, userId: string, deliveryId: string): Delivery | null {
+  return deps.repos.deliveries.requeue(userId, deliveryId, deps.now());
+}

@@ -1,0 +1,67 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createDeliveryWorker, type DeliveryWorker } from '../../src/deliver/worker.js';
+import { fakeClock, seedUserAndDomain, testDeps, type FakeClock, type TestDeps } from '../helpers/deps.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { seedDelivery, seedMessage } from './seed.js';
+
+describe('delivery fairness: a slow destination never delays another', () => {
+  let clock: FakeClock;
+  let deps: TestDeps;
+  let slowA: WebhookReceiver;
+  let slowB: WebhookReceiver;
+  let healthy: WebhookReceiver;
+  let worker: DeliveryWorker;
+  let owner: { userId: string; domainId: string };
+
+  beforeEach(async () => {
+    clock = fakeClock(Date.now());
+    // Long timeout: the slow receivers keep their requests open for the whole test.
+    deps = testDeps(
+      { WEBHOOK_TIMEOUT_MS: '20000', WEBHOOK_CONCURRENCY: '4', WEBHOOK_CONCURRENCY_PER_DESTINATION: '2' },
+      { now: clock.now },
+    );
+    [slowA, slowB, healthy] = await Promise.all([startWebhookReceiver(), startWebhookReceiver(), startWebhookReceiver()]);
+    slowA.setDefault({ hang: true });
+    slowB.setDefault({ hang: true });
+    const { user, domain } = seedUserAndDomain(deps);
+    owner = { userId: user.id, domainId: domain.id };
+    worker = createDeliveryWorker(deps);
+  });
+  afterEach(async () => {
+    // Closing the hanging receivers ends the attempts in flight, so stop() returns at once.
+    await Promise.all([slowA.close(), slowB.close(), healthy.close()]);
+    await worker.stop();
+    deps.cleanup();
+  });
+
+  const queue = (url: string) => {
+    const { message } = seedMessage(deps, owner);
+    return seedDelivery(deps, { userId: owner.userId, messageId: message.id, url });
+  };
+  const stillHanging = (r: WebhookReceiver) => r.requests.filter((q) => q.closedAt === null).length;
+
+  it('serves a healthy destination queued behind two dead ones with a backlog each', async () => {
+    for (let i = 0; i < 10; i++) queue(slowA.url + '/a');
+    for (let i = 0; i < 10; i++) queue(slowB.url + '/b');
+    clock.advance(1000); // the healthy delivery is the newest: oldest-first alone would starve it
+    const first = queue(healthy.url + '/ok');
+    worker.start();
+
+    const [req] = await healthy.waitFor(1);
+    expect(req!.headers['webhook-id']).toBe(first.id);
+    // Round-robin: every destination got a slot in the same pass; the dead ones still hang.
+    expect(stillHanging(slowA)).toBeGreaterThanOrEqual(1);
+    expect(stillHanging(slowB)).toBeGreaterThanOrEqual(1);
+
+    // The healthy attempt's slot went to a dead destination: they now hold every slot they
+    // may take (3 of 4; the last is kept for destinations with nothing in flight).
+    await vi.waitFor(() => expect(slowA.requests.length + slowB.requests.length).toBe(3));
+    const second = queue(healthy.url + '/ok');
+    worker.kick();
+    const reqs = await healthy.waitFor(2);
+    expect(reqs[1]!.headers['webhook-id']).toBe(second.id);
+    expect(slowA.requests.length + slowB.requests.length).toBe(3);
+    expect(stillHanging(slowA) + stillHanging(slowB)).toBe(3);
+    expect(Math.max(slowA.requests.length, slowB.requests.length)).toBe(2); // the per-destination cap
+  });
+});

@@ -1,0 +1,129 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { dkimSign } from 'mailauth';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { computeAuth, createAuthResolver } from '../../src/parse/auth.js';
+import { startDnsServer, type DnsRecord, type TestDnsServer } from '../helpers/dns-server.js';
+
+const SENDER_IP = '192.0.2.10';
+const env = { remoteIp: SENDER_IP, helo: 'mail.sender.test', mailFrom: 'bounces@sender.test' };
+// 2048 bits: the key record is longer than one 255-byte TXT string and one 512-byte UDP answer.
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const p = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+
+const zone: DnsRecord[] = [
+  { name: 'sel._domainkey.sender.test', type: 'TXT', value: `v=DKIM1; k=rsa; p=${p}` },
+  { name: 'sender.test', type: 'TXT', value: `v=spf1 ip4:${SENDER_IP} -all` },
+  { name: 'mail.sender.test', type: 'TXT', value: `v=spf1 ip4:${SENDER_IP} -all` },
+  { name: '_dmarc.sender.test', type: 'TXT', value: 'v=DMARC1; p=reject' },
+];
+
+const message = [
+  'From: Alice <alice@sender.test>',
+  'To: bob@example.com',
+  'Subject: Invoice 42',
+  'Date: Mon, 24 Nov 2025 10:00:00 +0000',
+  'Message-ID: <42@sender.test>',
+  'MIME-Version: 1.0',
+  'Content-Type: text/plain; charset=utf-8',
+  '',
+  'Please find the invoice attached.',
+  '',
+].join('\r\n');
+
+let signed: string;
+let dns: TestDnsServer;
+const opts = () => ({ resolver: createAuthResolver([dns.address], 2000), mta: 'mx.mailhook.test', timeoutMs: 5000 });
+
+beforeAll(async () => {
+  dns = await startDnsServer(zone);
+  const key = { signingDomain: 'sender.test', selector: 'sel', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) };
+  // mailauth signs with signatureData only; its .d.ts also wants the key fields at the top level.
+  const { signatures, errors } = await dkimSign(message, { ...key, signatureData: [key] });
+  expect(errors).toEqual([]);
+  signed = signatures + message;
+});
+afterAll(() => dns.close());
+beforeEach(() => {
+  dns.set(zone);
+  dns.setSilent(false);
+});
+
+describe('computeAuth', () => {
+  it('passes SPF, DKIM and DMARC for a signed message from a permitted IP', async () => {
+    expect(await computeAuth(Buffer.from(signed), env, opts())).toEqual({ spf: 'pass', dkim: 'pass', dmarc: 'pass', arc: 'none' });
+    expect(dns.queries).toContainEqual({ name: 'sel._domainkey.sender.test', type: 'TXT' });
+  });
+
+  it('reads the message from a stream', async () => {
+    const result = await computeAuth(Readable.from([Buffer.from(signed)]), env, opts());
+    expect(result).toEqual({ spf: 'pass', dkim: 'pass', dmarc: 'pass', arc: 'none' });
+  });
+
+  it('fails DKIM when the body was changed; DMARC still passes on aligned SPF', async () => {
+    const tampered = signed.replace('the invoice', 'the 1nvoice');
+    expect(await computeAuth(Buffer.from(tampered), env, opts())).toEqual({ spf: 'pass', dkim: 'fail', dmarc: 'pass', arc: 'none' });
+  });
+
+  it('fails DKIM when a signed header was changed, and DMARC when SPF fails too', async () => {
+    const tampered = signed.replace('Subject: Invoice 42', 'Subject: Invoice 43');
+    const result = await computeAuth(Buffer.from(tampered), { ...env, remoteIp: '198.51.100.7' }, opts());
+    expect(result).toEqual({ spf: 'fail', dkim: 'fail', dmarc: 'fail', arc: 'none' });
+  });
+
+  it('checks the HELO name for the null sender of a bounce', async () => {
+    const result = await computeAuth(Buffer.from(signed), { ...env, mailFrom: '' }, opts());
+    expect(result.spf).toBe('pass');
+  });
+
+  it('reports none when nothing is published and nothing is signed', async () => {
+    dns.set([]);
+    expect(await computeAuth(Buffer.from(message), env, opts())).toEqual({ spf: 'none', dkim: 'none', dmarc: 'none', arc: 'none' });
+  });
+
+  it('reports a signature whose key is not published as neutral (mailauth: "no key")', async () => {
+    dns.set([]);
+    expect(await computeAuth(Buffer.from(signed), env, opts())).toEqual({ spf: 'none', dkim: 'neutral', dmarc: 'none', arc: 'none' });
+  });
+
+  it('answers temperror within the timeout when the resolver never answers', async () => {
+    const never = () => new Promise<never>(() => {});
+    const started = performance.now();
+    const result = await computeAuth(Buffer.from(signed), env, { resolver: never, mta: 'mx', timeoutMs: 300 });
+    const elapsed = performance.now() - started;
+    expect(result).toEqual({ spf: 'temperror', dkim: 'temperror', dmarc: 'temperror', arc: 'temperror' });
+    expect(elapsed).toBeGreaterThanOrEqual(290);
+    expect(elapsed).toBeLessThan(1300);
+  });
+
+  it('keeps the checks that finished before the timeout', async () => {
+    // DKIM's key lookup hangs; SPF's answers at once.
+    const resolver = createAuthResolver([dns.address], 2000);
+    const slowKeys = (name: string, rrtype: string) =>
+      name.includes('_domainkey') ? new Promise<never>(() => {}) : resolver(name, rrtype);
+    const result = await computeAuth(Buffer.from(signed), env, { resolver: slowKeys, mta: 'mx', timeoutMs: 500 });
+    expect(result).toEqual({ spf: 'pass', dkim: 'temperror', dmarc: 'temperror', arc: 'temperror' });
+  });
+
+  it('maps a DNS server that stops answering to temperror through the real resolver', async () => {
+    dns.setSilent(true);
+    const started = performance.now();
+    const result = await computeAuth(Buffer.from(signed), env, {
+      resolver: createAuthResolver([dns.address], 300),
+      mta: 'mx',
+      timeoutMs: 5000,
+    });
+    expect(result).toMatchObject({ spf: 'temperror', dkim: 'temperror', dmarc: 'temperror' });
+    expect(performance.now() - started).toBeLessThan(3000);
+  });
+
+  it('never throws, even when the message stream fails', async () => {
+    const broken = new Readable({
+      read() {
+        this.destroy(new Error('disk went away'));
+      },
+    });
+    const result = await computeAuth(broken, env, opts());
+    expect(result).toEqual({ spf: 'pass', dkim: 'temperror', dmarc: 'temperror', arc: 'temperror' });
+  });
+});
