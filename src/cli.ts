@@ -1,0 +1,93 @@
+import { parseArgs } from 'node:util';
+import { createApp } from './api/app.js';
+import { createSession } from './auth/sessions.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createDeps, type Deps } from './deps.js';
+
+const USAGE = `mailhook: admin commands for a self-hosted Mailhook (same DATA_DIR as the server)
+
+  mailhook user create --email EMAIL --password PASSWORD
+      Creates an account; prints its session token.
+  mailhook token create --email EMAIL
+      Prints a new session token for an existing account.
+  mailhook domain verify NAME --email EMAIL [--force]
+      Checks the domain's DNS records now; --force marks it verified without DNS
+      (for local testing, or when you manage DNS some other way).
+
+Everything else goes through the API (see README), e.g. with the token printed above.`;
+
+class CliError extends Error {}
+
+function userByEmail(deps: Deps, email: string) {
+  const user = deps.repos.users.getByEmail(email.trim().toLowerCase());
+  if (!user) throw new CliError(`no account with email ${email}`);
+  return user;
+}
+
+/** Runs one API call in-process as `userId`: the CLI has no logic of its own. */
+async function api(deps: Deps, userId: string | null, method: string, path: string, body?: unknown) {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-forwarded-for': '127.0.0.1' };
+  if (userId) headers.authorization = `Bearer ${createSession(deps, userId)}`;
+  const res = await createApp(deps).request(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (!res.ok) throw new CliError(`${method} ${path}: ${res.status} ${String(json.error)}`);
+  return json;
+}
+
+async function run(deps: Deps, argv: string[]): Promise<unknown> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { email: { type: 'string' }, password: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean' } },
+  });
+  const [noun, verb, arg] = positionals;
+  const need = (v: string | undefined, name: string) => {
+    if (!v) throw new CliError(`missing --${name}`);
+    return v;
+  };
+  switch (`${noun} ${verb}`) {
+    case 'user create':
+      return api(deps, null, 'POST', '/api/auth/signup', { email: need(values.email, 'email'), password: need(values.password, 'password') });
+    case 'token create': {
+      const user = userByEmail(deps, need(values.email, 'email'));
+      return { token: createSession(deps, user.id), user: { id: user.id, email: user.email } };
+    }
+    case 'domain verify': {
+      const user = userByEmail(deps, need(values.email, 'email'));
+      const name = need(arg, 'domain name (NAME)').trim().toLowerCase().replace(/\.$/, '');
+      const domain = deps.repos.domains.getByName(user.id, name);
+      if (!domain) throw new CliError(`${user.email} has no domain ${name}; add it with POST /api/domains first`);
+      if (!values.force) return api(deps, user.id, 'POST', `/api/domains/${domain.id}/verify`);
+      const holder = deps.repos.domains.findVerified(name);
+      if (holder && holder.id !== domain.id) throw new CliError(`${name} is already verified by another account`);
+      deps.repos.domains.setStatus(domain.id, 'verified', deps.now(), { forced: true });
+      return api(deps, user.id, 'GET', `/api/domains/${domain.id}`);
+    }
+    default:
+      throw new CliError(USAGE);
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.length === 0 || argv.includes('--help')) {
+    console.log(USAGE);
+    return;
+  }
+  let deps: Deps | undefined;
+  try {
+    deps = createDeps(loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' }));
+    console.log(JSON.stringify(await run(deps, argv), null, 2));
+  } catch (err) {
+    if (err instanceof CliError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(err instanceof CliError && err.message === USAGE ? USAGE : `mailhook: ${(err as Error).message}`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  } finally {
+    deps?.db.close();
+  }
+}
+
+await main();
