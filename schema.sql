@@ -93,6 +93,7 @@ CREATE TABLE IF NOT EXISTS messages (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS messages_user ON messages(user_id, id);
 CREATE INDEX IF NOT EXISTS messages_user_domain ON messages(user_id, domain_id, id);
+CREATE INDEX IF NOT EXISTS messages_user_from ON messages(user_id, from_address, id);
 CREATE INDEX IF NOT EXISTS messages_received ON messages(received_at);
 
 -- Which recipients a stored message was for: list filters by recipient use this.

@@ -1,22 +1,48 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
 import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
+import { apiRoutes } from './api.js';
 import { attachmentRoutes } from './attachments.js';
 import { healthRoutes } from './health.js';
 
+export interface AppOptions {
+  /** Wakes the delivery worker after a manual retry (main.ts passes the worker's kick). */
+  kickDeliveries?: () => void;
+}
+
+/** 1 MiB: every API body is a small JSON document. The dry run may carry a whole message. */
+const MAX_BODY = 1024 * 1024;
+const MAX_DRY_RUN_BODY = 10 * 1024 * 1024;
+
+const tooLarge = (max: number) =>
+  bodyLimit({
+    maxSize: max,
+    onError: () => {
+      throw new HttpError(413, `request body larger than ${max} bytes`);
+    },
+  });
+
 /** The HTTP app: API, attachment links. One error handler maps every failure to `{ error }`. */
-export function createApp(deps: Deps): Hono {
+export function createApp(deps: Deps, opts: AppOptions = {}): Hono {
   const app = new Hono();
   app.onError((err, c) => {
     if (err instanceof HttpError) {
       for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
       return c.json({ error: err.message }, err.status);
     }
+    // Hono's own: malformed JSON (400), unsupported content type (415).
+    if (err instanceof HTTPException && err.status < 500) return c.json({ error: err.message || 'bad request' }, err.status);
     deps.log.error('unhandled API error', { err, path: c.req.path });
     return c.json({ error: 'internal error' }, 500);
   });
   app.notFound((c) => c.json({ error: 'not found' }, 404));
+  const small = tooLarge(MAX_BODY);
+  const large = tooLarge(MAX_DRY_RUN_BODY);
+  app.use('/api/*', (c, next) => (c.req.path === '/api/routes/test' ? large(c, next) : small(c, next)));
   app.route('/', healthRoutes(deps));
   app.route('/', attachmentRoutes(deps));
+  app.route('/', apiRoutes(deps, opts.kickDeliveries ?? (() => {})));
   return app;
 }

@@ -1,8 +1,10 @@
-import { deliveriesTable } from './deliveries.js';
+import { apiKeysTable } from './api-keys.js';
+import { deliveriesOfDomain, deliveriesTable } from './deliveries.js';
 import { domainsTable } from './domains.js';
-import { messagesTable } from './messages.js';
+import { messageBlobKeys, messagesTable } from './messages.js';
 import type { Db } from './open.js';
 import { routesTable } from './routes.js';
+import { sessionsTable } from './sessions.js';
 import { usersTable } from './users.js';
 
 /** Every table's prepared statements, made once per database. */
@@ -13,6 +15,10 @@ export function createRepos(db: Db) {
     routes: routesTable(db),
     messages: messagesTable(db),
     deliveries: deliveriesTable(db),
+    sessions: sessionsTable(db),
+    apiKeys: apiKeysTable(db),
+    messageBlobs: messageBlobKeys(db),
+    domainDeliveries: deliveriesOfDomain(db),
   };
 }
 

@@ -119,7 +119,7 @@ export function messagesTable(db: Db) {
        AND (@fromAddress IS NULL OR m.from_address = @fromAddress)
        AND (@since IS NULL OR m.received_at >= @since)
        AND (@until IS NULL OR m.received_at < @until)
-       AND (@recipient IS NULL OR EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = m.id AND r.address = @recipient))
+       AND (@recipient IS NULL OR m.id IN (SELECT message_id FROM message_recipients WHERE address = @recipient))
      ORDER BY m.id DESC LIMIT @limit`,
   );
   const remove = db.prepare('DELETE FROM messages WHERE id = ?');
@@ -201,6 +201,21 @@ export function messagesTable(db: Db) {
     },
     receivedBefore(cutoff: number, limit: number): StoredMessage[] {
       return receivedBefore.all(cutoff, limit).map(toMessage);
+    },
+  };
+}
+
+/** Blob keys (raw .eml and attachments) of stored messages, for deleting their objects. */
+export function messageBlobKeys(db: Db) {
+  const ofDomain = db.prepare<[string, string], { key: string }>(
+    `SELECT raw_key AS key FROM messages WHERE domain_id = ?
+     UNION ALL
+     SELECT a.blob_key FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.domain_id = ?`,
+  );
+  return {
+    /** Every object of every message filed under the domain: deleting it cascades to them. */
+    ofDomain(domainId: string): string[] {
+      return ofDomain.all(domainId, domainId).map((r) => r.key);
     },
   };
 }

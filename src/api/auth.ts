@@ -1,0 +1,109 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { burnPasswordCheck, hashPassword, PASSWORD_MAX, PASSWORD_MIN, verifyPassword } from '../auth/passwords.js';
+import { normaliseEmail } from '../auth/email.js';
+import { createSession } from '../auth/sessions.js';
+import type { User } from '../db/users.js';
+import type { Deps } from '../deps.js';
+import { HttpError } from '../errors.js';
+import { newId } from '../ids.js';
+import { requireSession } from './guard.js';
+import { clientIp, tooMany, type Limits } from './limits.js';
+import { bearer, errors, json, jsonBody, router } from './openapi.js';
+
+export const UserSchema = z
+  .object({ id: z.string(), email: z.string(), google_linked: z.boolean(), created_at: z.number().int() })
+  .openapi('User');
+export const SessionSchema = z.object({ token: z.string().openapi({ example: 'mhs_…' }), user: UserSchema }).openapi('Session');
+
+export const userJson = (u: User) => ({ id: u.id, email: u.email, google_linked: u.googleSub !== null, created_at: u.createdAt });
+
+const Credentials = z.object({
+  email: z.string().max(320).openapi({ example: 'you@example.com' }),
+  password: z.string().max(PASSWORD_MAX),
+});
+
+const signup = createRoute({
+  method: 'post',
+  path: '/signup',
+  tags: ['auth'],
+  request: { body: jsonBody(Credentials.extend({ password: z.string().min(PASSWORD_MIN).max(PASSWORD_MAX) })) },
+  responses: { 201: json(SessionSchema, 'Account created, signed in'), ...errors(400, 409, 413, 429) },
+});
+const login = createRoute({
+  method: 'post',
+  path: '/login',
+  tags: ['auth'],
+  request: { body: jsonBody(Credentials.extend({ password: z.string().min(1).max(PASSWORD_MAX) })) },
+  responses: { 200: json(SessionSchema, 'Signed in'), ...errors(400, 401, 413, 429) },
+});
+const logout = createRoute({
+  method: 'post',
+  path: '/logout',
+  tags: ['auth'],
+  security: bearer,
+  responses: { 204: { description: 'Session ended' }, ...errors(401, 403) },
+});
+const me = createRoute({
+  method: 'get',
+  path: '/me',
+  tags: ['auth'],
+  security: bearer,
+  responses: { 200: json(z.object({ user: UserSchema }), 'The signed-in user'), ...errors(401, 403) },
+});
+
+function emailOrThrow(input: string): string {
+  const email = normaliseEmail(input);
+  if (!email) throw new HttpError(400, 'email: not a valid email address');
+  return email;
+}
+
+/** POST /api/auth/signup, /login, /logout, GET /api/auth/me. */
+export function authRoutes(deps: Deps, limits: Limits) {
+  const r = router();
+  r.use('/logout', requireSession);
+  r.use('/me', requireSession);
+
+  r.openapi(signup, async (c) => {
+    const body = c.req.valid('json');
+    const email = emailOrThrow(body.email);
+    const wait = limits.signupPerIp.take(clientIp(c));
+    if (wait > 0) throw tooMany(wait, 'sign-ups from this address');
+    if (deps.repos.users.getByEmail(email)) throw new HttpError(409, 'an account with this email already exists');
+    const passwordHash = await hashPassword(body.password);
+    let user: User;
+    try {
+      user = deps.repos.users.insert({ id: newId('usr'), email, passwordHash, googleSub: null, createdAt: deps.now() });
+    } catch (err) {
+      // Two sign-ups raced past the check above; the UNIQUE index decided.
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new HttpError(409, 'an account with this email already exists');
+      throw err;
+    }
+    return c.json({ token: createSession(deps, user.id), user: userJson(user) }, 201);
+  });
+
+  r.openapi(login, async (c) => {
+    const body = c.req.valid('json');
+    const email = normaliseEmail(body.email) ?? body.email.trim().toLowerCase();
+    const ip = clientIp(c);
+    const wait = Math.max(limits.loginPerAccount.retryAfter(email), limits.loginPerIp.retryAfter(ip));
+    if (wait > 0) throw tooMany(wait, 'failed sign-ins');
+    // Counted before the (slow) check, so a burst of parallel guesses cannot all slip past the limit.
+    limits.loginPerAccount.record(email);
+    limits.loginPerIp.record(ip);
+    const user = deps.repos.users.getByEmail(email);
+    const ok = user?.passwordHash ? await verifyPassword(body.password, user.passwordHash) : await burnPasswordCheck(body.password);
+    // One answer for "no such account" and "wrong password": the response must not reveal which.
+    if (!ok || !user) throw new HttpError(401, 'invalid email or password');
+    limits.loginPerAccount.reset(email);
+    limits.loginPerIp.unrecord(ip);
+    return c.json({ token: createSession(deps, user.id), user: userJson(user) }, 200);
+  });
+
+  r.openapi(logout, (c) => {
+    deps.repos.sessions.delete(c.get('auth').credentialId);
+    return c.body(null, 204);
+  });
+
+  r.openapi(me, (c) => c.json({ user: userJson(c.get('auth').user) }, 200));
+  return r;
+}

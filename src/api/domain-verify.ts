@@ -1,0 +1,79 @@
+import { createRoute } from '@hono/zod-openapi';
+import type { Domain } from '../db/domains.js';
+import type { Deps } from '../deps.js';
+import { createResolver, type DnsResolver } from '../dns/resolver.js';
+import { HttpError } from '../errors.js';
+import { DomainSchema, domainJson, txtName, txtValue, type LastCheck, type RecordCheck } from './domain-json.js';
+import { ownDomain, requireScope } from './guard.js';
+import { bearer, errors, IdParam, json, router } from './openapi.js';
+
+/** "No such name" and "no record of that type" are answers (nothing found), not failures. */
+const NO_RECORD = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN', 'ENONAME']);
+
+async function lookup(fn: () => Promise<string[]>): Promise<{ found: string[]; error: string | null }> {
+  try {
+    return { found: await fn(), error: null };
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    return { found: [], error: NO_RECORD.has(code) ? null : `DNS lookup failed: ${code || (err as Error).message}` };
+  }
+}
+
+const hostOf = (name: string) => name.toLowerCase().replace(/\.$/, '');
+
+/** TXT at _mailhook.<name> must hold the token; MX at <name> must include MX_HOST. */
+export async function checkDomain(resolver: DnsResolver, mxHost: string, d: Domain, now: number): Promise<LastCheck> {
+  const txt = { type: 'TXT' as const, name: txtName(d.name), expected: txtValue(d.verificationToken) };
+  const mx = { type: 'MX' as const, name: d.name, expected: hostOf(mxHost) };
+  const [txtFound, mxFound] = await Promise.all([
+    // A TXT record may be split into several strings (RFC 7208 §3.3 style): they are one value.
+    lookup(async () => (await resolver.resolveTxt(txt.name)).map((chunks) => chunks.join(''))),
+    lookup(async () => (await resolver.resolveMx(mx.name)).map((r) => hostOf(r.exchange))),
+  ]);
+  const records: RecordCheck[] = [
+    { ...txt, ...txtFound, ok: txtFound.found.includes(txt.expected) },
+    { ...mx, ...mxFound, ok: mxFound.found.includes(mx.expected) },
+  ];
+  return { checked_at: now, ok: records.every((r) => r.ok), records };
+}
+
+const verify = createRoute({
+  method: 'post',
+  path: '/{id}/verify',
+  tags: ['domains'],
+  security: bearer,
+  middleware: [requireScope('domains:write')] as const,
+  request: { params: IdParam },
+  responses: {
+    200: json(DomainSchema, 'Checked: `last_check` has the per-record result; `status` is verified when both are ok'),
+    ...errors(401, 403, 404, 409),
+  },
+});
+
+/**
+ * POST /api/domains/:id/verify. A failed re-check of a verified domain records the failure but
+ * keeps it verified: a DNS hiccup must not start refusing its mail.
+ */
+export function domainVerifyRoutes(deps: Deps) {
+  const r = router();
+  const resolver = createResolver(deps.config.dnsServers);
+  r.openapi(verify, async (c) => {
+    const auth = c.get('auth');
+    const domain = ownDomain(deps, auth, c.req.valid('param').id);
+    const check = await checkDomain(resolver, deps.config.mxHost, domain, deps.now());
+    const holder = deps.repos.domains.findVerified(domain.name);
+    const takenElsewhere = check.ok && holder !== null && holder.id !== domain.id;
+    const verified = domain.status === 'verified' || (check.ok && !takenElsewhere);
+    try {
+      deps.repos.domains.setStatus(domain.id, verified ? 'verified' : 'pending', verified ? (domain.verifiedAt ?? check.checked_at) : null, check);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+      // Another account verified the name between our read and our write.
+      deps.repos.domains.setStatus(domain.id, 'pending', null, check);
+      throw new HttpError(409, `${domain.name} is already verified by another account`);
+    }
+    if (takenElsewhere) throw new HttpError(409, `${domain.name} is already verified by another account`);
+    return c.json(domainJson(deps.config, deps.repos.domains.get(auth.user.id, domain.id)!), 200);
+  });
+  return r;
+}

@@ -1,0 +1,53 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { createOidcClient, type OidcIdentity } from '../auth/google.js';
+import { createSession } from '../auth/sessions.js';
+import type { User } from '../db/users.js';
+import type { Deps } from '../deps.js';
+import { HttpError } from '../errors.js';
+import { newId } from '../ids.js';
+import { SessionSchema, userJson } from './auth.js';
+import { errors, json, jsonBody, router } from './openapi.js';
+
+const google = createRoute({
+  method: 'post',
+  path: '/google',
+  tags: ['auth'],
+  request: {
+    body: jsonBody(
+      z.object({
+        code: z.string().min(1).max(4096),
+        redirect_uri: z.url().max(2048),
+      }),
+    ),
+  },
+  responses: { 200: json(SessionSchema, 'Signed in with Google'), ...errors(400, 401, 403, 404, 409, 502) },
+});
+
+/**
+ * The account of a verified Google identity: the one already linked to it, else the one with
+ * the same (verified) email, now linked, else a new password-less account.
+ */
+function accountFor(deps: Deps, id: OidcIdentity): User {
+  const linked = deps.repos.users.getByGoogleSub(id.sub);
+  if (linked) return linked;
+  const byEmail = deps.repos.users.getByEmail(id.email);
+  if (byEmail) {
+    if (byEmail.googleSub !== null) throw new HttpError(409, 'this email is linked to another Google account');
+    deps.repos.users.setGoogleSub(byEmail.id, id.sub);
+    return { ...byEmail, googleSub: id.sub };
+  }
+  return deps.repos.users.insert({ id: newId('usr'), email: id.email, passwordHash: null, googleSub: id.sub, createdAt: deps.now() });
+}
+
+/** POST /api/auth/google: 404 when GOOGLE_CLIENT_ID is not set. */
+export function googleRoutes(deps: Deps) {
+  const r = router();
+  const client = deps.config.google ? createOidcClient(deps.config.google, deps.now) : null;
+  r.openapi(google, async (c) => {
+    if (!client) throw new HttpError(404, 'Google sign-in is not configured on this server');
+    const body = c.req.valid('json');
+    const user = accountFor(deps, await client.signIn(body.code, body.redirect_uri));
+    return c.json({ token: createSession(deps, user.id), user: userJson(user) }, 200);
+  });
+  return r;
+}

@@ -1,0 +1,76 @@
+import type { MiddlewareHandler } from 'hono';
+import { findApiKey, hasScope, type Scope } from '../auth/api-keys.js';
+import { findSession } from '../auth/sessions.js';
+import type { Domain } from '../db/domains.js';
+import type { User } from '../db/users.js';
+import type { Deps } from '../deps.js';
+import { HttpError } from '../errors.js';
+import { tooMany, type Limits } from './limits.js';
+import type { ApiEnv } from './openapi.js';
+
+/** Who is calling and with what rights; set by `authenticate`. */
+export interface Auth {
+  user: User;
+  kind: 'session' | 'key';
+  /** ses_… or key_…: what logout revokes and the rate limit counts. */
+  credentialId: string;
+  scopes: readonly string[];
+  /** Set for an API key restricted to one domain: everything else is invisible (404). */
+  domainId: string | null;
+}
+
+const unauthorized = (message: string) => new HttpError(401, message, { 'WWW-Authenticate': 'Bearer' });
+
+/** Resolves `Authorization: Bearer mhs_…|mhk_…` on every request, so revocation is immediate. */
+export function authenticate(deps: Deps, limits: Limits): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw unauthorized('missing credential: send Authorization: Bearer <token>');
+    const token = match[1]!;
+    let auth: Auth | null = null;
+    if (token.startsWith('mhs_')) {
+      const found = findSession(deps, token);
+      if (found) auth = { user: found.user, kind: 'session', credentialId: found.session.id, scopes: ['*'], domainId: null };
+    } else if (token.startsWith('mhk_')) {
+      const found = findApiKey(deps, token);
+      if (found) {
+        const { key, user } = found;
+        auth = { user, kind: 'key', credentialId: key.id, scopes: key.scopes, domainId: key.domainId };
+      }
+    }
+    if (!auth) throw unauthorized('invalid, expired or revoked credential');
+    const wait = limits.perCredential.take(auth.credentialId);
+    if (wait > 0) throw tooMany(wait, 'requests for this credential');
+    c.set('auth', auth);
+    await next();
+  };
+}
+
+/** 403 unless a session, or an API key holding `scope` (or `*`). */
+export function requireScope(scope: Scope): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    const auth = c.get('auth');
+    if (auth.kind === 'key' && !hasScope(auth.scopes, scope)) throw new HttpError(403, `this API key lacks the ${scope} scope`);
+    await next();
+  };
+}
+
+/** Account-level actions (API keys, logout) take a session: a key cannot mint or revoke keys. */
+export const requireSession: MiddlewareHandler<ApiEnv> = async (c, next) => {
+  if (c.get('auth').kind !== 'session') throw new HttpError(403, 'this endpoint needs a session token, not an API key');
+  await next();
+};
+
+/** One message for "missing" and "not yours" (DESIGN §1 inv. 4). */
+export const notFound = (what: string) => new HttpError(404, `${what} not found`);
+
+/** Whether a key restricted to one domain may see a resource of `domainId`. */
+export const canSeeDomain = (auth: Auth, domainId: string) => auth.domainId === null || auth.domainId === domainId;
+
+/** The caller's domain, or the same 404 whether it is missing, another user's or outside the key's domain. */
+export function ownDomain(deps: Deps, auth: Auth, id: string): Domain {
+  const domain = deps.repos.domains.get(auth.user.id, id);
+  if (!domain || !canSeeDomain(auth, domain.id)) throw notFound('domain');
+  return domain;
+}

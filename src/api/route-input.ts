@@ -1,0 +1,121 @@
+import { z } from '@hono/zod-openapi';
+import type { Domain } from '../db/domains.js';
+import type { Route, RouteAction } from '../db/routes.js';
+import { newWebhookSecret } from '../deliver/sign.js';
+import type { Deps } from '../deps.js';
+import { HttpError } from '../errors.js';
+import { newId } from '../ids.js';
+import { assertWebhookUrl } from '../net/url-guard.js';
+import { validateFilters } from '../route/match.js';
+import { validatePattern } from '../route/pattern.js';
+
+export const ACTIONS = ['webhook', 'store', 'drop', 'reject'] as const satisfies readonly RouteAction[];
+
+const FiltersSchema = z
+  .record(z.string(), z.unknown())
+  .nullish()
+  .openapi({
+    description: 'All must hold: `from`, `subject` (patterns) and `header: { name, value }`',
+    example: { from: '*@stripe.com', subject: 'invoice' },
+  });
+
+/** Every field of PATCH; POST adds domain_id and makes match and action required. */
+export const RoutePatchSchema = z.object({
+  match: z.string().min(1).max(1000).optional().openapi({ example: 'support@example.com' }),
+  action: z.enum(ACTIONS).optional(),
+  destination: z.string().max(2048).nullish().openapi({ description: 'https URL; webhook routes only' }),
+  priority: z.number().int().min(0).max(10_000).optional().openapi({ description: 'Lower runs first; default 100' }),
+  stop: z.boolean().optional().openapi({ description: 'Stop evaluating later routes when this one fires' }),
+  filters: FiltersSchema,
+  enabled: z.boolean().optional(),
+});
+export type RoutePatch = z.infer<typeof RoutePatchSchema>;
+
+export const RouteCreateSchema = RoutePatchSchema.extend({
+  domain_id: z.string().max(64),
+  match: z.string().min(1).max(1000).openapi({ example: 'support@example.com' }),
+  action: z.enum(ACTIONS),
+});
+
+const bad = (field: string, why: string) => new HttpError(400, `${field}: ${why}`);
+
+/**
+ * The route after applying `patch` to `current` (null when creating), every field validated
+ * against the result: changing `action` re-checks destination and filters.
+ */
+export function applyRoutePatch(deps: Deps, domain: Domain, userId: string, current: Route | null, patch: RoutePatch): Route {
+  const now = deps.now();
+  const match = (patch.match ?? current?.match ?? '').trim();
+  const matchError = validatePattern(match, domain.name);
+  if (matchError) throw bad('match', matchError);
+
+  const action = patch.action ?? current?.action;
+  if (!action) throw bad('action', 'required');
+  // Switching a webhook route to another action drops its URL unless the patch names one.
+  const destination =
+    patch.destination !== undefined ? patch.destination?.trim() || null : action === 'webhook' ? (current?.destination ?? null) : null;
+  if (action === 'webhook') {
+    if (!destination) throw bad('destination', 'required for webhook routes');
+    assertWebhookUrl(destination, { allowInsecure: deps.config.allowInsecureWebhooks });
+  } else if (destination) {
+    throw bad('destination', `only webhook routes have one (action is ${action})`);
+  }
+
+  const filters = validateFilters(patch.filters !== undefined ? patch.filters : current?.filters, action);
+  if ('error' in filters) throw new HttpError(400, filters.error.startsWith('filters') ? filters.error : `filters: ${filters.error}`);
+
+  return {
+    id: current?.id ?? newId('rte', now),
+    userId,
+    domainId: domain.id,
+    match,
+    action,
+    destination,
+    // A webhook route keeps its signing secret across edits; other actions sign nothing.
+    secret: action === 'webhook' ? (current?.secret ?? newWebhookSecret()) : null,
+    priority: patch.priority ?? current?.priority ?? 100,
+    stop: patch.stop ?? current?.stop ?? false,
+    filters: filters.filters,
+    enabled: patch.enabled ?? current?.enabled ?? true,
+    createdAt: current?.createdAt ?? now,
+    updatedAt: now,
+  };
+}
+
+export const RouteSchema = z
+  .object({
+    id: z.string(),
+    domain_id: z.string(),
+    match: z.string(),
+    action: z.enum(ACTIONS),
+    destination: z.string().nullable(),
+    secret: z.string().nullable().openapi({ description: 'whsec_… signing secret of a webhook route' }),
+    priority: z.number().int(),
+    stop: z.boolean(),
+    filters: z
+      .object({
+        from: z.string().optional(),
+        subject: z.string().optional(),
+        header: z.object({ name: z.string(), value: z.string() }).optional(),
+      })
+      .nullable(),
+    enabled: z.boolean(),
+    created_at: z.number().int(),
+    updated_at: z.number().int(),
+  })
+  .openapi('Route');
+
+export const routeJson = (r: Route): z.infer<typeof RouteSchema> => ({
+  id: r.id,
+  domain_id: r.domainId,
+  match: r.match,
+  action: r.action,
+  destination: r.destination,
+  secret: r.secret,
+  priority: r.priority,
+  stop: r.stop,
+  filters: r.filters,
+  enabled: r.enabled,
+  created_at: r.createdAt,
+  updated_at: r.updatedAt,
+});

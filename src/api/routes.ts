@@ -1,0 +1,104 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Route } from '../db/routes.js';
+import type { Deps } from '../deps.js';
+import { canSeeDomain, notFound, ownDomain, requireScope, type Auth } from './guard.js';
+import { bearer, errors, IdParam, json, jsonBody, page, PageQuery, paginate, router } from './openapi.js';
+import { applyRoutePatch, RouteCreateSchema, routeJson, RoutePatchSchema, RouteSchema } from './route-input.js';
+
+const tags = ['routes'];
+const create = createRoute({
+  method: 'post',
+  path: '/',
+  tags,
+  security: bearer,
+  middleware: [requireScope('routes:write')] as const,
+  request: { body: jsonBody(RouteCreateSchema) },
+  responses: { 201: json(RouteSchema, 'Created'), ...errors(400, 401, 403, 404) },
+});
+const list = createRoute({
+  method: 'get',
+  path: '/',
+  tags,
+  security: bearer,
+  middleware: [requireScope('routes:read')] as const,
+  request: { query: PageQuery.extend({ domain_id: z.string().max(64).optional() }) },
+  responses: { 200: json(page(RouteSchema), 'Newest first'), ...errors(400, 401, 403) },
+});
+const get = createRoute({
+  method: 'get',
+  path: '/{id}',
+  tags,
+  security: bearer,
+  middleware: [requireScope('routes:read')] as const,
+  request: { params: IdParam },
+  responses: { 200: json(RouteSchema, 'The route'), ...errors(401, 403, 404) },
+});
+const patch = createRoute({
+  method: 'patch',
+  path: '/{id}',
+  tags,
+  security: bearer,
+  middleware: [requireScope('routes:write')] as const,
+  request: { params: IdParam, body: jsonBody(RoutePatchSchema) },
+  responses: { 200: json(RouteSchema, 'Updated'), ...errors(400, 401, 403, 404) },
+});
+const remove = createRoute({
+  method: 'delete',
+  path: '/{id}',
+  tags,
+  security: bearer,
+  middleware: [requireScope('routes:write')] as const,
+  request: { params: IdParam },
+  responses: { 204: { description: 'Deleted (its past deliveries keep their route_id)' }, ...errors(401, 403, 404) },
+});
+
+function ownRoute(deps: Deps, auth: Auth, id: string): Route {
+  const route = deps.repos.routes.get(auth.user.id, id);
+  if (!route || !canSeeDomain(auth, route.domainId)) throw notFound('route');
+  return route;
+}
+
+/** GET/POST /api/routes, GET/PATCH/DELETE /api/routes/:id. */
+export function routeRoutes(deps: Deps) {
+  const r = router();
+
+  r.openapi(create, (c) => {
+    const auth = c.get('auth');
+    const body = c.req.valid('json');
+    const domain = ownDomain(deps, auth, body.domain_id);
+    const route = applyRoutePatch(deps, domain, auth.user.id, null, body);
+    deps.repos.routes.insert(route);
+    return c.json(routeJson(route), 201);
+  });
+
+  r.openapi(list, (c) => {
+    const auth = c.get('auth');
+    const q = c.req.valid('query');
+    const domainId = auth.domainId ?? q.domain_id;
+    // Filtering by a domain outside a restricted key's reach lists nothing, as for an unknown id.
+    const rows =
+      q.domain_id && !canSeeDomain(auth, q.domain_id)
+        ? []
+        : deps.repos.routes.list(auth.user.id, { domainId, before: q.before, limit: q.limit + 1 });
+    return c.json(paginate(rows, q.limit, routeJson), 200);
+  });
+
+  r.openapi(get, (c) => c.json(routeJson(ownRoute(deps, c.get('auth'), c.req.valid('param').id)), 200));
+
+  r.openapi(patch, (c) => {
+    const auth = c.get('auth');
+    const current = ownRoute(deps, auth, c.req.valid('param').id);
+    const domain = ownDomain(deps, auth, current.domainId);
+    const route = applyRoutePatch(deps, domain, auth.user.id, current, c.req.valid('json'));
+    deps.repos.routes.update(route);
+    return c.json(routeJson(route), 200);
+  });
+
+  r.openapi(remove, (c) => {
+    const auth = c.get('auth');
+    const route = ownRoute(deps, auth, c.req.valid('param').id);
+    deps.repos.routes.delete(auth.user.id, route.id);
+    return c.body(null, 204);
+  });
+  return r;
+}

@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { newId } from '../../src/ids.js';
+import { storeMessage } from '../helpers/messages.js';
+import { addDomain, createKey, signup, testApi, type TestApi } from '../helpers/api.js';
+
+let api: TestApi;
+afterEach(() => api?.deps.cleanup());
+
+async function setup() {
+  let kicks = 0;
+  api = testApi({}, { app: { kickDeliveries: () => void kicks++ } });
+  const s = await signup(api);
+  const d = await addDomain(api, s.token, 'example.com');
+  const owner = { userId: s.user.id, domainId: d.id };
+  const deliver = (messageId: string, routeId: string | null, status: 'pending' | 'delivered' | 'failed' = 'pending') => {
+    const id = newId('dlv');
+    const now = api.deps.now();
+    api.deps.repos.deliveries.insert({ id, userId: owner.userId, messageId, routeId, url: 'https://h.example.net/x', secret: 'whsec_x' }, now);
+    if (status !== 'pending') {
+      const [c] = api.deps.repos.deliveries.claim([id], now, now + 1000);
+      api.deps.repos.deliveries.finish(id, c!.attemptId, {
+        finishedAt: now,
+        statusCode: status === 'delivered' ? 200 : 410,
+        latencyMs: 3,
+        responseBody: '',
+        error: null,
+        status,
+        nextAttemptAt: null,
+      });
+    }
+    return id;
+  };
+  return { ...s, domain: d, owner, deliver, kicks: () => kicks };
+}
+
+describe('deliveries', () => {
+  it('lists with filters (status, message, route) and pagination', async () => {
+    const { token, owner, deliver } = await setup();
+    const m1 = await storeMessage(api.deps, owner);
+    const m2 = await storeMessage(api.deps, owner);
+    const a = deliver(m1.id, 'rte_a', 'delivered');
+    const b = deliver(m1.id, null, 'failed');
+    const c = deliver(m2.id, 'rte_a');
+    const ids = async (q: string) => (await api.call('GET', `/api/deliveries?${q}`, { token })).body.data.map((d: { id: string }) => d.id);
+    expect(await ids('')).toEqual([c, b, a]);
+    expect(await ids('status=delivered')).toEqual([a]);
+    expect(await ids('status=pending')).toEqual([c]);
+    expect(await ids(`message_id=${m1.id}`)).toEqual([b, a]);
+    expect(await ids('route_id=rte_a')).toEqual([c, a]);
+    const page = await api.call('GET', '/api/deliveries?limit=2', { token });
+    expect(page.body.next_cursor).toBe(b);
+    expect(await ids(`limit=2&before=${b}`)).toEqual([a]);
+    const bad = await api.call('GET', '/api/deliveries?status=lost', { token });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/^status: /);
+  });
+
+  it('gets one with its attempt log', async () => {
+    const { token, owner, deliver } = await setup();
+    const m = await storeMessage(api.deps, owner);
+    const id = deliver(m.id, null, 'failed');
+    const res = await api.call('GET', `/api/deliveries/${id}`, { token });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id, message_id: m.id, route_id: null, status: 'failed', attempt_count: 1, last_status: 410 });
+    expect(res.body.attempts).toEqual([{ started_at: expect.any(Number), finished_at: expect.any(Number), status_code: 410, latency_ms: 3, response_body: '', error: null }]);
+    expect(res.body.secret).toBeUndefined();
+  });
+
+  it('retry queues a new attempt now and kicks the worker', async () => {
+    const { token, owner, deliver, kicks } = await setup();
+    const m = await storeMessage(api.deps, owner);
+    const id = deliver(m.id, null, 'failed');
+    const res = await api.call('POST', `/api/deliveries/${id}/retry`, { token });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ id, status: 'pending', next_attempt_at: expect.any(Number) });
+    expect(res.body.next_attempt_at).toBeLessThanOrEqual(Date.now());
+    expect(kicks()).toBe(1);
+    expect(api.deps.repos.deliveries.getById(id)!.status).toBe('pending');
+  });
+
+  it("another user's delivery is 404 for get and retry, like a random id; lists are scoped", async () => {
+    const { owner, deliver, kicks } = await setup();
+    const m = await storeMessage(api.deps, owner);
+    const id = deliver(m.id, null, 'failed');
+    const bob = await signup(api);
+    for (const [method, suffix] of [['GET', ''], ['POST', '/retry']] as const) {
+      const theirs = await api.call(method, `/api/deliveries/${id}${suffix}`, { token: bob.token });
+      const random = await api.call(method, `/api/deliveries/dlv_01jdzzzzzzzzzzzzzzzzzzzzzz${suffix}`, { token: bob.token });
+      expect(theirs.status).toBe(404);
+      expect(theirs.text).toBe(random.text);
+    }
+    expect(kicks()).toBe(0);
+    expect(api.deps.repos.deliveries.getById(id)!.status).toBe('failed');
+    expect((await api.call('GET', '/api/deliveries', { token: bob.token })).body.data).toEqual([]);
+  });
+
+  it('a key restricted to one domain sees only deliveries of that domain', async () => {
+    const { token, owner, deliver } = await setup();
+    const d2 = await addDomain(api, token, 'two.example');
+    const mine = deliver((await storeMessage(api.deps, owner)).id, null);
+    const other = deliver((await storeMessage(api.deps, { ...owner, domainId: d2.id })).id, null);
+    const { secret } = await createKey(api, token, ['deliveries:read', 'deliveries:write'], owner.domainId);
+    const list = await api.call('GET', '/api/deliveries', { token: secret });
+    expect(list.body.data.map((d: { id: string }) => d.id)).toEqual([mine]);
+    expect((await api.call('GET', `/api/deliveries/${other}`, { token: secret })).status).toBe(404);
+    expect((await api.call('POST', `/api/deliveries/${other}/retry`, { token: secret })).status).toBe(404);
+    expect((await api.call('GET', `/api/deliveries/${mine}`, { token: secret })).status).toBe(200);
+  });
+});
