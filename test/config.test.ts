@@ -1,0 +1,63 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('configuration', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mailhook-config-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('has embedded defaults that need nothing but a folder', () => {
+    const c = loadConfig({ DATA_DIR: dir });
+    expect(c).toMatchObject({
+      dataDir: dir,
+      smtpPort: 2525,
+      httpPort: 3000,
+      publicUrl: 'http://localhost:3000',
+      maxMessageBytes: 50 * 1024 * 1024,
+      maxRecipients: 100,
+      retentionDays: 30,
+      allowInsecureWebhooks: false,
+      s3: null,
+      google: null,
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('generates SECRET into DATA_DIR once and keeps it across restarts', () => {
+    const first = loadConfig({ DATA_DIR: dir }).secret;
+    expect(first.length).toBeGreaterThanOrEqual(32);
+    expect(readFileSync(join(dir, 'secret'), 'utf8').trim()).toBe(first);
+    expect(loadConfig({ DATA_DIR: dir }).secret).toBe(first);
+  });
+
+  it.each([
+    ['SMTP_PORT', 'abc', /SMTP_PORT must be a whole number/],
+    ['HTTP_PORT', '70000', /HTTP_PORT must be between 0 and 65535/],
+    ['MAX_MESSAGE_BYTES', '-1', /MAX_MESSAGE_BYTES/],
+    ['RETENTION_DAYS', '3', /RETENTION_DAYS must be between 7/],
+    ['ALLOW_INSECURE_WEBHOOKS', 'maybe', /ALLOW_INSECURE_WEBHOOKS must be true or false/],
+    ['PUBLIC_URL', 'not a url', /PUBLIC_URL must be an absolute http\(s\) URL/],
+    ['PUBLIC_URL', 'ftp://x.test', /PUBLIC_URL must be an http\(s\) URL/],
+    ['SECRET', 'short', /SECRET must be at least 32 characters/],
+    ['DNS_SERVERS', 'dns.example', /DNS_SERVERS must list IP addresses/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
+    ['TLS_CERT', '/nonexistent/cert.pem', /TLS_CERT: cannot read/],
+  ])('refuses %s=%s with a message naming it', (name, value, message) => {
+    expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(message);
+  });
+
+  it('needs paired variables together', () => {
+    expect(() => loadConfig({ DATA_DIR: dir, GOOGLE_CLIENT_ID: 'x' })).toThrow(/GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET/);
+  });
+
+  it('reads S3 settings when S3_BUCKET is set', () => {
+    const c = loadConfig({ DATA_DIR: dir, S3_BUCKET: 'mail', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_FORCE_PATH_STYLE: 'true' });
+    expect(c.s3).toMatchObject({ bucket: 'mail', endpoint: 'http://127.0.0.1:9000', region: 'auto', forcePathStyle: true });
+  });
+});
