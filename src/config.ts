@@ -18,6 +18,12 @@ export interface Config {
   maxConnections: number;
   maxConnectionsPerIp: number;
   smtpIdleTimeoutMs: number;
+  /**
+   * A session must finish each transaction (or quit) within this long of connecting or of its
+   * previous transaction: the idle timeout alone restarts on every byte, so it does not stop a
+   * client that drips one byte a minute.
+   */
+  smtpTransactionTimeoutMs: number;
   smtpReverseDns: boolean;
   retentionDays: number;
   dnsServers: string[];
@@ -38,6 +44,8 @@ export interface S3Config {
   endpoint: string | null;
   region: string;
   forcePathStyle: boolean;
+  /** /att answers 302 to a presigned URL instead of streaming the object through Mailhook. */
+  presignRedirect: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -108,6 +116,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const tlsKey = tlsFile(env, 'TLS_KEY');
   if (!!tlsCert !== !!tlsKey) throw new ConfigError('TLS_CERT and TLS_KEY must be set together');
   const bucket = env.S3_BUCKET?.trim();
+  // Without a bucket the other S3_* variables would be ignored and mail would land on local disk.
+  const strayS3 = ['S3_ENDPOINT', 'S3_REGION', 'S3_FORCE_PATH_STYLE', 'S3_PRESIGN_REDIRECT'].find((n) => env[n]?.trim());
+  if (!bucket && strayS3) throw new ConfigError(`${strayS3} is set but S3_BUCKET is not`);
+  // AWS itself has no region "auto" (R2 and Tigris do): every call would fail, every message 451.
+  if (bucket && !env.S3_ENDPOINT?.trim() && !env.S3_REGION?.trim()) {
+    throw new ConfigError('S3_REGION must be set for AWS S3 (or set S3_ENDPOINT for another provider)');
+  }
   const logLevel = (env.LOG_LEVEL?.trim() || 'info') as Config['logLevel'];
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be debug, info, warn, error or silent, got "${logLevel}"`);
@@ -136,6 +151,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxConnections: int(env, 'MAX_CONNECTIONS', 500, 1, 100_000),
     maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 50, 1, 100_000),
     smtpIdleTimeoutMs: int(env, 'SMTP_IDLE_TIMEOUT_MS', 60_000, 1000, 3_600_000),
+    smtpTransactionTimeoutMs: int(env, 'SMTP_TRANSACTION_TIMEOUT_MS', 600_000, 1000, 86_400_000),
     smtpReverseDns: bool(env, 'SMTP_REVERSE_DNS', false),
     retentionDays: int(env, 'RETENTION_DAYS', 30, 7, 3650),
     dnsServers,
@@ -149,9 +165,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     s3: bucket
       ? {
           bucket,
-          endpoint: env.S3_ENDPOINT?.trim() || null,
+          endpoint: env.S3_ENDPOINT?.trim() ? url(env, 'S3_ENDPOINT', '') : null,
           region: env.S3_REGION?.trim() || 'auto',
           forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', false),
+          presignRedirect: bool(env, 'S3_PRESIGN_REDIRECT', false),
         }
       : null,
     google:

@@ -5,6 +5,7 @@ import { openDb, type Db } from './db/open.js';
 import { createLogger, type Logger } from './log.js';
 import type { BlobStore } from './store/blob-store.js';
 import { FsBlobStore } from './store/fs-blob-store.js';
+import { S3BlobStore } from './store/s3-blob-store.js';
 
 /** What every part of Mailhook needs. Built once in main.ts; tests build their own. */
 export interface Deps {
@@ -25,7 +26,7 @@ export function createDeps(
     config,
     db,
     repos: createRepos(db),
-    blobs: overrides.blobs ?? new FsBlobStore(join(config.dataDir, 'blobs')),
+    blobs: overrides.blobs ?? (config.s3 ? new S3BlobStore(config.s3) : new FsBlobStore(join(config.dataDir, 'blobs'))),
     log: overrides.log ?? createLogger(config.logLevel),
     now: overrides.now ?? Date.now,
   };

@@ -14,8 +14,11 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Throws when the store cannot be used (health checks). */
   check(): Promise<void>;
-  /** A short-lived URL the client may fetch directly, or null when the store serves bytes itself. */
-  presign(key: string, opts: { filename: string; contentType: string }): Promise<string | null>;
+  /**
+   * A short-lived URL the client may fetch directly, or null when the store serves bytes itself.
+   * `headers` are the download headers the URL must make the store answer with (made by the caller).
+   */
+  presign(key: string, headers: { contentType: string; contentDisposition: string }): Promise<string | null>;
 }
 
 export class BlobNotFoundError extends Error {

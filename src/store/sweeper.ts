@@ -20,7 +20,8 @@ export async function sweep(deps: Deps): Promise<SweepResult> {
   const result: SweepResult = { attachmentsPurged: 0, messagesDeleted: 0 };
 
   for (;;) {
-    const due = repos.messages.unpurgedBefore(now - LINK_LIFETIME_MS, BATCH);
+    // A link is 410 from received_at + 7 days exactly; the query is `received_at < cutoff`, hence + 1.
+    const due = repos.messages.unpurgedBefore(now - LINK_LIFETIME_MS + 1, BATCH);
     for (const m of due) {
       const atts = repos.messages.attachments(m.id);
       await Promise.all(atts.map((a) => blobs.delete(a.blobKey)));

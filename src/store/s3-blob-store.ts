@@ -1,0 +1,127 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { Readable } from 'node:stream';
+import type { S3Config } from '../config.js';
+import { assertKey, BlobNotFoundError, type BlobStore } from './blob-store.js';
+
+// S3's smallest part size (all parts but the last). With QUEUE_SIZE parts in flight and one
+// being filled, an upload holds at most 3 × 5 MiB, whatever the size of the attachment.
+const PART_SIZE = 5 * 1024 * 1024;
+const QUEUE_SIZE = 2;
+
+/**
+ * Presigned GETs live 5 minutes: long enough to follow the redirect and start a slow download
+ * (S3 checks expiry when the request starts, not while it streams), short enough that a URL
+ * leaked through logs, Referer or browser history dies quickly. Our own 7-day link stays the
+ * long-lived credential and is re-checked on every use.
+ */
+export const PRESIGN_SECONDS = 300;
+
+/** A GET of a missing key; NoSuchBucket is a misconfiguration (502), not a missing blob (410). */
+function isMissing(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NoSuchKey' || (e.$metadata?.httpStatusCode === 404 && e.name !== 'NoSuchBucket');
+}
+
+/**
+ * Blobs as objects in an S3-compatible bucket (AWS S3, R2, Tigris, MinIO). Credentials come from
+ * the standard AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles, instance roles);
+ * `client` overrides it for tests.
+ */
+export class S3BlobStore implements BlobStore {
+  readonly kind = 's3' as const;
+  readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly redirect: boolean;
+
+  constructor(config: S3Config, client: Partial<S3ClientConfig> = {}) {
+    this.bucket = config.bucket;
+    this.redirect = config.presignRedirect;
+    this.client = new S3Client({
+      region: config.region,
+      forcePathStyle: config.forcePathStyle,
+      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+      // An SMTP session waits on these calls: a dead or black-holed endpoint must become a 451
+      // within seconds, not hang the sender. requestTimeout is per socket inactivity.
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
+      // Checksums only where S3 requires them: the flexible-checksum default (SDK ≥ 3.729) sends
+      // aws-chunked trailers that several S3-compatible stores reject. Parts are sent as
+      // buffers, so SigV4 still signs a SHA-256 of every byte.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      ...client,
+    });
+  }
+
+  async put(key: string, body: Readable | Buffer): Promise<{ size: number }> {
+    assertKey(key);
+    let size = 0;
+    const counted = Buffer.isBuffer(body)
+      ? body
+      : Readable.from(
+          (async function* () {
+            for await (const chunk of body) {
+              const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+              size += buf.length;
+              yield buf;
+            }
+          })(),
+          { objectMode: false },
+        );
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: counted },
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+    });
+    try {
+      // Resolves after PutObject or CompleteMultipartUpload succeeded: S3 has the bytes durably.
+      await upload.done();
+    } catch (err) {
+      if (!Buffer.isBuffer(body)) body.destroy();
+      throw err;
+    }
+    return { size: Buffer.isBuffer(body) ? body.length : size };
+  }
+
+  async get(key: string): Promise<Readable> {
+    assertKey(key);
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (!(res.Body instanceof Readable)) throw new Error(`S3 GetObject ${key}: no body stream`);
+      return res.Body;
+    } catch (err) {
+      if (isMissing(err)) throw new BlobNotFoundError(key);
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    assertKey(key);
+    // S3 answers 204 for a missing key too, so deleting twice is not an error.
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  async check(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+  }
+
+  async presign(key: string, headers: { contentType: string; contentDisposition: string }): Promise<string | null> {
+    assertKey(key);
+    if (!this.redirect) return null;
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      ResponseContentType: headers.contentType,
+      ResponseContentDisposition: headers.contentDisposition,
+    });
+    return getSignedUrl(this.client, command, { expiresIn: PRESIGN_SECONDS });
+  }
+}

@@ -1,0 +1,151 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+
+// docker and flyctl cannot run here: these tests hold the deployment files to the code they deploy.
+const ROOT = new URL('../../', import.meta.url).pathname;
+const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');
+
+type Table = Record<string, unknown>;
+
+/**
+ * The TOML subset fly.toml uses: [table], [[array.of.tables]], key = "string" | number | bool |
+ * ["array"], # comments. Anything else throws, so a typo fails here rather than in `fly deploy`.
+ */
+function parseToml(text: string): Table {
+  const root: Table = {};
+  let current = root;
+  const walk = (path: string[], arrayLast: boolean) => {
+    let t = root;
+    path.forEach((k, i) => {
+      const last = i === path.length - 1;
+      if (last && arrayLast) {
+        const list = (t[k] ??= []) as Table[];
+        if (!Array.isArray(list)) throw new Error(`${path.join('.')} is not an array of tables`);
+        list.push((t = {}));
+        return;
+      }
+      const v = (t[k] ??= {}) as Table | Table[];
+      t = Array.isArray(v) ? v[v.length - 1]! : v;
+    });
+    return t;
+  };
+  const value = (raw: string, line: number): unknown => {
+    if (/^"[^"\\]*"$/.test(raw)) return raw.slice(1, -1);
+    if (/^-?\d+$/.test(raw)) return Number(raw);
+    if (raw === 'true' || raw === 'false') return raw === 'true';
+    if (/^\[.*\]$/.test(raw)) {
+      const inner = raw.slice(1, -1).trim();
+      return inner ? inner.split(',').map((s) => value(s.trim(), line)) : [];
+    }
+    throw new Error(`fly.toml line ${line}: unsupported value ${raw}`);
+  };
+  text.split('\n').forEach((full, n) => {
+    const line = full.replace(/\s+#.*$/, '').replace(/^#.*$/, '').trim();
+    if (!line) return;
+    const header = /^(\[\[?)\s*([\w.-]+)\s*\]\]?$/.exec(line);
+    if (header) return void (current = walk(header[2]!.split('.'), header[1] === '[['));
+    const kv = /^([\w-]+)\s*=\s*(.+)$/.exec(line);
+    if (!kv) throw new Error(`fly.toml line ${n + 1}: cannot parse "${full}"`);
+    if (kv[1]! in current) throw new Error(`fly.toml line ${n + 1}: duplicate key ${kv[1]}`);
+    current[kv[1]!] = value(kv[2]!, n + 1);
+  });
+  return root;
+}
+
+interface Fly {
+  app: string;
+  build: { dockerfile: string };
+  env: Record<string, string>;
+  mounts: { source: string; destination: string }[];
+  http_service: { internal_port: number; force_https: boolean; checks: { path: string }[] };
+  services: { protocol: string; internal_port: number; ports: { port: number; handlers?: string[] }[] }[];
+}
+
+const fly = parseToml(read('fly.toml')) as unknown as Fly;
+const dockerfile = read('Dockerfile');
+const pkg = JSON.parse(read('package.json')) as { scripts: { start: string }; dependencies: Record<string, string> };
+
+/** The app's configuration as Fly would start it (DATA_DIR swapped for a temporary folder). */
+function flyConfig() {
+  const dir = mkdtempSync(join(tmpdir(), 'mailhook-fly-'));
+  try {
+    return loadConfig({ ...fly.env, DATA_DIR: dir, SECRET: 's'.repeat(40) });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('fly.toml', () => {
+  it('names the app, the Dockerfile and a volume mounted at DATA_DIR', () => {
+    expect(fly.app).toMatch(/^[a-z0-9-]+$/);
+    expect(fly.build.dockerfile).toBe('Dockerfile');
+    expect(fly.mounts).toHaveLength(1);
+    expect(fly.mounts[0]!.destination).toBe(fly.env.DATA_DIR);
+  });
+
+  it('passes an environment the app accepts, with the ports its services forward to', () => {
+    const config = flyConfig();
+    expect(fly.http_service.internal_port).toBe(config.httpPort);
+    expect(fly.http_service.force_https).toBe(true);
+    const smtp = fly.services.filter((s) => s.ports.some((p) => p.port === 25));
+    expect(smtp).toHaveLength(1);
+    expect(smtp[0]!.protocol).toBe('tcp');
+    expect(smtp[0]!.internal_port).toBe(config.smtpPort);
+    // Raw TCP: a tls or http handler would break STARTTLS and the SMTP dialogue.
+    expect(smtp[0]!.ports.flatMap((p) => p.handlers ?? [])).toEqual([]);
+    expect(config.publicUrl).toMatch(/^https:\/\//);
+  });
+
+  it('health-checks the health endpoint', () => {
+    expect(fly.http_service.checks.map((c) => c.path)).toEqual(['/api/health']);
+  });
+
+  it('keeps secrets out of the file', () => {
+    expect(Object.keys(fly.env).filter((k) => /SECRET|KEY|TOKEN|PASSWORD/.test(k))).toEqual([]);
+  });
+});
+
+describe('Dockerfile', () => {
+  const json = (instr: string) => JSON.parse(new RegExp(`^${instr} (\\[.*\\])$`, 'm').exec(dockerfile)![1]!) as string[];
+  const env = Object.fromEntries([...dockerfile.matchAll(/^\s*(?:ENV\s+)?([A-Z_]+)=(\S+?)\s*\\?$/gm)].map((m) => [m[1]!, m[2]!]));
+
+  it('runs the start command of package.json, which README gives as `npm start`', () => {
+    expect(json('CMD')).toEqual(pkg.scripts.start.split(' '));
+    expect(read('README.md')).toMatch(/npm start/);
+  });
+
+  it('sets the same DATA_DIR and ports as fly.toml and exposes those ports', () => {
+    for (const name of ['DATA_DIR', 'SMTP_PORT', 'HTTP_PORT']) expect(env[name], name).toBe(fly.env[name]);
+    const exposed = /^EXPOSE (.+)$/m.exec(dockerfile)![1]!.split(/\s+/).map(Number).sort();
+    expect(exposed).toEqual([fly.env.SMTP_PORT, fly.env.HTTP_PORT].map(Number).sort());
+  });
+
+  it('copies everything the start command reads, and .dockerignore keeps it in the build context', () => {
+    for (const path of ['src', 'bin', 'schema.sql', 'package.json', 'package-lock.json']) {
+      expect(dockerfile).toMatch(new RegExp(`^COPY .*\\b${path.replace('.', '\\.')}\\b`, 'm'));
+    }
+    const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    for (const path of ['src', 'bin', 'schema.sql', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+      expect(ignored).not.toContain(path);
+    }
+  });
+
+  it('installs with --omit=dev, so every package src/ imports at run time is a dependency', () => {
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    const files = (dir: string): string[] =>
+      readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
+    const used = new Set<string>();
+    for (const file of files(join(ROOT, 'src')).filter((f) => /\.tsx?$/.test(f))) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/^(?:import|export)(?! type )[^'"]*?from '([^'.][^']*)'|import\('([^'.][^']*)'\)/gm)) {
+        const spec = (m[1] ?? m[2])!;
+        if (spec.startsWith('node:')) continue;
+        used.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+      }
+    }
+    used.add('tsx'); // the loader in the start command
+    expect([...used].filter((p) => !(p in pkg.dependencies))).toEqual([]);
+  });
+});
