@@ -6,6 +6,7 @@ import { HttpError } from '../errors.js';
 import { apiRoutes } from './api.js';
 import { attachmentRoutes } from './attachments.js';
 import { healthRoutes } from './health.js';
+import { webRoutes } from '../web/web.js';
 
 export interface AppOptions {
   /** Wakes the delivery worker after a manual retry (main.ts passes the worker's kick). */
@@ -44,5 +45,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Hono {
   app.route('/', healthRoutes(deps));
   app.route('/', attachmentRoutes(deps));
   app.route('/', apiRoutes(deps, opts.kickDeliveries ?? (() => {})));
+  // The dashboard: pages at `/` that call the routes above in-process (src/web).
+  app.route('/', webRoutes(deps, app));
   return app;
 }

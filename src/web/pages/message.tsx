@@ -1,0 +1,84 @@
+import { Hono } from 'hono';
+import { failure } from '../api-client.js';
+import type { Web, WebEnv } from '../env.js';
+import { Badge, bytes, Time } from '../ui/components.js';
+import { Deliveries } from '../ui/deliveries.js';
+import { render } from '../ui/render.js';
+import type { DeliveryJson, MessageJson } from '../types.js';
+
+const list = (xs: { address: string; name: string }[]) => xs.map((a) => (a.name ? `${a.name} <${a.address}>` : a.address)).join(', ') || '—';
+
+/** GET /messages/:id: the message as the API returns it; POST /deliveries/:id/retry. */
+export function messagePages({ api }: Web) {
+  const r = new Hono<WebEnv>();
+
+  r.get('/messages/:id', async (c) => {
+    const m = await api.get<MessageJson>(c, `/api/messages/${encodeURIComponent(c.req.param('id'))}`);
+    const body = (
+      <>
+        <div class="head">
+          <div>
+            <h1>{m.subject || '(no subject)'}</h1>
+            <p>From {list([m.from])} · received <Time ms={m.received_at} /></p>
+          </div>
+          <a class="button secondary" href={`/messages/${m.id}/raw`} download>Download .eml</a>
+        </div>
+        <section class="card">
+          <dl class="facts">
+            <dt>To</dt><dd>{list(m.to)}</dd>
+            {m.cc.length ? <><dt>Cc</dt><dd>{list(m.cc)}</dd></> : null}
+            <dt>Envelope</dt><dd>MAIL FROM <code>{m.envelope.mail_from || '<>'}</code> · RCPT TO <code>{m.envelope.rcpt_to.join(', ')}</code></dd>
+            <dt>Client</dt><dd>{m.envelope.remote_ip} (HELO {m.envelope.helo}){m.envelope.tls ? ' · TLS' : ''}</dd>
+            <dt>Authentication</dt>
+            <dd>{(['spf', 'dkim', 'dmarc'] as const).map((k) => <>{k.toUpperCase()} <Badge status={m.auth[k] || 'none'} />{' '}</>)}</dd>
+            <dt>Size</dt><dd>{bytes(m.size)} · <code>{m.id}</code></dd>
+            {m.parse_error ? <><dt>Parse error</dt><dd class="bad-mark">{m.parse_error}</dd></> : null}
+          </dl>
+        </section>
+        {m.html ? (
+          <section class="card" aria-labelledby="html-body">
+            <h2 id="html-body">HTML</h2>
+            {/* No allow-scripts, no allow-same-origin: the mail runs nothing and reaches nothing. */}
+            <iframe class="mail" title="HTML body of the message" src={`/messages/${m.id}/html`} sandbox="allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer"></iframe>
+          </section>
+        ) : null}
+        <section class="card" aria-labelledby="text-body">
+          <h2 id="text-body">Text</h2>
+          {m.text ? <pre>{m.text}</pre> : <p class="muted">No text part.</p>}
+        </section>
+        {m.attachments.length ? (
+          <section class="card" aria-labelledby="attachments">
+            <h2 id="attachments">Attachments</h2>
+            <ul>
+              {m.attachments.map((a) => (
+                <li>
+                  {a.url ? <a href={a.url}>{a.filename || `attachment ${a.index}`}</a> : <span>{a.filename} (removed after 7 days)</span>}{' '}
+                  <span class="muted">{a.content_type} · {bytes(a.size)}</span>
+                </li>
+              ))}
+            </ul>
+          </section>
+        ) : null}
+        <Deliveries deliveries={m.deliveries} csrf={c.get('csrf')} domainId={m.domain_id} />
+        <section class="card">
+          <details>
+            <summary>All headers ({m.headers.length})</summary>
+            <div class="table-wrap">
+              <table>
+                <tbody>{m.headers.map((h) => <tr><th scope="row">{h.name}</th><td class="mono">{h.value}</td></tr>)}</tbody>
+              </table>
+            </div>
+          </details>
+        </section>
+      </>
+    );
+    return render(c, m.subject || 'Message', body, { section: 'messages' });
+  });
+
+  r.post('/deliveries/:id/retry', async (c) => {
+    const res = await api.send<DeliveryJson>(c, 'POST', `/api/deliveries/${encodeURIComponent(c.req.param('id'))}/retry`);
+    if (!res.ok) throw failure(res);
+    return c.redirect(`/messages/${res.data.message_id}#${res.data.id}`, 303);
+  });
+  return r;
+}
