@@ -24,8 +24,10 @@ const google = createRoute({
 });
 
 /**
- * The account of a verified Google identity: the one already linked to it, else the one with
- * the same (verified) email, now linked, else a new password-less account.
+ * The account of a verified Google identity: the one already linked to it, else a new
+ * password-less account. An existing password account with the same email is never merged:
+ * sign-up does not prove the mailbox, so that account may be an attacker's, made in advance
+ * with the victim's address and a password the attacker keeps (account pre-hijacking).
  */
 function accountFor(deps: Deps, id: OidcIdentity): User {
   const linked = deps.repos.users.getByGoogleSub(id.sub);
@@ -33,8 +35,7 @@ function accountFor(deps: Deps, id: OidcIdentity): User {
   const byEmail = deps.repos.users.getByEmail(id.email);
   if (byEmail) {
     if (byEmail.googleSub !== null) throw new HttpError(409, 'this email is linked to another Google account');
-    deps.repos.users.setGoogleSub(byEmail.id, id.sub);
-    return { ...byEmail, googleSub: id.sub };
+    throw new HttpError(409, 'an account with this email already exists: sign in with its password');
   }
   return deps.repos.users.insert({ id: newId('usr'), email: id.email, passwordHash: null, googleSub: id.sub, createdAt: deps.now() });
 }

@@ -3,6 +3,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { SlidingWindow } from '../auth/throttle.js';
 import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
+import { isForbiddenAddress } from '../net/ip-class.js';
 
 const MINUTE = 60_000;
 
@@ -27,12 +28,11 @@ export function tooMany(retryAfterSec: number, what: string): HttpError {
   return new HttpError(429, `too many ${what}; retry in ${retryAfterSec} s`, { 'Retry-After': String(retryAfterSec) });
 }
 
-const PRIVATE = /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|::1$|fc|fd|::ffff:127\.|::ffff:10\.|::ffff:192\.168\.)/i;
-
 /**
- * The client's address for throttling. The socket's, unless the socket is a private or loopback
- * peer (a proxy in front of us, e.g. Fly's): then the address that proxy reports. Forwarded
- * headers from a public peer are the client's own words and are ignored.
+ * The client's address for throttling. The socket's, unless the socket is not a public address
+ * (loopback, private, link-local, unique local, in any spelling, IPv4-mapped included): then it
+ * is a proxy in front of us (Fly's, a Docker bridge) and the address that proxy reports counts.
+ * Forwarded headers from a public peer are the client's own words and are ignored.
  */
 export function clientIp(c: Context): string {
   let peer: string | undefined;
@@ -41,7 +41,7 @@ export function clientIp(c: Context): string {
   } catch {
     peer = undefined; // app.request() in tests: no socket
   }
-  if (peer && !PRIVATE.test(peer)) return peer;
+  if (peer && !isForbiddenAddress(peer)) return peer;
   const fly = c.req.header('fly-client-ip')?.trim();
   if (fly) return fly;
   const forwarded = c.req.header('x-forwarded-for')?.split(',').pop()?.trim();

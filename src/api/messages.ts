@@ -107,9 +107,11 @@ export function messageRoutes(deps: Deps) {
       deps.log.error('blob read failed', { err, key: m.rawKey });
       throw new HttpError(502, 'storage unavailable');
     }
+    // The sender's bytes, served as a download in a sandbox like /att: never rendered as our origin.
     c.header('Content-Type', 'message/rfc822');
     c.header('Content-Disposition', `attachment; filename="${m.id}.eml"`);
     c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Content-Security-Policy', "default-src 'none'; sandbox");
     return stream(c, async (s) => {
       s.onAbort(() => {
         body.destroy();

@@ -7,7 +7,7 @@ import { HttpError } from '../errors.js';
 import { newId } from '../ids.js';
 import { assertWebhookUrl } from '../net/url-guard.js';
 import { validateFilters } from '../route/match.js';
-import { validatePattern } from '../route/pattern.js';
+import { recipientPatternCost, validatePattern } from '../route/pattern.js';
 
 export const ACTIONS = ['webhook', 'store', 'drop', 'reject'] as const satisfies readonly RouteAction[];
 
@@ -39,6 +39,30 @@ export const RouteCreateSchema = RoutePatchSchema.extend({
 
 const bad = (field: string, why: string) => new HttpError(400, `${field}: ${why}`);
 
+/** Enabled routes per domain: every RCPT TO loads and walks all of them. */
+export const MAX_ROUTES_PER_DOMAIN = 1000;
+/**
+ * The sum of the compiled sizes of a domain's enabled recipient patterns (exact addresses cost
+ * nothing, `*@d` about 15). One RCPT TO costs at most (320 + 1) steps per unit: 10,000 keeps it
+ * around 50 ms of event loop however the patterns are written.
+ */
+export const MAX_DOMAIN_PATTERN_COST = 10_000;
+
+/** A new or newly enabled or re-matched route must keep its domain within the limits above. */
+function assertDomainLimits(deps: Deps, route: Route): void {
+  const others = deps.repos.routes.enabledForDomain(route.domainId).filter((r) => r.id !== route.id);
+  if (others.length >= MAX_ROUTES_PER_DOMAIN) {
+    throw new HttpError(409, `a domain has at most ${MAX_ROUTES_PER_DOMAIN} enabled routes; this one has ${others.length}`);
+  }
+  const cost = others.reduce((n, r) => n + recipientPatternCost(r.match), recipientPatternCost(route.match));
+  if (cost > MAX_DOMAIN_PATTERN_COST) {
+    throw new HttpError(
+      409,
+      `match: this domain's patterns would cost ${cost} (limit ${MAX_DOMAIN_PATTERN_COST}); use exact addresses, fewer wildcards or simpler regular expressions`,
+    );
+  }
+}
+
 /**
  * The route after applying `patch` to `current` (null when creating), every field validated
  * against the result: changing `action` re-checks destination and filters.
@@ -64,7 +88,7 @@ export function applyRoutePatch(deps: Deps, domain: Domain, userId: string, curr
   const filters = validateFilters(patch.filters !== undefined ? patch.filters : current?.filters, action);
   if ('error' in filters) throw new HttpError(400, filters.error.startsWith('filters') ? filters.error : `filters: ${filters.error}`);
 
-  return {
+  const route: Route = {
     id: current?.id ?? newId('rte', now),
     userId,
     domainId: domain.id,
@@ -80,6 +104,9 @@ export function applyRoutePatch(deps: Deps, domain: Domain, userId: string, curr
     createdAt: current?.createdAt ?? now,
     updatedAt: now,
   };
+  const costlier = !current || (route.match !== current.match && route.enabled) || (route.enabled && !current.enabled);
+  if (costlier && route.enabled) assertDomainLimits(deps, route);
+  return route;
 }
 
 export const RouteSchema = z

@@ -13,7 +13,7 @@ const create = createRoute({
   security: bearer,
   middleware: [requireScope('routes:write')] as const,
   request: { body: jsonBody(RouteCreateSchema) },
-  responses: { 201: json(RouteSchema, 'Created'), ...errors(400, 401, 403, 404) },
+  responses: { 201: json(RouteSchema, 'Created'), ...errors(400, 401, 403, 404, 409) },
 });
 const list = createRoute({
   method: 'get',
@@ -40,7 +40,7 @@ const patch = createRoute({
   security: bearer,
   middleware: [requireScope('routes:write')] as const,
   request: { params: IdParam, body: jsonBody(RoutePatchSchema) },
-  responses: { 200: json(RouteSchema, 'Updated'), ...errors(400, 401, 403, 404) },
+  responses: { 200: json(RouteSchema, 'Updated'), ...errors(400, 401, 403, 404, 409) },
 });
 const remove = createRoute({
   method: 'delete',

@@ -1,6 +1,6 @@
 import type { Route, RouteAction, RouteFilters } from '../db/routes.js';
 import type { Address, Header } from '../parse/types.js';
-import { matchFilterValue, matchRecipient, validateFilterValue, type FilterKind } from './pattern.js';
+import { FILTER_BUDGET_STEPS, matchFilterValue, matchRecipient, validateFilterValue, type FilterBudget, type FilterKind } from './pattern.js';
 
 /**
  * Routing (DESIGN §5), pure. Routes run in ascending priority (then id); every route whose
@@ -35,18 +35,36 @@ export function orderRoutes(routes: Route[]): Route[] {
 
 const quote = (s: string) => `'${s}'`;
 
+type FilterResult = { ok: boolean; reasons: string[] };
+
+/**
+ * Filters depend on the message and the route, not on the recipient: each route's result is
+ * kept per message object (planDelivery and the dry run pass one object for all recipients),
+ * and all of a message's filters share one work budget.
+ */
+const perMessage = new WeakMap<RoutedMessage, { budget: FilterBudget; results: Map<Route, FilterResult> }>();
+
+function filtersOf(route: Route, msg: RoutedMessage): FilterResult {
+  let state = perMessage.get(msg);
+  if (!state) perMessage.set(msg, (state = { budget: { steps: FILTER_BUDGET_STEPS }, results: new Map() }));
+  let result = state.results.get(route);
+  if (!result) state.results.set(route, (result = checkFilters(route.filters, msg, state.budget)));
+  return result;
+}
+
 /** Whether every filter holds, with what was checked up to the first failure (dry-run trace). */
-function checkFilters(filters: RouteFilters | null, msg: RoutedMessage): { ok: boolean; reasons: string[] } {
+function checkFilters(filters: RouteFilters | null, msg: RoutedMessage, budget: FilterBudget): FilterResult {
   const reasons: string[] = [];
   if (!filters) return { ok: true, reasons };
+  const verdict = (ok: boolean) => (ok ? 'matches' : budget.steps <= 0 ? 'was not evaluated (filter work limit for this message reached)' : 'does not match');
   if (filters.from !== undefined) {
-    const ok = matchFilterValue(filters.from, msg.from.address, 'from');
-    reasons.push(`from ${msg.from.address || '(none)'} ${ok ? 'matches' : 'does not match'} ${quote(filters.from)}`);
+    const ok = matchFilterValue(filters.from, msg.from.address, 'from', budget);
+    reasons.push(`from ${msg.from.address || '(none)'} ${verdict(ok)} ${quote(filters.from)}`);
     if (!ok) return { ok, reasons };
   }
   if (filters.subject !== undefined) {
-    const ok = matchFilterValue(filters.subject, msg.subject, 'text');
-    reasons.push(`subject ${ok ? 'matches' : 'does not match'} ${quote(filters.subject)}`);
+    const ok = matchFilterValue(filters.subject, msg.subject, 'text', budget);
+    reasons.push(`subject ${verdict(ok)} ${quote(filters.subject)}`);
     if (!ok) return { ok, reasons };
   }
   if (filters.header) {
@@ -55,8 +73,8 @@ function checkFilters(filters: RouteFilters | null, msg: RoutedMessage): { ok: b
       .filter((h) => h.name.toLowerCase() === name.toLowerCase())
       .map((h) => h.value.replace(/\r?\n(?=[ \t])/g, ''));
     // Any occurrence of a repeated header (Received, X-Tag…) may satisfy the filter.
-    const ok = values.some((v) => matchFilterValue(value, v, 'text'));
-    const what = values.length === 0 ? `header ${name} is absent` : `header ${name} ${ok ? 'matches' : 'does not match'} ${quote(value)}`;
+    const ok = values.some((v) => matchFilterValue(value, v, 'text', budget));
+    const what = values.length === 0 ? `header ${name} is absent` : `header ${name} ${verdict(ok)} ${quote(value)}`;
     reasons.push(what);
     if (!ok) return { ok, reasons };
   }
@@ -96,7 +114,7 @@ export function routesForRecipient(
       trace.push({ routeId: route.id, matched: true, reason: `${head}; reject: refused at RCPT with 550, nothing fires` });
       continue;
     }
-    const filters = checkFilters(route.filters, msg);
+    const filters = filtersOf(route, msg);
     const reason = [head, ...filters.reasons].join('; ');
     trace.push({ routeId: route.id, matched: filters.ok, reason });
     if (!filters.ok) continue;

@@ -44,12 +44,13 @@ describe('POST /api/auth/google', () => {
     expect(login.status).toBe(401);
   });
 
-  it('links to the existing account with the same verified email', async () => {
+  it('never merges into an existing password account with the same email (pre-hijacking)', async () => {
     api = googleApi();
     const { user, email, password } = await signup(api);
     const res = await signIn(code({ sub: 'g-link', email, email_verified: true }));
-    expect(res.status).toBe(200);
-    expect(res.body.user).toMatchObject({ id: user.id, google_linked: true });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toMatch(/sign in with its password/);
+    expect(api.deps.repos.users.get(user.id)!.googleSub).toBeNull();
     expect((await api.call('POST', '/api/auth/login', { body: { email, password } })).status).toBe(200);
   });
 
