@@ -1,5 +1,6 @@
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { createApp } from './api/app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDeliveryWorker } from './deliver/worker.js';
@@ -7,6 +8,7 @@ import { createDeps } from './deps.js';
 import { clearSpool, spoolDir } from './inbound/spool.js';
 import { authCheck } from './inbound/auth-check.js';
 import { createSmtpServer } from './smtp/server.js';
+import { removeFsOrphans } from './store/orphans.js';
 import { startSweeper } from './store/sweeper.js';
 
 /** Starts SMTP, HTTP, the delivery worker and the sweeper; stops them cleanly on SIGTERM/SIGINT. */
@@ -25,6 +27,10 @@ async function main(): Promise<void> {
   const { log } = deps;
   // Spooled files belong to sessions that never got a 250: the senders will retry them.
   await clearSpool(spoolDir(config.dataDir));
+  if (deps.blobs.kind === 'fs') {
+    const removed = await removeFsOrphans(deps, join(config.dataDir, 'blobs'));
+    if (removed.folders || removed.tmpFiles) log.warn('removed leftovers of an earlier crash', removed);
+  }
 
   const worker = createDeliveryWorker(deps);
   worker.start();
