@@ -1,4 +1,5 @@
 import type { AttemptOutcome, Delivery } from '../db/deliveries.js';
+import { groupCommit } from '../db/group-commit.js';
 import type { Deps } from '../deps.js';
 import { buildEmailReceived } from './payload.js';
 import { postWebhook, type AttemptResult } from './post.js';
@@ -17,7 +18,7 @@ export interface DeliveryWorker {
   kick(): void;
   /** Stops scheduling and waits (bounded) for attempts in flight. */
   stop(): Promise<void>;
-  /** One pass; resolves when the attempts it started have finished. For tests (fake clock). */
+  /** One pass; resolves when its attempts and any already in flight have finished and been recorded. For tests (fake clock). */
   runOnce(): Promise<void>;
 }
 
@@ -30,9 +31,12 @@ export const INTERRUPTED = 'interrupted (process stopped)';
 export function createDeliveryWorker(deps: Deps, opts: { random?: () => number } = {}): DeliveryWorker {
   const { config, repos, log } = deps;
   const random = opts.random ?? Math.random;
-  const perDest = new Map<string, number>(); // attempts in flight per destination
-  const inflightIds = new Set<string>();
+  const perDest = new Map<string, number>(); // requests in flight per destination
+  let busy = 0; // requests in flight, all destinations: the global pool
+  const inflightIds = new Set<string>(); // claimed and not yet recorded as finished
+  const answering = new Set<string>(); // destinations whose last attempt got a response in time
   const running = new Set<Promise<void>>();
+  const claiming = new Set<Promise<unknown>>();
   let started = false;
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
@@ -47,9 +51,12 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
    *   each per round (round-robin), never all slots to the first in line;
    * - the last quarter of the global pool is kept for destinations with nothing in flight, so
    *   even several dead destinations at their cap cannot fill the pool: a healthy destination
-   *   always finds a slot unless that many distinct destinations are busy at once.
+   *   always finds a slot unless that many distinct destinations are busy at once;
+   * - a destination whose last attempt got an answer (any status, in time) may also use that
+   *   reserve up to its cap: next to dead destinations holding the rest of the pool, a healthy
+   *   one still runs `perDestination` requests at once, not one.
    */
-  function pass(): { launched: Promise<void>[]; wakeIn: number } {
+  function pass(): { launched: Promise<Promise<void>[]>; wakeIn: number } {
     const now = deps.now();
     const cap = config.webhookConcurrencyPerDestination;
     const reserve = Math.floor(config.webhookConcurrency / 4);
@@ -58,50 +65,93 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
       .filter((d) => d.nextAt <= now && inflightAt(d.dest) < cap)
       .sort((a, b) => inflightAt(a.dest) - inflightAt(b.dest) || a.nextAt - b.nextAt);
     const queues = new Map<string, { rows: Delivery[]; taken: number }>();
-    const picked: string[] = [];
-    let free = config.webhookConcurrency - inflightIds.size;
+    const picked: Delivery[] = [];
+    let free = config.webhookConcurrency - busy;
     while (free > 0 && active.length > 0) {
       const stillActive: typeof active = [];
       for (const d of active) {
         let q = queues.get(d.dest);
         const busy = inflightAt(d.dest) + (q?.taken ?? 0) > 0;
-        if (free === 0 || (busy && free <= reserve)) continue;
+        if (free === 0 || (busy && free <= reserve && !answering.has(d.dest))) continue;
         if (!q) queues.set(d.dest, (q = { rows: repos.deliveries.dueFor(d.dest, now, cap - inflightAt(d.dest)), taken: 0 }));
         let row = q.rows.shift();
         while (row && inflightIds.has(row.id)) row = q.rows.shift(); // requeued by retryNow while in flight
         if (!row) continue;
-        picked.push(row.id);
+        picked.push(row);
         q.taken++;
         free--;
         stillActive.push(d);
       }
       active = stillActive;
     }
-    const launched: Promise<void>[] = [];
-    const claimed = picked.length ? repos.deliveries.claim(picked, now, now + config.webhookTimeoutMs + LEASE_MARGIN_MS) : [];
-    for (const { delivery, attemptId } of claimed) launched.push(launch(delivery, attemptId));
     let wakeIn = POLL_MS;
     for (const d of dests) if (d.nextAt > now) wakeIn = Math.min(wakeIn, d.nextAt - now);
+    if (picked.length === 0) return { launched: Promise.resolve([]), wakeIn };
+
+    // Held until the claim commits, so a pass meanwhile neither picks them again nor overfills a destination.
+    for (const d of picked) hold(d);
+    const ids = picked.map((d) => d.id);
+    const leaseUntil = now + config.webhookTimeoutMs + LEASE_MARGIN_MS;
+    // The attempt rows are durable before any request goes out; claims share the group commit.
+    const launched: Promise<Promise<void>[]> = groupCommit(deps.db)
+      .run(() => repos.deliveries.claim(ids, now, leaseUntil))
+      .then(
+        (claimed) => {
+          const started = new Set(claimed.map((c) => c.delivery.id));
+          for (const d of picked) if (!started.has(d.id)) release(d);
+          return claimed.map(({ delivery, attemptId }) => launch(delivery, attemptId));
+        },
+        (err: unknown) => {
+          log.error('could not claim deliveries', { err });
+          for (const d of picked) release(d);
+          return [];
+        },
+      );
+    claiming.add(launched);
+    void launched.finally(() => claiming.delete(launched));
     return { launched, wakeIn };
   }
 
-  function launch(d: Delivery, attemptId: number): Promise<void> {
+  function hold(d: Delivery): void {
     perDest.set(d.dest, inflightAt(d.dest) + 1);
+    busy++;
     inflightIds.add(d.id);
-    const p = attempt(d, attemptId).finally(() => {
-      const left = inflightAt(d.dest) - 1;
-      if (left > 0) perDest.set(d.dest, left);
-      else perDest.delete(d.dest);
+  }
+
+  /** The request is over: its slot goes back to the pools (its result may still be committing). */
+  function freeSlot(d: Delivery): void {
+    const left = inflightAt(d.dest) - 1;
+    if (left > 0) perDest.set(d.dest, left);
+    else perDest.delete(d.dest);
+    busy--;
+    kick(); // a destination held back by a cap may go now
+  }
+
+  function release(d: Delivery): void {
+    freeSlot(d);
+    inflightIds.delete(d.id);
+  }
+
+  function launch(d: Delivery, attemptId: number): Promise<void> {
+    let slotHeld = true;
+    const endRequest = () => {
+      if (slotHeld) freeSlot(d);
+      slotHeld = false;
+    };
+    const p = attempt(d, attemptId, endRequest).finally(() => {
+      endRequest();
       inflightIds.delete(d.id);
       running.delete(p);
-      kick(); // a slot is free: a destination held back by a cap may go now
     });
     running.add(p);
     return p;
   }
 
-  /** One attempt of a claimed delivery: build the body from the rows, send, record. Never throws. */
-  async function attempt(d: Delivery, attemptId: number): Promise<void> {
+  /**
+   * One attempt of a claimed delivery: build the body from the rows, send, record. Never throws.
+   * `requestDone` frees the concurrency slot as soon as the response is in, before the commit.
+   */
+  async function attempt(d: Delivery, attemptId: number, requestDone: () => void): Promise<void> {
     let outcome: AttemptOutcome;
     try {
       const message = repos.messages.getById(d.messageId);
@@ -125,6 +175,9 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
           timeoutMs: config.webhookTimeoutMs,
           allowInsecure: config.allowInsecureWebhooks,
         });
+        requestDone();
+        if (result.statusCode !== null) answering.add(d.dest);
+        else answering.delete(d.dest);
         outcome = decide(result, d.attempts, deps.now(), random);
       }
     } catch (err) {
@@ -134,7 +187,8 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
       outcome = decide(r, d.attempts, deps.now(), random);
     }
     try {
-      repos.deliveries.finish(d.id, attemptId, outcome);
+      // Attempts ending in the same tick share one commit (and one fsync).
+      await groupCommit(deps.db).run(() => repos.deliveries.finish(d.id, attemptId, outcome));
       log.debug('webhook attempt', { delivery: d.id, status: outcome.statusCode, error: outcome.error, next: outcome.status });
     } catch (err) {
       // The attempt row stays open; start() after a restart re-sends it, under the same id.
@@ -142,9 +196,9 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     }
   }
 
-  function runPass(): Promise<void>[] {
-    if (stopping) return [];
-    let launched: Promise<void>[] = [];
+  function runPass(): Promise<Promise<void>[]> {
+    if (stopping) return Promise.resolve([]);
+    let launched: Promise<Promise<void>[]> = Promise.resolve([]);
     let wakeIn = POLL_MS;
     try {
       ({ launched, wakeIn } = pass());
@@ -183,11 +237,15 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
       clearTimeout(timer);
       let bound: NodeJS.Timeout | undefined;
       const limit = new Promise<void>((resolve) => (bound = setTimeout(resolve, config.webhookTimeoutMs + 1000)));
+      // Claims being committed launch their attempts: wait for those, then for every attempt.
+      await Promise.allSettled([...claiming]);
       await Promise.race([Promise.allSettled([...running]), limit]);
       clearTimeout(bound);
     },
     async runOnce() {
-      await Promise.allSettled(runPass());
+      const launched = await runPass();
+      // Attempts already in flight count too: their results are recorded when this resolves.
+      await Promise.allSettled([...launched, ...running]);
     },
   };
 }

@@ -1,16 +1,17 @@
-import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { StoredAttachment } from '../db/messages.js';
 import type { Deps } from '../deps.js';
 import { newId } from '../ids.js';
-import { parseMessage } from '../parse/parse-message.js';
+import { parseMessage, type ParseOutcome } from '../parse/parse-message.js';
 import type { AuthResults, Envelope } from '../parse/types.js';
 import { attachmentKey, rawKey } from '../store/blob-store.js';
+import { groupCommit, NotDurableError } from '../db/group-commit.js';
 import { planDelivery, type AccountPlan } from './plan.js';
+import type { Spool } from './spool.js';
 
 export interface InboundMessage {
-  /** The whole message as received, spooled to a local file by the SMTP session. */
-  spoolPath: string;
+  /** The whole message as received: in memory when small, else a spool file (see spool.ts). */
+  raw: Pick<Spool, 'buffer' | 'open'>;
   size: number;
   envelope: Envelope;
 }
@@ -18,42 +19,62 @@ export interface InboundMessage {
 /** Computes SPF/DKIM/DMARC/ARC for a message; never throws. */
 export type AuthCheck = (raw: Readable, envelope: Envelope) => Promise<AuthResults | Record<string, never>>;
 
+/** Like Promise.all, but rejects only once every promise settled: nothing is still writing when we clean up. */
+async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 /**
  * parse → store → route → enqueue. Resolves with the stored message ids only after the raw
  * message, its attachments and its delivery rows are durable; rejects (→ 451) having removed
- * whatever it wrote, so a failure leaves nothing half-written.
+ * whatever it wrote, so a failure leaves nothing half-written. The rows join the group commit
+ * of whatever else is being stored at the same time (src/db/group-commit.ts).
  */
 export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth?: AuthCheck): Promise<string[]> {
   const receivedAt = deps.now();
   const firstId = newId('msg', receivedAt);
   const written: string[] = [];
-  const put = async (key: string, body: Readable) => {
+  const put = async (key: string, body: Readable | Buffer) => {
     written.push(key);
     await deps.blobs.put(key, body);
   };
+  const rawBody = () => input.raw.buffer ?? input.raw.open();
+  // A small message's raw copy is written while the parser runs; a big one's after, so that
+  // one upload at a time holds buffers (an S3 multipart upload keeps up to 15 MB in flight).
+  const small = input.raw.buffer !== null;
   try {
-    const [{ parsed, error }, auth] = await Promise.all([
-      parseMessage(createReadStream(input.spoolPath), (i, content) => put(attachmentKey(firstId, i), content)),
-      checkAuth ? checkAuth(createReadStream(input.spoolPath), input.envelope) : Promise.resolve({}),
+    const [{ parsed, error }, auth] = await allSettled<[ParseOutcome, AuthResults | Record<string, never>, void]>([
+      parseMessage(input.raw.open(), (i, content) => put(attachmentKey(firstId, i), content)),
+      checkAuth ? checkAuth(input.raw.open(), input.envelope) : Promise.resolve({}),
+      small ? put(rawKey(firstId), rawBody()) : Promise.resolve(),
     ]);
     const plans = planDelivery(deps.repos, input.envelope.rcptTo, parsed).filter((p) => p.keep);
+    if (!small && plans.length > 0) await put(rawKey(firstId), rawBody());
+    if (plans.length === 0) {
+      await removeBlobs(deps, written);
+      return [];
+    }
 
     const copies: { id: string; plan: AccountPlan; attachments: StoredAttachment[] }[] = [];
+    const copying: Promise<void>[] = [];
     for (const [n, plan] of plans.entries()) {
-      // The first account keeps the blobs parsing wrote; every other account gets its own copy.
+      // The first account keeps the blobs written above; every other account gets its own copy.
       const id = n === 0 ? firstId : newId('msg', receivedAt);
-      await put(rawKey(id), createReadStream(input.spoolPath));
+      if (n > 0) copying.push(put(rawKey(id), rawBody()));
       const attachments: StoredAttachment[] = [];
       for (const meta of parsed.attachments) {
         const blobKey = attachmentKey(id, meta.index);
-        if (n > 0) await put(blobKey, await deps.blobs.get(attachmentKey(firstId, meta.index)));
+        if (n > 0) copying.push(deps.blobs.get(attachmentKey(firstId, meta.index)).then((body) => put(blobKey, body)));
         attachments.push({ ...meta, id: newId('att', receivedAt), messageId: id, blobKey });
       }
       copies.push({ id, plan, attachments });
     }
-    if (plans.length === 0) await removeBlobs(deps, written);
+    await allSettled(copying);
 
-    deps.db.transaction(() => {
+    await groupCommit(deps.db).run(() => {
       for (const { id, plan, attachments } of copies) {
         const envelope = { ...input.envelope, rcptTo: plan.recipients.map((r) => r.address) };
         deps.repos.messages.insert(
@@ -77,10 +98,11 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
           deps.repos.deliveries.insert({ id: newId('dlv', receivedAt), userId: plan.userId, messageId: id, ...d }, receivedAt);
         }
       }
-    })();
+    });
     return copies.map((c) => c.id);
   } catch (err) {
-    await removeBlobs(deps, written);
+    // Rows that did commit point at these blobs: they stay (the 451 makes the sender retry; at worst a duplicate).
+    if (!(err instanceof NotDurableError)) await removeBlobs(deps, written);
     throw err;
   }
 }

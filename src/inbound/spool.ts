@@ -1,40 +1,83 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 
-/** A message copied to local disk as it arrives, so the SMTP stream is read once at wire speed. */
+/**
+ * A message as received, kept until it is stored: in memory when small, else in a local file,
+ * so the SMTP stream is read once at wire speed whatever its size.
+ */
 export interface Spool {
-  path: string;
   size: number;
+  /** The whole message when it stayed under the memory limit; null when it went to a file. */
+  buffer: Buffer | null;
+  /** A fresh stream of the whole message (as often as needed). */
+  open(): Readable;
   remove(): Promise<void>;
 }
+
+/**
+ * Up to this size a message stays in memory: no temporary file is written, read back and
+ * removed for the typical few-KB mail. 100 sessions at once hold at most 100 × this much.
+ */
+export const MEMORY_SPOOL_BYTES = 256 * 1024;
 
 export function spoolDir(dataDir: string): string {
   return join(dataDir, 'spool');
 }
 
-/** Writes `stream` to a new file in `dir`. The file is temporary: durability comes later, in the blob store. */
-export async function spool(dir: string, stream: Readable): Promise<Spool> {
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, `${Date.now()}-${randomBytes(8).toString('hex')}.eml`);
+/**
+ * Reads `stream` to its end: into memory up to `memoryLimit` bytes, into a new file in `dir`
+ * beyond that, nothing past `maxBytes`. The file is temporary: durability comes later, in the blob store.
+ */
+export async function spool(
+  dir: string,
+  stream: Readable,
+  memoryLimit = MEMORY_SPOOL_BYTES,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Promise<Spool> {
+  const chunks: Buffer[] = [];
   let size = 0;
-  const count = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      size += chunk.length;
-      done(null, chunk);
-    },
-  });
-  const remove = () => rm(path, { force: true });
+  let file: { path: string; out: WriteStream } | null = null;
+  const remove = () => (file ? rm(file.path, { force: true }) : Promise.resolve());
   try {
-    await pipeline(stream, count, createWriteStream(path, { mode: 0o600 }));
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      // Over the limit the message gets 552 after the dot: read the rest, keep none of it, so a
+      // sender that never stops cannot fill the disk everything else lives on.
+      if (size > maxBytes) continue;
+      if (!file && size <= memoryLimit) {
+        chunks.push(chunk);
+        continue;
+      }
+      if (!file) {
+        await mkdir(dir, { recursive: true });
+        const path = join(dir, `${Date.now()}-${randomBytes(8).toString('hex')}.eml`);
+        file = { path, out: createWriteStream(path, { mode: 0o600 }) };
+        for (const c of chunks.splice(0)) file.out.write(c);
+      }
+      if (!file.out.write(chunk)) await new Promise<void>((resolve, reject) => {
+        file!.out.once('drain', resolve);
+        file!.out.once('error', reject);
+      });
+    }
+    if (file) {
+      file.out.end();
+      await finished(file.out);
+    }
   } catch (err) {
+    file?.out.destroy();
     await remove();
     throw err;
   }
-  return { path, size, remove };
+  if (!file) {
+    const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    return { size, buffer, open: () => Readable.from([buffer], { objectMode: false }), remove };
+  }
+  const path = file.path;
+  return { size, buffer: null, open: () => createReadStream(path), remove };
 }
 
 /** Leftovers of a crash mid-DATA: nothing was acknowledged for them, so they go. */

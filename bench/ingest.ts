@@ -1,0 +1,185 @@
+/**
+ * Scenario 1, ingest throughput: BENCH_MESSAGES (10,000) messages of BENCH_SIZE (4,096) bytes
+ * over BENCH_CONNECTIONS (100) SMTP connections, each reused for many messages. Mailhook runs
+ * the whole pipeline and only messages whose webhook reached the receiver count. Baselines, same
+ * client, same smtp-server options: (a) bare smtp-server, (b) smtp-server + mailparser; Postfix
+ * smtp-sink when installed. Each server gets the same warm-up first (BENCH_WARMUP messages).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { benchDir, benchEnv, benchTmp, seedRoutes, startMailhook } from './lib/mailhook.js';
+import { plainMessage } from './lib/messages.js';
+import { freePort, procStats, profileFlags, sleep, startChild, startNode, waitForPort, type Child } from './lib/proc.js';
+import { startReceiver } from './lib/receiver.js';
+import { envInt, fmt, guarded, ratio, report, type Row } from './lib/report.js';
+import { runLoad } from './lib/smtp-client.js';
+
+const BASELINE = fileURLToPath(new URL('./lib/baseline-server.ts', import.meta.url));
+const N = envInt('BENCH_MESSAGES', 10_000);
+const CONNS = envInt('BENCH_CONNECTIONS', 100);
+const SIZE = envInt('BENCH_SIZE', 4096);
+const WARMUP = envInt('BENCH_WARMUP', Math.min(2000, Math.ceil(N / 5)));
+const DOMAIN = 'bench.test';
+const rcpt = (seq: number) => `in${seq % 50}@${DOMAIN}`;
+
+export const SMTP_SINK = '/usr/sbin/smtp-sink';
+export const SMTP_SOURCE = '/usr/sbin/smtp-source';
+
+interface Measured {
+  rate: number;
+  accepted: number;
+  cpuMsPerMsg: number;
+  note?: string;
+}
+
+/** Warm-up then the measured run against an SMTP server that answers 250 once done with a message. */
+async function measureSmtp(port: number, pid: number | null): Promise<Measured> {
+  const load = (from: number, count: number) =>
+    runLoad({ port, connections: CONNS, messages: count, message: (s) => plainMessage(from + s, rcpt(s), SIZE), rcptTo: rcpt, timeoutMs: 300_000 });
+  if (WARMUP) await load(1_000_000, WARMUP);
+  const cpu0 = pid ? procStats(pid).cpuSec : 0;
+  const r = await load(0, N);
+  const cpu = pid ? procStats(pid).cpuSec - cpu0 : NaN;
+  if (r.errors.length) console.error('  client errors:', r.errors.slice(0, 3));
+  return { rate: (r.accepted / (r.endedAt - r.startedAt)) * 1000, accepted: r.accepted, cpuMsPerMsg: (cpu * 1000) / r.accepted };
+}
+
+async function baseline(mode: 'discard' | 'parse' | 'store'): Promise<Measured> {
+  const port = await freePort();
+  const dir = benchDir(`base-${mode}`);
+  const child = startNode(BASELINE, [mode, String(port)], benchEnv({ DATA_DIR: dir }), profileFlags(`baseline-${mode}`));
+  try {
+    await waitForPort(port, 30_000, child);
+    return await measureSmtp(port, child.pid);
+  } finally {
+    await child.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function mailhook(): Promise<Measured & { acceptRate: number }> {
+  const receiver = await startReceiver();
+  const mh = await startMailhook('ingest', (deps) => seedRoutes(deps, DOMAIN, [receiver.url]));
+  try {
+    const load = (from: number, count: number) =>
+      runLoad({ port: mh.smtpPort, connections: CONNS, messages: count, message: (s) => plainMessage(from + s, rcpt(s), SIZE), rcptTo: rcpt, timeoutMs: 300_000 });
+    if (WARMUP) {
+      const w = await load(1_000_000, WARMUP);
+      await receiver.waitFor(w.accepted, 120_000);
+    }
+    const before = receiver.firstAt.size;
+    const cpu0 = mh.stats().cpuSec;
+    const r = await load(0, N);
+    if (r.errors.length) console.error('  client errors:', r.errors.slice(0, 3), r.refused);
+    // Only messages whose webhook arrived count; wait (bounded) for the queue to drain.
+    await receiver.waitFor(before + r.accepted, 120_000);
+    const cpu = mh.stats().cpuSec - cpu0;
+    let last = 0;
+    let delivered = 0;
+    for (const [seq, at] of receiver.firstAt) {
+      if (typeof seq !== 'number' || seq >= 1_000_000) continue;
+      delivered++;
+      last = Math.max(last, at);
+    }
+    const rate = delivered ? (delivered / (last - r.startedAt)) * 1000 : 0;
+    const acceptRate = (r.accepted / (r.endedAt - r.startedAt)) * 1000;
+    return { rate, accepted: delivered, acceptRate, cpuMsPerMsg: (cpu * 1000) / delivered, note: `${r.accepted} got 250, ${delivered} webhooks arrived` };
+  } finally {
+    await mh.stop();
+    await receiver.close();
+  }
+}
+
+async function smtpSink(): Promise<{ ourClient: number; smtpSource: number } | null> {
+  if (!existsSync(SMTP_SINK)) return null;
+  const port = await freePort();
+  const start = (): Child => startChild(SMTP_SINK, ['-u', 'postfix', '-4', `127.0.0.1:${port}`, '1024'], {});
+  let sink = start();
+  let ourClient: number;
+  try {
+    await waitForPort(port, 10_000, sink);
+    ourClient = (await measureSmtp(port, null)).rate;
+  } finally {
+    await sink.stop('SIGTERM', 2000);
+  }
+  if (!existsSync(SMTP_SOURCE)) return { ourClient, smtpSource: NaN };
+  await sleep(200);
+  sink = start();
+  try {
+    await waitForPort(port, 10_000, sink);
+    const t = performance.now();
+    const src = startChild(SMTP_SOURCE, ['-d', '-s', String(CONNS), '-m', String(N), '-l', String(SIZE), '-t', `in@${DOMAIN}`, `127.0.0.1:${port}`], {});
+    await new Promise((r) => src.proc.once('exit', r));
+    return { ourClient, smtpSource: (N / (performance.now() - t)) * 1000 };
+  } finally {
+    await sink.stop('SIGTERM', 2000);
+  }
+}
+
+/** The file system the data folders live on (device, type, mount options), for the record. */
+export function fsOf(path: string): string {
+  try {
+    return `${path}: ` + execFileSync('findmnt', ['-n', '-o', 'SOURCE,FSTYPE,OPTIONS', '-T', path], { encoding: 'utf8' }).trim();
+  } catch {
+    return path;
+  }
+}
+
+export async function ingest(): Promise<void> {
+  const a = await baseline('discard');
+  const b = await baseline('parse');
+  const c = await baseline('store');
+  const m = await mailhook();
+  const sink = await smtpSink();
+  const met = (ok: boolean) => (ok ? 'met' : 'NOT MET') as Row['met'];
+  const rows: Row[] = [
+    {
+      scenario: `ingest ${N}×${SIZE} B, ${CONNS} conns (msg/s, webhook arrived) vs (b) smtp-server+mailparser`,
+      mailhook: fmt(m.rate),
+      baseline: fmt(b.rate),
+      ratio: ratio(m.rate, b.rate),
+      target: '≥ 0.80×',
+      met: met(m.rate >= 0.8 * b.rate),
+    },
+    { scenario: 'ingest vs (a) bare smtp-server (msg/s)', mailhook: fmt(m.rate), baseline: fmt(a.rate), ratio: ratio(m.rate, a.rate), target: 'printed', met: '—' },
+    {
+      scenario: "ingest vs (c) smtp-server+mailparser+one fsync'd file per message (msg/s)",
+      mailhook: fmt(m.rate),
+      baseline: fmt(c.rate),
+      ratio: ratio(m.rate, c.rate),
+      target: 'printed',
+      met: '—',
+    },
+    { scenario: 'ingest: 250 replies/s (acceptance) vs (b)', mailhook: fmt(m.acceptRate), baseline: fmt(b.rate), ratio: ratio(m.acceptRate, b.rate), target: 'printed', met: '—' },
+    {
+      scenario: 'ingest: server CPU ms per message (user+sys, all threads) vs (b)',
+      mailhook: fmt(m.cpuMsPerMsg, 2),
+      baseline: fmt(b.cpuMsPerMsg, 2),
+      ratio: ratio(m.cpuMsPerMsg, b.cpuMsPerMsg),
+      target: 'printed',
+      met: '—',
+    },
+    {
+      scenario: 'ingest: server CPU ms per message vs (c)',
+      mailhook: fmt(m.cpuMsPerMsg, 2),
+      baseline: fmt(c.cpuMsPerMsg, 2),
+      ratio: ratio(m.cpuMsPerMsg, c.cpuMsPerMsg),
+      target: 'printed',
+      met: '—',
+    },
+    sink
+      ? { scenario: 'ingest: Postfix smtp-sink, native upper bound (bench client)', mailhook: fmt(m.rate), baseline: fmt(sink.ourClient), ratio: ratio(m.rate, sink.ourClient), target: 'printed', met: '—' }
+      : { scenario: 'ingest: Postfix smtp-sink, native upper bound', mailhook: fmt(m.rate), baseline: 'not installed', ratio: '—', target: 'printed', met: '—' },
+    sink
+      ? { scenario: 'ingest: smtp-source -d → smtp-sink (all native)', mailhook: '—', baseline: fmt(sink.smtpSource), ratio: '—', target: 'printed', met: '—' }
+      : { scenario: 'ingest: smtp-source -d → smtp-sink (all native)', mailhook: '—', baseline: 'not installed', ratio: '—', target: 'printed', met: '—' },
+  ];
+  report('Ingest throughput', rows, [
+    `Mailhook: ${m.note}; (a) ${a.accepted}, (b) ${b.accepted}, (c) ${c.accepted} got 250. Warm-up ${WARMUP} messages per server, not counted.`,
+    `Data folders on ${fsOf(benchTmp())}.`,
+  ]);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await guarded('ingest', ingest);

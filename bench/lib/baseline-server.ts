@@ -1,0 +1,92 @@
+/**
+ * The baselines, each its own process like Mailhook: smtp-server with Mailhook's exact options
+ * (smtpServerOptions(config) from src/smtp/server.ts, the same environment) and
+ *   discard  — reads each message to the end and throws it away;
+ *   parse    — also parses it with mailparser (Mailhook's parser options), draining attachments;
+ *   forward  — parses, answers 250, then POSTs a small JSON to a webhook URL (no storage, no queue):
+ *              the floor of "250 → webhook" for any design that answers before it delivers;
+ *   store    — parses and, meanwhile, writes the message to its own fsync'd file with Mailhook's
+ *              FsBlobStore under DATA_DIR: the floor of any design that keeps each message
+ *              durable as a file before its 250 (what the disk allows, without a database).
+ * Usage: node --import tsx bench/lib/baseline-server.ts <mode> <port> [webhook-url]
+ */
+import http from 'node:http';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { MailParser, type AttachmentStream, type MessageText } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { loadConfig } from '../../src/config.js';
+import { newId } from '../../src/ids.js';
+import { spool } from '../../src/inbound/spool.js';
+import { rawKey } from '../../src/store/blob-store.js';
+import { FsBlobStore } from '../../src/store/fs-blob-store.js';
+import { PARSER_OPTIONS } from '../../src/parse/parse-message.js';
+import { smtpServerOptions } from '../../src/smtp/server.js';
+
+const [mode = 'discard', portArg = '0', hookUrl = ''] = process.argv.slice(2);
+const config = loadConfig(process.env);
+const agent = new http.Agent({ keepAlive: true });
+const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
+
+function parse(stream: Readable): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parser = new MailParser(PARSER_OPTIONS);
+    let subject = '';
+    parser.on('headers', () => (subject = parser.subject ?? ''));
+    parser.on('data', (d: AttachmentStream | MessageText) => {
+      if (d.type !== 'attachment') return;
+      d.content.on('end', () => d.release?.());
+      d.content.resume();
+    });
+    parser.once('end', () => resolve(subject));
+    parser.once('error', reject);
+    stream.pipe(parser);
+  });
+}
+
+function post(subject: string): void {
+  const body = JSON.stringify({ type: 'email.received', data: { subject } });
+  const req = http.request(hookUrl, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+  req.on('response', (res) => res.resume());
+  req.on('error', () => {});
+  req.end(body);
+}
+
+const server = new SMTPServer({
+  ...smtpServerOptions(config),
+  onRcptTo(_address, _session, callback) {
+    callback();
+  },
+  onData(stream, _session, callback) {
+    if (mode === 'store') {
+      const id = newId('msg');
+      spool(join(config.dataDir, 'spool'), stream)
+        .then((raw) => Promise.all([parse(raw.open()), blobs.put(rawKey(id), raw.buffer ?? raw.open())]))
+        .then(
+          () => callback(null, 'Ok'),
+          (err: Error) => callback(Object.assign(err, { responseCode: 451 })),
+        );
+      return;
+    }
+    if (mode === 'discard') {
+      stream.on('end', () => callback(stream.sizeExceeded ? Object.assign(new Error('Message too big'), { responseCode: 552 }) : null, 'Ok'));
+      stream.resume();
+      return;
+    }
+    // Like Mailhook, MIME the parser gives up on is still accepted: read to the end, answer 250.
+    parse(stream).then(
+      (subject) => {
+        callback(null, 'Ok');
+        if (mode === 'forward') post(subject);
+      },
+      () => {
+        stream.resume();
+        const done = () => callback(null, 'Ok (parse error)');
+        finished(stream).then(done, done);
+      },
+    );
+  },
+});
+server.listen(Number(portArg), '127.0.0.1');
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

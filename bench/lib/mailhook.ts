@@ -1,0 +1,116 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../src/config.js';
+import { newWebhookSecret } from '../../src/deliver/sign.js';
+import { createDeps, type Deps } from '../../src/deps.js';
+import { newId } from '../../src/ids.js';
+import { seedUserAndDomain } from '../../test/helpers/deps.js';
+import { freePort, procStats, profileFlags, startNode, waitForPort, type Child, type ProcStats } from './proc.js';
+
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+/**
+ * Where bench data folders go: BENCH_TMP, else /var/tmp (disk-backed by convention; /tmp is
+ * tmpfs on many systems, where fsync costs nothing and a durability benchmark means nothing).
+ */
+export function benchTmp(): string {
+  return process.env.BENCH_TMP ?? (existsSync('/var/tmp') ? '/var/tmp' : tmpdir());
+}
+
+/** A fresh data folder for one server. */
+export const benchDir = (prefix: string) => mkdtempSync(join(benchTmp(), `mailhook-bench-${prefix}-`));
+export const SECRET = 'bench-secret-bench-secret-bench-secret-0123456789';
+
+/**
+ * The configuration every Mailhook bench run uses, stated in bench/README.md:
+ * AUTH_CHECKS=false (SPF/DKIM/DMARC need DNS, and the bench machine is loopback only),
+ * LOG_LEVEL=silent, MAX_CONNECTIONS_PER_IP=1000 (every bench connection comes from 127.0.0.1),
+ * ALLOW_INSECURE_WEBHOOKS=true (the receiver is http://127.0.0.1). Everything else is default.
+ */
+export function benchEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    SECRET,
+    SMTP_HOST: '127.0.0.1',
+    HTTP_HOST: '127.0.0.1',
+    MX_HOST: 'mx.bench.test',
+    ALLOW_INSECURE_WEBHOOKS: 'true',
+    AUTH_CHECKS: 'false',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
+    MAX_CONNECTIONS_PER_IP: '1000',
+    ...extra,
+  };
+}
+
+export interface RunningMailhook {
+  smtpPort: number;
+  httpPort: number;
+  dataDir: string;
+  child: Child;
+  stats(): ProcStats;
+  /** SIGTERM (a clean stop writes the CPU profile), then removes the data folder. */
+  stop(): Promise<void>;
+}
+
+/** A user with one verified domain and webhook routes to `urls` (one route each, all matching). */
+export function seedRoutes(deps: Deps, domainName: string, urls: string[], match = `*@${domainName}`) {
+  const { user, domain } = seedUserAndDomain(deps, domainName);
+  const now = Date.now();
+  urls.forEach((url, i) =>
+    deps.repos.routes.insert({
+      id: newId('rte'),
+      userId: user.id,
+      domainId: domain.id,
+      match,
+      action: 'webhook',
+      destination: url,
+      secret: newWebhookSecret(),
+      priority: i + 1,
+      stop: false,
+      filters: null,
+      enabled: true,
+      createdAt: now,
+      updatedAt: now,
+    }),
+  );
+  return { user, domain };
+}
+
+/**
+ * Seeds a fresh DATA_DIR through `seed`, then starts `src/main.ts` as its own process (the
+ * production entry point: SMTP, HTTP, delivery worker, sweeper) and waits for both listeners.
+ */
+export async function startMailhook(name: string, seed: (deps: Deps) => void, extraEnv: Record<string, string> = {}): Promise<RunningMailhook> {
+  const dataDir = benchDir(name);
+  const [smtpPort, httpPort] = [await freePort(), await freePort()];
+  const env = benchEnv({
+    DATA_DIR: dataDir,
+    SMTP_PORT: String(smtpPort),
+    HTTP_PORT: String(httpPort),
+    PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
+    ...extraEnv,
+  });
+  const deps = createDeps(loadConfig(env));
+  try {
+    seed(deps);
+  } finally {
+    deps.db.close();
+  }
+  // BENCH_MAILHOOK_NODE_FLAGS: extra node flags for experiments (e.g. --max-semi-space-size=4).
+  const extraFlags = (process.env.BENCH_MAILHOOK_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = startNode(MAIN, [], env, [...extraFlags, ...profileFlags(`mailhook-${name}`)]);
+  await waitForPort(smtpPort, 30_000, child);
+  await waitForPort(httpPort, 30_000, child);
+  return {
+    smtpPort,
+    httpPort,
+    dataDir,
+    child,
+    stats: () => procStats(child.pid),
+    async stop() {
+      await child.stop('SIGTERM');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
