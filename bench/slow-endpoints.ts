@@ -5,8 +5,9 @@
  *    that never answers (each of its attempts ends at the 10 s WEBHOOK_TIMEOUT_MS default).
  * B. New mail's acceptance (250 replies/s, BENCH_SLOW_MESSAGES = 3,000 messages over 100
  *    connections) with an empty queue and with 10,000 pending deliveries due now to 10
- *    destinations that never answer. Runs alternate (A, B, A, B) and the best of each counts,
- *    so a burst from another process on the machine does not decide the ratio.
+ *    destinations that never answer. Runs go empty, backlog, backlog, empty and each figure is
+ *    the mean of its two: a machine getting busier or quieter during the runs (other processes)
+ *    weighs on both sides alike.
  */
 import { seedRoutes, startMailhook } from './lib/mailhook.js';
 import { plainMessage } from './lib/messages.js';
@@ -73,11 +74,14 @@ export async function slowEndpoints(): Promise<void> {
   progress('slow endpoints: healthy destination next to a dead one');
   const mixed = await healthyLatency(true);
   const runs: { backlog: boolean; r: Awaited<ReturnType<typeof acceptance>> }[] = [];
-  for (const backlog of [false, true, false, true]) {
+  for (const backlog of [false, true, true, false]) {
     progress(`slow endpoints: acceptance ${backlog ? `with ${BACKLOG} dead deliveries pending` : 'with an empty queue'}`);
     runs.push({ backlog, r: await acceptance(backlog) });
   }
-  const best = (backlog: boolean, k: 'acceptRate' | 'hookRate') => Math.max(...runs.filter((x) => x.backlog === backlog).map((x) => x.r[k]));
+  const mean = (backlog: boolean, k: 'acceptRate' | 'hookRate') => {
+    const xs = runs.filter((x) => x.backlog === backlog).map((x) => x.r[k]);
+    return xs.reduce((a, b) => a + b, 0) / xs.length;
+  };
   const met = (ok: boolean) => (ok ? 'met' : 'NOT MET') as Row['met'];
   const p = (l: Latencies, q: number) => quantile(l.values, q);
   const rows: Row[] = [
@@ -99,17 +103,17 @@ export async function slowEndpoints(): Promise<void> {
     },
     {
       scenario: `slow endpoints: new mail accepted/s with ${BACKLOG} dead deliveries pending vs empty queue`,
-      mailhook: fmt(best(true, 'acceptRate')),
-      baseline: fmt(best(false, 'acceptRate')),
-      ratio: ratio(best(true, 'acceptRate'), best(false, 'acceptRate')),
+      mailhook: fmt(mean(true, 'acceptRate')),
+      baseline: fmt(mean(false, 'acceptRate')),
+      ratio: ratio(mean(true, 'acceptRate'), mean(false, 'acceptRate')),
       target: '≥ 0.90×',
-      met: met(best(true, 'acceptRate') >= 0.9 * best(false, 'acceptRate')),
+      met: met(mean(true, 'acceptRate') >= 0.9 * mean(false, 'acceptRate')),
     },
     {
       scenario: "slow endpoints: new mail's webhooks/s with the dead backlog vs empty queue",
-      mailhook: fmt(best(true, 'hookRate')),
-      baseline: fmt(best(false, 'hookRate')),
-      ratio: ratio(best(true, 'hookRate'), best(false, 'hookRate')),
+      mailhook: fmt(mean(true, 'hookRate')),
+      baseline: fmt(mean(false, 'hookRate')),
+      ratio: ratio(mean(true, 'hookRate'), mean(false, 'hookRate')),
       target: 'printed',
       met: '—',
     },
@@ -117,7 +121,7 @@ export async function slowEndpoints(): Promise<void> {
   report('Slow endpoints', rows, [
     `Healthy alone: ${distribution(solo)}`,
     `Healthy next to a dead destination: ${distribution(mixed)}`,
-    `Acceptance runs (msg/s): ${runs.map((x) => `${x.backlog ? 'backlog' : 'empty'} ${fmt(x.r.acceptRate)}${x.backlog ? ` (${x.r.deadOpen} requests hanging at the dead destinations)` : ''}`).join(', ')}; best of each counts.`,
+    `Acceptance runs (msg/s): ${runs.map((x) => `${x.backlog ? 'backlog' : 'empty'} ${fmt(x.r.acceptRate)}${x.backlog ? ` (${x.r.deadOpen} requests hanging at the dead destinations)` : ''}`).join(', ')}; the mean of each counts.`,
   ]);
 }
 

@@ -42,6 +42,19 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   let timer: NodeJS.Timeout | undefined;
   let kickQueued = false;
   const inflightAt = (dest: string) => perDest.get(dest) ?? 0;
+  // A domain's name never changes under its id: one lookup per domain, not one per attempt.
+  const domainNames = new Map<string, string>();
+  const domainName = (id: string): string => {
+    let name = domainNames.get(id);
+    if (name === undefined) {
+      name = repos.domains.getById(id)?.name ?? '';
+      if (name) {
+        if (domainNames.size >= 10_000) domainNames.clear();
+        domainNames.set(id, name);
+      }
+    }
+    return name;
+  };
 
   /**
    * Starts as many due attempts as the pools allow. Fairness, so that dead destinations with
@@ -162,9 +175,10 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
         const event = buildEmailReceived({
           config,
           message,
-          attachments: repos.messages.attachments(message.id),
+          // Attachment rows mirror parsed.attachments one for one: none there, none to look up.
+          attachments: message.parsed.attachments.length ? repos.messages.attachments(message.id) : [],
           delivery: d,
-          domain: repos.domains.getById(message.domainId)?.name ?? '',
+          domain: domainName(message.domainId),
         });
         const result = await postWebhook({
           url: d.url,

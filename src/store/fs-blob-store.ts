@@ -1,4 +1,4 @@
-import { close, createReadStream, fsync, open, write } from 'node:fs';
+import { close, createReadStream, fsync, mkdir as mkdirOne, open, write } from 'node:fs';
 import { mkdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -26,6 +26,21 @@ function writeAll(fd: number, buf: Buffer): Promise<void> {
       });
     next();
   });
+}
+
+/**
+ * mkdir -p, returning the first folder it created (undefined when `dir` existed). One plain
+ * mkdir covers the usual case (a new message folder under an existing `msg/`).
+ */
+function makeDir(dir: string): Promise<string | undefined> {
+  return new Promise((resolve, reject) =>
+    mkdirOne(dir, (err) => {
+      if (!err) return resolve(dir);
+      if (err.code === 'EEXIST') return resolve(undefined);
+      if (err.code !== 'ENOENT') return reject(err);
+      mkdir(dir, { recursive: true }).then(resolve, reject);
+    }),
+  );
 }
 
 async function fsyncDir(path: string): Promise<void> {
@@ -91,7 +106,7 @@ export class FsBlobStore implements BlobStore {
   async put(key: string, body: Readable | Buffer): Promise<{ size: number }> {
     const final = this.path(key);
     const dir = dirname(final);
-    const created = await mkdir(dir, { recursive: true });
+    const created = await makeDir(dir);
     let target = final;
     let fd: number;
     try {
