@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -58,10 +59,8 @@ export async function spool(
         file = { path, out: createWriteStream(path, { mode: 0o600 }) };
         for (const c of chunks.splice(0)) file.out.write(c);
       }
-      if (!file.out.write(chunk)) await new Promise<void>((resolve, reject) => {
-        file!.out.once('drain', resolve);
-        file!.out.once('error', reject);
-      });
+      // events.once also rejects on 'error' and removes both listeners either way.
+      if (!file.out.write(chunk)) await once(file.out, 'drain');
     }
     if (file) {
       file.out.end();
