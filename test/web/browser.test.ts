@@ -19,6 +19,8 @@ afterAll(async () => {
 });
 
 const at = (path: string) => `${stack.base}${path}`;
+/** A 4×4 green PNG: loaded, its naturalWidth is 4; a blocked or broken image has 0. */
+const LOGO_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAYAAACp8Z5+AAAAEklEQVR4nGPQ7rL7j4wZSBcAABFAHyGU6fN9AAAAAElFTkSuQmCC', 'base64');
 
 /** Reloads until `read` gives `want` (the worker delivers in the background); no fixed sleeps. */
 async function reloadUntil(read: () => Promise<string | null>, want: string) {
@@ -99,9 +101,13 @@ describe('the dashboard in Chromium', () => {
       html: [
         '<h1>Invoice 42</h1><p style="color:#2b8a3e">Styled inline: allowed.</p>',
         `<img src="${receiver.url}/pixel.gif" alt="tracking pixel">`,
+        '<img id="logo" src="cid:logo@invoice" alt="inline logo">',
         `<script>new Image().src = "${receiver.url}/script-ran";</script>`,
       ].join(''),
-      attachments: [{ filename: 'invoice-42.txt', content: 'INVOICE 42' }],
+      attachments: [
+        { filename: 'invoice-42.txt', content: 'INVOICE 42' },
+        { filename: 'logo.png', content: LOGO_PNG, contentType: 'image/png', cid: 'logo@invoice' },
+      ],
     });
     await receiver.waitFor(before + 1);
 
@@ -128,7 +134,10 @@ describe('the dashboard in Chromium', () => {
     const frame = page.locator('iframe.mail');
     expect(await frame.getAttribute('sandbox')).not.toMatch(/allow-scripts|allow-same-origin/);
     await page.frameLocator('iframe.mail').getByRole('heading', { name: 'Invoice 42' }).waitFor();
-    expect(await page.getByRole('link', { name: 'invoice-42.txt' }).getAttribute('href')).toMatch(/\/att\/msg_\w+\/0\?exp=\d+&sig=/);
+    // The inline (cid:) image loads, through its signed link, in the cookie-less sandboxed frame.
+    const logo = page.frameLocator('iframe.mail').locator('#logo');
+    await expect.poll(() => logo.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: 10_000 }).toBe(4);
+    expect(await page.getByRole('link', { name: 'invoice-42.txt' }).getAttribute('href')).toMatch(/\/att\/msg_\w+\/\d\?exp=\d+&sig=/);
     // The worker records the 503 just after the receiver answers it.
     await reloadUntil(() => page.locator('.delivery td[data-label="Status"]').first().textContent(), '503');
     await screenshot(page, 'message');

@@ -95,7 +95,8 @@ describe('an email’s HTML in the dashboard', () => {
     const p = csp(res.headers);
     expect(p['default-src']).toEqual(["'none'"]);
     expect(p['script-src']).toBeUndefined();
-    expect(p['img-src']).toEqual(['data:']);
+    // data: and this server's signed attachment links (inline cid: images), nothing remote.
+    expect(p['img-src']).toEqual(['data:', `${api.deps.config.publicUrl}/att/`]);
     expect(p['style-src']).toEqual(["'unsafe-inline'"]);
     expect(p['form-action']).toEqual(["'none'"]);
     expect(p['frame-ancestors']).toEqual(["'self'"]);
