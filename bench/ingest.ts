@@ -2,8 +2,9 @@
  * Scenario 1, ingest throughput: BENCH_MESSAGES (10,000) messages of BENCH_SIZE (4,096) bytes
  * over BENCH_CONNECTIONS (100) SMTP connections, each reused for many messages. Mailhook runs
  * the whole pipeline and only messages whose webhook reached the receiver count. Baselines, same
- * client, same smtp-server options: (a) bare smtp-server, (b) smtp-server + mailparser; Postfix
- * smtp-sink when installed. Each server gets the same warm-up first (BENCH_WARMUP messages).
+ * client, same smtp-server options: (a) bare smtp-server, (b) smtp-server + mailparser, (c) (b) +
+ * one fsync'd file per message, (d) (b) + a webhook POST after the 250, (e) (c) + that POST (the
+ * pipeline's shape with no database, queue or retries); Postfix smtp-sink when installed. Each server gets the same warm-up first (BENCH_WARMUP messages).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { benchDir, benchEnv, benchTmp, seedRoutes, startMailhook } from './lib/mailhook.js';
 import { plainMessage } from './lib/messages.js';
 import { freePort, procStats, profileFlags, sleep, startChild, startNode, waitForPort, type Child } from './lib/proc.js';
-import { startReceiver } from './lib/receiver.js';
+import { startReceiver, type Receiver } from './lib/receiver.js';
 import { envInt, fmt, guarded, ratio, report, type Row } from './lib/report.js';
 import { runLoad } from './lib/smtp-client.js';
 
@@ -59,33 +60,58 @@ async function baseline(mode: 'discard' | 'parse' | 'store'): Promise<Measured> 
   }
 }
 
+/** Counts webhooks that reached the receiver: rate = messages / (last webhook − first MAIL). */
+async function measureDelivered(
+  smtpPort: number,
+  receiver: Receiver,
+  cpuSec: () => number,
+): Promise<Measured & { acceptRate: number }> {
+  const load = (from: number, count: number) =>
+    runLoad({ port: smtpPort, connections: CONNS, messages: count, message: (s) => plainMessage(from + s, rcpt(s), SIZE), rcptTo: rcpt, timeoutMs: 300_000 });
+  if (WARMUP) {
+    const w = await load(1_000_000, WARMUP);
+    await receiver.waitFor(w.accepted, 120_000);
+  }
+  const before = receiver.firstAt.size;
+  const cpu0 = cpuSec();
+  const r = await load(0, N);
+  if (r.errors.length) console.error('  client errors:', r.errors.slice(0, 3), r.refused);
+  // Only messages whose webhook arrived count; wait (bounded) for the queue to drain.
+  await receiver.waitFor(before + r.accepted, 120_000);
+  const cpu = cpuSec() - cpu0;
+  let last = 0;
+  let delivered = 0;
+  for (const [seq, at] of receiver.firstAt) {
+    if (typeof seq !== 'number' || seq >= 1_000_000) continue;
+    delivered++;
+    last = Math.max(last, at);
+  }
+  const rate = delivered ? (delivered / (last - r.startedAt)) * 1000 : 0;
+  const acceptRate = (r.accepted / (r.endedAt - r.startedAt)) * 1000;
+  return { rate, accepted: delivered, acceptRate, cpuMsPerMsg: (cpu * 1000) / delivered, note: `${r.accepted} got 250, ${delivered} webhooks arrived` };
+}
+
+/** (d) parse + POST after the 250, (e) parse + fsync'd file + POST after the 250: no database, no queue. */
+async function webhookBaseline(mode: 'forward' | 'deliver'): Promise<Measured & { acceptRate: number }> {
+  const receiver = await startReceiver();
+  const port = await freePort();
+  const dir = benchDir(`base-${mode}`);
+  const child = startNode(BASELINE, [mode, String(port), receiver.url], benchEnv({ DATA_DIR: dir }), profileFlags(`baseline-${mode}`));
+  try {
+    await waitForPort(port, 30_000, child);
+    return await measureDelivered(port, receiver, () => (child.pid ? procStats(child.pid).cpuSec : NaN));
+  } finally {
+    await child.stop();
+    await receiver.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function mailhook(): Promise<Measured & { acceptRate: number }> {
   const receiver = await startReceiver();
   const mh = await startMailhook('ingest', (deps) => seedRoutes(deps, DOMAIN, [receiver.url]));
   try {
-    const load = (from: number, count: number) =>
-      runLoad({ port: mh.smtpPort, connections: CONNS, messages: count, message: (s) => plainMessage(from + s, rcpt(s), SIZE), rcptTo: rcpt, timeoutMs: 300_000 });
-    if (WARMUP) {
-      const w = await load(1_000_000, WARMUP);
-      await receiver.waitFor(w.accepted, 120_000);
-    }
-    const before = receiver.firstAt.size;
-    const cpu0 = mh.stats().cpuSec;
-    const r = await load(0, N);
-    if (r.errors.length) console.error('  client errors:', r.errors.slice(0, 3), r.refused);
-    // Only messages whose webhook arrived count; wait (bounded) for the queue to drain.
-    await receiver.waitFor(before + r.accepted, 120_000);
-    const cpu = mh.stats().cpuSec - cpu0;
-    let last = 0;
-    let delivered = 0;
-    for (const [seq, at] of receiver.firstAt) {
-      if (typeof seq !== 'number' || seq >= 1_000_000) continue;
-      delivered++;
-      last = Math.max(last, at);
-    }
-    const rate = delivered ? (delivered / (last - r.startedAt)) * 1000 : 0;
-    const acceptRate = (r.accepted / (r.endedAt - r.startedAt)) * 1000;
-    return { rate, accepted: delivered, acceptRate, cpuMsPerMsg: (cpu * 1000) / delivered, note: `${r.accepted} got 250, ${delivered} webhooks arrived` };
+    return await measureDelivered(mh.smtpPort, receiver, () => mh.stats().cpuSec);
   } finally {
     await mh.stop();
     await receiver.close();
@@ -131,6 +157,8 @@ export async function ingest(): Promise<void> {
   const a = await baseline('discard');
   const b = await baseline('parse');
   const c = await baseline('store');
+  const d = await webhookBaseline('forward');
+  const e = await webhookBaseline('deliver');
   const m = await mailhook();
   const sink = await smtpSink();
   const met = (ok: boolean) => (ok ? 'met' : 'NOT MET') as Row['met'];
@@ -152,6 +180,23 @@ export async function ingest(): Promise<void> {
       target: 'printed',
       met: '—',
     },
+    {
+      scenario: 'ingest vs (d) smtp-server+mailparser+webhook POST after the 250 (msg/s, webhook arrived)',
+      mailhook: fmt(m.rate),
+      baseline: fmt(d.rate),
+      ratio: ratio(m.rate, d.rate),
+      target: 'printed',
+      met: '—',
+    },
+    {
+      scenario: "ingest vs (e) (c)+webhook POST after the 250: durable file + webhook, no database (msg/s, webhook arrived)",
+      mailhook: fmt(m.rate),
+      baseline: fmt(e.rate),
+      ratio: ratio(m.rate, e.rate),
+      target: 'printed',
+      met: '—',
+    },
+    { scenario: '(d) and (e) as fractions of (b): what a webhook, and a durable file + webhook, cost before any Mailhook code', mailhook: '—', baseline: `${ratio(d.rate, b.rate)} / ${ratio(e.rate, b.rate)}`, ratio: '—', target: 'printed', met: '—' },
     { scenario: 'ingest: 250 replies/s (acceptance) vs (b)', mailhook: fmt(m.acceptRate), baseline: fmt(b.rate), ratio: ratio(m.acceptRate, b.rate), target: 'printed', met: '—' },
     {
       scenario: 'ingest: server CPU ms per message (user+sys, all threads) vs (b)',
@@ -169,6 +214,14 @@ export async function ingest(): Promise<void> {
       target: 'printed',
       met: '—',
     },
+    {
+      scenario: 'ingest: server CPU ms per message vs (e)',
+      mailhook: fmt(m.cpuMsPerMsg, 2),
+      baseline: fmt(e.cpuMsPerMsg, 2),
+      ratio: ratio(m.cpuMsPerMsg, e.cpuMsPerMsg),
+      target: 'printed',
+      met: '—',
+    },
     sink
       ? { scenario: 'ingest: Postfix smtp-sink, native upper bound (bench client)', mailhook: fmt(m.rate), baseline: fmt(sink.ourClient), ratio: ratio(m.rate, sink.ourClient), target: 'printed', met: '—' }
       : { scenario: 'ingest: Postfix smtp-sink, native upper bound', mailhook: fmt(m.rate), baseline: 'not installed', ratio: '—', target: 'printed', met: '—' },
@@ -177,7 +230,7 @@ export async function ingest(): Promise<void> {
       : { scenario: 'ingest: smtp-source -d → smtp-sink (all native)', mailhook: '—', baseline: 'not installed', ratio: '—', target: 'printed', met: '—' },
   ];
   report('Ingest throughput', rows, [
-    `Mailhook: ${m.note}; (a) ${a.accepted}, (b) ${b.accepted}, (c) ${c.accepted} got 250. Warm-up ${WARMUP} messages per server, not counted.`,
+    `Mailhook: ${m.note}; (a) ${a.accepted}, (b) ${b.accepted}, (c) ${c.accepted} got 250; (d) ${d.note}; (e) ${e.note}. Warm-up ${WARMUP} messages per server, not counted.`,
     `Data folders on ${fsOf(benchTmp())}.`,
   ]);
 }

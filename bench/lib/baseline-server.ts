@@ -7,7 +7,10 @@
  *              the floor of "250 → webhook" for any design that answers before it delivers;
  *   store    — parses and, meanwhile, writes the message to its own fsync'd file with Mailhook's
  *              FsBlobStore under DATA_DIR: the floor of any design that keeps each message
- *              durable as a file before its 250 (what the disk allows, without a database).
+ *              durable as a file before its 250 (what the disk allows, without a database);
+ *   deliver  — store, then after the 250 POSTs the parsed message (subject, from, text, html) as
+ *              JSON to the webhook URL: the floor of the whole pipeline's shape (durable file,
+ *              webhook) without a database, routing, queue, retries or signing.
  * Usage: node --import tsx bench/lib/baseline-server.ts <mode> <port> [webhook-url]
  */
 import http from 'node:http';
@@ -29,24 +32,38 @@ const config = loadConfig(process.env);
 const agent = new http.Agent({ keepAlive: true });
 const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
 
-function parse(stream: Readable): Promise<string> {
+interface Parsed {
+  subject: string;
+  from: string;
+  text: string;
+  html: string;
+}
+
+function parse(stream: Readable): Promise<Parsed> {
   return new Promise((resolve, reject) => {
     const parser = new MailParser(PARSER_OPTIONS);
-    let subject = '';
-    parser.on('headers', () => (subject = parser.subject ?? ''));
+    const parsed: Parsed = { subject: '', from: '', text: '', html: '' };
+    parser.on('headers', (headers) => {
+      parsed.subject = parser.subject ?? '';
+      parsed.from = String((headers.get('from') as { text?: string } | undefined)?.text ?? '');
+    });
     parser.on('data', (d: AttachmentStream | MessageText) => {
-      if (d.type !== 'attachment') return;
+      if (d.type === 'text') {
+        parsed.text = d.text ?? '';
+        parsed.html = typeof d.html === 'string' ? d.html : '';
+        return;
+      }
       d.content.on('end', () => d.release?.());
       d.content.resume();
     });
-    parser.once('end', () => resolve(subject));
+    parser.once('end', () => resolve(parsed));
     parser.once('error', reject);
     stream.pipe(parser);
   });
 }
 
-function post(subject: string): void {
-  const body = JSON.stringify({ type: 'email.received', data: { subject } });
+function post(p: Parsed): void {
+  const body = JSON.stringify({ type: 'email.received', data: p });
   const req = http.request(hookUrl, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
   req.on('response', (res) => res.resume());
   req.on('error', () => {});
@@ -59,12 +76,15 @@ const server = new SMTPServer({
     callback();
   },
   onData(stream, _session, callback) {
-    if (mode === 'store') {
+    if (mode === 'store' || mode === 'deliver') {
       const id = newId('msg');
       spool(join(config.dataDir, 'spool'), stream)
         .then((raw) => Promise.all([parse(raw.open()), blobs.put(rawKey(id), raw.buffer ?? raw.open())]))
         .then(
-          () => callback(null, 'Ok'),
+          ([parsed]) => {
+            callback(null, 'Ok');
+            if (mode === 'deliver') post(parsed);
+          },
           (err: Error) => callback(Object.assign(err, { responseCode: 451 })),
         );
       return;
@@ -76,9 +96,9 @@ const server = new SMTPServer({
     }
     // Like Mailhook, MIME the parser gives up on is still accepted: read to the end, answer 250.
     parse(stream).then(
-      (subject) => {
+      (parsed) => {
         callback(null, 'Ok');
-        if (mode === 'forward') post(subject);
+        if (mode === 'forward') post(parsed);
       },
       () => {
         stream.resume();
