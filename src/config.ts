@@ -25,6 +25,11 @@ export interface Config {
    */
   smtpTransactionTimeoutMs: number;
   smtpReverseDns: boolean;
+  /**
+   * Every connection must open with a PROXY protocol v1 header (Fly's `proxy_proto` handler), and
+   * its source address is the client IP: for SPF, the per-IP cap and the stored envelope.
+   */
+  smtpProxyProtocol: boolean;
   retentionDays: number;
   dnsServers: string[];
   tlsCert: string | null;
@@ -153,6 +158,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smtpIdleTimeoutMs: int(env, 'SMTP_IDLE_TIMEOUT_MS', 60_000, 1000, 3_600_000),
     smtpTransactionTimeoutMs: int(env, 'SMTP_TRANSACTION_TIMEOUT_MS', 600_000, 1000, 86_400_000),
     smtpReverseDns: bool(env, 'SMTP_REVERSE_DNS', false),
+    smtpProxyProtocol: bool(env, 'SMTP_PROXY_PROTOCOL', false),
     retentionDays: int(env, 'RETENTION_DAYS', 30, 7, 3650),
     dnsServers,
     tlsCert,

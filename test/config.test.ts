@@ -22,6 +22,7 @@ describe('configuration', () => {
       maxRecipients: 100,
       retentionDays: 30,
       allowInsecureWebhooks: false,
+      smtpProxyProtocol: false,
       s3: null,
       google: null,
     });
@@ -41,6 +42,7 @@ describe('configuration', () => {
     ['MAX_MESSAGE_BYTES', '-1', /MAX_MESSAGE_BYTES/],
     ['RETENTION_DAYS', '3', /RETENTION_DAYS must be between 7/],
     ['ALLOW_INSECURE_WEBHOOKS', 'maybe', /ALLOW_INSECURE_WEBHOOKS must be true or false/],
+    ['SMTP_PROXY_PROTOCOL', 'v1', /SMTP_PROXY_PROTOCOL must be true or false, got "v1"/],
     ['PUBLIC_URL', 'not a url', /PUBLIC_URL must be an absolute http\(s\) URL/],
     ['PUBLIC_URL', 'ftp://x.test', /PUBLIC_URL must be an http\(s\) URL/],
     ['SECRET', 'short', /SECRET must be at least 32 characters/],

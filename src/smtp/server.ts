@@ -38,6 +38,11 @@ export function smtpServerOptions(config: Readonly<Config>): SMTPServerOptions {
     maxClients: config.maxConnections,
     socketTimeout: config.smtpIdleTimeoutMs,
     disableReverseLookup: !config.smtpReverseDns,
+    // Behind a TCP proxy the socket's address is the proxy's; the PROXY header carries the
+    // sender's. Required from every peer, since the proxy's own address is not ours to know; a
+    // peer without a valid header is closed before any SMTP. When off, a "PROXY" line is just
+    // an unknown command (500), so a client cannot choose its own address.
+    useProxy: config.smtpProxyProtocol,
     logger: false,
   };
 }
@@ -68,6 +73,8 @@ export function createSmtpServer(deps: Deps, hooks: ReceiveHooks = {}): MailServ
   const options: SMTPServerOptions = {
     ...smtpServerOptions(config),
     onConnect(session: SMTPServerSession, callback: (err?: Error | null) => void) {
+      // smtp-server calls this once the PROXY header (if required) has been read, so the cap
+      // counts the sender's address, not the proxy's.
       const n = (perIp.get(session.remoteAddress) ?? 0) + 1;
       perIp.set(session.remoteAddress, n);
       if (n > config.maxConnectionsPerIp) {

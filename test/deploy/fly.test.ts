@@ -94,8 +94,10 @@ describe('fly.toml', () => {
     expect(smtp).toHaveLength(1);
     expect(smtp[0]!.protocol).toBe('tcp');
     expect(smtp[0]!.internal_port).toBe(config.smtpPort);
-    // Raw TCP: a tls or http handler would break STARTTLS and the SMTP dialogue.
-    expect(smtp[0]!.ports.flatMap((p) => p.handlers ?? [])).toEqual([]);
+    // Raw TCP: a tls or http handler would break STARTTLS and the SMTP dialogue. proxy_proto only
+    // prepends the sender's IP, and the app must expect it, or every connection is refused.
+    expect(smtp[0]!.ports.flatMap((p) => p.handlers ?? [])).toEqual(['proxy_proto']);
+    expect(config.smtpProxyProtocol).toBe(true);
     expect(config.publicUrl).toMatch(/^https:\/\//);
   });
 
