@@ -13,6 +13,11 @@ const USAGE = `mailhook: admin commands for a self-hosted Mailhook (same DATA_DI
   mailhook domain verify NAME --email EMAIL [--force]
       Checks the domain's DNS records now; --force marks it verified without DNS
       (for local testing, or when you manage DNS some other way).
+  mailhook dns serve --zone FILE [--port 5300]
+      A DNS server on 127.0.0.1 (UDP and TCP) for trying Mailhook without a real domain:
+      answers from FILE, what POST /api/domains returned (or an array of records), read
+      again whenever it changes; a missing FILE has no records. Start Mailhook with
+      DNS_SERVERS=127.0.0.1:PORT. Needs no DATA_DIR; runs until Ctrl-C.
 
 Everything else goes through the API (see README), e.g. with the token printed above.`;
 
@@ -68,6 +73,27 @@ async function run(deps: Deps, argv: string[]): Promise<unknown> {
   }
 }
 
+/** `dns serve` needs no DATA_DIR; dns2 is loaded only here, so other commands don't pay for it. */
+async function dns(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { zone: { type: 'string' }, port: { type: 'string', default: '5300' } },
+  });
+  if (positionals.join(' ') !== 'dns serve') throw new CliError(USAGE);
+  if (!values.zone) throw new CliError('missing --zone');
+  const port = Number(values.port);
+  if (!/^\d+$/.test(values.port) || port > 65535) throw new CliError(`--port must be a port number, got "${values.port}"`);
+  const { serveZoneFile } = await import('./dev/dns-serve.js');
+  try {
+    await serveZoneFile(values.zone, port, console.log, console.error);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') throw new CliError(`cannot listen on 127.0.0.1:${port} (${code}); pick another --port`);
+    throw err;
+  }
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.length === 0 || argv.includes('--help')) {
@@ -76,6 +102,7 @@ async function main(): Promise<void> {
   }
   let deps: Deps | undefined;
   try {
+    if (argv[0] === 'dns') return await dns(argv);
     deps = createDeps(loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' }));
     console.log(JSON.stringify(await run(deps, argv), null, 2));
   } catch (err) {

@@ -1,0 +1,207 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Runs README's "Five-minute walkthrough" as written, in bash, as a newcomer would: terminal 1
+// (DNS server + Mailhook) and terminal 2 (receiver) as background processes, then terminal 3.
+// Only the port numbers are rewritten to free ones (Mailhook's own through HTTP_PORT and
+// SMTP_PORT, since the README relies on the defaults), DATA_DIR and zone.json go to a temp dir.
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const README_PORTS = [3000, 2525, 4000, 5300] as const;
+const SLOW = 180_000; // 2 busy cores: npm, npx and tsx each take seconds to start
+
+/** The ```sh blocks between the "## Five-minute walkthrough" heading and the next "## " heading. */
+function walkthroughBlocks(markdown: string): string[] {
+  const start = markdown.indexOf('\n## Five-minute walkthrough\n');
+  if (start < 0) throw new Error('README.md has no "## Five-minute walkthrough" section');
+  const end = markdown.indexOf('\n## ', start + 1);
+  const section = markdown.slice(start, end < 0 ? undefined : end);
+  return [...section.matchAll(/^```(?:sh|bash)\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+}
+
+/** A port free for TCP on every interface and for UDP on 127.0.0.1 (the DNS server needs both). */
+async function freePorts(n: number): Promise<number[]> {
+  const held: Server[] = [];
+  const ports: number[] = [];
+  while (ports.length < n) {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, resolve));
+    held.push(server);
+    const port = (server.address() as { port: number }).port;
+    const udp = createSocket('udp4');
+    const udpFree = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    if (udpFree) udp.close();
+    if (udpFree && !ports.includes(port)) ports.push(port);
+  }
+  await Promise.all(held.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+interface Shell {
+  child: ChildProcess;
+  stdout: () => string;
+  all: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `bash -c script` in its own process group, so stop() reaches everything it started. */
+function shell(script: string, env: NodeJS.ProcessEnv): Shell {
+  const child = spawn('bash', ['-c', script], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let all = '';
+  child.stdout!.on('data', (d: Buffer) => ((stdout += d), (all += d)));
+  child.stderr!.on('data', (d: Buffer) => (all += d));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return { child, stdout: () => stdout, all: () => all, exited };
+}
+
+const groupAlive = (pid: number) => {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function stop(sh: Shell | undefined): Promise<void> {
+  const pid = sh?.child.pid;
+  if (!pid || !groupAlive(pid)) return;
+  process.kill(-pid, 'SIGTERM');
+  for (let i = 0; i < 100 && groupAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (groupAlive(pid)) process.kill(-pid, 'SIGKILL');
+}
+
+async function waitFor(what: string, sh: Shell, ready: () => boolean | Promise<boolean>, timeoutMs = SLOW): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ready())) {
+    if (sh.child.exitCode !== null) throw new Error(`${what}: the shell exited with ${sh.child.exitCode}:\n${sh.all()}`);
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs / 1000} s:\n${sh.all()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+
+/** Every top-level JSON object in `text` (curl answers end without a newline, so they run together). */
+function jsonObjects(text: string): Record<string, unknown>[] {
+  const found: Record<string, unknown>[] = [];
+  for (let i = text.indexOf('{'); i >= 0; i = text.indexOf('{', i + 1)) {
+    let depth = 0;
+    let inString = false;
+    for (let j = i; j < text.length; j++) {
+      const c = text[j];
+      if (inString) {
+        if (c === '\\') j++;
+        else if (c === '"') inString = false;
+      } else if (c === '"') inString = true;
+      else if (c === '{') depth++;
+      else if (c === '}' && --depth === 0) {
+        try {
+          found.push(JSON.parse(text.slice(i, j + 1)) as Record<string, unknown>);
+          i = j;
+        } catch {
+          // not JSON after all (swaks' transcript); go on from the next brace
+        }
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+describe('README five-minute walkthrough, run for real', () => {
+  const blocks = walkthroughBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let ports: Map<number, number>;
+  let terminal1: Shell | undefined;
+  let receiver: Shell | undefined;
+
+  const rewrite = (block: string) => {
+    let out = block.replace(/\bzone\.json\b/g, join(dir, 'zone.json'));
+    for (const [from, to] of ports) out = out.replace(new RegExp(`\\b${from}\\b`, 'g'), String(to));
+    return out;
+  };
+
+  beforeAll(async () => {
+    try {
+      execFileSync('bash', ['-c', 'command -v swaks'], { stdio: 'ignore' });
+    } catch {
+      throw new Error('swaks is not installed: the walkthrough sends its mail with it (apt-get install -y swaks; .ci/run does)');
+    }
+    expect(blocks, 'three sh blocks: terminal 1, the receiver, terminal 3').toHaveLength(3);
+    for (const p of README_PORTS) expect(blocks.join('\n'), `the walkthrough uses port ${p}`).toMatch(new RegExp(`\\b${p}\\b`));
+    dir = mkdtempSync(join(tmpdir(), 'mailhook-readme-'));
+    const free = await freePorts(README_PORTS.length);
+    ports = new Map(README_PORTS.map((p, i) => [p, free[i]!]));
+    // A newcomer's shell: nothing from this test run's environment but the basics.
+    const basics = Object.entries(process.env).filter(([k]) => ['PATH', 'HOME', 'TMPDIR', 'LANG'].includes(k));
+    env = { ...Object.fromEntries(basics), DATA_DIR: join(dir, 'data'), HTTP_PORT: String(ports.get(3000)), SMTP_PORT: String(ports.get(2525)) };
+    terminal1 = shell(rewrite(blocks[0]!), env);
+    receiver = shell(rewrite(blocks[1]!), env);
+    await waitFor('the DNS server', terminal1, () => terminal1!.stdout().includes(`answering on 127.0.0.1:${ports.get(5300)}`));
+    await waitFor('Mailhook', terminal1, () => terminal1!.all().includes('"mailhook started"'));
+    await waitFor('the receiver', receiver, () => accepts(ports.get(4000)!));
+  }, SLOW * 2);
+
+  afterAll(async () => {
+    await Promise.all([stop(terminal1), stop(receiver)]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('verifies the domain through DNS, and swaks mail reaches the receiver as a signed webhook', { timeout: SLOW * 2 }, async () => {
+    const third = blocks[2]!;
+    expect(third, 'the domain is verified through the API, not the admin CLI').not.toMatch(/--force|mailhook domain verify/);
+    expect(third).toMatch(/-X POST localhost:3000\/api\/domains\/\$DOM\/verify/);
+
+    const run = shell(`set -e\n${rewrite(third)}`, env);
+    const timer = setTimeout(() => void stop(run), SLOW);
+    const code = await run.exited;
+    clearTimeout(timer);
+    expect(code, run.all()).toBe(0);
+    expect(run.stdout()).toMatch(/250 2\.6\.0 Ok: queued as msg_/);
+
+    const answers = jsonObjects(run.stdout().split('=== Trying')[0]!);
+    const domain = answers.find((o) => o.name === 'example.com') as
+      | { status: string; last_check: { ok: boolean; records: { type: string; ok: boolean; found: string[] }[] } | null }
+      | undefined;
+    expect(domain, run.stdout()).toBeDefined();
+    expect(domain!.status).toBe('verified');
+    expect(domain!.last_check?.ok).toBe(true);
+    expect(domain!.last_check!.records.map((r) => [r.type, r.ok, r.found.length])).toEqual([
+      ['TXT', true, 1],
+      ['MX', true, 1],
+    ]);
+    // ...and the answers came from the DNS server of terminal 1.
+    expect(terminal1!.stdout()).toContain('TXT _mailhook.example.com → 1 record');
+    expect(terminal1!.stdout()).toContain('MX example.com → 1 record');
+
+    const route = answers.find((o) => o.match === '*@example.com') as { secret: string } | undefined;
+    expect(route?.secret, run.stdout()).toMatch(/^whsec_/);
+
+    // The receiver prints console.log(headers, body): util.inspect of the headers, then the raw body.
+    await waitFor('the webhook', receiver!, () => /^\} \{/m.test(receiver!.stdout()), 60_000);
+    const printed = receiver!.stdout();
+    const body = /^\} (\{.*)$/m.exec(printed)![1]!;
+    const headers = Object.fromEntries([...printed.matchAll(/^\s+'?([a-z0-9-]+)'?: '([^']*)',?$/gm)].map((m) => [m[1]!, m[2]!]));
+    expect(headers).toHaveProperty('webhook-id');
+    const event = new Webhook(route!.secret).verify(body, headers) as { type: string; data: { subject: string; text: string } };
+    expect(event.type).toBe('email.received');
+    expect(event.data.subject).toBe('Hello Mailhook');
+    expect(event.data.text).toContain('It works');
+  });
+});
