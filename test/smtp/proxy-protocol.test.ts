@@ -56,15 +56,15 @@ function seed(deps: TestDeps) {
   return user;
 }
 
-describe('SMTP behind a proxy (SMTP_PROXY_PROTOCOL=true)', () => {
-  let deps: TestDeps | undefined;
-  let smtp: RunningSmtp | undefined;
-  afterEach(async () => {
-    await smtp?.close();
-    deps?.cleanup();
-    smtp = deps = undefined;
-  });
+let deps: TestDeps | undefined;
+let smtp: RunningSmtp | undefined;
+afterEach(async () => {
+  await smtp?.close();
+  deps?.cleanup();
+  smtp = deps = undefined;
+});
 
+describe('SMTP behind a proxy (SMTP_PROXY_PROTOCOL=true)', () => {
   it.each([
     [HEADER, '203.0.113.7'],
     ['PROXY TCP6 2001:DB8:0:0:0:0:0:7 ::1 40000 25\r\n', '2001:db8::7'],
@@ -119,14 +119,6 @@ describe('SMTP behind a proxy (SMTP_PROXY_PROTOCOL=true)', () => {
 });
 
 describe('SMTP without SMTP_PROXY_PROTOCOL', () => {
-  let deps: TestDeps | undefined;
-  let smtp: RunningSmtp | undefined;
-  afterEach(async () => {
-    await smtp?.close();
-    deps?.cleanup();
-    smtp = deps = undefined;
-  });
-
   it('treats a PROXY line as an unknown command, so a client cannot choose its address', async () => {
     deps = testDeps();
     const user = seed(deps);
