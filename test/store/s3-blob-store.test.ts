@@ -1,10 +1,54 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobNotFoundError } from '../../src/store/blob-store.js';
-import { PRESIGN_SECONDS, S3BlobStore } from '../../src/store/s3-blob-store.js';
+import { PART_SIZE, PRESIGN_SECONDS, S3BlobStore } from '../../src/store/s3-blob-store.js';
 import { blobStoreContract } from '../helpers/blob-contract.js';
 import { startS3Server, type S3Server } from '../helpers/s3-server.js';
+
+/** Every command the store's client sends, the UploadPart bodies, and the most parts in flight at once. */
+function spy(store: S3BlobStore) {
+  const seen = { commands: [] as string[], partBodies: [] as Uint8Array[], maxPartsInFlight: 0 };
+  let inFlight = 0;
+  store.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      seen.commands.push(context.commandName ?? '');
+      if (context.commandName !== 'UploadPartCommand') return next(args);
+      seen.partBodies.push((args.input as { Body: Uint8Array }).Body);
+      seen.maxPartsInFlight = Math.max(seen.maxPartsInFlight, ++inFlight);
+      try {
+        return await next(args);
+      } finally {
+        inFlight--;
+      }
+    },
+    { step: 'initialize', name: 'testSpy' },
+  );
+  return Object.assign(seen, { stop: () => store.client.middlewareStack.remove('testSpy') });
+}
+
+/** `total` bytes in 256 KiB chunks, each a fresh buffer as a parser hands them over; fails after `failAt` bytes. */
+function source(total: number, failAt = Infinity): Readable {
+  return Readable.from(
+    (function* () {
+      for (let sent = 0; sent < total; sent += 256 * 1024) {
+        if (sent >= failAt) throw new Error('source failed');
+        yield Buffer.alloc(Math.min(total - sent, 256 * 1024), sent % 251);
+      }
+    })(),
+  );
+}
+
+async function sha256Of(s: Readable): Promise<{ sha: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const c of s) {
+    hash.update(c as Buffer);
+    size += (c as Buffer).length;
+  }
+  return { sha: hash.digest('hex'), size };
+}
 
 blobStoreContract('S3 (s3rver)', async () => {
   const s3 = await startS3Server();
@@ -61,6 +105,47 @@ describe('S3BlobStore', () => {
     expect(maxAhead).toBeLessThanOrEqual(16 * 1024 * 1024);
   });
 
+  it('uploads a big stream one part at a time through two part buffers, not a new buffer per part', async () => {
+    // The bench's 40 MB attachment grew the process by 77 MB with lib-storage's fresh 5 MiB
+    // concatenation per part and two parts in flight; reusing two buffers brought it to ~55 MB.
+    const total = 4 * PART_SIZE + 12345;
+    const seen = spy(store);
+    try {
+      expect(await store.put('msg/msg_reuse/0', source(total))).toEqual({ size: total });
+    } finally {
+      seen.stop();
+    }
+    expect(seen.partBodies.map((b) => b.length)).toEqual([PART_SIZE, PART_SIZE, PART_SIZE, PART_SIZE, 12345]);
+    expect(new Set(seen.partBodies.map((b) => b.buffer)).size).toBe(2);
+    expect(seen.maxPartsInFlight).toBe(1);
+    expect(await sha256Of(await store.get('msg/msg_reuse/0'))).toEqual(await sha256Of(source(total)));
+  });
+
+  it('sends a stream of at most one part with a single PutObject, and one byte more as two parts', async () => {
+    const seen = spy(store);
+    try {
+      expect(await store.put('msg/msg_one/0', source(PART_SIZE))).toEqual({ size: PART_SIZE });
+      expect(seen.commands).toEqual(['PutObjectCommand']);
+      expect(await store.put('msg/msg_two/0', source(PART_SIZE + 1))).toEqual({ size: PART_SIZE + 1 });
+    } finally {
+      seen.stop();
+    }
+    expect(seen.partBodies.map((b) => b.length)).toEqual([PART_SIZE, 1]);
+    expect(await sha256Of(await store.get('msg/msg_two/0'))).toEqual(await sha256Of(source(PART_SIZE + 1)));
+  });
+
+  it('aborts the multipart upload and leaves no object when the source stream fails', async () => {
+    const seen = spy(store);
+    try {
+      await expect(store.put('msg/msg_srcfail/0', source(4 * PART_SIZE, 2 * PART_SIZE))).rejects.toThrow('source failed');
+    } finally {
+      seen.stop();
+    }
+    expect(seen.commands).toContain('AbortMultipartUploadCommand');
+    expect(seen.commands).not.toContain('CompleteMultipartUploadCommand');
+    await expect(store.get('msg/msg_srcfail/0')).rejects.toBeInstanceOf(BlobNotFoundError);
+  });
+
   it('rejects the put and leaves no object when S3 fails mid-upload', async () => {
     s3.failWhen((req) => /partNumber=2/.test(req.url ?? ''));
     const source = Readable.from(
@@ -68,11 +153,14 @@ describe('S3BlobStore', () => {
         for (let i = 0; i < 64; i++) yield Buffer.alloc(256 * 1024, 2);
       })(),
     );
+    const seen = spy(store);
     try {
       await expect(store.put('msg/msg_fail/0', source)).rejects.toThrow();
     } finally {
       s3.failWhen(null);
+      seen.stop();
     }
+    expect(seen.commands).toContain('AbortMultipartUploadCommand');
     await expect(store.get('msg/msg_fail/0')).rejects.toBeInstanceOf(BlobNotFoundError);
   });
 
