@@ -43,7 +43,7 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
   };
   const rawBody = () => input.raw.buffer ?? input.raw.open();
   // A small message's raw copy is written while the parser runs; a big one's after, so that
-  // one upload at a time holds buffers (an S3 multipart upload keeps up to 15 MB in flight).
+  // one upload at a time holds buffers (an S3 upload holds two 5 MiB part buffers, src/store/s3-multipart.ts).
   const small = input.raw.buffer !== null;
   try {
     const [{ parsed, error }, auth] = await allSettled<[ParseOutcome, AuthResults | Record<string, never>, void]>([
