@@ -73,7 +73,7 @@ CREATE INDEX IF NOT EXISTS routes_user ON routes(user_id, id);
 CREATE TABLE IF NOT EXISTS messages (
   id           TEXT PRIMARY KEY,                -- msg_
   user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-  domain_id    TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE, -- domain of the first recipient
+  domain_id    TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE, -- the first recipient's: shown; message_recipients has all
   mail_from    TEXT NOT NULL,
   rcpt_to      TEXT NOT NULL,                   -- JSON array of this account's envelope recipients
   helo         TEXT NOT NULL,
@@ -96,7 +96,7 @@ CREATE INDEX IF NOT EXISTS messages_user_domain ON messages(user_id, domain_id, 
 CREATE INDEX IF NOT EXISTS messages_user_from ON messages(user_id, from_address, id);
 CREATE INDEX IF NOT EXISTS messages_received ON messages(received_at);
 
--- Which recipients a stored message was for: list filters by recipient use this.
+-- Which recipients a stored message was for: list filters by recipient and by domain use this.
 CREATE TABLE IF NOT EXISTS message_recipients (
   message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
   address    TEXT NOT NULL,                     -- lower-case envelope recipient
@@ -104,6 +104,8 @@ CREATE TABLE IF NOT EXISTS message_recipients (
   PRIMARY KEY (message_id, address)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS message_recipients_address ON message_recipients(address, message_id);
+-- A message belongs to every domain it was addressed to: the domain filter and domain-restricted keys use this.
+CREATE INDEX IF NOT EXISTS message_recipients_domain ON message_recipients(domain_id, message_id);
 
 CREATE TABLE IF NOT EXISTS attachments (
   id           TEXT PRIMARY KEY,                -- att_

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Delivery, DeliveryAttempt } from '../db/deliveries.js';
 import { retryNow } from '../deliver/worker.js';
 import type { Deps } from '../deps.js';
-import { canSeeDomain, notFound, requireScope, type Auth } from './guard.js';
+import { notFound, requireScope, type Auth } from './guard.js';
 import { bearer, errors, IdParam, json, page, PageQuery, paginate, router } from './openapi.js';
 
 const AttemptSchema = z
@@ -95,14 +95,13 @@ const retry = createRoute({
   responses: { 202: json(DeliverySchema, 'A new attempt is due now'), ...errors(401, 403, 404) },
 });
 
-/** A delivery of this caller: owned, and under the key's domain if the key has one. */
+/**
+ * A delivery of this caller: owned, and for a key restricted to a domain, under that domain
+ * (its route's, or for a catch-all one a domain its message was addressed to).
+ */
 function ownDelivery(deps: Deps, auth: Auth, id: string): Delivery {
-  const d = deps.repos.deliveries.get(auth.user.id, id);
+  const d = auth.domainId === null ? deps.repos.deliveries.get(auth.user.id, id) : deps.repos.domainDeliveries.get(auth.user.id, auth.domainId, id);
   if (!d) throw notFound('delivery');
-  if (auth.domainId !== null) {
-    const m = deps.repos.messages.get(auth.user.id, d.messageId);
-    if (!m || !canSeeDomain(auth, m.domainId)) throw notFound('delivery');
-  }
   return d;
 }
 

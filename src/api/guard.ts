@@ -68,6 +68,13 @@ export const notFound = (what: string) => new HttpError(404, `${what} not found`
 /** Whether a key restricted to one domain may see a resource of `domainId`. */
 export const canSeeDomain = (auth: Auth, domainId: string) => auth.domainId === null || auth.domainId === domainId;
 
+/**
+ * Whether the caller may see a message: one stored for recipients at several of the account's
+ * domains is under each of them, so a key restricted to any of those domains sees it.
+ */
+export const canSeeMessage = (auth: Auth, m: { domainIds: readonly string[] }) =>
+  auth.domainId === null || m.domainIds.includes(auth.domainId);
+
 /** The caller's domain, or the same 404 whether it is missing, another user's or outside the key's domain. */
 export function ownDomain(deps: Deps, auth: Auth, id: string): Domain {
   const domain = deps.repos.domains.get(auth.user.id, id);

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { Config } from '../config.js';
-import type { StoredAttachment, StoredMessage } from '../db/messages.js';
+import type { MessageWithDomains, StoredAttachment } from '../db/messages.js';
 import { signedPath, type LinkTarget } from '../store/signed-links.js';
 
 const AddressSchema = z.object({ address: z.string(), name: z.string() });
@@ -15,7 +15,10 @@ const EnvelopeSchema = z.object({
 export const MessageSummarySchema = z
   .object({
     id: z.string(),
-    domain_id: z.string(),
+    domain_id: z.string().openapi({ description: 'The domain of the first recipient' }),
+    domain_ids: z.array(z.string()).openapi({
+      description: "Every one of the account's domains the message was addressed to, domain_id first: it is listed under each, and a key restricted to any of them can read it",
+    }),
     envelope: EnvelopeSchema,
     from: AddressSchema,
     to: z.array(AddressSchema),
@@ -52,11 +55,12 @@ export const MessageFieldsSchema = MessageSummarySchema.extend({
   raw_url: z.string().openapi({ description: 'Signed link to the .eml, valid 7 days from receipt' }),
 });
 
-export function messageSummaryJson(m: StoredMessage): z.infer<typeof MessageSummarySchema> {
+export function messageSummaryJson(m: MessageWithDomains): z.infer<typeof MessageSummarySchema> {
   const p = m.parsed;
   return {
     id: m.id,
     domain_id: m.domainId,
+    domain_ids: m.domainIds,
     envelope: {
       mail_from: m.envelope.mailFrom,
       rcpt_to: m.envelope.rcptTo,
@@ -79,7 +83,7 @@ export function messageSummaryJson(m: StoredMessage): z.infer<typeof MessageSumm
 /** The whole message, with links signed now (they still expire 7 days after receipt). */
 export function messageJson(
   config: Pick<Config, 'publicUrl' | 'secret'>,
-  m: StoredMessage,
+  m: MessageWithDomains,
   attachments: StoredAttachment[],
 ): z.infer<typeof MessageFieldsSchema> {
   const p = m.parsed;

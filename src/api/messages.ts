@@ -1,14 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { stream } from 'hono/streaming';
 import type { Readable } from 'node:stream';
-import type { StoredMessage } from '../db/messages.js';
+import type { MessageWithDomains } from '../db/messages.js';
 import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { BlobNotFoundError } from '../store/blob-store.js';
 import { DeliverySchema, deliveryJson } from './deliveries.js';
-import { canSeeDomain, notFound, requireScope, type Auth } from './guard.js';
+import { canSeeDomain, canSeeMessage, notFound, requireScope, type Auth } from './guard.js';
 import { MessageFieldsSchema, messageJson, MessageSummarySchema, messageSummaryJson } from './message-json.js';
-import { bearer, errors, IdParam, json, page, PageQuery, paginate, router } from './openapi.js';
+import { bearer, ErrorSchema, errors, IdParam, json, page, PageQuery, paginate, router } from './openapi.js';
 import { removeBlobs } from './remove-blobs.js';
 
 const MessageSchema = MessageFieldsSchema.extend({ deliveries: z.array(DeliverySchema) }).openapi('Message');
@@ -23,7 +23,7 @@ const list = createRoute({
   middleware: [requireScope('messages:read')] as const,
   request: {
     query: PageQuery.extend({
-      domain_id: z.string().max(64).optional(),
+      domain_id: z.string().max(64).optional().openapi({ description: 'Messages with a recipient at this domain' }),
       recipient: z.string().max(320).optional().openapi({ description: 'An envelope recipient, exact' }),
       from: z.string().max(320).optional().openapi({ description: 'The From address, exact' }),
       since: epochMs.optional().openapi({ description: 'received_at >= since (epoch ms)' }),
@@ -61,12 +61,19 @@ const remove = createRoute({
   security: bearer,
   middleware: [requireScope('messages:write')] as const,
   request: { params: IdParam },
-  responses: { 204: { description: 'Deleted with its deliveries, attachments and stored objects' }, ...errors(401, 403, 404) },
+  responses: {
+    204: { description: 'Deleted with its deliveries, attachments and stored objects' },
+    ...errors(401, 404),
+    403: {
+      description: 'Missing scope, or a key restricted to one domain and a message also addressed to another domain',
+      content: { 'application/json': { schema: ErrorSchema } },
+    },
+  },
 });
 
-function ownMessage(deps: Deps, auth: Auth, id: string): StoredMessage {
+function ownMessage(deps: Deps, auth: Auth, id: string): MessageWithDomains {
   const m = deps.repos.messages.get(auth.user.id, id);
-  if (!m || !canSeeDomain(auth, m.domainId)) throw notFound('message');
+  if (!m || !canSeeMessage(auth, m)) throw notFound('message');
   return m;
 }
 
@@ -92,8 +99,11 @@ export function messageRoutes(deps: Deps) {
   });
 
   r.openapi(get, (c) => {
-    const m = ownMessage(deps, c.get('auth'), c.req.valid('param').id);
-    const deliveries = deps.repos.deliveries.forMessage(m.id).map((d) => deliveryJson(d, deps.repos.deliveries.attempts(d.id)));
+    const auth = c.get('auth');
+    const m = ownMessage(deps, auth, c.req.valid('param').id);
+    // A key restricted to one domain sees that domain's deliveries, as GET /api/deliveries does.
+    const rows = auth.domainId ? deps.repos.domainDeliveries.forMessage(m.id, auth.domainId) : deps.repos.deliveries.forMessage(m.id);
+    const deliveries = rows.map((d) => deliveryJson(d, deps.repos.deliveries.attempts(d.id)));
     return c.json({ ...messageJson(deps.config, m, deps.repos.messages.attachments(m.id)), deliveries }, 200);
   });
 
@@ -123,6 +133,11 @@ export function messageRoutes(deps: Deps) {
   r.openapi(remove, async (c) => {
     const auth = c.get('auth');
     const m = ownMessage(deps, auth, c.req.valid('param').id);
+    // One stored copy serves every domain it was addressed to: a key restricted to one of them
+    // may read it, but deleting it would also take it (and its delivery log) from the others.
+    if (!m.domainIds.every((d) => canSeeDomain(auth, d))) {
+      throw new HttpError(403, 'this message was also addressed to another domain: delete it with a key not restricted to one domain');
+    }
     const keys = [m.rawKey, ...deps.repos.messages.attachments(m.id).map((a) => a.blobKey)];
     deps.repos.messages.delete(m.id);
     await removeBlobs(deps, keys);

@@ -7,7 +7,7 @@ import { domainOf } from '../inbound/plan.js';
 import { emptyParsed, parseMessage } from '../parse/parse-message.js';
 import type { ParsedMessage } from '../parse/types.js';
 import { rcptDecision, routesForRecipient } from '../route/match.js';
-import { canSeeDomain, notFound, ownDomain, requireScope } from './guard.js';
+import { canSeeMessage, notFound, ownDomain, requireScope } from './guard.js';
 import { bearer, errors, json, jsonBody, router } from './openapi.js';
 
 const MAX_RECIPIENTS = 100;
@@ -73,7 +73,7 @@ export function routeTestRoutes(deps: Deps) {
     let recipients: string[] = [];
     if (body.message_id !== undefined) {
       const message = deps.repos.messages.get(auth.user.id, body.message_id);
-      if (!message || !canSeeDomain(auth, message.domainId)) throw notFound('message');
+      if (!message || !canSeeMessage(auth, message)) throw notFound('message');
       parsed = message.parsed;
       recipients = message.envelope.rcptTo.filter((a) => domainOf(a) === domain.name);
     } else if (body.raw !== undefined) {

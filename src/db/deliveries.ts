@@ -259,15 +259,30 @@ export function deliveriesTable(db: Db) {
   };
 }
 
-/** Deliveries of messages filed under one domain: what an API key restricted to it may list. */
+/**
+ * Whether delivery `d` is under domain @domainId: a route's delivery is under the route's domain;
+ * a catch-all's (route_id NULL), or one whose route was deleted since, under every domain its
+ * message was addressed to (a catch-all delivery does not record which domain's it was).
+ */
+const UNDER_DOMAIN = `COALESCE(
+  (SELECT rt.domain_id = @domainId FROM routes rt WHERE rt.id = d.route_id),
+  EXISTS (SELECT 1 FROM message_recipients r WHERE r.domain_id = @domainId AND r.message_id = d.message_id))`;
+
+/** Deliveries under one domain (see UNDER_DOMAIN): what an API key restricted to it may see. */
 export function deliveriesOfDomain(db: Db) {
   const list = db.prepare<Record<string, unknown>, Row>(
-    `SELECT d.* FROM deliveries d JOIN messages m ON m.id = d.message_id
-     WHERE d.user_id = @userId AND m.domain_id = @domainId AND d.id < @before
+    `SELECT d.* FROM deliveries d
+     WHERE d.user_id = @userId AND d.id < @before AND ${UNDER_DOMAIN}
        AND (@status IS NULL OR d.status = @status)
        AND (@messageId IS NULL OR d.message_id = @messageId)
        AND (@routeId IS NULL OR d.route_id = @routeId)
      ORDER BY d.id DESC LIMIT @limit`,
+  );
+  const byId = db.prepare<{ id: string; userId: string; domainId: string }, Row>(
+    `SELECT d.* FROM deliveries d WHERE d.id = @id AND d.user_id = @userId AND ${UNDER_DOMAIN}`,
+  );
+  const forMessage = db.prepare<{ messageId: string; domainId: string }, Row>(
+    `SELECT d.* FROM deliveries d WHERE d.message_id = @messageId AND ${UNDER_DOMAIN} ORDER BY d.id`,
   );
   return {
     list(f: DeliveryListFilter & { domainId: string }): Delivery[] {
@@ -282,6 +297,15 @@ export function deliveriesOfDomain(db: Db) {
           limit: f.limit,
         })
         .map(toDelivery);
+    },
+    /** The user's delivery if it is under the domain; null otherwise, as for a missing one. */
+    get(userId: string, domainId: string, id: string): Delivery | null {
+      const r = byId.get({ id, userId, domainId });
+      return r ? toDelivery(r) : null;
+    },
+    /** A message's deliveries under the domain, oldest first. Not scoped: check the message first. */
+    forMessage(messageId: string, domainId: string): Delivery[] {
+      return forMessage.all({ messageId, domainId }).map(toDelivery);
     },
   };
 }

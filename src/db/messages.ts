@@ -16,6 +16,12 @@ export interface StoredMessage {
   purgedAt: number | null;
 }
 
+/** A message as read back: with every domain of the account it was addressed to. */
+export interface MessageWithDomains extends StoredMessage {
+  /** The primary domain (domainId) first, then the other domains of its recipients; no duplicates. */
+  domainIds: string[];
+}
+
 export interface StoredAttachment extends AttachmentMeta {
   id: string;
   messageId: string;
@@ -38,6 +44,8 @@ interface Row {
   parse_error: string | null;
   received_at: number;
   purged_at: number | null;
+  /** JSON array: the recipients' domains that still exist, one per recipient (see DOMAIN_IDS). */
+  domain_ids: string;
 }
 
 interface AttRow {
@@ -52,7 +60,7 @@ interface AttRow {
   blob_key: string;
 }
 
-const toMessage = (r: Row): StoredMessage => ({
+const toMessage = (r: Row): MessageWithDomains => ({
   id: r.id,
   userId: r.user_id,
   domainId: r.domain_id,
@@ -70,7 +78,16 @@ const toMessage = (r: Row): StoredMessage => ({
   parseError: r.parse_error,
   receivedAt: r.received_at,
   purgedAt: r.purged_at,
+  domainIds: [...new Set([r.domain_id, ...(JSON.parse(r.domain_ids) as string[])])],
 });
+
+/**
+ * A result column: the domains of `m`'s recipients, read from the primary key of
+ * message_recipients for each row returned (never for rows walked past). A domain deleted since
+ * is left out: it is no longer one of the account's.
+ */
+const DOMAIN_IDS = `(SELECT json_group_array(rd.domain_id) FROM message_recipients rd CROSS JOIN domains d ON d.id = rd.domain_id
+  WHERE rd.message_id = m.id) AS domain_ids`;
 
 const toAttachment = (r: AttRow): StoredAttachment => ({
   id: r.id,
@@ -104,27 +121,41 @@ const isSet = <T>(v: T | null | undefined): v is T => v !== undefined && v !== n
  * on a domain with 0.1 % of the mail walked the whole account (issue 5). Each plan walks an
  * index in id order, newest first, so a page stops after `limit` rows:
  * - recipient: message_recipients_address (address, message_id), then each message by id;
- * - else domain and/or from: messages_user_domain or messages_user_from (SQLite picks with both);
- * - else messages_user. since/until are checked on the rows walked (`+` keeps SQLite off
- *   messages_received, whose order would need a sort).
+ * - else from: messages_user_from (a sender is the narrower filter in practice);
+ * - else domain: message_recipients_domain (domain_id, message_id), then each message by id,
+ *   grouped so that two recipients at the domain list their message once;
+ * - else messages_user.
+ * A message is under every domain it was addressed to (a@one and b@two: under both), so with a
+ * recipient or from the domain is an EXISTS on message_recipients_domain. since/until are checked
+ * on the rows walked (`+` keeps SQLite off messages_received, whose order would need a sort).
  */
 export function listQuery(f: MessageListFilter): { sql: string; params: Record<string, unknown> } {
   const params: Record<string, unknown> = { userId: f.userId, before: f.before ?? '\uffff', limit: f.limit };
   const where = ['m.user_id = @userId'];
   let from = 'messages m';
   let order = 'm.id';
-  if (isSet(f.recipient)) {
+  let group = '';
+  if (isSet(f.recipient) || (isSet(f.domainId) && !isSet(f.from))) {
     // CROSS JOIN: SQLite keeps the recipients as the outer loop, in message_id order.
     from = 'message_recipients r CROSS JOIN messages m ON m.id = r.message_id';
     order = 'r.message_id';
+  }
+  if (isSet(f.recipient)) {
     where.push('r.address = @recipient');
     params.recipient = f.recipient.toLowerCase();
   }
-  where.push(`${order} < @before`);
   if (isSet(f.domainId)) {
-    where.push('m.domain_id = @domainId');
     params.domainId = f.domainId;
+    if (order === 'r.message_id' && !isSet(f.recipient)) {
+      // The seek key is looked up once, in the caller's domains: another account's domain (or a
+      // made-up id) is NULL and seeks nothing, rather than walking that domain's mail to find none of ours.
+      where.push('r.domain_id = (SELECT id FROM domains WHERE id = @domainId AND user_id = @userId)');
+      group = ' GROUP BY r.message_id';
+    } else {
+      where.push(`EXISTS (SELECT 1 FROM message_recipients rd WHERE rd.domain_id = @domainId AND rd.message_id = ${order})`);
+    }
   }
+  where.push(`${order} < @before`);
   if (isSet(f.from)) {
     where.push('m.from_address = @fromAddress');
     params.fromAddress = f.from.toLowerCase();
@@ -137,7 +168,7 @@ export function listQuery(f: MessageListFilter): { sql: string; params: Record<s
     where.push('+m.received_at < @until');
     params.until = f.until;
   }
-  const sql = `SELECT m.* FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order} DESC LIMIT @limit`;
+  const sql = `SELECT m.*, ${DOMAIN_IDS} FROM ${from} WHERE ${where.join(' AND ')}${group} ORDER BY ${order} DESC LIMIT @limit`;
   return { sql, params };
 }
 
@@ -155,18 +186,18 @@ export function messagesTable(db: Db) {
     `INSERT INTO attachments (id, message_id, idx, filename, content_type, size, sha256, content_id, blob_key)
      VALUES (@id, @messageId, @index, @filename, @contentType, @size, @sha256, @contentId, @blobKey)`,
   );
-  const byId = db.prepare<[string, string], Row>('SELECT * FROM messages WHERE id = ? AND user_id = ?');
-  const byIdAny = db.prepare<[string], Row>('SELECT * FROM messages WHERE id = ?');
+  const byId = db.prepare<[string, string], Row>(`SELECT m.*, ${DOMAIN_IDS} FROM messages m WHERE m.id = ? AND m.user_id = ?`);
+  const byIdAny = db.prepare<[string], Row>(`SELECT m.*, ${DOMAIN_IDS} FROM messages m WHERE m.id = ?`);
   const attachmentsOf = db.prepare<[string], AttRow>('SELECT * FROM attachments WHERE message_id = ? ORDER BY idx');
   const attachmentAt = db.prepare<[string, number], AttRow>('SELECT * FROM attachments WHERE message_id = ? AND idx = ?');
   const lists = new Map<string, Database.Statement<Record<string, unknown>, Row>>();
   const remove = db.prepare('DELETE FROM messages WHERE id = ?');
   const markPurged = db.prepare('UPDATE messages SET purged_at = ? WHERE id = ?');
   const unpurgedBefore = db.prepare<[number, number], Row>(
-    'SELECT * FROM messages WHERE received_at < ? AND purged_at IS NULL ORDER BY received_at LIMIT ?',
+    `SELECT m.*, ${DOMAIN_IDS} FROM messages m WHERE m.received_at < ? AND m.purged_at IS NULL ORDER BY m.received_at LIMIT ?`,
   );
   const receivedBefore = db.prepare<[number, number], Row>(
-    'SELECT * FROM messages WHERE received_at < ? ORDER BY received_at LIMIT ?',
+    `SELECT m.*, ${DOMAIN_IDS} FROM messages m WHERE m.received_at < ? ORDER BY m.received_at LIMIT ?`,
   );
 
   return {
@@ -198,11 +229,11 @@ export function messagesTable(db: Db) {
     insertRecipient(messageId: string, address: string, domainId: string): void {
       insertRecipient.run(messageId, address.toLowerCase(), domainId);
     },
-    get(userId: string, id: string): StoredMessage | null {
+    get(userId: string, id: string): MessageWithDomains | null {
       const r = byId.get(id, userId);
       return r ? toMessage(r) : null;
     },
-    getById(id: string): StoredMessage | null {
+    getById(id: string): MessageWithDomains | null {
       const r = byIdAny.get(id);
       return r ? toMessage(r) : null;
     },
@@ -213,7 +244,7 @@ export function messagesTable(db: Db) {
       const r = attachmentAt.get(messageId, index);
       return r ? toAttachment(r) : null;
     },
-    list(f: MessageListFilter): StoredMessage[] {
+    list(f: MessageListFilter): MessageWithDomains[] {
       const { sql, params } = listQuery(f);
       let statement = lists.get(sql);
       if (!statement) {
@@ -229,10 +260,10 @@ export function messagesTable(db: Db) {
       markPurged.run(at, id);
     },
     /** Messages whose attachment objects are due for removal. */
-    unpurgedBefore(cutoff: number, limit: number): StoredMessage[] {
+    unpurgedBefore(cutoff: number, limit: number): MessageWithDomains[] {
       return unpurgedBefore.all(cutoff, limit).map(toMessage);
     },
-    receivedBefore(cutoff: number, limit: number): StoredMessage[] {
+    receivedBefore(cutoff: number, limit: number): MessageWithDomains[] {
       return receivedBefore.all(cutoff, limit).map(toMessage);
     },
   };

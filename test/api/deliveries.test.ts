@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '../../src/ids.js';
 import { storeMessage } from '../helpers/messages.js';
-import { addDomain, createKey, signup, testApi, type TestApi } from '../helpers/api.js';
+import { addDomain, createKey, markVerified, signup, testApi, type TestApi } from '../helpers/api.js';
 
 let api: TestApi;
 afterEach(() => api?.deps.cleanup());
@@ -105,5 +105,53 @@ describe('deliveries', () => {
     expect((await api.call('GET', `/api/deliveries/${other}`, { token: secret })).status).toBe(404);
     expect((await api.call('POST', `/api/deliveries/${other}/retry`, { token: secret })).status).toBe(404);
     expect((await api.call('GET', `/api/deliveries/${mine}`, { token: secret })).status).toBe(200);
+  });
+
+  it("a message to two domains: each domain's key sees its routes' deliveries, and the catch-all's", async () => {
+    const { token, owner, deliver, kicks } = await setup();
+    const two = await addDomain(api, token, 'two.example');
+    const three = await addDomain(api, token, 'three.example');
+    const route = async (domainId: string, match: string) => {
+      markVerified(api, domainId);
+      const res = await api.call('POST', '/api/routes', { token, body: { domain_id: domainId, match, action: 'webhook', destination: 'http://127.0.0.1:9/h' } });
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    };
+    const [r1, r2, gone] = [await route(owner.domainId, '*@example.com'), await route(two.id, '*@two.example'), await route(two.id, 'old@two.example')];
+    const m = await storeMessage(api.deps, owner);
+    api.deps.repos.messages.insertRecipient(m.id, 'y@two.example', two.id);
+    const d1 = deliver(m.id, r1, 'failed');
+    const d2 = deliver(m.id, r2, 'failed');
+    const catchAll = deliver(m.id, null);
+    const orphan = deliver(m.id, gone);
+    expect((await api.call('DELETE', `/api/routes/${gone}`, { token })).status).toBe(204);
+
+    const keyOf = async (domainId: string) => (await createKey(api, token, ['deliveries:read', 'deliveries:write', 'messages:read'], domainId)).secret;
+    const [k1, k2, k3] = [await keyOf(owner.domainId), await keyOf(two.id), await keyOf(three.id)];
+    const ids = async (key: string, q = '') => (await api.call('GET', `/api/deliveries?${q}`, { token: key })).body.data.map((d: { id: string }) => d.id);
+    // A route's delivery is under the route's domain; the catch-all's, and one whose route is
+    // gone, under every domain the message was addressed to.
+    expect(await ids(k1)).toEqual([orphan, catchAll, d1]);
+    expect(await ids(k2)).toEqual([orphan, catchAll, d2]);
+    expect(await ids(k2, `message_id=${m.id}`)).toEqual([orphan, catchAll, d2]);
+    expect(await ids(k2, `route_id=${r1}`)).toEqual([]);
+    expect(await ids(k3)).toEqual([]);
+    const inMessage = (await api.call('GET', `/api/messages/${m.id}`, { token: k2 })).body.deliveries.map((d: { id: string }) => d.id);
+    expect(inMessage).toEqual([d2, catchAll, orphan]);
+
+    for (const [key, theirs] of [[k2, d1], [k1, d2], [k3, catchAll]] as const) {
+      for (const [method, suffix] of [['GET', ''], ['POST', '/retry']] as const) {
+        const hidden = await api.call(method, `/api/deliveries/${theirs}${suffix}`, { token: key });
+        const random = await api.call(method, `/api/deliveries/${newId('dlv')}${suffix}`, { token: key });
+        expect(hidden.status).toBe(404);
+        expect(hidden.text).toBe(random.text);
+      }
+    }
+    expect(kicks()).toBe(0);
+    expect((await api.call('GET', `/api/deliveries/${d2}`, { token: k2 })).body).toMatchObject({ id: d2, route_id: r2, attempt_count: 1 });
+    expect((await api.call('POST', `/api/deliveries/${d2}/retry`, { token: k2 })).status).toBe(202);
+    expect((await api.call('POST', `/api/deliveries/${catchAll}/retry`, { token: k1 })).status).toBe(202);
+    expect(kicks()).toBe(2);
+    expect(api.deps.repos.deliveries.getById(d1)!.status).toBe('failed');
   });
 });

@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/ids.js';
 import { BlobNotFoundError } from '../../src/store/blob-store.js';
 import { fakeClock } from '../helpers/deps.js';
 import { storeMessage } from '../helpers/messages.js';
-import { addDomain, signup, testApi, type TestApi } from '../helpers/api.js';
+import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
+import { addDomain, createKey, markVerified, signup, testApi, type TestApi } from '../helpers/api.js';
 
 let api: TestApi;
 afterEach(() => api?.deps.cleanup());
@@ -121,5 +122,120 @@ describe('messages', () => {
     }
     expect((await api.call('GET', '/api/messages', { token: bob.token })).body.data).toEqual([]);
     expect((await api.call('GET', `/api/messages?domain_id=${owner.domainId}`, { token: bob.token })).body.data).toEqual([]);
+  });
+});
+
+describe("a message to recipients at two of an account's domains", () => {
+  let multi: TestApi;
+  let smtp: RunningSmtp;
+  let token: string;
+  let one: string;
+  let two: string;
+  let three: string;
+  let messageId: string;
+  const ids = async (query: string, as = token) => {
+    const res = await multi.call('GET', `/api/messages?${query}`, { token: as });
+    expect(res.status, query).toBe(200);
+    return res.body.data.map((m: { id: string }) => m.id) as string[];
+  };
+  beforeAll(async () => {
+    multi = testApi();
+    smtp = await startSmtp(multi.deps);
+    token = (await signup(multi)).token;
+    const domain = async (name: string) => {
+      const { id } = await addDomain(multi, token, name);
+      markVerified(multi, id);
+      const route = await multi.call('POST', '/api/routes', {
+        token,
+        body: { domain_id: id, match: `*@${name}`, action: 'webhook', destination: `http://127.0.0.1:9/${name}` },
+      });
+      expect(route.status).toBe(201);
+      return id;
+    };
+    [one, two, three] = [await domain('one.test'), await domain('two.test'), await domain('three.test')];
+    // Two recipients at two.test: the message must still be listed once under it.
+    const sent = await smtp.transport.sendMail({ from: 'shop@sender.test', to: ['a@one.test', 'b@two.test', 'c@two.test'], subject: 'Both', text: 'hi' });
+    expect(sent.accepted).toHaveLength(3);
+    messageId = (await ids(''))[0]!;
+  });
+  afterAll(async () => {
+    await smtp.close();
+    multi.deps.cleanup();
+  });
+
+  it('is stored once and listed once under each domain it was addressed to', async () => {
+    expect(await ids('')).toEqual([messageId]);
+    expect(await ids(`domain_id=${one}`)).toEqual([messageId]);
+    expect(await ids(`domain_id=${two}`)).toEqual([messageId]);
+    expect(await ids(`domain_id=${three}`)).toEqual([]);
+    expect(await ids(`domain_id=${two}&recipient=a@one.test`)).toEqual([messageId]);
+    expect(await ids(`domain_id=${two}&from=shop@sender.test`)).toEqual([messageId]);
+    expect(await ids(`domain_id=${three}&from=shop@sender.test`)).toEqual([]);
+    const [summary] = (await multi.call('GET', '/api/messages', { token })).body.data;
+    expect(summary).toMatchObject({ domain_id: one, domain_ids: [one, two], envelope: { rcpt_to: ['a@one.test', 'b@two.test', 'c@two.test'] } });
+    const full = await multi.call('GET', `/api/messages/${messageId}`, { token });
+    expect(full.body).toMatchObject({ domain_id: one, domain_ids: [one, two] });
+    expect(full.body.deliveries.map((d: { url: string }) => d.url).sort()).toEqual(['http://127.0.0.1:9/one.test', 'http://127.0.0.1:9/two.test']);
+  });
+
+  it('a key restricted to either domain lists, gets and downloads it; it sees its own domain’s deliveries', async () => {
+    const raw = await multi.call('GET', `/api/messages/${messageId}/raw`, { token });
+    expect(raw.status).toBe(200);
+    for (const [domainId, name] of [[one, 'one.test'], [two, 'two.test']] as const) {
+      const key = (await createKey(multi, token, ['messages:read'], domainId)).secret;
+      expect(await ids('', key)).toEqual([messageId]);
+      expect(await ids(`domain_id=${domainId}`, key)).toEqual([messageId]);
+      const got = await multi.call('GET', `/api/messages/${messageId}`, { token: key });
+      expect(got.status).toBe(200);
+      expect(got.body).toMatchObject({ id: messageId, subject: 'Both', domain_ids: [one, two] });
+      expect(got.body.deliveries.map((d: { url: string }) => d.url)).toEqual([`http://127.0.0.1:9/${name}`]);
+      const rawByKey = await multi.call('GET', `/api/messages/${messageId}/raw`, { token: key });
+      expect(rawByKey.status).toBe(200);
+      expect(rawByKey.text).toBe(raw.text);
+    }
+  });
+
+  it('a key restricted to a third domain of the account, or another account, gets exactly what a missing id gets', async () => {
+    const third = (await createKey(multi, token, ['*'], three)).secret;
+    const bob = (await signup(multi)).token;
+    for (const as of [third, bob]) {
+      for (const [method, suffix] of [['GET', ''], ['GET', '/raw'], ['DELETE', '']] as const) {
+        const theirs = await multi.call(method, `/api/messages/${messageId}${suffix}`, { token: as });
+        const random = await multi.call(method, `/api/messages/${newId('msg')}${suffix}`, { token: as });
+        expect(theirs.status).toBe(404);
+        expect(theirs.text).toBe(random.text);
+      }
+      expect(await ids('', as)).toEqual([]);
+      for (const domainId of [one, two]) expect(await ids(`domain_id=${domainId}`, as)).toEqual([]);
+      expect(await ids('recipient=b@two.test', as)).toEqual([]);
+    }
+    const dry = await multi.call('POST', '/api/routes/test', { token: third, body: { domain_id: three, message_id: messageId } });
+    expect(dry.status).toBe(404);
+    expect((await multi.call('GET', `/api/messages/${messageId}`, { token })).status).toBe(200);
+  });
+
+  it('a key restricted to one of its domains can dry-run it against that domain’s routes', async () => {
+    const key = (await createKey(multi, token, ['routes:read'], two)).secret;
+    const dry = await multi.call('POST', '/api/routes/test', { token: key, body: { domain_id: two, message_id: messageId } });
+    expect(dry.status).toBe(200);
+    expect(dry.body.results.map((r: { recipient: string }) => r.recipient)).toEqual(['b@two.test', 'c@two.test']);
+  });
+
+  it('a key restricted to one domain cannot delete it (403) while it is also another domain’s; one that can see all its domains can', async () => {
+    const key = (await createKey(multi, token, ['messages:read', 'messages:write'], two)).secret;
+    const refused = await multi.call('DELETE', `/api/messages/${messageId}`, { token: key });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatch(/another domain/);
+    expect((await multi.call('GET', `/api/messages/${messageId}`, { token: key })).status).toBe(200);
+
+    // Mail to two.test alone is all that key's to delete.
+    await smtp.transport.sendMail({ from: 'shop@sender.test', to: ['b@two.test'], subject: 'Only two', text: 'hi' });
+    const [only] = await ids(`domain_id=${two}&limit=1`);
+    expect(only).not.toBe(messageId);
+    expect((await multi.call('DELETE', `/api/messages/${only}`, { token: key })).status).toBe(204);
+
+    const unrestricted = (await createKey(multi, token, ['messages:write'])).secret;
+    expect((await multi.call('DELETE', `/api/messages/${messageId}`, { token: unrestricted })).status).toBe(204);
+    expect(await ids('')).toEqual([]);
   });
 });
