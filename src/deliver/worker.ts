@@ -1,5 +1,6 @@
 import type { AttemptOutcome, Delivery } from '../db/deliveries.js';
 import { groupCommit } from '../db/group-commit.js';
+import type { MessageWithDomains } from '../db/messages.js';
 import type { Deps } from '../deps.js';
 import { buildEmailReceived } from './payload.js';
 import { postWebhook, type AttemptResult } from './post.js';
@@ -54,6 +55,27 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
       }
     }
     return name;
+  };
+  // The domain an event is for: its route's (a route never moves to another domain), or for a
+  // catch-all delivery the domain whose catch-all it was. A message to several of the account's
+  // domains is filed under the first; each domain's webhooks must still name their own.
+  const routeDomains = new Map<string, string>();
+  const eventDomainId = (d: Delivery, message: MessageWithDomains): string => {
+    if (d.routeId) {
+      let id = routeDomains.get(d.routeId);
+      if (id === undefined) {
+        id = repos.routes.get(d.userId, d.routeId)?.domainId;
+        if (id === undefined) return message.domainId; // route deleted since: the row kept no domain
+        if (routeDomains.size >= 10_000) routeDomains.clear();
+        routeDomains.set(d.routeId, id);
+      }
+      return id;
+    }
+    // The catch-all delivery carries its domain's signing secret (a snapshot, random per domain).
+    if (message.domainIds.length > 1) {
+      for (const id of message.domainIds) if (repos.domains.getById(id)?.webhookSecret === d.secret) return id;
+    }
+    return message.domainId;
   };
 
   /**
@@ -178,7 +200,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
           // Attachment rows mirror parsed.attachments one for one: none there, none to look up.
           attachments: message.parsed.attachments.length ? repos.messages.attachments(message.id) : [],
           delivery: d,
-          domain: domainName(message.domainId),
+          domain: domainName(eventDomainId(d, message)),
         });
         const result = await postWebhook({
           url: d.url,
