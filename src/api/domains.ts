@@ -110,8 +110,12 @@ export function domainRoutes(deps: Deps) {
     const auth = c.get('auth');
     const domain = ownDomain(deps, auth, c.req.valid('param').id);
     // Blob keys and rows in one transaction, so a message committed meanwhile is not missed;
-    // the delete cascades to routes, messages, deliveries and keys. Objects go last.
+    // the delete cascades to routes, messages, deliveries and keys. Objects go last. Mail that
+    // was also addressed to another of the account's domains stays, filed under that domain;
+    // this domain's deliveries of it still pending end as failed.
     const keys = deps.db.transaction(() => {
+      deps.repos.deliveries.endForDomain(domain.id, domain.webhookSecret, deps.now());
+      deps.repos.messageBlobs.refileFrom(domain.id);
       const found = deps.repos.messageBlobs.ofDomain(domain.id);
       if (!deps.repos.domains.delete(auth.user.id, domain.id)) throw notFound('domain');
       return found;

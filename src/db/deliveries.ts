@@ -195,7 +195,22 @@ export function deliveriesTable(db: Db) {
     return rows.length;
   });
 
+  const endOfDomain = db.prepare<{ domainId: string; secret: string | null; now: number }>(
+    `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, last_error = 'domain deleted', updated_at = @now
+     WHERE status = 'pending' AND (
+       route_id IN (SELECT id FROM routes WHERE domain_id = @domainId)
+       OR (route_id IS NULL AND secret = @secret
+           AND message_id IN (SELECT message_id FROM message_recipients WHERE domain_id = @domainId)))`,
+  );
+
   return {
+    /**
+     * A domain is being deleted: its pending deliveries (its routes', and its catch-all's, known
+     * by the catch-all's secret) end as failed, for messages that outlive it under another domain.
+     */
+    endForDomain(domainId: string, catchAllSecret: string | null, now: number): number {
+      return endOfDomain.run({ domainId, secret: catchAllSecret, now }).changes;
+    },
     /** Queues a delivery, due now. Call inside the transaction that stores the message. */
     insert(d: { id: string; userId: string; messageId: string; routeId: string | null; url: string; secret: string }, now: number): void {
       insert.run({ ...d, dest: destinationOf(d.url), now });

@@ -276,7 +276,22 @@ export function messageBlobKeys(db: Db) {
      UNION ALL
      SELECT a.blob_key FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.domain_id = ?`,
   );
+  // Another of the account's domains this message was addressed to, if any (the lowest id).
+  const otherDomain = `SELECT r.domain_id FROM message_recipients r JOIN domains d ON d.id = r.domain_id
+     WHERE r.message_id = messages.id AND r.domain_id <> @domainId AND d.user_id = messages.user_id
+     ORDER BY r.domain_id LIMIT 1`;
+  const refile = db.prepare<{ domainId: string }>(
+    `UPDATE messages SET domain_id = (${otherDomain}) WHERE domain_id = @domainId AND (${otherDomain}) IS NOT NULL`,
+  );
   return {
+    /**
+     * Before a domain is deleted: its messages that were also addressed to another of the
+     * account's domains are filed under that one, so the delete's cascade keeps them (they are
+     * that domain's mail too). Returns how many moved.
+     */
+    refileFrom(domainId: string): number {
+      return refile.run({ domainId }).changes;
+    },
     /** Every object of every message filed under the domain: deleting it cascades to them. */
     ofDomain(domainId: string): string[] {
       return ofDomain.all(domainId, domainId).map((r) => r.key);

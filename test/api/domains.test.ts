@@ -3,7 +3,8 @@ import { Webhook } from 'standardwebhooks';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { storeMessage } from '../helpers/messages.js';
 import { BlobNotFoundError } from '../../src/store/blob-store.js';
-import { addDomain, signup, testApi, type TestApi } from '../helpers/api.js';
+import { addDomain, markVerified, signup, testApi, type TestApi } from '../helpers/api.js';
+import { startSmtp } from '../helpers/smtp.js';
 
 let api: TestApi;
 let receiver: WebhookReceiver;
@@ -88,6 +89,47 @@ describe('domains', () => {
     await expect(api.deps.blobs.get(`msg/${msg.id}/raw.eml`)).rejects.toBeInstanceOf(BlobNotFoundError);
     await expect(api.deps.blobs.get(msg.attachments[0]!.blobKey)).rejects.toBeInstanceOf(BlobNotFoundError);
     expect((await api.call('DELETE', `/api/domains/${d.id}`, { token })).status).toBe(404);
+  });
+});
+
+describe('deleting a domain that shares mail with another of the account', () => {
+  it('keeps the shared message under the other domain, ends its own pending deliveries, deletes the rest', async () => {
+    api = testApi();
+    const smtp = await startSmtp(api.deps);
+    try {
+      const { token } = await signup(api);
+      const one = await addDomain(api, token, 'one.test');
+      const two = await addDomain(api, token, 'two.test');
+      for (const d of [one, two]) markVerified(api, d.id);
+      // one.test's webhook is never answered (port 9): its delivery stays pending.
+      await api.call('POST', '/api/routes', { token, body: { domain_id: one.id, match: '*@one.test', action: 'webhook', destination: 'http://127.0.0.1:9/hook' } });
+      await api.call('POST', '/api/routes', { token, body: { domain_id: two.id, match: '*@two.test', action: 'store' } });
+      await smtp.transport.sendMail({ from: 's@sender.test', to: ['a@one.test', 'b@two.test'], subject: 'shared', text: 'x', attachments: [{ filename: 'a.txt', content: 'A' }] });
+      await smtp.transport.sendMail({ from: 's@sender.test', to: ['a@one.test'], subject: 'only one', text: 'y' });
+      const list = (await api.call('GET', '/api/messages', { token })).body.data as { id: string; subject: string; domain_id: string }[];
+      const shared = list.find((m) => m.subject === 'shared')!;
+      const onlyOne = list.find((m) => m.subject === 'only one')!;
+      expect(shared.domain_id).toBe(one.id);
+      const [delivery] = (await api.call('GET', `/api/deliveries?message_id=${shared.id}`, { token })).body.data;
+      expect(delivery.status).toBe('pending');
+
+      expect((await api.call('DELETE', `/api/domains/${one.id}`, { token })).status).toBe(204);
+      const kept = await api.call('GET', `/api/messages/${shared.id}`, { token });
+      expect(kept.status).toBe(200);
+      expect(kept.body).toMatchObject({ domain_id: two.id, domain_ids: [two.id] });
+      expect((await api.call('GET', `/api/messages/${shared.id}/raw`, { token })).text).toContain('Subject: shared');
+      expect((await api.call('GET', `/api/deliveries/${delivery.id}`, { token })).body).toMatchObject({ status: 'failed', last_error: 'domain deleted' });
+      expect((await api.call('GET', `/api/messages?domain_id=${two.id}`, { token })).body.data.map((m: { id: string }) => m.id)).toEqual([shared.id]);
+      // Mail only one.test received went with it, objects included.
+      expect((await api.call('GET', `/api/messages/${onlyOne.id}`, { token })).status).toBe(404);
+      await expect(api.deps.blobs.get(`msg/${onlyOne.id}/raw.eml`)).rejects.toBeInstanceOf(BlobNotFoundError);
+
+      expect((await api.call('DELETE', `/api/domains/${two.id}`, { token })).status).toBe(204);
+      expect((await api.call('GET', `/api/messages/${shared.id}`, { token })).status).toBe(404);
+      await expect(api.deps.blobs.get(`msg/${shared.id}/raw.eml`)).rejects.toBeInstanceOf(BlobNotFoundError);
+    } finally {
+      await smtp.close();
+    }
   });
 });
 
