@@ -92,7 +92,7 @@ export function postWebhook(input: PostInput): Promise<AttemptResult> {
           'content-type': 'application/json',
           'content-length': String(payload.length),
           'user-agent': USER_AGENT,
-          ...signatureHeaders(input.secret, input.id, Math.floor(input.now / 1000), input.body),
+          ...signatureHeaders(input.secret, input.id, Math.floor(input.now / 1000), payload),
         },
       });
     } catch (err) {

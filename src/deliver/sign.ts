@@ -20,9 +20,11 @@ function standardKey(secret: string): Buffer {
  *   string as UTF-8, for receivers that want GitHub's simpler scheme.
  * `id` must be the same on every attempt of a delivery, so receivers can de-duplicate.
  */
-export function signatureHeaders(secret: string, id: string, timestampSec: number, body: string): Record<string, string> {
-  const v1 = createHmac('sha256', standardKey(secret)).update(`${id}.${timestampSec}.${body}`).digest('base64');
-  const simple = createHmac('sha256', secret).update(body).digest('hex');
+export function signatureHeaders(secret: string, id: string, timestampSec: number, body: string | Buffer): Record<string, string> {
+  // The body as the bytes sent: hashed as is, not re-encoded (or copied into a bigger string) per HMAC.
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const v1 = createHmac('sha256', standardKey(secret)).update(`${id}.${timestampSec}.`).update(bytes).digest('base64');
+  const simple = createHmac('sha256', secret).update(bytes).digest('hex');
   return {
     'webhook-id': id,
     'webhook-timestamp': String(timestampSec),

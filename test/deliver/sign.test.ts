@@ -12,6 +12,12 @@ describe('webhook signatures', () => {
     expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
   });
 
+  it('signs the bytes sent: a Buffer body gives the same headers as its UTF-8 string', () => {
+    const secret = newWebhookSecret();
+    const headers = signatureHeaders(secret, 'dlv_0123', 1763890000, Buffer.from(body, 'utf8'));
+    expect(headers).toEqual(signatureHeaders(secret, 'dlv_0123', 1763890000, body));
+  });
+
   it('fail verification when the body, the id or the secret differ', () => {
     const secret = newWebhookSecret();
     const headers = signatureHeaders(secret, 'dlv_0123', Math.floor(Date.now() / 1000), body);
