@@ -138,8 +138,15 @@ CREATE TABLE IF NOT EXISTS deliveries (
   updated_at      INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, dest, next_attempt_at);
-CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries(message_id);
+-- A message's deliveries in id order (the list's message filter, a message's view); replaces (message_id).
+DROP INDEX IF EXISTS deliveries_message;
+CREATE INDEX IF NOT EXISTS deliveries_message_id ON deliveries(message_id, id);
 CREATE INDEX IF NOT EXISTS deliveries_user ON deliveries(user_id, id);
+-- The list's status and route filters (deliveryListQuery() in src/db/deliveries.ts). A state
+-- change moves an entry of deliveries_user_status only: the route index leaves status out, and
+-- catch-all deliveries (route_id NULL).
+CREATE INDEX IF NOT EXISTS deliveries_user_status ON deliveries(user_id, status, id);
+CREATE INDEX IF NOT EXISTS deliveries_user_route ON deliveries(user_id, route_id, id) WHERE route_id IS NOT NULL;
 
 -- Written before the request goes out; finished_at stays NULL if the process died mid-attempt.
 CREATE TABLE IF NOT EXISTS delivery_attempts (

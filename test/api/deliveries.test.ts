@@ -107,6 +107,27 @@ describe('deliveries', () => {
     expect((await api.call('GET', `/api/deliveries/${mine}`, { token: secret })).status).toBe(200);
   });
 
+  it('a restricted key filters by status and pages with the cursor, newest first', async () => {
+    const { token, owner, deliver } = await setup();
+    const d2 = await addDomain(api, token, 'two.example');
+    const mine: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const status = i % 3 === 0 ? 'delivered' : 'failed';
+      const id = deliver((await storeMessage(api.deps, owner)).id, null, status);
+      deliver((await storeMessage(api.deps, { ...owner, domainId: d2.id })).id, null, 'failed');
+      if (status === 'failed') mine.unshift(id);
+    }
+    const { secret } = await createKey(api, token, ['deliveries:read'], owner.domainId);
+    const seen: string[] = [];
+    let cursor: string | null = '';
+    while (cursor !== null) {
+      const res = await api.call('GET', `/api/deliveries?status=failed&limit=2${cursor ? `&before=${cursor}` : ''}`, { token: secret });
+      seen.push(...res.body.data.map((d: { id: string }) => d.id));
+      cursor = res.body.next_cursor;
+    }
+    expect(seen).toEqual(mine);
+  });
+
   it("a message to two domains: each domain's key sees its routes' deliveries, and the catch-all's", async () => {
     const { token, owner, deliver, kicks } = await setup();
     const two = await addDomain(api, token, 'two.example');
