@@ -25,7 +25,7 @@ import { createApp } from '../src/api/app.js';
 import { createApiKey } from '../src/auth/api-keys.js';
 import { createSession } from '../src/auth/sessions.js';
 import { loadConfig } from '../src/config.js';
-import { deliveryListQuery, SMALL_DOMAIN, type DeliveryListFilter } from '../src/db/deliveries.js';
+import { deliveryListQuery, SMALL_DOMAIN, type DeliveryListFilter } from '../src/db/deliveries-list.js';
 import { listQuery, type MessageListFilter } from '../src/db/messages.js';
 import { createDeps, type Deps } from '../src/deps.js';
 import { newId } from '../src/ids.js';

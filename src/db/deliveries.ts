@@ -1,5 +1,5 @@
-import type Database from 'better-sqlite3';
 import type { Db } from './open.js';
+import { deliveryListQuery, listStatements, type DeliveryListFilter } from './deliveries-list.js';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
@@ -20,7 +20,7 @@ export interface Delivery {
   updatedAt: number;
 }
 
-interface Row {
+export interface DeliveryRow {
   id: string;
   user_id: string;
   message_id: string;
@@ -37,7 +37,7 @@ interface Row {
   updated_at: number;
 }
 
-export const toDelivery = (r: Row): Delivery => ({
+export const toDelivery = (r: DeliveryRow): Delivery => ({
   id: r.id,
   userId: r.user_id,
   messageId: r.message_id,
@@ -101,116 +101,6 @@ export interface AttemptOutcome {
   nextAttemptAt: number | null;
 }
 
-export interface DeliveryListFilter {
-  userId: string;
-  status?: DeliveryStatus;
-  messageId?: string;
-  routeId?: string;
-  /** Cursor: only ids below it (newest first). */
-  before?: string;
-  limit: number;
-}
-
-/** What an API key restricted to `domainId` may list (see UNDER_DOMAIN). */
-export interface DomainDeliveryListFilter extends DeliveryListFilter {
-  domainId: string;
-}
-
-/**
- * A restricted key's domain with fewer recipients than this is listed by reading all of its
- * messages' deliveries and sorting them (see deliveryListQuery); a bigger one by walking the
- * account's deliveries in id order, checking each. Where the two cost about the same for an
- * account of 1,000,000 deliveries (bench api-scale: ~6 µs a message read whole, its rows
- * scattered over the table; ~0.8 µs a delivery walked past): at worst 2,500 messages read, or
- * ~20,000 deliveries walked for a page of 50, ~20 ms either way ("API, deliveries" in bench/README.md).
- */
-export const SMALL_DOMAIN = 2500;
-
-const isSet = <T>(v: T | null | undefined): v is T => v !== undefined && v !== null;
-
-/**
- * Whether delivery `d` is under domain @domainId: a route's delivery is under the route's domain;
- * a catch-all's (route_id NULL), or one whose route was deleted since, under every domain its
- * message was addressed to (a catch-all delivery does not record which domain's it was).
- */
-const ROUTE_UNDER_DOMAIN = '(SELECT rt.domain_id = @domainId FROM routes rt WHERE rt.id = d.route_id)';
-const UNDER_DOMAIN = `COALESCE(${ROUTE_UNDER_DOMAIN},
-  EXISTS (SELECT 1 FROM message_recipients r WHERE r.domain_id = @domainId AND r.message_id = d.message_id))`;
-
-/** How each list statement finds its rows: the index it walks, in id order (see deliveryListQuery). */
-const SEEK = {
-  message: 'deliveries d WHERE d.message_id = @messageId AND +d.user_id = @userId',
-  // CROSS JOIN: SQLite keeps the domain's messages as the outer loop (not a walk of every id).
-  domain: `(SELECT DISTINCT message_id FROM message_recipients WHERE domain_id = @domainId) dm
-    CROSS JOIN deliveries d ON d.message_id = dm.message_id WHERE +d.user_id = @userId`,
-  route: 'deliveries d WHERE d.user_id = @userId AND d.route_id = @routeId',
-  status: 'deliveries d WHERE d.user_id = @userId AND d.status = @status',
-  user: 'deliveries d WHERE d.user_id = @userId',
-} as const;
-
-/** Which index the list walks for the filters set (see deliveryListQuery). */
-function seekOf(f: DeliveryListFilter & { domainId?: string; smallDomain?: boolean }): keyof typeof SEEK {
-  if (isSet(f.messageId)) return 'message';
-  if (isSet(f.domainId) && f.smallDomain) return 'domain';
-  if (isSet(f.routeId) && f.status !== 'failed' && f.status !== 'pending') return 'route';
-  return isSet(f.status) ? 'status' : 'user';
-}
-
-/**
- * The list statement for the filters `f` sets, and its parameters. One statement per
- * combination, not one with `(@x IS NULL OR …)` for every filter: SQLite plans a statement once,
- * and a term that may be switched off cannot pick an index, so `?status=failed` (0.1 %), an old
- * message's or a quiet route's deliveries walked the whole account. Each plan walks one index in
- * id order, newest first, and stops after `limit` rows; the other filters are row checks (`+x`):
- * - message: deliveries_message_id (message_id, id): a message has a delivery per route fired;
- * - else route, unless the status is failed or pending: deliveries_user_route (user_id, route_id, id);
- * - else status: deliveries_user_status (user_id, status, id). With a route too, failed and
- *   pending are the few (the worker settles most deliveries as delivered), so their walk is short;
- * - else deliveries_user (user_id, id).
- * With `domainId` (a restricted key) the walk checks UNDER_DOMAIN per row: short for a busy
- * domain, long for a small one. So for a domain with under SMALL_DOMAIN recipients
- * (`smallDomain`, counted by the caller) and no message filter, the deliveries of its messages
- * (message_recipients_domain, then deliveries_message_id) are read whole and sorted: at most
- * ~SMALL_DOMAIN rows in a TEMP B-TREE, the one plan with a sort. A route's delivery is among its
- * domain's messages' because routes fire only for recipients at their domain (src/inbound/plan.ts)
- * and never change domain.
- */
-export function deliveryListQuery(f: DeliveryListFilter & { domainId?: string; smallDomain?: boolean }): {
-  sql: string;
-  params: Record<string, unknown>;
-} {
-  const params: Record<string, unknown> = { userId: f.userId, before: f.before ?? '\uffff', limit: f.limit };
-  const by = seekOf(f);
-  const where = ['d.id < @before'];
-  if (isSet(f.messageId)) params.messageId = f.messageId;
-  if (isSet(f.status)) {
-    params.status = f.status;
-    if (by !== 'status') where.push('+d.status = @status');
-  }
-  if (isSet(f.routeId)) {
-    params.routeId = f.routeId;
-    if (by !== 'route') where.push('+d.route_id = @routeId');
-  }
-  if (isSet(f.domainId)) {
-    params.domainId = f.domainId;
-    // Checked once, before the walk: a route of another domain lists nothing, however busy.
-    if (isSet(f.routeId)) where.push('COALESCE((SELECT rt.domain_id = @domainId FROM routes rt WHERE rt.id = @routeId), 1)');
-    // Read from the domain's messages, a delivery without a live route is under it already.
-    where.push(by === 'domain' ? `COALESCE(${ROUTE_UNDER_DOMAIN}, 1)` : UNDER_DOMAIN);
-  }
-  return { sql: `SELECT d.* FROM ${SEEK[by]} AND ${where.join(' AND ')} ORDER BY d.id DESC LIMIT @limit`, params };
-}
-
-/** Prepares each list statement once, on first use. */
-function listStatements(db: Db): (sql: string) => Database.Statement<Record<string, unknown>, Row> {
-  const cache = new Map<string, Database.Statement<Record<string, unknown>, Row>>();
-  return (sql) => {
-    let statement = cache.get(sql);
-    if (!statement) cache.set(sql, (statement = db.prepare<Record<string, unknown>, Row>(sql)));
-    return statement;
-  };
-}
-
 /** The delivery worker's queue statements (their plans, on deliveries_due, are pinned by tests). */
 export const QUEUE_SQL = {
   // Every destination with pending work and its earliest next_attempt_at. A skip-scan over
@@ -238,12 +128,12 @@ export function deliveriesTable(db: Db) {
     `INSERT INTO deliveries (id, user_id, message_id, route_id, url, secret, dest, status, attempts, next_attempt_at, created_at, updated_at)
      VALUES (@id, @userId, @messageId, @routeId, @url, @secret, @dest, 'pending', 0, @now, @now, @now)`,
   );
-  const byId = db.prepare<[string, string], Row>('SELECT * FROM deliveries WHERE id = ? AND user_id = ?');
-  const byIdAny = db.prepare<[string], Row>('SELECT * FROM deliveries WHERE id = ?');
-  const forMessage = db.prepare<[string], Row>('SELECT * FROM deliveries WHERE message_id = ? ORDER BY id');
+  const byId = db.prepare<[string, string], DeliveryRow>('SELECT * FROM deliveries WHERE id = ? AND user_id = ?');
+  const byIdAny = db.prepare<[string], DeliveryRow>('SELECT * FROM deliveries WHERE id = ?');
+  const forMessage = db.prepare<[string], DeliveryRow>('SELECT * FROM deliveries WHERE message_id = ? ORDER BY id');
   const pendingDests = db.prepare<[], { dest: string; next_at: number }>(QUEUE_SQL.pendingDestinations);
-  const dueFor = db.prepare<{ dest: string; now: number; limit: number }, Row>(QUEUE_SQL.dueFor);
-  const lease = db.prepare<{ id: string; now: number; leaseUntil: number }, Row>(QUEUE_SQL.lease);
+  const dueFor = db.prepare<{ dest: string; now: number; limit: number }, DeliveryRow>(QUEUE_SQL.dueFor);
+  const lease = db.prepare<{ id: string; now: number; leaseUntil: number }, DeliveryRow>(QUEUE_SQL.lease);
   const startAttempt = db.prepare('INSERT INTO delivery_attempts (delivery_id, started_at) VALUES (@id, @now)');
   const endAttempt = db.prepare(
     `UPDATE delivery_attempts SET finished_at = @finishedAt, status_code = @statusCode, latency_ms = @latencyMs,
@@ -264,7 +154,7 @@ export function deliveriesTable(db: Db) {
   );
   const lists = listStatements(db);
   const attemptsOf = db.prepare<[string], AttemptRow>('SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY id');
-  const requeue = db.prepare<{ id: string; userId: string; now: number }, Row>(
+  const requeue = db.prepare<{ id: string; userId: string; now: number }, DeliveryRow>(
     `UPDATE deliveries SET status = 'pending', next_attempt_at = @now, updated_at = @now
      WHERE id = @id AND user_id = @userId RETURNING *`,
   );
@@ -358,38 +248,6 @@ export function deliveriesTable(db: Db) {
     requeue(userId: string, id: string, now: number): Delivery | null {
       const r = requeue.get({ id, userId, now });
       return r ? toDelivery(r) : null;
-    },
-  };
-}
-
-/** Deliveries under one domain (see UNDER_DOMAIN): what an API key restricted to it may see. */
-export function deliveriesOfDomain(db: Db) {
-  const lists = listStatements(db);
-  // Reads at most SMALL_DOMAIN entries of message_recipients_domain, without the rows.
-  const recipientsUpTo = db.prepare<[string, number], { n: number }>(
-    'SELECT count(*) AS n FROM (SELECT 1 FROM message_recipients WHERE domain_id = ? LIMIT ?)',
-  );
-  const byId = db.prepare<{ id: string; userId: string; domainId: string }, Row>(
-    `SELECT d.* FROM deliveries d WHERE d.id = @id AND d.user_id = @userId AND ${UNDER_DOMAIN}`,
-  );
-  const forMessage = db.prepare<{ messageId: string; domainId: string }, Row>(
-    `SELECT d.* FROM deliveries d WHERE d.message_id = @messageId AND ${UNDER_DOMAIN} ORDER BY d.id`,
-  );
-  return {
-    /** The domain's deliveries, newest first, filtered; paginate with `before` = the last id. */
-    list(f: DomainDeliveryListFilter): Delivery[] {
-      const smallDomain = !isSet(f.messageId) && recipientsUpTo.get(f.domainId, SMALL_DOMAIN)!.n < SMALL_DOMAIN;
-      const { sql, params } = deliveryListQuery({ ...f, smallDomain });
-      return lists(sql).all(params).map(toDelivery);
-    },
-    /** The user's delivery if it is under the domain; null otherwise, as for a missing one. */
-    get(userId: string, domainId: string, id: string): Delivery | null {
-      const r = byId.get({ id, userId, domainId });
-      return r ? toDelivery(r) : null;
-    },
-    /** A message's deliveries under the domain, oldest first. Not scoped: check the message first. */
-    forMessage(messageId: string, domainId: string): Delivery[] {
-      return forMessage.all({ messageId, domainId }).map(toDelivery);
     },
   };
 }

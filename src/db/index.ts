@@ -1,5 +1,6 @@
 import { apiKeysTable } from './api-keys.js';
-import { deliveriesOfDomain, deliveriesTable } from './deliveries.js';
+import { deliveriesTable } from './deliveries.js';
+import { deliveriesOfDomain } from './deliveries-list.js';
 import { domainsTable } from './domains.js';
 import { messageBlobKeys, messagesTable } from './messages.js';
 import type { Db } from './open.js';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliveryListQuery, QUEUE_SQL, type DeliveryListFilter, type DeliveryStatus } from '../../src/db/deliveries.js';
+import { QUEUE_SQL, type DeliveryStatus } from '../../src/db/deliveries.js';
+import { deliveryListQuery, type DeliveryListFilter } from '../../src/db/deliveries-list.js';
 import { newId } from '../../src/ids.js';
 import { emptyParsed } from '../../src/parse/parse-message.js';
 import { seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
