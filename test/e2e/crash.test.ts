@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { newWebhookSecret } from '../../src/deliver/sign.js';
 import { createDeps } from '../../src/deps.js';
-import { newId } from '../../src/ids.js';
-import { seedUserAndDomain } from '../helpers/deps.js';
+import { addRoute, seedUserAndDomain } from '../helpers/deps.js';
 import { startMailhook, type MailhookProcess } from '../helpers/process.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -48,21 +47,13 @@ describe('crash safety', () => {
     receiver.setDefault({ delayMs: 20 });
     const deps = createDeps(loadConfig({ ...ENV, DATA_DIR: dir, LOG_LEVEL: 'silent' }));
     const { user, domain } = seedUserAndDomain(deps, 'crash.test');
-    const now = Date.now();
-    deps.repos.routes.insert({
-      id: newId('rte'),
-      userId: user.id,
-      domainId: domain.id,
+    addRoute(deps, { userId: user.id, domainId: domain.id }, {
       match: '*@crash.test',
       action: 'webhook',
       destination: receiver.url,
       secret: newWebhookSecret(),
       priority: 1,
       stop: true,
-      filters: null,
-      enabled: true,
-      createdAt: now,
-      updatedAt: now,
     });
     deps.db.close();
   });

@@ -3,9 +3,8 @@ import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
-import { newId } from '../../src/ids.js';
 import { signedPath } from '../../src/store/signed-links.js';
-import { seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
+import { addRoute, seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
 import { storeMessage } from '../helpers/messages.js';
 import { startS3Server, type S3Server } from '../helpers/s3-server.js';
 import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
@@ -16,22 +15,7 @@ const rows = (deps: TestDeps) =>
   );
 
 function storeRoute(deps: TestDeps, userId: string, domainId: string, match: string) {
-  const now = deps.now();
-  deps.repos.routes.insert({
-    id: newId('rte'),
-    userId,
-    domainId,
-    match,
-    action: 'store',
-    destination: null,
-    secret: null,
-    priority: 100,
-    stop: false,
-    filters: null,
-    enabled: true,
-    createdAt: now,
-    updatedAt: now,
-  });
+  addRoute(deps, { userId, domainId }, { match });
 }
 
 const mail = {

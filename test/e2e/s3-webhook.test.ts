@@ -5,11 +5,10 @@ import { createApp } from '../../src/api/app.js';
 import type { Route } from '../../src/db/routes.js';
 import { newWebhookSecret } from '../../src/deliver/sign.js';
 import { createDeliveryWorker, type DeliveryWorker } from '../../src/deliver/worker.js';
-import { newId } from '../../src/ids.js';
 import { PRESIGN_SECONDS } from '../../src/store/s3-blob-store.js';
 import { LINK_LIFETIME_MS } from '../../src/store/signed-links.js';
 import { sweep } from '../../src/store/sweeper.js';
-import { fakeClock, seedUserAndDomain, testDeps, type FakeClock, type TestDeps } from '../helpers/deps.js';
+import { addRoute, fakeClock, seedUserAndDomain, testDeps, type FakeClock, type TestDeps } from '../helpers/deps.js';
 import { startS3Server, type S3Server } from '../helpers/s3-server.js';
 import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -48,22 +47,14 @@ describe.each([
     deps = testDeps({ ...s3.env, S3_PRESIGN_REDIRECT: String(redirect), RETENTION_DAYS: '30' }, { now: clock.now });
     receiver = await startWebhookReceiver();
     const { user, domain } = seedUserAndDomain(deps, 'example.com');
-    route = {
-      id: newId('rte'),
-      userId: user.id,
-      domainId: domain.id,
+    route = addRoute(deps, { userId: user.id, domainId: domain.id }, {
       match: 'support@example.com',
       action: 'webhook',
       destination: receiver.url,
       secret: newWebhookSecret(),
       priority: 10,
       stop: true,
-      filters: null,
-      enabled: true,
-      createdAt: clock.now(),
-      updatedAt: clock.now(),
-    };
-    deps.repos.routes.insert(route);
+    });
     worker = createDeliveryWorker(deps);
     worker.start();
     smtp = await startSmtp(deps, { onStored: worker.kick });

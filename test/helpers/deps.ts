@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDeps, type Deps } from '../../src/deps.js';
+import type { Route } from '../../src/db/routes.js';
 import { newId } from '../../src/ids.js';
 
 /** A clock the test moves by hand. */
@@ -77,4 +78,27 @@ export function seedUserAndDomain(deps: Deps, domainName = 'example.com', opts: 
   };
   deps.repos.domains.insert(domain);
   return { user, domain: deps.repos.domains.get(user.id, domain.id)! };
+}
+
+/** Inserts a route straight into the database: a `store` route for `*@example.com` unless `r` says otherwise. */
+export function addRoute(deps: Deps, owner: { userId: string; domainId: string }, r: Partial<Route> = {}): Route {
+  const now = deps.now();
+  const route: Route = {
+    id: newId('rte'),
+    userId: owner.userId,
+    domainId: owner.domainId,
+    match: '*@example.com',
+    action: 'store',
+    destination: null,
+    secret: null,
+    priority: 100,
+    stop: false,
+    filters: null,
+    enabled: true,
+    createdAt: now,
+    updatedAt: now,
+    ...r,
+  };
+  deps.repos.routes.insert(route);
+  return route;
 }

@@ -8,9 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { loadConfig } from '../../src/config.js';
 import { newWebhookSecret } from '../../src/deliver/sign.js';
 import { createDeps } from '../../src/deps.js';
-import { newId } from '../../src/ids.js';
 import type { BlobStore } from '../../src/store/blob-store.js';
-import { seedUserAndDomain } from '../helpers/deps.js';
+import { addRoute, seedUserAndDomain } from '../helpers/deps.js';
 import { startMailhook, type MailhookProcess } from '../helpers/process.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { blobFiles, countRows, hostileSmtp, sleep, stillServes, type HostileSmtp } from './harness.js';
@@ -154,21 +153,13 @@ describe('crash: the worker killed after sending, before recording', () => {
     receiver = await startWebhookReceiver();
     const deps = createDeps(loadConfig({ ...ENV, DATA_DIR: dir, LOG_LEVEL: 'silent' }));
     const { user, domain } = seedUserAndDomain(deps, 'crash.test');
-    const now = Date.now();
-    deps.repos.routes.insert({
-      id: newId('rte'),
-      userId: user.id,
-      domainId: domain.id,
+    addRoute(deps, { userId: user.id, domainId: domain.id }, {
       match: '*@crash.test',
       action: 'webhook',
       destination: receiver.url + '/hook',
       secret: newWebhookSecret(),
       priority: 1,
       stop: true,
-      filters: null,
-      enabled: true,
-      createdAt: now,
-      updatedAt: now,
     });
     deps.db.close();
   });

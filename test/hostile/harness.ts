@@ -3,10 +3,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { expect } from 'vitest';
-import type { Route } from '../../src/db/routes.js';
-import { newId } from '../../src/ids.js';
 import type { ReceiveHooks } from '../../src/smtp/receive-message.js';
-import { seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
+import { addRoute, seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
 import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
 
 /**
@@ -36,27 +34,7 @@ export function blobFiles(deps: TestDeps): string[] {
     .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name).slice(root.length + 1));
 }
 
-export function addRoute(deps: TestDeps, owner: { userId: string; domainId: string }, r: Partial<Route>): Route {
-  const now = deps.now();
-  const route: Route = {
-    id: newId('rte'),
-    userId: owner.userId,
-    domainId: owner.domainId,
-    match: '*@example.com',
-    action: 'store',
-    destination: null,
-    secret: null,
-    priority: 100,
-    stop: false,
-    filters: null,
-    enabled: true,
-    createdAt: now,
-    updatedAt: now,
-    ...r,
-  };
-  deps.repos.routes.insert(route);
-  return route;
-}
+export { addRoute };
 
 export interface HostileSmtp {
   deps: TestDeps;

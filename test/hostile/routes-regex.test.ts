@@ -1,6 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_DOMAIN_PATTERN_COST, MAX_ROUTES_PER_DOMAIN } from '../../src/api/route-input.js';
-import { newId } from '../../src/ids.js';
 import { addDomain, markVerified, signup, testApi, type TestApi } from '../helpers/api.js';
 import { addRoute, hostileSmtp, RawClient, stillServes, type HostileSmtp } from './harness.js';
 
@@ -107,21 +106,7 @@ describe('per-domain limits on routes', () => {
     const { user } = (await api.call('GET', '/api/auth/me', { token })).body as { user: { id: string } };
     const insert = api.deps.db.transaction(() => {
       for (let i = 0; i < MAX_ROUTES_PER_DOMAIN; i++) {
-        api.deps.repos.routes.insert({
-          id: newId('rte'),
-          userId: user.id,
-          domainId,
-          match: `u${i}@example.com`,
-          action: 'store',
-          destination: null,
-          secret: null,
-          priority: 100,
-          stop: false,
-          filters: null,
-          enabled: true,
-          createdAt: 0,
-          updatedAt: 0,
-        });
+        addRoute(api.deps, { userId: user.id, domainId }, { match: `u${i}@example.com` });
       }
     });
     insert();

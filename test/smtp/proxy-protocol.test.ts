@@ -1,7 +1,6 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newId } from '../../src/ids.js';
-import { seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
+import { addRoute, seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
 import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
 
 const HEADER = 'PROXY TCP4 203.0.113.7 127.0.0.1 40000 25\r\n';
@@ -48,11 +47,7 @@ async function sendOne(c: ReturnType<typeof connect>): Promise<string> {
 
 function seed(deps: TestDeps) {
   const { user, domain } = seedUserAndDomain(deps);
-  const now = deps.now();
-  deps.repos.routes.insert({
-    id: newId('rte'), userId: user.id, domainId: domain.id, match: '*@example.com', action: 'store', destination: null,
-    secret: null, priority: 1, stop: false, filters: null, enabled: true, createdAt: now, updatedAt: now,
-  });
+  addRoute(deps, { userId: user.id, domainId: domain.id }, { priority: 1 });
   return user;
 }
 

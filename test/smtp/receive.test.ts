@@ -3,10 +3,8 @@ import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newId } from '../../src/ids.js';
 import type { BlobStore } from '../../src/store/blob-store.js';
-import type { Route } from '../../src/db/routes.js';
-import { seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
+import { addRoute, seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
 import { codes, rawSmtp, startSmtp, type RunningSmtp } from '../helpers/smtp.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -17,27 +15,6 @@ async function readAll(s: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function addRoute(deps: TestDeps, userId: string, domainId: string, r: Partial<Route>): Route {
-  const now = deps.now();
-  const route: Route = {
-    id: newId('rte'),
-    userId,
-    domainId,
-    match: '*@example.com',
-    action: 'store',
-    destination: null,
-    secret: null,
-    priority: 100,
-    stop: false,
-    filters: null,
-    enabled: true,
-    createdAt: now,
-    updatedAt: now,
-    ...r,
-  };
-  deps.repos.routes.insert(route);
-  return route;
-}
 
 const countRows = (deps: TestDeps, table: string) =>
   (deps.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
@@ -50,7 +27,7 @@ describe('SMTP receive', () => {
   beforeEach(async () => {
     deps = testDeps({ MAX_MESSAGE_BYTES: '65536', MAX_RECIPIENTS: '3' });
     seed = seedUserAndDomain(deps, 'example.com');
-    addRoute(deps, seed.user.id, seed.domain.id, { match: '*@example.com', action: 'store' });
+    addRoute(deps, { userId: seed.user.id, domainId: seed.domain.id }, { match: '*@example.com', action: 'store' });
     smtp = await startSmtp(deps);
   });
   afterEach(async () => {
@@ -172,7 +149,7 @@ describe('SMTP receive', () => {
 
   it('stores a message to several recipients of one account once, and once per account otherwise', async () => {
     const other = seedUserAndDomain(deps, 'other.test');
-    addRoute(deps, other.user.id, other.domain.id, { match: '*@other.test', action: 'store' });
+    addRoute(deps, { userId: other.user.id, domainId: other.domain.id }, { match: '*@other.test', action: 'store' });
     const info = await smtp.transport.sendMail({
       from: 'a@sender.test',
       to: ['one@example.com', 'two@example.com', 'three@other.test'],
@@ -196,14 +173,14 @@ describe('SMTP receive', () => {
   });
 
   it('accepts and discards mail that only a drop route matches', async () => {
-    addRoute(deps, seed.user.id, seed.domain.id, { match: 'spam@example.com', action: 'drop', priority: 1, stop: true });
+    addRoute(deps, { userId: seed.user.id, domainId: seed.domain.id }, { match: 'spam@example.com', action: 'drop', priority: 1, stop: true });
     const info = await smtp.transport.sendMail({ from: 'a@sender.test', to: 'spam@example.com', text: 'buy' });
     expect(info.response).toMatch(/^250 /);
     expect(countRows(deps, 'messages')).toBe(0);
   });
 
   it('rejects at RCPT for a reject route', async () => {
-    addRoute(deps, seed.user.id, seed.domain.id, { match: 'noreply@example.com', action: 'reject', priority: 1 });
+    addRoute(deps, { userId: seed.user.id, domainId: seed.domain.id }, { match: 'noreply@example.com', action: 'reject', priority: 1 });
     await expect(smtp.transport.sendMail({ from: 'a@sender.test', to: 'noreply@example.com', text: 'x' })).rejects.toMatchObject({
       responseCode: 550,
     });

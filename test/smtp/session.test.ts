@@ -5,16 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newId } from '../../src/ids.js';
-import { seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
+import { addRoute, seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
 import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
 
 function storeRoute(deps: TestDeps, userId: string, domainId: string) {
-  const now = deps.now();
-  deps.repos.routes.insert({
-    id: newId('rte'), userId, domainId, match: '*@example.com', action: 'store', destination: null, secret: null,
-    priority: 1, stop: false, filters: null, enabled: true, createdAt: now, updatedAt: now,
-  });
+  addRoute(deps, { userId, domainId }, { priority: 1 });
 }
 
 /** Reads from a fresh connection until `until` matches what arrived, or the socket closes. */
