@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { migrate } from './migrate.js';
 
 export type Db = Database.Database;
 
@@ -20,6 +21,8 @@ export function openDb(file: string): Db {
   // 32 MiB of page cache instead of SQLite's 2 MiB: the index pages every message and every
   // delivery touches stay in memory rather than being read back from the file each time.
   db.pragma('cache_size = -32768');
+  // Older databases' tables first (src/db/migrate.ts), then the whole current DDL.
+  migrate(db);
   db.exec(readFileSync(SCHEMA, 'utf8'));
   return db;
 }
