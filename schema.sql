@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS domains (
   webhook_url        TEXT,                      -- catch-all webhook
   webhook_secret     TEXT,                      -- whsec_
   created_at         INTEGER NOT NULL,
+  dkim_selector      TEXT,                      -- sending (DESIGN §9): NULL until the key is made
+  dkim_public_key    TEXT,                      -- base64 DER SPKI, the p= of the DKIM record
+  dkim_private_key   TEXT,                      -- PEM sealed with SECRET (src/send/key-box.ts)
+  dkim_verified_at   INTEGER,                   -- the DKIM record was found published: the domain can send
   UNIQUE (user_id, name)
 ) STRICT;
 -- Several accounts may claim a name; only one can hold it verified, and that one receives its mail.
@@ -160,3 +164,95 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
   error         TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS delivery_attempts_delivery ON delivery_attempts(delivery_id, id);
+
+-- Sending (DESIGN §9). One row per message submitted through POST /v1/send or forwarded by a
+-- `forward` route; the signed bytes are kept here, so the queue needs nothing else to resume.
+CREATE TABLE IF NOT EXISTS sends (
+  id                TEXT PRIMARY KEY,           -- snd_
+  user_id           TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  domain_id         TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+  kind              TEXT NOT NULL DEFAULT 'send' CHECK (kind IN ('send', 'forward')),
+  source_message_id TEXT,                       -- forward: the inbound msg_; send: reply_to_message_id
+  from_address      TEXT NOT NULL,
+  subject           TEXT NOT NULL DEFAULT '',
+  message_id        TEXT NOT NULL,              -- the Message-ID header
+  mail_from         TEXT NOT NULL,              -- envelope sender: the per-send bounce address
+  raw               BLOB NOT NULL,              -- the message as it goes out, DKIM-signed
+  created_at        INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS sends_user ON sends(user_id, id);
+CREATE INDEX IF NOT EXISTS sends_user_domain ON sends(user_id, domain_id, id);
+
+-- One row per (send, recipient): the outbound queue. next_attempt_at is set exactly while the
+-- recipient is still to be tried (queued or deferred); dest groups recipients that share one
+-- connection (their domain's MX, or the relay) and is the per-destination concurrency key.
+CREATE TABLE IF NOT EXISTS send_recipients (
+  id              TEXT PRIMARY KEY,             -- rcp_
+  send_id         TEXT NOT NULL REFERENCES sends(id) ON DELETE CASCADE,
+  address         TEXT NOT NULL,
+  dest            TEXT NOT NULL,
+  status          TEXT NOT NULL CHECK (status IN ('queued', 'deferred', 'sent', 'bounced', 'failed', 'suppressed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  last_code       INTEGER,
+  last_reply      TEXT,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  UNIQUE (send_id, address)
+) STRICT;
+CREATE INDEX IF NOT EXISTS send_recipients_due ON send_recipients(dest, next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+
+-- Written before the SMTP transaction; finished_at NULL after a crash mid-attempt.
+CREATE TABLE IF NOT EXISTS send_attempts (
+  id           INTEGER PRIMARY KEY,
+  recipient_id TEXT NOT NULL REFERENCES send_recipients(id) ON DELETE CASCADE,
+  started_at   INTEGER NOT NULL,
+  finished_at  INTEGER,
+  mx           TEXT,                            -- host:port that answered (or was tried last)
+  code         INTEGER,                         -- SMTP reply code
+  reply        TEXT,                            -- the remote reply, first 1 KiB
+  error        TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS send_attempts_recipient ON send_attempts(recipient_id, id);
+
+-- Addresses an account no longer sends to (hard bounce).
+CREATE TABLE IF NOT EXISTS suppressions (
+  user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  address    TEXT NOT NULL,                     -- lower-case
+  reason     TEXT NOT NULL,                     -- 'bounce'
+  detail     TEXT NOT NULL DEFAULT '',          -- the remote reply
+  send_id    TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, address)
+) STRICT, WITHOUT ROWID;
+
+-- Idempotency-Key of POST /v1/send: the first response, kept 24 h.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  key          TEXT NOT NULL,
+  request_hash TEXT NOT NULL,                   -- hex SHA-256 of the request body
+  response     TEXT NOT NULL,                   -- JSON of the 202 body
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (user_id, key)
+) STRICT, WITHOUT ROWID;
+
+-- Events about sends (email.sent, …) for the sending domain's catch-all webhook: a queue like
+-- deliveries, whose id is the webhook-id on every attempt.
+CREATE TABLE IF NOT EXISTS send_events (
+  id              TEXT PRIMARY KEY,             -- evt_
+  user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  send_id         TEXT NOT NULL REFERENCES sends(id) ON DELETE CASCADE,
+  type            TEXT NOT NULL,
+  url             TEXT NOT NULL,
+  secret          TEXT NOT NULL,
+  body            TEXT NOT NULL,                -- the exact JSON posted
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  last_status     INTEGER,
+  last_error      TEXT,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS send_events_due ON send_events(next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS send_events_send ON send_events(send_id, id);

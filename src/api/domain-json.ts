@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Config } from '../config.js';
 import type { Domain } from '../db/domains.js';
+import { dkimRecordName, dkimRecordValue } from '../send/dkim-key.js';
 
 export const RecordSchema = z
   .object({
@@ -8,6 +9,7 @@ export const RecordSchema = z
     name: z.string(),
     value: z.string(),
     priority: z.number().int().optional(),
+    purpose: z.enum(['mx', 'ownership', 'dkim', 'spf']).openapi({ description: 'mx and ownership decide `status`; dkim decides `can_send`; spf is advised' }),
   })
   .openapi('DnsRecord');
 
@@ -19,6 +21,7 @@ export const RecordCheckSchema = z
     found: z.array(z.string()),
     ok: z.boolean(),
     error: z.string().nullable(),
+    purpose: z.enum(['mx', 'ownership', 'dkim', 'spf']).optional(),
   })
   .openapi('DnsRecordCheck');
 export type RecordCheck = z.infer<typeof RecordCheckSchema>;
@@ -39,6 +42,8 @@ export const DomainSchema = z
     webhook: WebhookSchema.nullable(),
     verified_at: z.number().int().nullable(),
     last_check: LastCheckSchema.nullable(),
+    can_send: z.boolean().openapi({ description: 'verified, and its DKIM record was found: POST /v1/send may use it' }),
+    dkim_verified_at: z.number().int().nullable(),
     created_at: z.number().int(),
   })
   .openapi('Domain');
@@ -46,13 +51,29 @@ export const DomainSchema = z
 export const txtName = (name: string) => `_mailhook.${name}`;
 export const txtValue = (token: string) => `mailhook-verification=${token}`;
 
-/** What the owner publishes: MX to us, and a TXT record proving they control the zone. */
+/**
+ * SPF for direct sending: mail leaves from this host, which MX_HOST names. `~all` (softfail), not
+ * `-all`: the owner may send from elsewhere too and should merge this into any SPF they have
+ * (a name may hold only one SPF record, RFC 7208 §3.2).
+ */
+export const spfValue = (mxHost: string) => `v=spf1 a:${mxHost} ~all`;
+
+/**
+ * What the owner publishes: MX to us, a TXT record proving they control the zone, and for sending
+ * the DKIM key (when the domain has one) and SPF.
+ */
 export function dnsRecords(config: Pick<Config, 'mxHost'>, d: Domain) {
-  return [
-    { type: 'MX' as const, name: d.name, value: config.mxHost, priority: 10 },
-    { type: 'TXT' as const, name: txtName(d.name), value: txtValue(d.verificationToken) },
+  const records: z.infer<typeof RecordSchema>[] = [
+    { type: 'MX' as const, name: d.name, value: config.mxHost, priority: 10, purpose: 'mx' },
+    { type: 'TXT' as const, name: txtName(d.name), value: txtValue(d.verificationToken), purpose: 'ownership' },
   ];
+  if (d.dkim) records.push({ type: 'TXT', name: dkimRecordName(d.name, d.dkim.selector), value: dkimRecordValue(d.dkim.publicKey), purpose: 'dkim' });
+  records.push({ type: 'TXT', name: d.name, value: spfValue(config.mxHost), purpose: 'spf' });
+  return records;
 }
+
+/** Sending needs the domain verified (ownership) and its DKIM key published. */
+export const canSend = (d: Domain) => d.status === 'verified' && d.dkim !== null && d.dkimVerifiedAt !== null;
 
 export function domainJson(config: Pick<Config, 'mxHost'>, d: Domain): z.infer<typeof DomainSchema> {
   return {
@@ -63,6 +84,8 @@ export function domainJson(config: Pick<Config, 'mxHost'>, d: Domain): z.infer<t
     webhook: d.webhookUrl && d.webhookSecret ? { url: d.webhookUrl, secret: d.webhookSecret } : null,
     verified_at: d.verifiedAt,
     last_check: (d.lastCheck as LastCheck | null) ?? null,
+    can_send: canSend(d),
+    dkim_verified_at: d.dkimVerifiedAt,
     created_at: d.createdAt,
   };
 }

@@ -4,6 +4,7 @@ import { domainToASCII } from 'node:url';
 import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { newId } from '../ids.js';
+import { ensureDkimKey, newDkimKey } from '../send/dkim-key.js';
 import { DomainSchema, domainJson } from './domain-json.js';
 import { notFound, ownDomain, requireScope } from './guard.js';
 import { bearer, errors, IdParam, json, jsonBody, page, PageQuery, paginate, router } from './openapi.js';
@@ -65,12 +66,13 @@ const remove = createRoute({
 export function domainRoutes(deps: Deps) {
   const r = router();
 
-  r.openapi(create, (c) => {
+  r.openapi(create, async (c) => {
     const auth = c.get('auth');
     if (auth.domainId) throw new HttpError(403, 'this API key is restricted to one domain and cannot add domains');
     const name = normaliseDomainName(c.req.valid('json').name);
     if (!name) throw new HttpError(400, 'name: not a valid domain name');
     if (deps.repos.domains.getByName(auth.user.id, name)) throw new HttpError(409, `you already added ${name}`);
+    const dkim = await newDkimKey(deps.config.secret);
     const now = deps.now();
     const id = newId('dom', now);
     try {
@@ -84,6 +86,7 @@ export function domainRoutes(deps: Deps) {
         webhookUrl: null,
         webhookSecret: null,
         createdAt: now,
+        dkim,
       });
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new HttpError(409, `you already added ${name}`);
@@ -104,7 +107,10 @@ export function domainRoutes(deps: Deps) {
     return c.json(paginate(rows, q.limit, (d) => domainJson(deps.config, d)), 200);
   });
 
-  r.openapi(get, (c) => c.json(domainJson(deps.config, ownDomain(deps, c.get('auth'), c.req.valid('param').id)), 200));
+  r.openapi(get, async (c) => {
+    const domain = await ensureDkimKey(deps, ownDomain(deps, c.get('auth'), c.req.valid('param').id));
+    return c.json(domainJson(deps.config, domain), 200);
+  });
 
   r.openapi(remove, async (c) => {
     const auth = c.get('auth');

@@ -1,3 +1,4 @@
+import type { DkimKey } from '../send/dkim-key.js';
 import type { Db } from './open.js';
 
 export interface Domain {
@@ -11,7 +12,13 @@ export interface Domain {
   webhookUrl: string | null;
   webhookSecret: string | null;
   createdAt: number;
+  /** Null for a domain added before sending existed, until its key is made. */
+  dkim: DkimKey | null;
+  /** When the DKIM record was first found published: from then on the domain may send. */
+  dkimVerifiedAt: number | null;
 }
+
+export type NewDomain = Omit<Domain, 'lastCheck' | 'dkim' | 'dkimVerifiedAt'> & { dkim?: DkimKey | null };
 
 interface Row {
   id: string;
@@ -24,6 +31,10 @@ interface Row {
   webhook_url: string | null;
   webhook_secret: string | null;
   created_at: number;
+  dkim_selector: string | null;
+  dkim_public_key: string | null;
+  dkim_private_key: string | null;
+  dkim_verified_at: number | null;
 }
 
 const toDomain = (r: Row): Domain => ({
@@ -37,12 +48,19 @@ const toDomain = (r: Row): Domain => ({
   webhookUrl: r.webhook_url,
   webhookSecret: r.webhook_secret,
   createdAt: r.created_at,
+  dkim:
+    r.dkim_selector && r.dkim_public_key && r.dkim_private_key
+      ? { selector: r.dkim_selector, publicKey: r.dkim_public_key, privateKeySealed: r.dkim_private_key }
+      : null,
+  dkimVerifiedAt: r.dkim_verified_at,
 });
 
 export function domainsTable(db: Db) {
   const insert = db.prepare(
-    `INSERT INTO domains (id, user_id, name, status, verification_token, verified_at, webhook_url, webhook_secret, created_at)
-     VALUES (@id, @userId, @name, @status, @verificationToken, @verifiedAt, @webhookUrl, @webhookSecret, @createdAt)`,
+    `INSERT INTO domains (id, user_id, name, status, verification_token, verified_at, webhook_url, webhook_secret, created_at,
+       dkim_selector, dkim_public_key, dkim_private_key)
+     VALUES (@id, @userId, @name, @status, @verificationToken, @verifiedAt, @webhookUrl, @webhookSecret, @createdAt,
+       @selector, @publicKey, @privateKeySealed)`,
   );
   const byId = db.prepare<[string, string], Row>('SELECT * FROM domains WHERE id = ? AND user_id = ?');
   const byIdAny = db.prepare<[string], Row>('SELECT * FROM domains WHERE id = ?');
@@ -56,9 +74,23 @@ export function domainsTable(db: Db) {
   );
   const setWebhook = db.prepare('UPDATE domains SET webhook_url = @url, webhook_secret = @secret WHERE id = @id');
   const remove = db.prepare('DELETE FROM domains WHERE id = ? AND user_id = ?');
+  const setDkim = db.prepare(
+    `UPDATE domains SET dkim_selector = @selector, dkim_public_key = @publicKey, dkim_private_key = @privateKeySealed
+     WHERE id = @id AND dkim_private_key IS NULL`,
+  );
+  const setDkimVerified = db.prepare('UPDATE domains SET dkim_verified_at = @at WHERE id = @id AND dkim_verified_at IS NULL');
   return {
-    insert(d: Omit<Domain, 'lastCheck'>): void {
-      insert.run(d);
+    insert(d: NewDomain): void {
+      const { dkim, ...rest } = d;
+      insert.run({ ...rest, selector: dkim?.selector ?? null, publicKey: dkim?.publicKey ?? null, privateKeySealed: dkim?.privateKeySealed ?? null });
+    },
+    /** Stores a key unless the domain already has one (the first writer wins). */
+    setDkimKey(id: string, key: DkimKey): void {
+      setDkim.run({ id, ...key });
+    },
+    /** Kept once set: a DNS hiccup at a later check must not stop a domain's mail going out. */
+    setDkimVerified(id: string, at: number): void {
+      setDkimVerified.run({ id, at });
     },
     /** Scoped by owner: another user's domain is null, like a missing one. */
     get(userId: string, id: string): Domain | null {

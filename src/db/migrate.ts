@@ -37,7 +37,13 @@ export function addColumn(table: string, column: string, ddl: string): Migration
 }
 
 /** Every migration, oldest first. Append; never edit one that has shipped. */
-export const MIGRATIONS: Migration[] = [];
+export const MIGRATIONS: Migration[] = [
+  // Sending (DESIGN §9): the DKIM key pair of each domain; the key itself is made lazily (src/send/dkim-key.ts).
+  addColumn('domains', 'dkim_selector', 'TEXT'),
+  addColumn('domains', 'dkim_public_key', 'TEXT'),
+  addColumn('domains', 'dkim_private_key', 'TEXT'),
+  addColumn('domains', 'dkim_verified_at', 'INTEGER'),
+];
 
 export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): void {
   db.transaction(() => {

@@ -23,7 +23,7 @@ describe('domains', () => {
     expect(res.body).toMatchObject({ name: 'example.com', status: 'pending', webhook: null, verified_at: null, last_check: null });
     expect(res.body.id).toMatch(/^dom_/);
     const [mx, txt] = res.body.records;
-    expect(mx).toEqual({ type: 'MX', name: 'example.com', value: 'mx.mailhook.test', priority: 10 });
+    expect(mx).toEqual({ type: 'MX', name: 'example.com', value: 'mx.mailhook.test', priority: 10, purpose: 'mx' });
     expect(txt.type).toBe('TXT');
     expect(txt.name).toBe('_mailhook.example.com');
     expect(txt.value).toMatch(/^mailhook-verification=[A-Za-z0-9_-]{24}$/);
