@@ -40,6 +40,12 @@ export interface Config {
   webhookTimeoutMs: number;
   allowInsecureWebhooks: boolean;
   s3: S3Config | null;
+  /** SMTP_RELAY: send every outgoing message through this server instead of each recipient's MX. */
+  smtpRelay: SmtpRelay | null;
+  /** Port of recipients' MX hosts; anything but 25 is for local testing (ALLOW_INSECURE_WEBHOOKS). */
+  outboundSmtpPort: number;
+  /** Messages per minute one account may submit through POST /v1/send. */
+  sendRatePerMinute: number;
   google: { clientId: string; clientSecret: string; issuer: string } | null;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -53,7 +59,43 @@ export interface S3Config {
   presignRedirect: boolean;
 }
 
+export interface SmtpRelay {
+  host: string;
+  port: number;
+  /** smtps:// — TLS from the first byte (port 465 style). */
+  secure: boolean;
+  /** STARTTLS must succeed; only `?starttls=optional` in the URL turns this off. */
+  requireTls: boolean;
+  user: string | null;
+  pass: string | null;
+}
+
 export class ConfigError extends Error {}
+
+/** SMTP_RELAY=smtp://user:pass@host:587 (STARTTLS required) or smtps://… (implicit TLS). */
+function relay(env: Env): SmtpRelay | null {
+  const raw = env.SMTP_RELAY?.trim();
+  if (!raw) return null;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`SMTP_RELAY must be a URL like smtp://user:pass@host:587, got "${raw}"`);
+  }
+  if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') throw new ConfigError(`SMTP_RELAY must start with smtp:// or smtps://, got "${raw}"`);
+  if (!u.hostname) throw new ConfigError('SMTP_RELAY has no host');
+  const starttls = u.searchParams.get('starttls') ?? 'required';
+  if (!['required', 'optional'].includes(starttls)) throw new ConfigError(`SMTP_RELAY starttls= must be required or optional, got "${starttls}"`);
+  const secure = u.protocol === 'smtps:';
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: u.port ? Number(u.port) : secure ? 465 : 587,
+    secure,
+    requireTls: !secure && starttls === 'required',
+    user: u.username ? decodeURIComponent(u.username) : null,
+    pass: u.password ? decodeURIComponent(u.password) : null,
+  };
+}
 
 type Env = Record<string, string | undefined>;
 
@@ -136,6 +178,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   for (const s of dnsServers) {
     if (!/^[0-9a-fA-F.:[\]]+$/.test(s)) throw new ConfigError(`DNS_SERVERS must list IP addresses, got "${s}"`);
   }
+  const allowInsecureWebhooks = bool(env, 'ALLOW_INSECURE_WEBHOOKS', false);
+  const outboundSmtpPort = int(env, 'OUTBOUND_SMTP_PORT', 25, 1, 65535);
+  // Other ports only reach test servers: real MX hosts listen on 25 (RFC 5321 §4.5.4.2 has no other).
+  if (outboundSmtpPort !== 25 && !allowInsecureWebhooks) {
+    throw new ConfigError('OUTBOUND_SMTP_PORT other than 25 is for local testing and needs ALLOW_INSECURE_WEBHOOKS=true');
+  }
   const googleId = env.GOOGLE_CLIENT_ID?.trim();
   const googleSecret = env.GOOGLE_CLIENT_SECRET?.trim();
   if (!!googleId !== !!googleSecret) {
@@ -167,7 +215,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     webhookConcurrency: int(env, 'WEBHOOK_CONCURRENCY', 64, 1, 10_000),
     webhookConcurrencyPerDestination: int(env, 'WEBHOOK_CONCURRENCY_PER_DESTINATION', 8, 1, 1000),
     webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
-    allowInsecureWebhooks: bool(env, 'ALLOW_INSECURE_WEBHOOKS', false),
+    allowInsecureWebhooks,
+    smtpRelay: relay(env),
+    outboundSmtpPort,
+    sendRatePerMinute: int(env, 'SEND_RATE_PER_MINUTE', 600, 1, 1_000_000),
     s3: bucket
       ? {
           bucket,

@@ -12,17 +12,19 @@ import { createLimits } from './limits.js';
 import { messageRoutes } from './messages.js';
 import { routeTestRoutes } from './routes-test.js';
 import { routeRoutes } from './routes.js';
+import { sendRoutes } from './send.js';
 import { ErrorSchema, type ApiEnv } from './openapi.js';
 
 const PUBLIC = new Set(['/api/health', '/api/openapi.json', '/api/auth/signup', '/api/auth/login', '/api/auth/google']);
 
 /** Every /api resource, and GET /api/openapi.json generated from their schemas. */
-export function apiRoutes(deps: Deps, kickDeliveries: () => void): OpenAPIHono<ApiEnv> {
+export function apiRoutes(deps: Deps, kickDeliveries: () => void, kickSends: () => void = () => {}): OpenAPIHono<ApiEnv> {
   const limits = createLimits(deps);
   const api = new OpenAPIHono<ApiEnv>();
   const auth = authenticate(deps, limits);
   // One authentication per request, for every /api path but these.
   api.use('/api/*', (c, next) => (PUBLIC.has(c.req.path) ? next() : auth(c, next)));
+  api.use('/v1/*', auth);
   api.route('/api/auth', authRoutes(deps, limits));
   api.route('/api/auth', googleRoutes(deps));
   api.route('/api/keys', keyRoutes(deps));
@@ -34,6 +36,7 @@ export function apiRoutes(deps: Deps, kickDeliveries: () => void): OpenAPIHono<A
   api.route('/api/routes', routeRoutes(deps));
   api.route('/api/messages', messageRoutes(deps));
   api.route('/api/deliveries', deliveryRoutes(deps, kickDeliveries));
+  api.route('/v1', sendRoutes(deps, kickSends));
 
   const registry = api.openAPIRegistry;
   registry.registerComponent('securitySchemes', 'Bearer', {

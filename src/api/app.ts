@@ -11,6 +11,8 @@ import { webRoutes } from '../web/web.js';
 export interface AppOptions {
   /** Wakes the delivery worker after a manual retry (main.ts passes the worker's kick). */
   kickDeliveries?: () => void;
+  /** Wakes the outbound (sending) worker after POST /v1/send committed a send. */
+  kickSends?: () => void;
 }
 
 /** 1 MiB: every API body is a small JSON document. The dry run may carry a whole message. */
@@ -42,9 +44,11 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Hono {
   const small = tooLarge(MAX_BODY);
   const large = tooLarge(MAX_DRY_RUN_BODY);
   app.use('/api/*', (c, next) => (c.req.path === '/api/routes/test' ? large(c, next) : small(c, next)));
+  // A send carries its attachments as base64 (4/3 of MAX_MESSAGE_BYTES) plus the JSON around them.
+  app.use('/v1/*', tooLarge(Math.ceil((deps.config.maxMessageBytes * 4) / 3) + MAX_BODY));
   app.route('/', healthRoutes(deps));
   app.route('/', attachmentRoutes(deps));
-  app.route('/', apiRoutes(deps, opts.kickDeliveries ?? (() => {})));
+  app.route('/', apiRoutes(deps, opts.kickDeliveries ?? (() => {}), opts.kickSends));
   // The dashboard: pages at `/` that call the routes above in-process (src/web).
   app.route('/', webRoutes(deps, app));
   return app;

@@ -14,6 +14,7 @@ export const SCOPES = [
   'messages:write',
   'deliveries:read',
   'deliveries:write',
+  'send',
   '*',
 ] as const;
 export type Scope = (typeof SCOPES)[number];

@@ -2,10 +2,13 @@ import { apiKeysTable } from './api-keys.js';
 import { deliveriesTable } from './deliveries.js';
 import { deliveriesOfDomain } from './deliveries-list.js';
 import { domainsTable } from './domains.js';
+import { idempotencyTable } from './idempotency.js';
 import { messageBlobKeys, messagesTable } from './messages.js';
 import type { Db } from './open.js';
 import { routesTable } from './routes.js';
+import { sendsTable } from './sends.js';
 import { sessionsTable } from './sessions.js';
+import { suppressionsTable } from './suppressions.js';
 import { usersTable } from './users.js';
 
 /** Every table's prepared statements, made once per database. */
@@ -20,6 +23,9 @@ export function createRepos(db: Db) {
     apiKeys: apiKeysTable(db),
     messageBlobs: messageBlobKeys(db),
     domainDeliveries: deliveriesOfDomain(db),
+    sends: sendsTable(db),
+    suppressions: suppressionsTable(db),
+    idempotency: idempotencyTable(db),
   };
 }
 
