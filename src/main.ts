@@ -8,10 +8,11 @@ import { createDeps } from './deps.js';
 import { clearSpool, spoolDir } from './inbound/spool.js';
 import { authCheck } from './inbound/auth-check.js';
 import { createSmtpServer } from './smtp/server.js';
+import { createOutboundWorker } from './send/outbound-worker.js';
 import { removeFsOrphans } from './store/orphans.js';
 import { startSweeper } from './store/sweeper.js';
 
-/** Starts SMTP, HTTP, the delivery worker and the sweeper; stops them cleanly on SIGTERM/SIGINT. */
+/** Starts SMTP, HTTP, the delivery and outbound workers and the sweeper; stops them cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   let config;
   try {
@@ -34,9 +35,11 @@ async function main(): Promise<void> {
 
   const worker = createDeliveryWorker(deps);
   worker.start();
+  const outbound = createOutboundWorker(deps);
+  outbound.start();
   const smtp = createSmtpServer(deps, { onStored: worker.kick, checkAuth: authCheck(deps) });
   const smtpPort = await smtp.listen(config.smtpPort, config.smtpHost);
-  const app = createApp(deps, { kickDeliveries: worker.kick });
+  const app = createApp(deps, { kickDeliveries: worker.kick, kickSends: outbound.kick });
   const http = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.httpHost }, () => resolve(s));
   });
@@ -50,7 +53,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('stopping', { signal });
     sweeper.stop();
-    await Promise.all([smtp.close(), new Promise((r) => http.close(r)), worker.stop()]);
+    await Promise.all([smtp.close(), new Promise((r) => http.close(r)), worker.stop(), outbound.stop()]);
     deps.db.close();
     process.exit(0);
   };

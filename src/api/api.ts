@@ -13,6 +13,8 @@ import { messageRoutes } from './messages.js';
 import { routeTestRoutes } from './routes-test.js';
 import { routeRoutes } from './routes.js';
 import { sendRoutes } from './send.js';
+import { sendsRoutes } from './sends.js';
+import { suppressionRoutes } from './suppressions.js';
 import { ErrorSchema, type ApiEnv } from './openapi.js';
 
 const PUBLIC = new Set(['/api/health', '/api/openapi.json', '/api/auth/signup', '/api/auth/login', '/api/auth/google']);
@@ -37,6 +39,8 @@ export function apiRoutes(deps: Deps, kickDeliveries: () => void, kickSends: () 
   api.route('/api/messages', messageRoutes(deps));
   api.route('/api/deliveries', deliveryRoutes(deps, kickDeliveries));
   api.route('/v1', sendRoutes(deps, kickSends));
+  api.route('/api/sends', sendsRoutes(deps));
+  api.route('/api/suppressions', suppressionRoutes(deps));
 
   const registry = api.openAPIRegistry;
   registry.registerComponent('securitySchemes', 'Bearer', {

@@ -3,6 +3,7 @@ import { deliveriesTable } from './deliveries.js';
 import { deliveriesOfDomain } from './deliveries-list.js';
 import { domainsTable } from './domains.js';
 import { idempotencyTable } from './idempotency.js';
+import { outboundQueue } from './outbound-queue.js';
 import { messageBlobKeys, messagesTable } from './messages.js';
 import type { Db } from './open.js';
 import { routesTable } from './routes.js';
@@ -26,6 +27,7 @@ export function createRepos(db: Db) {
     sends: sendsTable(db),
     suppressions: suppressionsTable(db),
     idempotency: idempotencyTable(db),
+    outbound: outboundQueue(db),
   };
 }
 

@@ -47,6 +47,16 @@ export function parseRetryAfter(header: string | null | undefined, now: number):
 }
 
 /**
+ * The wait after failed attempt number `attemptsMade` of any retry schedule, jittered by ±JITTER;
+ * null once the schedule is spent. Shared by the webhook queue and the outbound mail queue.
+ */
+export function scheduledDelay(schedule: readonly number[], attemptsMade: number, random: () => number = Math.random): number | null {
+  const base = schedule[attemptsMade - 1];
+  if (attemptsMade < 1 || base === undefined) return null;
+  return Math.round(base * (1 + JITTER * (2 * random() - 1)));
+}
+
+/**
  * How long to wait after attempt number `attemptsMade` (1 = the first attempt) failed, in ms;
  * null when the schedule is spent and the delivery is to be marked failed.
  * `random` returns [0, 1), like Math.random; tests inject their own.
@@ -57,9 +67,8 @@ export function nextAttemptDelay(
   random: () => number = Math.random,
   now: number = Date.now(),
 ): number | null {
-  const base = RETRY_SCHEDULE_MS[attemptsMade - 1];
-  if (attemptsMade < 1 || base === undefined) return null;
-  const jittered = Math.round(base * (1 + JITTER * (2 * random() - 1)));
+  const jittered = scheduledDelay(RETRY_SCHEDULE_MS, attemptsMade, random);
+  if (jittered === null) return null;
   const asked = parseRetryAfter(retryAfter, now);
   return asked === null ? jittered : Math.max(jittered, Math.min(asked, MAX_RETRY_AFTER_MS));
 }

@@ -3,6 +3,7 @@ import { Resolver } from 'node:dns/promises';
 export interface DnsResolver {
   resolveTxt(name: string): Promise<string[][]>;
   resolveMx(name: string): Promise<{ exchange: string; priority: number }[]>;
+  resolve4(name: string): Promise<string[]>;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 
 export interface Attachment {

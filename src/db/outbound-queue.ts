@@ -1,0 +1,126 @@
+import type { Db } from './open.js';
+import { toRecipient, type Recipient, type RecipientStatus } from './sends.js';
+
+/** What became of one recipient after an attempt, as the worker decided. */
+export interface RecipientOutcome {
+  finishedAt: number;
+  mx: string | null;
+  code: number | null;
+  reply: string | null;
+  error: string | null;
+  status: RecipientStatus;
+  /** Set while the recipient is to be tried again. */
+  nextAttemptAt: number | null;
+}
+
+export interface NewEvent {
+  id: string;
+  userId: string;
+  sendId: string;
+  type: string;
+  url: string;
+  secret: string;
+  body: string;
+}
+
+export interface SendEvent extends NewEvent {
+  attempts: number;
+}
+
+/**
+ * The outbound queue's statements: send_recipients is the queue (due while next_attempt_at is
+ * set and has passed), send_attempts the log, send_events the webhook queue of its events.
+ */
+export function outboundQueue(db: Db) {
+  const pendingDests = db.prepare<[], { dest: string; next_at: number }>(
+    'SELECT dest, MIN(next_attempt_at) AS next_at FROM send_recipients WHERE next_attempt_at IS NOT NULL GROUP BY dest',
+  );
+  const dueFor = db.prepare<{ dest: string; now: number; limit: number }, Parameters<typeof toRecipient>[0]>(
+    `SELECT * FROM send_recipients WHERE dest = @dest AND next_attempt_at IS NOT NULL AND next_attempt_at <= @now
+     ORDER BY next_attempt_at LIMIT @limit`,
+  );
+  const lease = db.prepare<{ id: string; now: number; leaseUntil: number }, Parameters<typeof toRecipient>[0]>(
+    `UPDATE send_recipients SET attempts = attempts + 1, next_attempt_at = @leaseUntil, updated_at = @now
+     WHERE id = @id AND next_attempt_at IS NOT NULL AND next_attempt_at <= @now RETURNING *`,
+  );
+  const startAttempt = db.prepare('INSERT INTO send_attempts (recipient_id, started_at) VALUES (@id, @now)');
+  const endAttempt = db.prepare(
+    `UPDATE send_attempts SET finished_at = @finishedAt, mx = @mx, code = @code, reply = @reply, error = @error WHERE id = @attemptId`,
+  );
+  const settle = db.prepare(
+    `UPDATE send_recipients SET status = @status, next_attempt_at = @nextAttemptAt, last_code = @code, last_reply = @reply,
+       updated_at = @finishedAt WHERE id = @recipientId`,
+  );
+  const unfinished = db.prepare<[], { id: number; recipient_id: string }>(
+    `SELECT a.id, a.recipient_id FROM send_recipients r JOIN send_attempts a ON a.recipient_id = r.id
+     WHERE r.next_attempt_at IS NOT NULL AND a.finished_at IS NULL`,
+  );
+  const interrupt = db.prepare('UPDATE send_attempts SET finished_at = @now, error = @error WHERE id = @id');
+  const dueNow = db.prepare('UPDATE send_recipients SET next_attempt_at = @now, updated_at = @now WHERE id = @id AND next_attempt_at IS NOT NULL');
+  const insertEvent = db.prepare(
+    `INSERT INTO send_events (id, user_id, send_id, type, url, secret, body, status, next_attempt_at, created_at, updated_at)
+     VALUES (@id, @userId, @sendId, @type, @url, @secret, @body, 'pending', @now, @now, @now)`,
+  );
+  const dueEvents = db.prepare<{ now: number; limit: number }, { id: string; user_id: string; send_id: string; type: string; url: string; secret: string; body: string; attempts: number }>(
+    `SELECT id, user_id, send_id, type, url, secret, body, attempts FROM send_events
+     WHERE status = 'pending' AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit`,
+  );
+  const nextEvent = db.prepare<[], { at: number | null }>("SELECT MIN(next_attempt_at) AS at FROM send_events WHERE status = 'pending'");
+  const leaseEvent = db.prepare(
+    `UPDATE send_events SET attempts = attempts + 1, next_attempt_at = @leaseUntil, updated_at = @now
+     WHERE id = @id AND status = 'pending' AND next_attempt_at <= @now`,
+  );
+  const finishEvent = db.prepare(
+    `UPDATE send_events SET status = @status, next_attempt_at = @nextAttemptAt, last_status = @statusCode, last_error = @error,
+       updated_at = @finishedAt WHERE id = @id`,
+  );
+
+  return {
+    pendingDestinations(): { dest: string; nextAt: number }[] {
+      return pendingDests.all().map((r) => ({ dest: r.dest, nextAt: r.next_at }));
+    },
+    dueFor(dest: string, now: number, limit: number): Recipient[] {
+      return dueFor.all({ dest, now, limit }).map(toRecipient);
+    },
+    /** Leases each recipient still due and writes its attempt row, in one transaction: durable before the connection. */
+    claim: db.transaction((ids: string[], now: number, leaseUntil: number) => {
+      const claimed: { recipient: Recipient; attemptId: number }[] = [];
+      for (const id of ids) {
+        const r = lease.get({ id, now, leaseUntil });
+        if (r) claimed.push({ recipient: toRecipient(r), attemptId: Number(startAttempt.run({ id, now }).lastInsertRowid) });
+      }
+      return claimed;
+    }),
+    /** Call inside the transaction that also records any suppression and events of the outcome. */
+    finish(recipientId: string, attemptId: number, o: RecipientOutcome): void {
+      endAttempt.run({ attemptId, ...o });
+      settle.run({ recipientId, ...o });
+    },
+    /** After a crash: attempts left open are closed with `error`, their recipients due now. */
+    recoverInterrupted: db.transaction((now: number, error: string) => {
+      const rows = unfinished.all();
+      for (const r of rows) {
+        interrupt.run({ id: r.id, now, error });
+        dueNow.run({ id: r.recipient_id, now });
+      }
+      return rows.length;
+    }),
+    insertEvent(e: NewEvent, now: number): void {
+      insertEvent.run({ ...e, now });
+    },
+    dueEvents(now: number, limit: number): SendEvent[] {
+      return dueEvents
+        .all({ now, limit })
+        .map((r) => ({ id: r.id, userId: r.user_id, sendId: r.send_id, type: r.type, url: r.url, secret: r.secret, body: r.body, attempts: r.attempts }));
+    },
+    nextEventAt(): number | null {
+      return nextEvent.get()?.at ?? null;
+    },
+    leaseEvent(id: string, now: number, leaseUntil: number): boolean {
+      return leaseEvent.run({ id, now, leaseUntil }).changes > 0;
+    },
+    finishEvent(id: string, o: { finishedAt: number; statusCode: number | null; error: string | null; status: string; nextAttemptAt: number | null }): void {
+      finishEvent.run({ id, ...o });
+    },
+  };
+}

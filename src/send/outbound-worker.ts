@@ -1,0 +1,216 @@
+import { hostname } from 'node:os';
+import { groupCommit } from '../db/group-commit.js';
+import type { SendEvent } from '../db/outbound-queue.js';
+import type { Recipient } from '../db/sends.js';
+import { decide } from '../deliver/worker.js';
+import { postWebhook } from '../deliver/post.js';
+import type { Deps } from '../deps.js';
+import { createResolver } from '../dns/resolver.js';
+import { queueSendEvent } from './events.js';
+import { PermanentDnsError, resolveMx } from './mx.js';
+import { decideRecipient } from './outcome.js';
+import { createSlots } from './slots.js';
+import { transfer, type RcptResult } from './transfer.js';
+
+/**
+ * The durable outbound queue (DESIGN §9). send_recipients is the queue: a recipient is due while
+ * next_attempt_at is set and has passed. Due recipients of one send and one destination (their
+ * domain, or the relay) go in one SMTP transaction over one connection. Each attempt row is
+ * committed before connecting and finished after; a crash leaves it open, and start() makes
+ * those recipients due again (at least once: a message in flight at the crash may arrive twice).
+ * The events the outcomes produce are a second, small queue of signed webhooks.
+ */
+export interface OutboundWorker {
+  start(): void;
+  kick(): void;
+  stop(): Promise<void>;
+  /** One pass of both queues; resolves when its attempts (and those in flight) are recorded. For tests. */
+  runOnce(): Promise<void>;
+}
+
+export const OUTBOUND_CONCURRENCY = 32;
+/** Connections at once to one destination: receivers throttle senders that open many. */
+export const OUTBOUND_PER_DESTINATION = 4;
+const EVENT_CONCURRENCY = 16;
+const POLL_MS = 1000;
+/** An SMTP transaction's timeouts add up to a few minutes; the lease outlasts them. */
+const LEASE_MS = 10 * 60_000;
+const INTERRUPTED = 'interrupted (process stopped)';
+
+export function createOutboundWorker(deps: Deps, opts: { random?: () => number } = {}): OutboundWorker {
+  const { config, repos, log } = deps;
+  const q = repos.outbound;
+  const random = opts.random ?? Math.random;
+  const resolver = createResolver(config.dnsServers);
+  const helo = config.mxHost || hostname();
+  const slots = createSlots(OUTBOUND_CONCURRENCY, OUTBOUND_PER_DESTINATION);
+  const inflight = new Set<string>();
+  const eventsInflight = new Set<string>();
+  const running = new Set<Promise<void>>();
+  let started = false;
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  let kickQueued = false;
+
+  function track(p: Promise<void>): Promise<void> {
+    running.add(p);
+    void p.finally(() => running.delete(p));
+    return p;
+  }
+
+  function pass(): { launched: Promise<void>[]; wakeIn: number } {
+    const now = deps.now();
+    const launched: Promise<void>[] = [];
+    let wakeIn = POLL_MS;
+    for (const d of q.pendingDestinations().sort((a, b) => a.nextAt - b.nextAt)) {
+      if (d.nextAt > now) {
+        wakeIn = Math.min(wakeIn, d.nextAt - now);
+        continue;
+      }
+      if (!slots.free(d.dest)) continue;
+      const due = q.dueFor(d.dest, now, 200).filter((r) => !inflight.has(r.id));
+      const bySend = new Map<string, Recipient[]>();
+      for (const r of due) bySend.set(r.sendId, [...(bySend.get(r.sendId) ?? []), r]);
+      for (const group of bySend.values()) {
+        if (!slots.free(d.dest)) break;
+        slots.hold(d.dest);
+        for (const r of group) inflight.add(r.id);
+        launched.push(track(run(d.dest, group, now)));
+      }
+    }
+    const nextEvent = q.nextEventAt();
+    if (nextEvent !== null) wakeIn = Math.min(wakeIn, Math.max(0, nextEvent - now));
+    for (const e of q.dueEvents(now, EVENT_CONCURRENCY)) {
+      if (eventsInflight.size >= EVENT_CONCURRENCY) break;
+      if (eventsInflight.has(e.id)) continue;
+      eventsInflight.add(e.id);
+      launched.push(track(postEvent(e, now)));
+    }
+    return { launched, wakeIn };
+  }
+
+  async function run(dest: string, group: Recipient[], now: number): Promise<void> {
+    try {
+      const claimed = await groupCommit(deps.db).run(() => q.claim(group.map((r) => r.id), now, now + LEASE_MS));
+      if (claimed.length) await attempt(dest, claimed);
+    } catch (err) {
+      log.error('outbound attempt failed internally', { err, dest });
+    } finally {
+      slots.release(dest);
+      for (const r of group) inflight.delete(r.id);
+      kick();
+    }
+  }
+
+  /** Delivers one group; `answers` per address, `permanent` for a DNS answer that no retry changes. */
+  async function attempt(dest: string, claimed: { recipient: Recipient; attemptId: number }[]): Promise<void> {
+    const send = repos.sends.getById(claimed[0]!.recipient.sendId);
+    const raw = send ? repos.sends.raw(send.id) : null;
+    let results: RcptResult[] = [];
+    let mxName: string | null = null;
+    let permanent = false;
+    const addresses = claimed.map((c) => c.recipient.address);
+    const all = (code: number | null, reply: string) => addresses.map((address) => ({ address, code, reply }));
+    if (!send || !raw) {
+      results = all(null, 'send deleted');
+    } else if (config.smtpRelay) {
+      mxName = `${config.smtpRelay.host}:${config.smtpRelay.port}`;
+      ({ results } = await transfer(
+        { mailFrom: send.mailFrom, recipients: addresses, raw },
+        { kind: 'relay', relay: config.smtpRelay, helo, verifyTls: !config.allowInsecureWebhooks },
+      ));
+    } else {
+      try {
+        const hosts = await resolveMx(resolver, dest, config.allowInsecureWebhooks);
+        results = all(null, 'no mail server answered');
+        // The next MX is tried only when one could not be reached (RFC 5321 §5.1); an answer decides.
+        for (const mx of hosts) {
+          mxName = `${mx.host}:${config.outboundSmtpPort}`;
+          const r = await transfer({ mailFrom: send.mailFrom, recipients: addresses, raw }, { kind: 'mx', mx, port: config.outboundSmtpPort, helo });
+          results = r.results;
+          if (r.connected) break;
+        }
+      } catch (err) {
+        permanent = err instanceof PermanentDnsError;
+        results = all(null, (err as Error).message);
+      }
+    }
+    const byAddress = new Map(results.map((r) => [r.address, r]));
+    const at = deps.now();
+    await groupCommit(deps.db).run(() => {
+      for (const { recipient, attemptId } of claimed) {
+        const answer = byAddress.get(recipient.address) ?? { code: null, reply: 'no answer' };
+        const d = decideRecipient(recipient, { ...answer, mx: mxName, permanent: permanent || !send }, at, random);
+        q.finish(recipient.id, attemptId, d.outcome);
+        if (!send) continue;
+        const updated = { ...recipient, status: d.outcome.status };
+        if (d.suppress && send) repos.suppressions.add({ userId: send.userId, address: recipient.address, reason: 'bounce', detail: answer.reply, sendId: send.id }, at);
+        if (d.event) queueSendEvent(deps, d.event, send, updated, { code: answer.code, reply: answer.reply, mx: mxName }, at);
+      }
+    });
+    log.debug('outbound attempt', { dest, mx: mxName, results });
+  }
+
+  async function postEvent(e: SendEvent, now: number): Promise<void> {
+    try {
+      if (!(await groupCommit(deps.db).run(() => q.leaseEvent(e.id, now, now + config.webhookTimeoutMs + 30_000)))) return;
+      const result = await postWebhook({ url: e.url, secret: e.secret, id: e.id, body: e.body, now: deps.now(), timeoutMs: config.webhookTimeoutMs, allowInsecure: config.allowInsecureWebhooks });
+      const o = decide(result, e.attempts + 1, deps.now(), random);
+      await groupCommit(deps.db).run(() => q.finishEvent(e.id, { ...o, status: o.status }));
+    } catch (err) {
+      log.error('send event attempt failed internally', { err, event: e.id });
+    } finally {
+      eventsInflight.delete(e.id);
+    }
+  }
+
+  function runPass(): Promise<void>[] {
+    if (stopping) return [];
+    let launched: Promise<void>[] = [];
+    let wakeIn = POLL_MS;
+    try {
+      ({ launched, wakeIn } = pass());
+    } catch (err) {
+      log.error('outbound pass failed', { err });
+    }
+    if (started) {
+      clearTimeout(timer);
+      timer = setTimeout(runPass, Math.max(0, wakeIn)).unref();
+    }
+    return launched;
+  }
+
+  function kick(): void {
+    if (!started || stopping || kickQueued) return;
+    kickQueued = true;
+    setImmediate(() => {
+      kickQueued = false;
+      if (started) runPass();
+    });
+  }
+
+  return {
+    start() {
+      if (started) return;
+      started = true;
+      stopping = false;
+      const n = q.recoverInterrupted(deps.now(), INTERRUPTED);
+      if (n > 0) log.warn('re-queued outbound attempts interrupted by a stop', { count: n });
+      runPass();
+    },
+    kick,
+    async stop() {
+      started = false;
+      stopping = true;
+      clearTimeout(timer);
+      let bound: NodeJS.Timeout | undefined;
+      const limit = new Promise<void>((resolve) => (bound = setTimeout(resolve, config.webhookTimeoutMs + 1000)));
+      await Promise.race([Promise.allSettled([...running]), limit]);
+      clearTimeout(bound);
+    },
+    async runOnce() {
+      const launched = runPass();
+      await Promise.allSettled([...launched, ...running]);
+    },
+  };
+}

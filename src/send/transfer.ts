@@ -1,0 +1,92 @@
+import nodemailer from 'nodemailer';
+import type { SmtpRelay } from '../config.js';
+import type { MxHost } from './mx.js';
+
+/** One recipient's answer from one SMTP transaction. */
+export interface RcptResult {
+  address: string;
+  /** The reply code that decided it; null when no reply came (connection, timeout). */
+  code: number | null;
+  reply: string;
+}
+
+export interface Transfer {
+  mailFrom: string;
+  recipients: string[];
+  raw: Buffer;
+}
+
+/** RFC 5321 §4.5.3.2 suggests minutes per command; a few suffice and keep a dead MX from holding a slot. */
+const TIMEOUTS = { connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 120_000 };
+const MAX_REPLY = 1024;
+
+const replyOf = (err: { response?: string; message?: string }) => (err.response ?? err.message ?? '').slice(0, MAX_REPLY);
+const firstCode = (s: string) => (/^[2-5]\d\d/.test(s) ? Number(s.slice(0, 3)) : null);
+
+type SmtpError = Error & { code?: string; responseCode?: number; response?: string; rejected?: string[]; rejectedErrors?: (SmtpError & { recipient?: string })[] };
+
+/**
+ * One SMTP transaction carrying every recipient of `t` to one server: one connection, one
+ * MAIL FROM, a RCPT per recipient, the message once. Never throws: each recipient gets the code
+ * that decided it (its RCPT reply, or the DATA reply), or null when the server was not reached.
+ */
+export async function transfer(
+  t: Transfer,
+  via: { kind: 'mx'; mx: MxHost; port: number; helo: string } | { kind: 'relay'; relay: SmtpRelay; helo: string; verifyTls: boolean },
+): Promise<{ results: RcptResult[]; connected: boolean }> {
+  const transport =
+    via.kind === 'mx'
+      ? nodemailer.createTransport({
+          host: via.mx.ip,
+          port: via.port,
+          secure: false,
+          name: via.helo,
+          // Opportunistic STARTTLS (RFC 3207) whenever offered; MX certificates are rarely valid
+          // for the MX name, so, like other MTAs without DANE/MTA-STS, we encrypt without verifying.
+          tls: { servername: via.mx.host, rejectUnauthorized: false },
+          ...TIMEOUTS,
+        })
+      : nodemailer.createTransport({
+          host: via.relay.host,
+          port: via.relay.port,
+          secure: via.relay.secure,
+          requireTLS: via.relay.requireTls,
+          name: via.helo,
+          auth: via.relay.user ? { user: via.relay.user, pass: via.relay.pass ?? '' } : undefined,
+          tls: { rejectUnauthorized: via.verifyTls },
+          ...TIMEOUTS,
+        });
+  try {
+    const info = await transport.sendMail({ envelope: { from: t.mailFrom, to: t.recipients }, raw: t.raw });
+    const rejected = new Map<string, SmtpError>();
+    for (const e of ((info as unknown as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? []) as (SmtpError & { recipient?: string })[]) {
+      if (e.recipient) rejected.set(e.recipient.toLowerCase(), e);
+    }
+    const code = firstCode(info.response) ?? 250;
+    return {
+      connected: true,
+      results: t.recipients.map((address) => {
+        const e = rejected.get(address.toLowerCase());
+        return e ? { address, code: e.responseCode ?? firstCode(replyOf(e)), reply: replyOf(e) } : { address, code, reply: info.response.slice(0, MAX_REPLY) };
+      }),
+    };
+  } catch (caught) {
+    const err = caught as SmtpError;
+    if (err.rejectedErrors?.length) {
+      // Every RCPT was refused: each has its own reply.
+      const byAddress = new Map(err.rejectedErrors.map((e) => [(e as { recipient?: string }).recipient?.toLowerCase(), e]));
+      return {
+        connected: true,
+        results: t.recipients.map((address) => {
+          const e = byAddress.get(address.toLowerCase()) ?? err;
+          return { address, code: e.responseCode ?? null, reply: replyOf(e) };
+        }),
+      };
+    }
+    // MAIL FROM or DATA refused (the reply applies to all), or no server reached (code null).
+    const code = err.responseCode ?? null;
+    return { connected: code !== null, results: t.recipients.map((address) => ({ address, code, reply: code !== null ? replyOf(err) : `${err.code ?? 'error'}: ${err.message}`.slice(0, MAX_REPLY) })) };
+  } finally {
+    transport.close();
+  }
+}

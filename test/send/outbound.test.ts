@@ -1,0 +1,199 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dkimVerify, type DNSResolver } from 'mailauth';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createAuthResolver } from '../../src/parse/auth.js';
+import { createOutboundWorker, type OutboundWorker } from '../../src/send/outbound-worker.js';
+import { signup, testApi, type TestApi } from '../helpers/api.js';
+import { fakeClock, type FakeClock } from '../helpers/deps.js';
+import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { startMxServer, type MxServer } from '../helpers/mx-server.js';
+import { sendingDomain, type SendingDomain } from '../helpers/sending.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+
+let dns: TestDnsServer;
+let mx: MxServer;
+let hooks: WebhookReceiver;
+let api: TestApi;
+let clock: FakeClock;
+let worker: OutboundWorker;
+let token: string;
+let domain: SendingDomain;
+let secret: string;
+
+beforeAll(async () => {
+  [dns, mx, hooks] = await Promise.all([startDnsServer(), startMxServer(), startWebhookReceiver()]);
+});
+afterAll(async () => {
+  await Promise.all([dns.close(), mx.close(), hooks.close()]);
+});
+
+async function setup(env: Record<string, string> = {}) {
+  clock = fakeClock(Date.now());
+  api = testApi({ DNS_SERVERS: dns.address, OUTBOUND_SMTP_PORT: String(mx.port), ...env }, { now: clock.now });
+  ({ token } = await signup(api));
+  domain = await sendingDomain(api, token, 'example.com');
+  secret = (await api.call('PUT', `/api/domains/${domain.id}/webhook`, { token, body: { url: hooks.url } })).body.secret;
+  dns.set([
+    domain.dkimRecord,
+    { name: 'dest.test', type: 'MX', value: 'mx.dest.test' },
+    { name: 'mx.dest.test', type: 'A', value: '127.0.0.1' },
+  ]);
+  worker = createOutboundWorker(api.deps, { random: () => 0.5 });
+}
+
+beforeEach(() => {
+  mx.mails.length = 0;
+  mx.onRcpt = () => undefined;
+  mx.onData = () => undefined;
+  hooks.requests.length = 0;
+});
+afterEach(() => api?.deps.cleanup());
+
+const send = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  api.call('POST', '/v1/send', { token, body: { from: 'Support <support@example.com>', subject: 'Hello', text: 'Hi there', ...body }, headers });
+
+/** Event bodies verified with the public standardwebhooks library. */
+function events() {
+  const wh = new Webhook(secret);
+  return hooks.requests.map((r) => wh.verify(r.body, r.headers as Record<string, string>) as { type: string; data: Record<string, unknown> });
+}
+
+const recipients = (id: string) => api.deps.repos.sends.recipients(id).map((r) => [r.address, r.status]);
+
+describe('outbound queue, direct to MX', () => {
+  it('delivers to the MX found in DNS: one connection for both recipients, bytes as stored, DKIM pass, email.sent', async () => {
+    await setup();
+    const res = await send({ to: ['a@dest.test', 'b@dest.test'], html: '<p>hi</p>' });
+    expect(res.status).toBe(202);
+    const before = mx.connections;
+    await worker.runOnce();
+    expect(mx.mails).toHaveLength(1);
+    expect(mx.connections - before).toBe(1);
+    const got = mx.mails[0]!;
+    expect(got.mailFrom).toBe(`bounce+${res.body.id}@example.com`);
+    expect(got.rcptTo).toEqual(['a@dest.test', 'b@dest.test']);
+    expect(got.raw.equals(api.deps.repos.sends.raw(res.body.id)!)).toBe(true);
+    const verified = await dkimVerify(got.raw, { resolver: createAuthResolver([dns.address], 2000) as DNSResolver });
+    expect(verified.results[0]).toMatchObject({ status: { result: 'pass' }, signingDomain: 'example.com' });
+    expect(recipients(res.body.id)).toEqual([['a@dest.test', 'sent'], ['b@dest.test', 'sent']]);
+
+    await worker.runOnce();
+    const evs = events();
+    expect(evs.map((e) => [e.type, e.data.recipient])).toEqual([['email.sent', 'a@dest.test'], ['email.sent', 'b@dest.test']]);
+    expect(evs[0]!.data).toMatchObject({ send_id: res.body.id, domain: 'example.com', status: 'sent', smtp: { code: 250, mx: `mx.dest.test:${mx.port}` } });
+
+    const view = await api.call('GET', `/api/sends/${res.body.id}`, { token });
+    expect(view.status).toBe(200);
+    expect(view.body.recipients[0]).toMatchObject({ address: 'a@dest.test', status: 'sent', attempts: [{ code: 250 }] });
+  });
+
+  it('451 then 250: deferred with email.delivery_delayed, retried after the back-off, then sent with email.sent', async () => {
+    await setup();
+    let refused = 0;
+    mx.onRcpt = () => (refused++ === 0 ? { code: 451, message: '4.7.1 greylisted, try later' } : undefined);
+    const res = await send({ to: 'grey@dest.test' });
+    await worker.runOnce();
+    expect(mx.mails).toHaveLength(0);
+    const r = api.deps.repos.sends.recipients(res.body.id)[0]!;
+    expect(r).toMatchObject({ status: 'deferred', lastCode: 451 });
+    expect(r.nextAttemptAt! - clock.now()).toBe(60_000);
+    await worker.runOnce(); // posts the event; the recipient is not due yet
+    expect(mx.mails).toHaveLength(0);
+    clock.advance(60_000);
+    await worker.runOnce();
+    expect(mx.mails).toHaveLength(1);
+    await worker.runOnce();
+    expect(events().map((e) => e.type)).toEqual(['email.delivery_delayed', 'email.sent']);
+    expect(events()[0]!.data.smtp).toMatchObject({ code: 451, reply: expect.stringContaining('greylisted') });
+    expect(recipients(res.body.id)).toEqual([['grey@dest.test', 'sent']]);
+  });
+
+  it('550: bounced with the remote reply, suppressed; the next send marks it suppressed and still sends to the others', async () => {
+    await setup();
+    mx.onRcpt = (a) => (a === 'gone@dest.test' ? { code: 550, message: '5.1.1 no such user' } : undefined);
+    const first = await send({ to: ['gone@dest.test', 'ok@dest.test'] });
+    await worker.runOnce();
+    await worker.runOnce();
+    expect(recipients(first.body.id)).toEqual([['gone@dest.test', 'bounced'], ['ok@dest.test', 'sent']]);
+    const bounced = events().find((e) => e.type === 'email.bounced')!;
+    expect(bounced.data).toMatchObject({ recipient: 'gone@dest.test', smtp: { code: 550, reply: expect.stringContaining('no such user') } });
+    const list = await api.call('GET', '/api/suppressions', { token });
+    expect(list.body.data).toEqual([expect.objectContaining({ address: 'gone@dest.test', reason: 'bounce', send_id: first.body.id })]);
+
+    mx.mails.length = 0;
+    const second = await send({ to: ['gone@dest.test', 'ok@dest.test'] });
+    expect(recipients(second.body.id)).toEqual([['gone@dest.test', 'suppressed'], ['ok@dest.test', 'queued']]);
+    await worker.runOnce();
+    expect(mx.mails.map((m) => m.rcptTo)).toEqual([['ok@dest.test']]);
+
+    const del = await api.call('DELETE', '/api/suppressions/gone@dest.test', { token });
+    expect(del.status).toBe(204);
+    expect((await api.call('GET', '/api/suppressions', { token })).body.data).toEqual([]);
+  });
+
+  it('the same Idempotency-Key twice puts one message at the MX', async () => {
+    await setup();
+    const a = await send({ to: 'once@dest.test' }, { 'idempotency-key': 'same' });
+    const b = await send({ to: 'once@dest.test' }, { 'idempotency-key': 'same' });
+    expect(b.body).toEqual(a.body);
+    await worker.runOnce();
+    await worker.runOnce();
+    expect(mx.mails).toHaveLength(1);
+  });
+
+  it('an MX that refuses the connection: a deferral (retried), not a bounce', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
+    });
+    await setup({ OUTBOUND_SMTP_PORT: String(closed) });
+    const res = await send({ to: 'x@dest.test' });
+    await worker.runOnce();
+    expect(api.deps.repos.sends.recipients(res.body.id)[0]).toMatchObject({ status: 'deferred', lastCode: null, attempts: 1 });
+    const view = await api.call('GET', `/api/sends/${res.body.id}`, { token });
+    expect(view.body.recipients[0].attempts[0].error).toMatch(/ECONNREFUSED|ECONNECTION|ESOCKET/);
+  });
+});
+
+describe('outbound queue, through SMTP_RELAY', () => {
+  it('uses the relay with AUTH over STARTTLS (self-signed certificate made here)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mailhook-relay-'));
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=relay.test'], { stdio: 'ignore' });
+    const logins: string[] = [];
+    const relay = await startMxServer({
+      key: readFileSync(key),
+      cert: readFileSync(cert),
+      authMethods: ['PLAIN', 'LOGIN'],
+      authOptional: false,
+      allowInsecureAuth: false,
+      onAuth(auth, session, cb) {
+        if (!session.secure) return cb(new Error('TLS first'));
+        logins.push(`${auth.username}:${auth.password}`);
+        if (auth.username === 'relayuser' && auth.password === 'p@ss') return cb(null, { user: 'relayuser' });
+        cb(new Error('bad credentials'));
+      },
+    });
+    try {
+      await setup({ SMTP_RELAY: `smtp://relayuser:${encodeURIComponent('p@ss')}@127.0.0.1:${relay.port}` });
+      const res = await send({ to: ['a@far.test', 'b@elsewhere.test'] });
+      await worker.runOnce();
+      expect(relay.mails).toHaveLength(1);
+      expect(relay.mails[0]).toMatchObject({ secure: true, user: 'relayuser', rcptTo: ['a@far.test', 'b@elsewhere.test'] });
+      expect(logins).toEqual(['relayuser:p@ss']);
+      expect(recipients(res.body.id)).toEqual([['a@far.test', 'sent'], ['b@elsewhere.test', 'sent']]);
+      expect(mx.mails).toHaveLength(0);
+    } finally {
+      await relay.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
