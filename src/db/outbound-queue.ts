@@ -75,7 +75,19 @@ export function outboundQueue(db: Db) {
        updated_at = @finishedAt WHERE id = @id`,
   );
 
+  const bounce = db.prepare(
+    `UPDATE send_recipients SET status = 'bounced', next_attempt_at = NULL, last_code = @code, last_reply = @reply, updated_at = @at WHERE id = @id`,
+  );
+  const logDsn = db.prepare(
+    `INSERT INTO send_attempts (recipient_id, started_at, finished_at, mx, code, reply, error) VALUES (@id, @at, @at, 'dsn', @code, @reply, NULL)`,
+  );
+
   return {
+    /** A later DSN reported the recipient failed: final, and logged as an attempt row from 'dsn'. */
+    markBounced(id: string, r: { at: number; code: number | null; reply: string }): void {
+      bounce.run({ id, ...r });
+      logDsn.run({ id, ...r });
+    },
     pendingDestinations(): { dest: string; nextAt: number }[] {
       return pendingDests.all().map((r) => ({ dest: r.dest, nextAt: r.next_at }));
     },

@@ -3,6 +3,7 @@ import type { Deps } from '../deps.js';
 import { SmtpError } from '../errors.js';
 import { receivingDomain } from '../inbound/plan.js';
 import { rcptDecision } from '../route/match.js';
+import { isBounceRecipient } from '../send/bounce.js';
 
 /**
  * RCPT TO: the only place mail is refused for its recipient (DESIGN §1 inv. 2): a verified
@@ -11,6 +12,8 @@ import { rcptDecision } from '../route/match.js';
 export function acceptRecipient(deps: Deps) {
   return (address: SMTPServerAddress, _session: SMTPServerSession, callback: (err?: Error | null) => void) => {
     try {
+      // A DSN to one of our sends' bounce addresses needs no route (src/send/bounce.ts).
+      if (isBounceRecipient(deps, address.address)) return callback();
       const domain = receivingDomain(deps.repos, address.address);
       if (!domain) return callback(new SmtpError(550, 'Recipient address rejected: domain not served here'));
       const verdict = rcptDecision(deps.repos.routes.enabledForDomain(domain.id), address.address, !!domain.webhookUrl);

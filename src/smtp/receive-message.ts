@@ -2,7 +2,24 @@ import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { Deps } from '../deps.js';
 import { SmtpError } from '../errors.js';
 import { acceptInbound, type AuthCheck } from '../inbound/accept.js';
-import { MEMORY_SPOOL_BYTES, spool, spoolDir } from '../inbound/spool.js';
+import { MEMORY_SPOOL_BYTES, spool, spoolDir, type Spool } from '../inbound/spool.js';
+import { applyDsn } from '../send/bounce.js';
+import { sendIdOfBounce } from '../send/envelope.js';
+
+/** A DSN is a short report (RFC 3464); one larger than this is read only this far. */
+const MAX_DSN_BYTES = 1024 * 1024;
+
+async function head(file: Pick<Spool, 'buffer' | 'open'>, max: number): Promise<string> {
+  if (file.buffer) return file.buffer.subarray(0, max).toString('utf8');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of file.open()) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size >= max) break;
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
+}
 
 export interface ReceiveHooks {
   checkAuth?: AuthCheck;
@@ -21,6 +38,16 @@ export function receiveMessage(deps: Deps, hooks: ReceiveHooks = {}) {
       const file = await spool(dir, stream, MEMORY_SPOOL_BYTES, deps.config.maxMessageBytes);
       try {
         if (stream.sizeExceeded) throw new SmtpError(552, 'Message too big');
+        const all = session.envelope.rcptTo.map((r) => r.address);
+        // Bounce addresses were accepted at RCPT only for existing sends: their DSN updates the send, nothing is stored.
+        const bounces = all.filter((a) => sendIdOfBounce(a) !== null && deps.repos.sends.getById(sendIdOfBounce(a)!) !== null);
+        if (bounces.length > 0) {
+          const text = await head(file, MAX_DSN_BYTES);
+          for (const a of bounces) await applyDsn(deps, a, text);
+          hooks.onStored?.();
+        }
+        const rcptTo = all.filter((a) => !bounces.includes(a));
+        if (rcptTo.length === 0) return 'Ok: report received';
         const ids = await acceptInbound(
           deps,
           {
@@ -28,7 +55,7 @@ export function receiveMessage(deps: Deps, hooks: ReceiveHooks = {}) {
             size: file.size,
             envelope: {
               mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-              rcptTo: session.envelope.rcptTo.map((r) => r.address),
+              rcptTo,
               helo: session.hostNameAppearsAs ?? '',
               remoteIp: session.remoteAddress,
               tls: session.secure,

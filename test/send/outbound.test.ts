@@ -10,6 +10,7 @@ import { createAuthResolver } from '../../src/parse/auth.js';
 import { createOutboundWorker, type OutboundWorker } from '../../src/send/outbound-worker.js';
 import { signup, testApi, type TestApi } from '../helpers/api.js';
 import { fakeClock, type FakeClock } from '../helpers/deps.js';
+import { startSmtp } from '../helpers/smtp.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { startMxServer, type MxServer } from '../helpers/mx-server.js';
 import { sendingDomain, type SendingDomain } from '../helpers/sending.js';
@@ -159,6 +160,61 @@ describe('outbound queue, direct to MX', () => {
     expect(api.deps.repos.sends.recipients(res.body.id)[0]).toMatchObject({ status: 'deferred', lastCode: null, attempts: 1 });
     const view = await api.call('GET', `/api/sends/${res.body.id}`, { token });
     expect(view.body.recipients[0].attempts[0].error).toMatch(/ECONNREFUSED|ECONNECTION|ESOCKET/);
+  });
+});
+
+describe('bounces that come later', () => {
+  const dsn = (to: string, recipient: string) =>
+    [
+      'From: Mail Delivery System <MAILER-DAEMON@mx.dest.test>',
+      `To: ${to}`,
+      'Subject: Undelivered Mail Returned to Sender',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
+      '',
+      '--B',
+      'Content-Type: text/plain',
+      '',
+      'Your message could not be delivered.',
+      '--B',
+      'Content-Type: message/delivery-status',
+      '',
+      'Reporting-MTA: dns; mx.dest.test',
+      '',
+      `Final-Recipient: rfc822; ${recipient}`,
+      'Action: failed',
+      'Status: 5.2.1',
+      'Diagnostic-Code: smtp; 550 5.2.1 mailbox disabled',
+      '',
+      '--B--',
+      '',
+    ].join('\r\n');
+
+  it('a DSN over SMTP to the send\'s bounce address marks the recipient bounced, suppresses it and posts email.bounced', async () => {
+    await setup();
+    const res = await send({ to: ['later@dest.test', 'fine@dest.test'] });
+    await worker.runOnce();
+    expect(recipients(res.body.id)).toEqual([['later@dest.test', 'sent'], ['fine@dest.test', 'sent']]);
+    const bounceTo = mx.mails[0]!.mailFrom;
+    const smtp = await startSmtp(api.deps);
+    try {
+      const info = await smtp.transport.sendMail({ envelope: { from: '', to: [bounceTo] }, raw: dsn(bounceTo, 'later@dest.test') });
+      expect(info.accepted).toEqual([bounceTo]);
+      // No route and no catch-all needed for a send's own bounce address; an unknown send's is refused at RCPT.
+      api.deps.repos.domains.setWebhook(domain.id, null, null);
+      expect((await smtp.transport.sendMail({ envelope: { from: '', to: [bounceTo] }, raw: dsn(bounceTo, 'later@dest.test') })).accepted).toEqual([bounceTo]);
+      const fake = bounceTo.replace(/snd_\w{6}/, 'snd_000000');
+      await expect(smtp.transport.sendMail({ envelope: { from: '', to: [fake] }, raw: dsn(fake, 'fine@dest.test') })).rejects.toMatchObject({ responseCode: 550 });
+    } finally {
+      await smtp.close();
+    }
+    expect(recipients(res.body.id)).toEqual([['later@dest.test', 'bounced'], ['fine@dest.test', 'sent']]);
+    expect(api.deps.repos.sends.isSuppressed(api.deps.repos.sends.getById(res.body.id)!.userId, 'later@dest.test')).toBe(true);
+    await worker.runOnce();
+    const bounced = events().find((e) => e.type === 'email.bounced')!;
+    expect(bounced.data).toMatchObject({ recipient: 'later@dest.test', smtp: { code: 550, reply: '550 5.2.1 mailbox disabled', mx: 'dsn' } });
+    // Nothing was stored as an inbound message.
+    expect(api.deps.db.prepare('SELECT count(*) AS n FROM messages').get()).toEqual({ n: 0 });
   });
 });
 
