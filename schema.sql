@@ -60,8 +60,8 @@ CREATE TABLE IF NOT EXISTS routes (
   user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   domain_id   TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
   match       TEXT NOT NULL,                    -- exact, *@d, local+*@d or /regex/
-  action      TEXT NOT NULL CHECK (action IN ('webhook', 'store', 'drop', 'reject')),
-  destination TEXT,                             -- https URL for webhook
+  action      TEXT NOT NULL CHECK (action IN ('webhook', 'store', 'drop', 'reject', 'forward')),
+  destination TEXT,                             -- https URL for webhook; email address for forward
   secret      TEXT,                             -- whsec_ signing secret for webhook routes
   priority    INTEGER NOT NULL DEFAULT 100,
   stop        INTEGER NOT NULL DEFAULT 0,
@@ -173,15 +173,20 @@ CREATE TABLE IF NOT EXISTS sends (
   domain_id         TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
   kind              TEXT NOT NULL DEFAULT 'send' CHECK (kind IN ('send', 'forward')),
   source_message_id TEXT,                       -- forward: the inbound msg_; send: reply_to_message_id
+  route_id          TEXT,                       -- forward: the route (its id is the loop-guard mark)
   from_address      TEXT NOT NULL,
   subject           TEXT NOT NULL DEFAULT '',
   message_id        TEXT NOT NULL,              -- the Message-ID header
   mail_from         TEXT NOT NULL,              -- envelope sender: the per-send bounce address
-  raw               BLOB NOT NULL,              -- the message as it goes out, DKIM-signed
+  raw               BLOB,                       -- the message as it goes out, DKIM-signed; NULL for a
+                                                -- forward, made at each attempt from the stored original
   created_at        INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS sends_user ON sends(user_id, id);
 CREATE INDEX IF NOT EXISTS sends_user_domain ON sends(user_id, domain_id, id);
+-- A bounce to a forward's SRS address is matched back by the address (src/send/bounce.ts).
+CREATE INDEX IF NOT EXISTS sends_mail_from ON sends(mail_from);
+CREATE INDEX IF NOT EXISTS sends_source ON sends(source_message_id) WHERE source_message_id IS NOT NULL;
 
 -- One row per (send, recipient): the outbound queue. next_attempt_at is set exactly while the
 -- recipient is still to be tried (queued or deferred); dest groups recipients that share one

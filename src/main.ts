@@ -37,7 +37,13 @@ async function main(): Promise<void> {
   worker.start();
   const outbound = createOutboundWorker(deps);
   outbound.start();
-  const smtp = createSmtpServer(deps, { onStored: worker.kick, checkAuth: authCheck(deps) });
+  const smtp = createSmtpServer(deps, {
+    onStored: () => {
+      worker.kick();
+      outbound.kick();
+    },
+    checkAuth: authCheck(deps),
+  });
   const smtpPort = await smtp.listen(config.smtpPort, config.smtpHost);
   const app = createApp(deps, { kickDeliveries: worker.kick, kickSends: outbound.kick });
   const http = await new Promise<ReturnType<typeof serve>>((resolve) => {

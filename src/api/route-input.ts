@@ -4,12 +4,13 @@ import type { Route, RouteAction } from '../db/routes.js';
 import { newWebhookSecret } from '../deliver/sign.js';
 import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
+import { parseMailbox } from '../send/request.js';
 import { newId } from '../ids.js';
 import { assertWebhookUrl } from '../net/url-guard.js';
 import { validateFilters } from '../route/match.js';
 import { recipientPatternCost, validatePattern } from '../route/pattern.js';
 
-export const ACTIONS = ['webhook', 'store', 'drop', 'reject'] as const satisfies readonly RouteAction[];
+export const ACTIONS = ['webhook', 'store', 'drop', 'reject', 'forward'] as const satisfies readonly RouteAction[];
 
 const FiltersSchema = z
   .record(z.string(), z.unknown())
@@ -23,7 +24,7 @@ const FiltersSchema = z
 export const RoutePatchSchema = z.object({
   match: z.string().min(1).max(1000).optional().openapi({ example: 'support@example.com' }),
   action: z.enum(ACTIONS).optional(),
-  destination: z.string().max(2048).nullish().openapi({ description: 'https URL; webhook routes only' }),
+  destination: z.string().max(2048).nullish().openapi({ description: 'https URL for webhook routes; an email address for forward routes' }),
   priority: z.number().int().min(0).max(10_000).optional().openapi({ description: 'Lower runs first; default 100' }),
   stop: z.boolean().optional().openapi({ description: 'Stop evaluating later routes when this one fires' }),
   filters: FiltersSchema,
@@ -75,12 +76,16 @@ export function applyRoutePatch(deps: Deps, domain: Domain, userId: string, curr
 
   const action = patch.action ?? current?.action;
   if (!action) throw bad('action', 'required');
-  // Switching a webhook route to another action drops its URL unless the patch names one.
-  const destination =
-    patch.destination !== undefined ? patch.destination?.trim() || null : action === 'webhook' ? (current?.destination ?? null) : null;
+  // Switching to another action drops the destination unless the patch names one.
+  const keeps = current?.action === action && (action === 'webhook' || action === 'forward');
+  const destination = patch.destination !== undefined ? patch.destination?.trim() || null : keeps ? (current?.destination ?? null) : null;
   if (action === 'webhook') {
     if (!destination) throw bad('destination', 'required for webhook routes');
     assertWebhookUrl(destination, { allowInsecure: deps.config.allowInsecureWebhooks });
+  } else if (action === 'forward') {
+    if (!destination) throw bad('destination', 'required for forward routes: the email address to forward to');
+    parseMailbox(destination, 'destination');
+    if (!/^[^<>\s]+$/.test(destination)) throw bad('destination', 'a bare email address (no display name)');
   } else if (destination) {
     throw bad('destination', `only webhook routes have one (action is ${action})`);
   }

@@ -43,7 +43,32 @@ export const MIGRATIONS: Migration[] = [
   addColumn('domains', 'dkim_public_key', 'TEXT'),
   addColumn('domains', 'dkim_private_key', 'TEXT'),
   addColumn('domains', 'dkim_verified_at', 'INTEGER'),
+  routesActionForward(),
 ];
+
+/**
+ * routes.action gains 'forward' (DESIGN §9). SQLite cannot alter a CHECK, so the table is rebuilt
+ * from its own stored definition with only that list changed: columns other migrations added
+ * survive, whatever their order. No table references routes (deliveries.route_id is plain text),
+ * so dropping the old one breaks no foreign key.
+ */
+function routesActionForward(): Migration {
+  return {
+    name: 'routes.action forward',
+    up(db) {
+      const row = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'routes'").get() as { sql: string } | undefined;
+      if (!row || row.sql.includes("'forward'")) return;
+      const sql = row.sql.replace(/'reject'\s*\)/, "'reject', 'forward')");
+      if (sql === row.sql) throw new Error('routes.action forward: unexpected routes definition');
+      const cols = (db.prepare('SELECT name FROM pragma_table_info(?)').all('routes') as { name: string }[]).map((c) => `"${c.name}"`).join(', ');
+      db.exec(sql.replace(/^CREATE TABLE (IF NOT EXISTS )?"?routes"?/, 'CREATE TABLE routes_forward_new'));
+      db.exec(`INSERT INTO routes_forward_new (${cols}) SELECT ${cols} FROM routes`);
+      db.exec('DROP TABLE routes');
+      db.exec('ALTER TABLE routes_forward_new RENAME TO routes');
+      // The indexes went with the old table; schema.sql (run next) makes them again.
+    },
+  };
+}
 
 export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): void {
   db.transaction(() => {

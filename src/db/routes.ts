@@ -1,6 +1,6 @@
 import type { Db } from './open.js';
 
-export type RouteAction = 'webhook' | 'store' | 'drop' | 'reject';
+export type RouteAction = 'webhook' | 'store' | 'drop' | 'reject' | 'forward';
 
 /** Each present filter must hold. Values are patterns: see src/route/match.ts. */
 export interface RouteFilters {

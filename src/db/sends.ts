@@ -8,6 +8,7 @@ export interface Send {
   domainId: string;
   kind: 'send' | 'forward';
   sourceMessageId: string | null;
+  routeId: string | null;
   fromAddress: string;
   subject: string;
   messageId: string;
@@ -46,6 +47,7 @@ interface SendRow {
   domain_id: string;
   kind: 'send' | 'forward';
   source_message_id: string | null;
+  route_id: string | null;
   from_address: string;
   subject: string;
   message_id: string;
@@ -78,7 +80,7 @@ interface AttemptRow {
   error: string | null;
 }
 
-const SEND_COLUMNS = 'id, user_id, domain_id, kind, source_message_id, from_address, subject, message_id, mail_from, created_at';
+const SEND_COLUMNS = 'id, user_id, domain_id, kind, source_message_id, route_id, from_address, subject, message_id, mail_from, created_at';
 
 const toSend = (r: SendRow): Send => ({
   id: r.id,
@@ -86,6 +88,7 @@ const toSend = (r: SendRow): Send => ({
   domainId: r.domain_id,
   kind: r.kind,
   sourceMessageId: r.source_message_id,
+  routeId: r.route_id,
   fromAddress: r.from_address,
   subject: r.subject,
   messageId: r.message_id,
@@ -119,7 +122,8 @@ const toAttempt = (r: AttemptRow): SendAttempt => ({
 });
 
 export interface NewSend extends Send {
-  raw: Buffer;
+  /** Null for a forward: its bytes are made from the stored original at each attempt. */
+  raw: Buffer | null;
   recipients: { id: string; address: string; dest: string; suppressed: boolean }[];
 }
 
@@ -134,8 +138,8 @@ export interface SendListFilter {
 /** sends and send_recipients: what the API writes and reads. The queue's statements are in outbound-queue.ts. */
 export function sendsTable(db: Db) {
   const insertSend = db.prepare(
-    `INSERT INTO sends (id, user_id, domain_id, kind, source_message_id, from_address, subject, message_id, mail_from, raw, created_at)
-     VALUES (@id, @userId, @domainId, @kind, @sourceMessageId, @fromAddress, @subject, @messageId, @mailFrom, @raw, @createdAt)`,
+    `INSERT INTO sends (id, user_id, domain_id, kind, source_message_id, route_id, from_address, subject, message_id, mail_from, raw, created_at)
+     VALUES (@id, @userId, @domainId, @kind, @sourceMessageId, @routeId, @fromAddress, @subject, @messageId, @mailFrom, @raw, @createdAt)`,
   );
   const insertRecipient = db.prepare(
     `INSERT INTO send_recipients (id, send_id, address, dest, status, next_attempt_at, created_at, updated_at)
@@ -143,7 +147,9 @@ export function sendsTable(db: Db) {
   );
   const byId = db.prepare<[string, string], SendRow>(`SELECT ${SEND_COLUMNS} FROM sends WHERE id = ? AND user_id = ?`);
   const byIdAny = db.prepare<[string], SendRow>(`SELECT ${SEND_COLUMNS} FROM sends WHERE id = ?`);
-  const raw = db.prepare<[string], { raw: Buffer }>('SELECT raw FROM sends WHERE id = ?');
+  const raw = db.prepare<[string], { raw: Buffer | null }>('SELECT raw FROM sends WHERE id = ?');
+  const byMailFrom = db.prepare<[string], SendRow>(`SELECT ${SEND_COLUMNS} FROM sends WHERE mail_from = ? ORDER BY id DESC LIMIT 50`);
+  const forMessage = db.prepare<[string], SendRow>(`SELECT ${SEND_COLUMNS} FROM sends WHERE source_message_id = ? ORDER BY id`);
   const recipientsOf = db.prepare<[string], RecipientRow>('SELECT * FROM send_recipients WHERE send_id = ? ORDER BY id');
   const attemptsOf = db.prepare<[string], AttemptRow>(
     `SELECT a.* FROM send_attempts a JOIN send_recipients r ON r.id = a.recipient_id WHERE r.send_id = ? ORDER BY a.id`,
@@ -180,6 +186,14 @@ export function sendsTable(db: Db) {
     getById(id: string): Send | null {
       const r = byIdAny.get(id);
       return r ? toSend(r) : null;
+    },
+    /** Sends whose envelope sender is `address` (an SRS address is shared by forwards of one sender on one day), newest first. */
+    byMailFrom(address: string): Send[] {
+      return byMailFrom.all(address).map(toSend);
+    },
+    /** Forwards of an inbound message, and replies to it. */
+    forMessage(messageId: string): Send[] {
+      return forMessage.all(messageId).map(toSend);
     },
     raw(id: string): Buffer | null {
       return raw.get(id)?.raw ?? null;

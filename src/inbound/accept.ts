@@ -7,6 +7,7 @@ import type { AuthResults, Envelope } from '../parse/types.js';
 import { attachmentKey, rawKey } from '../store/blob-store.js';
 import { groupCommit, NotDurableError } from '../db/group-commit.js';
 import { planDelivery, type AccountPlan } from './plan.js';
+import { queueForwards } from '../send/queue-forward.js';
 import type { Spool } from './spool.js';
 
 export interface InboundMessage {
@@ -97,6 +98,7 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
         for (const d of plan.deliveries) {
           deps.repos.deliveries.insert({ id: newId('dlv', receivedAt), userId: plan.userId, messageId: id, ...d }, receivedAt);
         }
+        queueForwards(deps, { messageId: id, userId: plan.userId, forwards: plan.forwards, mailFrom: input.envelope.mailFrom, parsed }, receivedAt);
       }
     });
     return copies.map((c) => c.id);

@@ -4,6 +4,7 @@ import type { Repos } from '../db/index.js';
 import type { Route } from '../db/routes.js';
 import { routesForRecipient } from '../route/match.js';
 import type { ParsedMessage } from '../parse/types.js';
+import { alreadyForwarded } from '../send/forward.js';
 
 /** The domain part of an address as stored: ASCII (punycode), lower-case, no trailing dot. */
 export function domainOf(address: string): string {
@@ -25,12 +26,21 @@ export interface PlannedDelivery {
   secret: string;
 }
 
+export interface PlannedForward {
+  routeId: string;
+  domainId: string;
+  domainName: string;
+  to: string;
+}
+
 /** One account's share of an SMTP transaction: its own stored copy and deliveries. */
 export interface AccountPlan {
   userId: string;
   domainId: string;
   recipients: { address: string; domainId: string }[];
   deliveries: PlannedDelivery[];
+  /** `forward` routes that fired: one outbound send each (src/send/forward.ts). */
+  forwards: PlannedForward[];
   /** False when every recipient only hit `drop` routes: accept, keep nothing. */
   keep: boolean;
 }
@@ -45,7 +55,7 @@ export function planDelivery(repos: Repos, rcptTo: string[], parsed: ParsedMessa
     if (!domain) continue;
     let plan = plans.get(domain.userId);
     if (!plan) {
-      plan = { userId: domain.userId, domainId: domain.id, recipients: [], deliveries: [], keep: false };
+      plan = { userId: domain.userId, domainId: domain.id, recipients: [], deliveries: [], forwards: [], keep: false };
       plans.set(domain.userId, plan);
     }
     plan.recipients.push({ address, domainId: domain.id });
@@ -60,6 +70,10 @@ export function planDelivery(repos: Repos, rcptTo: string[], parsed: ParsedMessa
     for (const { route } of fired) {
       if (route.action === 'webhook' && route.destination && route.secret) {
         add({ routeId: route.id, url: route.destination, secret: route.secret });
+      }
+      // The loop guard: a message this route already forwarded (its mark is in the headers) is kept, not sent again.
+      if (route.action === 'forward' && route.destination && !alreadyForwarded(parsed, route.id) && !plan.forwards.some((f) => f.routeId === route.id)) {
+        plan.forwards.push({ routeId: route.id, domainId: domain.id, domainName: domain.name, to: route.destination.toLowerCase() });
       }
     }
     if (fired.length === 0 && domain.webhookUrl && domain.webhookSecret) {

@@ -7,6 +7,7 @@ import { postWebhook } from '../deliver/post.js';
 import type { Deps } from '../deps.js';
 import { createResolver } from '../dns/resolver.js';
 import { queueSendEvent } from './events.js';
+import { forwardBytes } from './forward.js';
 import { PermanentDnsError, resolveMx } from './mx.js';
 import { decideRecipient } from './outcome.js';
 import { createSlots } from './slots.js';
@@ -105,14 +106,14 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
   /** Delivers one group; `answers` per address, `permanent` for a DNS answer that no retry changes. */
   async function attempt(dest: string, claimed: { recipient: Recipient; attemptId: number }[]): Promise<void> {
     const send = repos.sends.getById(claimed[0]!.recipient.sendId);
-    const raw = send ? repos.sends.raw(send.id) : null;
+    const raw = !send ? null : send.kind === 'forward' ? await forwardBytes(deps, send) : repos.sends.raw(send.id);
     let results: RcptResult[] = [];
     let mxName: string | null = null;
     let permanent = false;
     const addresses = claimed.map((c) => c.recipient.address);
     const all = (code: number | null, reply: string) => addresses.map((address) => ({ address, code, reply }));
     if (!send || !raw) {
-      results = all(null, 'send deleted');
+      results = all(null, send ? 'original message deleted' : 'send deleted');
     } else if (config.smtpRelay) {
       mxName = `${config.smtpRelay.host}:${config.smtpRelay.port}`;
       ({ results } = await transfer(
@@ -140,7 +141,10 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     await groupCommit(deps.db).run(() => {
       for (const { recipient, attemptId } of claimed) {
         const answer = byAddress.get(recipient.address) ?? { code: null, reply: 'no answer' };
-        const d = decideRecipient(recipient, { ...answer, mx: mxName, permanent: permanent || !send }, at, random);
+        const d = raw
+          ? decideRecipient(recipient, { ...answer, mx: mxName, permanent }, at, random)
+          : // Nothing left to send (the send or the forwarded original is gone): failed, the address is not at fault.
+            { outcome: { finishedAt: at, mx: null, code: null, reply: answer.reply, error: answer.reply, status: 'failed' as const, nextAttemptAt: null }, event: 'email.failed' as const, suppress: false };
         q.finish(recipient.id, attemptId, d.outcome);
         if (!send) continue;
         const updated = { ...recipient, status: d.outcome.status };

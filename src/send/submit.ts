@@ -106,6 +106,7 @@ export async function submitSend(
         domainId: domain.id,
         kind: 'send',
         sourceMessageId: body.reply_to_message_id ?? null,
+        routeId: null,
         fromAddress: valid.from.address.toLowerCase(),
         subject: body.subject,
         messageId,

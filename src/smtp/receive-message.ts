@@ -3,8 +3,7 @@ import type { Deps } from '../deps.js';
 import { SmtpError } from '../errors.js';
 import { acceptInbound, type AuthCheck } from '../inbound/accept.js';
 import { MEMORY_SPOOL_BYTES, spool, spoolDir, type Spool } from '../inbound/spool.js';
-import { applyDsn } from '../send/bounce.js';
-import { sendIdOfBounce } from '../send/envelope.js';
+import { applyDsn, isBounceRecipient } from '../send/bounce.js';
 
 /** A DSN is a short report (RFC 3464); one larger than this is read only this far. */
 const MAX_DSN_BYTES = 1024 * 1024;
@@ -40,7 +39,7 @@ export function receiveMessage(deps: Deps, hooks: ReceiveHooks = {}) {
         if (stream.sizeExceeded) throw new SmtpError(552, 'Message too big');
         const all = session.envelope.rcptTo.map((r) => r.address);
         // Bounce addresses were accepted at RCPT only for existing sends: their DSN updates the send, nothing is stored.
-        const bounces = all.filter((a) => sendIdOfBounce(a) !== null && deps.repos.sends.getById(sendIdOfBounce(a)!) !== null);
+        const bounces = all.filter((a) => isBounceRecipient(deps, a));
         if (bounces.length > 0) {
           const text = await head(file, MAX_DSN_BYTES);
           for (const a of bounces) await applyDsn(deps, a, text);

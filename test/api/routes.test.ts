@@ -42,7 +42,8 @@ describe('routes CRUD', () => {
   it.each([
     [{ action: 'store' }, /^match: /],
     [{ match: '*@example.com' }, /^action: /],
-    [{ match: '*@example.com', action: 'forward' }, /^action: /],
+    [{ match: '*@example.com', action: 'forward' }, /^destination: required for forward routes/],
+    [{ match: '*@example.com', action: 'bounce' }, /^action: /],
     [{ match: '*@other.com', action: 'store' }, /^match: .*example\.com/],
     [{ match: '/ticket-[0-9]+@example\\.com/', action: 'store', priority: 0 }, null],
     [{ match: 'x'.repeat(2000), action: 'store' }, /^match: /],
