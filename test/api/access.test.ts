@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => api.deps.cleanup());
 
-const url = (path: string) => path.replace('{id}', path.startsWith('/api/domains') ? domainId : 'xyz_unknown');
+const url = (path: string) => path.replace('{id}', path.startsWith('/api/domains') ? domainId : 'xyz_unknown').replace('{address}', 'nobody@example.org');
 const body = { name: 'scope-test.example' };
 
 describe('access to every endpoint', () => {

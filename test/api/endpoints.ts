@@ -26,4 +26,9 @@ export const ENDPOINTS: [method: string, path: string, needs: string][] = [
   ['GET', '/api/deliveries', 'deliveries:read'],
   ['GET', '/api/deliveries/{id}', 'deliveries:read'],
   ['POST', '/api/deliveries/{id}/retry', 'deliveries:write'],
+  ['POST', '/v1/send', 'send'],
+  ['GET', '/api/sends', 'send'],
+  ['GET', '/api/sends/{id}', 'send'],
+  ['GET', '/api/suppressions', 'send'],
+  ['DELETE', '/api/suppressions/{address}', 'send'],
 ];

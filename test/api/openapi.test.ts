@@ -34,7 +34,7 @@ describe('GET /api/openapi.json', () => {
   it('describes every route the app serves, and nothing it does not', () => {
     const served = new Set(
       api.app.routes
-        .filter((r) => r.method !== 'ALL' && (r.path.startsWith('/api/') || r.path.startsWith('/att/')) && r.path !== '/api/openapi.json')
+        .filter((r) => r.method !== 'ALL' && (r.path.startsWith('/api/') || r.path.startsWith('/att/') || r.path.startsWith('/v1/')) && r.path !== '/api/openapi.json')
         .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`),
     );
     const documented = new Set(
@@ -47,7 +47,7 @@ describe('GET /api/openapi.json', () => {
     const create = doc.paths['/api/routes'].post;
     const schema = create.requestBody.content['application/json'].schema;
     const props = schema.properties ?? doc.components.schemas[schema.$ref?.split('/').pop()]?.properties;
-    expect(props.action.enum).toEqual(['webhook', 'store', 'drop', 'reject']);
+    expect(props.action.enum).toEqual(['webhook', 'store', 'drop', 'reject', 'forward']);
     expect(props.priority).toMatchObject({ type: 'integer', minimum: 0, maximum: 10000 });
     expect(create.responses['201'].content['application/json'].schema.$ref).toBe('#/components/schemas/Route');
     expect(doc.paths['/api/messages'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
