@@ -6,12 +6,16 @@ import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { BlobNotFoundError } from '../store/blob-store.js';
 import { DeliverySchema, deliveryJson } from './deliveries.js';
+import { SendSchema, sendJson } from './sends.js';
 import { canSeeDomain, canSeeMessage, notFound, requireScope, type Auth } from './guard.js';
 import { MessageFieldsSchema, messageJson, MessageSummarySchema, messageSummaryJson } from './message-json.js';
 import { bearer, ErrorSchema, errors, IdParam, json, page, PageQuery, paginate, router } from './openapi.js';
 import { removeBlobs } from './remove-blobs.js';
 
-const MessageSchema = MessageFieldsSchema.extend({ deliveries: z.array(DeliverySchema) }).openapi('Message');
+const MessageSchema = MessageFieldsSchema.extend({
+  deliveries: z.array(DeliverySchema),
+  forwards: z.array(SendSchema).openapi({ description: 'Outbound sends of this message by `forward` routes, with each attempt' }),
+}).openapi('Message');
 const epochMs = z.coerce.number().int().min(0).max(8.64e15);
 
 const tags = ['messages'];
@@ -104,7 +108,11 @@ export function messageRoutes(deps: Deps) {
     // A key restricted to one domain sees that domain's deliveries, as GET /api/deliveries does.
     const rows = auth.domainId ? deps.repos.domainDeliveries.forMessage(m.id, auth.domainId) : deps.repos.deliveries.forMessage(m.id);
     const deliveries = rows.map((d) => deliveryJson(d, deps.repos.deliveries.attempts(d.id)));
-    return c.json({ ...messageJson(deps.config, m, deps.repos.messages.attachments(m.id)), deliveries }, 200);
+    const forwards = deps.repos.sends
+      .forMessage(m.id)
+      .filter((s) => s.kind === 'forward' && (!auth.domainId || s.domainId === auth.domainId))
+      .map((s) => sendJson(deps, s, true));
+    return c.json({ ...messageJson(deps.config, m, deps.repos.messages.attachments(m.id)), deliveries, forwards }, 200);
   });
 
   r.openapi(raw, async (c) => {

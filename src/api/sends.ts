@@ -29,7 +29,7 @@ const RecipientSchema = z
   })
   .openapi('SendRecipient');
 
-const SendSchema = z
+export const SendSchema = z
   .object({
     id: z.string(),
     kind: z.enum(['send', 'forward']),

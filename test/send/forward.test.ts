@@ -73,6 +73,12 @@ describe('forward routes', () => {
       const original = Buffer.from(ORIGINAL);
       expect(got.raw.subarray(got.raw.length - original.length).equals(original)).toBe(true);
       expect(got.raw.toString()).toContain(`X-Mailhook-Forwarded: ${route.body.id}\r\n`);
+      // The forward shows on the message like a delivery: status and attempts.
+      const msgId = (api.deps.db.prepare('SELECT id FROM messages').get() as { id: string }).id;
+      const view = await api.call('GET', `/api/messages/${msgId}`, { token });
+      expect(view.body.forwards).toEqual([
+        expect.objectContaining({ kind: 'forward', status: 'sent', recipients: [expect.objectContaining({ address: 'me@dest.test', status: 'sent', attempts: [expect.objectContaining({ code: 250 })] })] }),
+      ]);
 
       const sends = () => api.deps.db.prepare("SELECT count(*) AS n FROM sends WHERE kind = 'forward'").get();
       expect(sends()).toEqual({ n: 1 });
