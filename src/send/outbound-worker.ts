@@ -1,17 +1,17 @@
 import { hostname } from 'node:os';
 import { groupCommit } from '../db/group-commit.js';
 import type { SendEvent } from '../db/outbound-queue.js';
-import type { Recipient } from '../db/sends.js';
+import type { Recipient, Send } from '../db/sends.js';
 import { decide } from '../deliver/worker.js';
 import { postWebhook } from '../deliver/post.js';
 import type { Deps } from '../deps.js';
 import { createResolver } from '../dns/resolver.js';
 import { queueSendEvent } from './events.js';
 import { forwardBytes } from './forward.js';
-import { PermanentDnsError, resolveMx } from './mx.js';
+import { PermanentDnsError, resolveMx, type MxHost } from './mx.js';
 import { decideRecipient } from './outcome.js';
 import { createSlots } from './slots.js';
-import { transfer, type RcptResult } from './transfer.js';
+import { closeTransfers, transfer, type RcptResult } from './transfer.js';
 
 /**
  * The durable outbound queue (DESIGN §9). send_recipients is the queue: a recipient is due while
@@ -33,6 +33,8 @@ export const OUTBOUND_CONCURRENCY = 32;
 /** Connections at once to one destination: receivers throttle senders that open many. */
 export const OUTBOUND_PER_DESTINATION = 4;
 const EVENT_CONCURRENCY = 16;
+/** Sends one slot takes at a time. */
+export const BATCH = 20;
 const POLL_MS = 1000;
 /** An SMTP transaction's timeouts add up to a few minutes; the lease outlasts them. */
 const LEASE_MS = 10 * 60_000;
@@ -69,14 +71,18 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
         continue;
       }
       if (!slots.free(d.dest)) continue;
-      const due = q.dueFor(d.dest, now, 200).filter((r) => !inflight.has(r.id));
+      const due = q.dueFor(d.dest, now, 500).filter((r) => !inflight.has(r.id));
+      // Up to BATCH sends per slot: one claim, one MX lookup and one finishing commit for all of
+      // them, each send its own transaction over the kept connection (transfer.ts).
       const bySend = new Map<string, Recipient[]>();
       for (const r of due) bySend.set(r.sendId, [...(bySend.get(r.sendId) ?? []), r]);
-      for (const group of bySend.values()) {
-        if (!slots.free(d.dest)) break;
+      const groups = [...bySend.values()];
+      while (groups.length > 0 && slots.free(d.dest)) {
+        const share = Math.ceil(groups.length / (OUTBOUND_PER_DESTINATION - slots.inflightAt(d.dest)));
+        const batch = groups.splice(0, Math.min(BATCH, Math.max(1, share))).flat();
         slots.hold(d.dest);
-        for (const r of group) inflight.add(r.id);
-        launched.push(track(run(d.dest, group, now)));
+        for (const r of batch) inflight.add(r.id);
+        launched.push(track(run(d.dest, batch, now)));
       }
     }
     const nextEvent = q.nextEventAt();
@@ -103,27 +109,39 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     }
   }
 
-  /** Delivers one group; `answers` per address, `permanent` for a DNS answer that no retry changes. */
+  /** Delivers a batch of one destination: each send in its own SMTP transaction, all recorded in one commit. */
   async function attempt(dest: string, claimed: { recipient: Recipient; attemptId: number }[]): Promise<void> {
-    const send = repos.sends.getById(claimed[0]!.recipient.sendId);
-    const raw = !send ? null : send.kind === 'forward' ? await forwardBytes(deps, send) : repos.sends.raw(send.id);
-    let results: RcptResult[] = [];
-    let mxName: string | null = null;
-    let permanent = false;
-    const addresses = claimed.map((c) => c.recipient.address);
-    const all = (code: number | null, reply: string) => addresses.map((address) => ({ address, code, reply }));
-    if (!send || !raw) {
-      results = all(null, send ? 'original message deleted' : 'send deleted');
-    } else if (config.smtpRelay) {
-      mxName = `${config.smtpRelay.host}:${config.smtpRelay.port}`;
-      ({ results } = await transfer(
-        { mailFrom: send.mailFrom, recipients: addresses, raw },
-        { kind: 'relay', relay: config.smtpRelay, helo, verifyTls: !config.allowInsecureWebhooks },
-      ));
-    } else {
+    const bySend = new Map<string, { recipient: Recipient; attemptId: number }[]>();
+    for (const c of claimed) bySend.set(c.recipient.sendId, [...(bySend.get(c.recipient.sendId) ?? []), c]);
+    // One MX lookup for the batch; a DNS failure decides for all of it.
+    let hosts: MxHost[] = [];
+    let dnsError: { message: string; permanent: boolean } | null = null;
+    if (!config.smtpRelay) {
       try {
-        const hosts = await resolveMx(resolver, dest, config.allowInsecureWebhooks);
-        results = all(null, 'no mail server answered');
+        hosts = await resolveMx(resolver, dest, config.allowInsecureWebhooks);
+      } catch (err) {
+        dnsError = { message: (err as Error).message, permanent: err instanceof PermanentDnsError };
+      }
+    }
+    const outcomes: { send: Send | null; c: { recipient: Recipient; attemptId: number }; answer: { code: number | null; reply: string }; mx: string | null; permanent: boolean; raw: boolean }[] = [];
+    for (const [sendId, rows] of bySend) {
+      const send = repos.sends.getById(sendId);
+      const raw = !send ? null : send.kind === 'forward' ? await forwardBytes(deps, send) : repos.sends.raw(send.id);
+      const addresses = rows.map((c) => c.recipient.address);
+      let results: RcptResult[];
+      let mxName: string | null = null;
+      if (!send || !raw) {
+        results = addresses.map((address) => ({ address, code: null, reply: send ? 'original message deleted' : 'send deleted' }));
+      } else if (config.smtpRelay) {
+        mxName = `${config.smtpRelay.host}:${config.smtpRelay.port}`;
+        ({ results } = await transfer(
+          { mailFrom: send.mailFrom, recipients: addresses, raw },
+          { kind: 'relay', relay: config.smtpRelay, helo, verifyTls: !config.allowInsecureWebhooks },
+        ));
+      } else if (dnsError) {
+        results = addresses.map((address) => ({ address, code: null, reply: dnsError.message }));
+      } else {
+        results = addresses.map((address) => ({ address, code: null, reply: 'no mail server answered' }));
         // The next MX is tried only when one could not be reached (RFC 5321 §5.1); an answer decides.
         for (const mx of hosts) {
           mxName = `${mx.host}:${config.outboundSmtpPort}`;
@@ -131,28 +149,27 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
           results = r.results;
           if (r.connected) break;
         }
-      } catch (err) {
-        permanent = err instanceof PermanentDnsError;
-        results = all(null, (err as Error).message);
+      }
+      const byAddress = new Map(results.map((r) => [r.address, r]));
+      for (const c of rows) {
+        const answer = byAddress.get(c.recipient.address) ?? { code: null, reply: 'no answer' };
+        outcomes.push({ send, c, answer, mx: mxName, permanent: !!dnsError?.permanent, raw: raw !== null });
       }
     }
-    const byAddress = new Map(results.map((r) => [r.address, r]));
     const at = deps.now();
     await groupCommit(deps.db).run(() => {
-      for (const { recipient, attemptId } of claimed) {
-        const answer = byAddress.get(recipient.address) ?? { code: null, reply: 'no answer' };
+      for (const { send, c, answer, mx, permanent, raw } of outcomes) {
         const d = raw
-          ? decideRecipient(recipient, { ...answer, mx: mxName, permanent }, at, random)
+          ? decideRecipient(c.recipient, { ...answer, mx, permanent }, at, random)
           : // Nothing left to send (the send or the forwarded original is gone): failed, the address is not at fault.
             { outcome: { finishedAt: at, mx: null, code: null, reply: answer.reply, error: answer.reply, status: 'failed' as const, nextAttemptAt: null }, event: 'email.failed' as const, suppress: false };
-        q.finish(recipient.id, attemptId, d.outcome);
+        q.finish(c.recipient.id, c.attemptId, d.outcome);
         if (!send) continue;
-        const updated = { ...recipient, status: d.outcome.status };
-        if (d.suppress && send) repos.suppressions.add({ userId: send.userId, address: recipient.address, reason: 'bounce', detail: answer.reply, sendId: send.id }, at);
-        if (d.event) queueSendEvent(deps, d.event, send, updated, { code: answer.code, reply: answer.reply, mx: mxName }, at);
+        if (d.suppress) repos.suppressions.add({ userId: send.userId, address: c.recipient.address, reason: 'bounce', detail: answer.reply, sendId: send.id }, at);
+        if (d.event) queueSendEvent(deps, d.event, send, { ...c.recipient, status: d.outcome.status }, { code: answer.code, reply: answer.reply, mx }, at);
       }
     });
-    log.debug('outbound attempt', { dest, mx: mxName, results });
+    log.debug('outbound attempt', { dest, recipients: outcomes.length });
   }
 
   async function postEvent(e: SendEvent, now: number): Promise<void> {
@@ -211,6 +228,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
       const limit = new Promise<void>((resolve) => (bound = setTimeout(resolve, config.webhookTimeoutMs + 1000)));
       await Promise.race([Promise.allSettled([...running]), limit]);
       clearTimeout(bound);
+      closeTransfers();
     },
     async runOnce() {
       const launched = runPass();

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/db/open.js';
+import { closeTransfers } from '../../src/send/transfer.js';
 import { createOutboundWorker } from '../../src/send/outbound-worker.js';
 import { signup, testApi, type TestApi } from '../helpers/api.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
@@ -18,7 +19,11 @@ beforeAll(async () => {
   [dns, mx] = await Promise.all([startDnsServer(), startMxServer()]);
 });
 afterAll(() => Promise.all([dns.close(), mx.close()]));
-afterEach(() => api?.deps.cleanup());
+afterEach(() => {
+  // Kept SMTP connections would hold the test servers open.
+  closeTransfers();
+  api?.deps.cleanup();
+});
 
 const ORIGINAL = [
   'From: Orig <orig@sender.test>',

@@ -7,6 +7,7 @@ import { dkimVerify, type DNSResolver } from 'mailauth';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAuthResolver } from '../../src/parse/auth.js';
+import { closeTransfers } from '../../src/send/transfer.js';
 import { createOutboundWorker, type OutboundWorker } from '../../src/send/outbound-worker.js';
 import { signup, testApi, type TestApi } from '../helpers/api.js';
 import { fakeClock, type FakeClock } from '../helpers/deps.js';
@@ -53,7 +54,11 @@ beforeEach(() => {
   mx.onData = () => undefined;
   hooks.requests.length = 0;
 });
-afterEach(() => api?.deps.cleanup());
+afterEach(() => {
+  // Kept SMTP connections would hold the test servers open.
+  closeTransfers();
+  api?.deps.cleanup();
+});
 
 const send = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
   api.call('POST', '/v1/send', { token, body: { from: 'Support <support@example.com>', subject: 'Hello', text: 'Hi there', ...body }, headers });
@@ -248,6 +253,7 @@ describe('outbound queue, through SMTP_RELAY', () => {
       expect(recipients(res.body.id)).toEqual([['a@far.test', 'sent'], ['b@elsewhere.test', 'sent']]);
       expect(mx.mails).toHaveLength(0);
     } finally {
+      closeTransfers();
       await relay.close();
       rmSync(dir, { recursive: true, force: true });
     }
