@@ -1,3 +1,4 @@
+import type { SendSchema } from '../api/sends.js';
 import type { z } from '@hono/zod-openapi';
 import type { DeliverySchema } from '../api/deliveries.js';
 import type { DomainSchema } from '../api/domain-json.js';
@@ -9,7 +10,8 @@ export type DomainJson = z.infer<typeof DomainSchema>;
 export type RouteJson = z.infer<typeof RouteSchema>;
 export type DeliveryJson = z.infer<typeof DeliverySchema>;
 export type MessageSummaryJson = z.infer<typeof MessageSummarySchema>;
-export type MessageJson = z.infer<typeof MessageFieldsSchema> & { deliveries: DeliveryJson[] };
+export type MessageJson = z.infer<typeof MessageFieldsSchema> & { deliveries: DeliveryJson[]; forwards?: SendJson[] };
+export type SendJson = z.infer<typeof SendSchema>;
 
 export interface Page<T> {
   data: T[];

@@ -18,10 +18,11 @@ import { messagePages } from './pages/message.js';
 import { messageListPages } from './pages/messages.js';
 import { routeEditPages } from './pages/route-edit.js';
 import { routePages } from './pages/routes.js';
+import { sendPages } from './pages/sends.js';
 import { checkCsrfToken, loadSession, requireUser } from './session.js';
 
 /** The API and attachment links keep their own JSON behaviour; everything else is a page. */
-const isPage = (path: string) => !(path === '/api' || path.startsWith('/api/') || path.startsWith('/att/'));
+const isPage = (path: string) => !(path === '/api' || path.startsWith('/api/') || path.startsWith('/att/') || path.startsWith('/v1/'));
 
 const pagesOnly =
   (mw: MiddlewareHandler<WebEnv>): MiddlewareHandler<WebEnv> =>
@@ -94,6 +95,7 @@ export function webRoutes(deps: Deps, app: Hono): Hono<WebEnv> {
   web.route('/', messageListPages(ctx));
   web.route('/', messagePages(ctx));
   web.route('/', messageContentPages(ctx));
+  web.route('/', sendPages(ctx));
   web.route('/', keyPages(ctx));
   web.get('*', (c, next) => (isPage(c.req.path) ? notFoundPage(c) : next()));
   web.onError(onWebError(deps));

@@ -1,10 +1,13 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
 import { Badge, bytes, Time } from '../ui/components.js';
 import { Deliveries } from '../ui/deliveries.js';
 import { render } from '../ui/render.js';
 import type { DeliveryJson, MessageJson } from '../types.js';
+import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
+import { ReplyForm, type ReplyValues } from '../ui/reply-form.js';
+import { Badge as StatusBadge } from '../ui/components.js';
 
 const list = (xs: { address: string; name: string }[]) => xs.map((a) => (a.name ? `${a.name} <${a.address}>` : a.address)).join(', ') || '—';
 
@@ -12,8 +15,14 @@ const list = (xs: { address: string; name: string }[]) => xs.map((a) => (a.name 
 export function messagePages({ api }: Web) {
   const r = new Hono<WebEnv>();
 
-  r.get('/messages/:id', async (c) => {
-    const m = await api.get<MessageJson>(c, `/api/messages/${encodeURIComponent(c.req.param('id'))}`);
+  const show = async (c: Context<WebEnv>, id: string, reply: ReplyValues | null, errors: FieldErrors, status: 200 | 400 | 403 | 409 | 429 = 200) => {
+    const m = await api.get<MessageJson>(c, `/api/messages/${encodeURIComponent(id)}`);
+    const values: ReplyValues = reply ?? {
+      from: m.envelope.rcpt_to[0] ?? '',
+      to: m.reply_to[0]?.address || m.from.address,
+      subject: /^re:/i.test(m.subject) ? m.subject : `Re: ${m.subject}`,
+      text: '',
+    };
     const body = (
       <>
         <div class="head">
@@ -60,6 +69,19 @@ export function messagePages({ api }: Web) {
           </section>
         ) : null}
         <Deliveries deliveries={m.deliveries} csrf={c.get('csrf')} domainId={m.domain_id} />
+        {m.forwards?.length ? (
+          <section class="card" aria-labelledby="forwards">
+            <h2 id="forwards">Forwards</h2>
+            <ul>
+              {m.forwards.map((f) => (
+                <li>
+                  <a href={`/sent/${f.id}`}>{f.recipients.map((x) => x.address).join(', ')}</a> <StatusBadge status={f.status} />
+                </li>
+              ))}
+            </ul>
+          </section>
+        ) : null}
+        <ReplyForm messageId={m.id} csrf={c.get('csrf')} values={values} errors={errors} />
         <section class="card">
           <details>
             <summary>All headers ({m.headers.length})</summary>
@@ -72,7 +94,19 @@ export function messagePages({ api }: Web) {
         </section>
       </>
     );
-    return render(c, m.subject || 'Message', body, { section: 'messages' });
+    return render(c, m.subject || 'Message', body, { section: 'messages', status });
+  };
+
+  r.get('/messages/:id', (c) => show(c, c.req.param('id'), null, noErrors));
+
+  r.post('/messages/:id/reply', async (c) => {
+    const f = await readForm(c);
+    const values: ReplyValues = { from: f.get('from'), to: f.get('to'), subject: f.get('subject'), text: f.raw('text') };
+    const res = await api.send<{ id: string }>(c, 'POST', '/v1/send', { ...values, reply_to_message_id: c.req.param('id') });
+    if (res.ok) return c.redirect(`/sent/${res.data.id}`, 303);
+    const status = ([400, 403, 409, 429] as const).find((s) => s === res.status);
+    if (!status) throw failure(res);
+    return show(c, c.req.param('id'), values, fieldErrors(res.error, ['from', 'to', 'subject', 'text']), status);
   });
 
   r.post('/deliveries/:id/retry', async (c) => {

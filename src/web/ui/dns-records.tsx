@@ -14,6 +14,9 @@ const CheckResult = ({ check }: { check: Check | undefined }) => {
   );
 };
 
+/** DKIM and SPF are TXT records too: their buttons and checks are told apart by purpose. */
+const label = (rec: DomainJson['records'][number]) => (rec.purpose === 'dkim' ? 'DKIM' : rec.purpose === 'spf' ? 'SPF' : rec.type);
+
 /** The records to publish, each with copy buttons and the last verification's verdict. */
 export const DnsRecords = ({ domain }: { domain: DomainJson }) => (
   <div class="table-wrap">
@@ -32,16 +35,17 @@ export const DnsRecords = ({ domain }: { domain: DomainJson }) => (
           <tr>
             <td data-label="Type">
               <strong>{rec.type}</strong>
+              {label(rec) !== rec.type ? <span class="muted"> ({label(rec)}, for sending)</span> : null}
             </td>
             <td data-label="Name">
-              <code>{rec.name}</code> <Copy value={rec.name} what={`${rec.type} record name`} />
+              <code>{rec.name}</code> <Copy value={rec.name} what={`${label(rec)} record name`} />
             </td>
             <td data-label="Value">
-              <code>{rec.value}</code> <Copy value={rec.value} what={`${rec.type} record value`} />
+              <code>{rec.value}</code> <Copy value={rec.value} what={`${label(rec)} record value`} />
             </td>
             <td data-label="Priority">{rec.priority ?? '—'}</td>
             <td data-label="Last check">
-              <CheckResult check={domain.last_check?.records.find((r) => r.type === rec.type)} />
+              <CheckResult check={domain.last_check?.records.find((r) => (r.purpose ? r.purpose === rec.purpose : r.type === rec.type))} />
             </td>
           </tr>
         ))}

@@ -1,7 +1,7 @@
 import type { Child, FC } from 'hono/jsx';
 import { assetHref } from '../assets.js';
 
-export type Section = 'domains' | 'messages' | 'keys' | 'auth';
+export type Section = 'domains' | 'messages' | 'sent' | 'keys' | 'auth';
 
 export interface LayoutProps {
   title: string;
@@ -15,6 +15,7 @@ export interface LayoutProps {
 const NAV: [Section, string, string][] = [
   ['domains', '/domains', 'Domains'],
   ['messages', '/messages', 'Messages'],
+  ['sent', '/sent', 'Sent'],
   ['keys', '/keys', 'API keys'],
 ];
 
