@@ -64,7 +64,9 @@ describe('mailhook dns serve', () => {
     const [mxRecord, txtRecord] = added.body.records as { name: string; value: string }[];
     expect(await txt('_mailhook.zone.test')).toEqual([txtRecord!.value]);
     expect(await mx('zone.test')).toEqual([{ exchange: 'mx.mailhook.test', priority: 10 }]);
-    await expect(txt('zone.test')).rejects.toMatchObject({ code: 'ENODATA' });
+    // The sending records are in the answer too: SPF at the domain itself.
+    expect(await txt('zone.test')).toEqual(['v=spf1 a:mx.mailhook.test ~all']);
+    await expect(mx('_mailhook.zone.test')).rejects.toMatchObject({ code: 'ENODATA' });
     expect(mxRecord!.value).toBe('mx.mailhook.test');
 
     // ...which is what verification looks up.
