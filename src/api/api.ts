@@ -39,7 +39,7 @@ export function apiRoutes(deps: Deps, kickDeliveries: () => void, kickSends: () 
   api.route('/api/messages', messageRoutes(deps));
   api.route('/api/deliveries', deliveryRoutes(deps, kickDeliveries));
   api.route('/v1', sendRoutes(deps, kickSends));
-  api.route('/api/sends', sendsRoutes(deps));
+  api.route('/api/sends', sendsRoutes(deps, kickSends));
   api.route('/api/suppressions', suppressionRoutes(deps));
 
   const registry = api.openAPIRegistry;

@@ -98,8 +98,18 @@ const get = createRoute({
   responses: { 200: json(SendSchema, 'The send with each recipient and its attempt log'), ...errors(401, 403, 404) },
 });
 
-/** GET /api/sends, GET /api/sends/:id. */
-export function sendsRoutes(deps: Deps) {
+const retry = createRoute({
+  method: 'post',
+  path: '/{id}/retry',
+  tags,
+  security: bearer,
+  middleware: [requireScope('send')] as const,
+  request: { params: IdParam },
+  responses: { 200: json(SendSchema, 'Recipients not yet delivered (queued, deferred, failed) are due now'), ...errors(401, 403, 404) },
+});
+
+/** GET /api/sends, GET /api/sends/:id, POST /api/sends/:id/retry (`kick` wakes the outbound worker). */
+export function sendsRoutes(deps: Deps, kick: () => void = () => {}) {
   const r = router();
   r.openapi(list, (c) => {
     const auth = c.get('auth');
@@ -113,6 +123,15 @@ export function sendsRoutes(deps: Deps) {
     const auth = c.get('auth');
     const s = deps.repos.sends.get(auth.user.id, c.req.valid('param').id);
     if (!s || !canSeeDomain(auth, s.domainId)) throw notFound('send');
+    return c.json(sendJson(deps, s, true), 200);
+  });
+  r.openapi(retry, (c) => {
+    const auth = c.get('auth');
+    const s = deps.repos.sends.get(auth.user.id, c.req.valid('param').id);
+    if (!s || !canSeeDomain(auth, s.domainId)) throw notFound('send');
+    // A recipient in flight keeps its lease: its attempt's result decides, then the retry runs.
+    deps.repos.outbound.retryNow(s.id, deps.now());
+    kick();
     return c.json(sendJson(deps, s, true), 200);
   });
   return r;

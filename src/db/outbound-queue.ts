@@ -82,7 +82,16 @@ export function outboundQueue(db: Db) {
     `INSERT INTO send_attempts (recipient_id, started_at, finished_at, mx, code, reply, error) VALUES (@id, @at, @at, 'dsn', @code, @reply, NULL)`,
   );
 
+  const retry = db.prepare(
+    `UPDATE send_recipients SET status = CASE WHEN status = 'failed' THEN 'deferred' ELSE status END, next_attempt_at = @now, updated_at = @now
+     WHERE send_id = @sendId AND status IN ('queued', 'deferred', 'failed') AND (next_attempt_at IS NULL OR next_attempt_at > @now)`,
+  );
+
   return {
+    /** Makes the send's undelivered recipients (queued, deferred, failed) due now; sent, bounced and suppressed ones stay. */
+    retryNow(sendId: string, now: number): number {
+      return retry.run({ sendId, now }).changes;
+    },
     /** A later DSN reported the recipient failed: final, and logged as an attempt row from 'dsn'. */
     markBounced(id: string, r: { at: number; code: number | null; reply: string }): void {
       bounce.run({ id, ...r });

@@ -29,6 +29,7 @@ export const ENDPOINTS: [method: string, path: string, needs: string][] = [
   ['POST', '/v1/send', 'send'],
   ['GET', '/api/sends', 'send'],
   ['GET', '/api/sends/{id}', 'send'],
+  ['POST', '/api/sends/{id}/retry', 'send'],
   ['GET', '/api/suppressions', 'send'],
   ['DELETE', '/api/suppressions/{address}', 'send'],
 ];

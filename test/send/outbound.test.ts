@@ -165,6 +165,14 @@ describe('outbound queue, direct to MX', () => {
     expect(api.deps.repos.sends.recipients(res.body.id)[0]).toMatchObject({ status: 'deferred', lastCode: null, attempts: 1 });
     const view = await api.call('GET', `/api/sends/${res.body.id}`, { token });
     expect(view.body.recipients[0].attempts[0].error).toMatch(/ECONNREFUSED|ECONNECTION|ESOCKET/);
+    // A manual retry makes it due now instead of in a minute.
+    await worker.runOnce();
+    expect(api.deps.repos.sends.recipients(res.body.id)[0]!.attempts).toBe(1);
+    const retried = await api.call('POST', `/api/sends/${res.body.id}/retry`, { token });
+    expect(retried.status).toBe(200);
+    await worker.runOnce();
+    expect(api.deps.repos.sends.recipients(res.body.id)[0]).toMatchObject({ status: 'deferred', attempts: 2 });
+    expect((await api.call('POST', '/api/sends/snd_unknown/retry', { token })).status).toBe(404);
   });
 });
 

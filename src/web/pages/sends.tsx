@@ -1,10 +1,11 @@
 import { Hono } from 'hono';
 import type { Web, WebEnv } from '../env.js';
-import { Badge, Empty, Time } from '../ui/components.js';
+import { failure } from '../api-client.js';
+import { Badge, Empty, PostForm, Time } from '../ui/components.js';
 import { render } from '../ui/render.js';
 import type { Page, SendJson } from '../types.js';
 
-/** GET /sent (the account's sent mail, newest first) and GET /sent/:id (recipients and attempts). */
+/** GET /sent (the account's sent mail, newest first), GET /sent/:id (recipients and attempts), POST /sent/:id/retry. */
 export function sendPages({ api }: Web) {
   const r = new Hono<WebEnv>();
 
@@ -57,6 +58,11 @@ export function sendPages({ api }: Web) {
             <h1>{s.subject || '(no subject)'}</h1>
             <p>From {s.from} · <Time ms={s.created_at} /> · <Badge status={s.status} /></p>
           </div>
+          {s.recipients.some((x) => x.status === 'deferred' || x.status === 'failed') ? (
+            <PostForm action={`/sent/${s.id}/retry`} csrf={c.get('csrf')}>
+              <button type="submit" class="secondary">Retry now</button>
+            </PostForm>
+          ) : null}
         </div>
         <section class="card">
           <dl class="facts">
@@ -88,6 +94,12 @@ export function sendPages({ api }: Web) {
       </>
     );
     return render(c, s.subject || 'Sent message', body, { section: 'sent' });
+  });
+
+  r.post('/sent/:id/retry', async (c) => {
+    const res = await api.send<SendJson>(c, 'POST', `/api/sends/${encodeURIComponent(c.req.param('id'))}/retry`);
+    if (!res.ok) throw failure(res);
+    return c.redirect(`/sent/${res.data.id}`, 303);
   });
   return r;
 }
