@@ -11,8 +11,8 @@ const USAGE = `mailhook: admin commands for a self-hosted Mailhook (same DATA_DI
   mailhook token create --email EMAIL
       Prints a new session token for an existing account.
   mailhook domain verify NAME --email EMAIL [--force]
-      Checks the domain's DNS records now; --force marks it verified without DNS
-      (for local testing, or when you manage DNS some other way).
+      Checks the domain's DNS records now; --force marks it verified, for receiving and
+      for sending (DKIM), without DNS (for local testing, or when you manage DNS some other way).
   mailhook dns serve --zone FILE [--port 5300]
       A DNS server on 127.0.0.1 (UDP and TCP) for trying Mailhook without a real domain:
       answers from FILE, what POST /api/domains returned (or an array of records), read
@@ -66,6 +66,9 @@ async function run(deps: Deps, argv: string[]): Promise<unknown> {
       const holder = deps.repos.domains.findVerified(name);
       if (holder && holder.id !== domain.id) throw new CliError(`${name} is already verified by another account`);
       deps.repos.domains.setStatus(domain.id, 'verified', deps.now(), { forced: true });
+      // The GET makes the DKIM key of a domain that has none yet; then sending counts as verified too.
+      await api(deps, user.id, 'GET', `/api/domains/${domain.id}`);
+      deps.repos.domains.setDkimVerified(domain.id, deps.now());
       return api(deps, user.id, 'GET', `/api/domains/${domain.id}`);
     }
     default:

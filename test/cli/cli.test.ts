@@ -38,6 +38,7 @@ describe('mailhook CLI', () => {
 
     const verified = JSON.parse((await cli('domain', 'verify', 'cli.example', '--email', 'owner@example.org', '--force')).stdout);
     expect(verified.status).toBe('verified');
+    expect(verified.can_send).toBe(true);
 
     const token = JSON.parse((await cli('token', 'create', '--email', 'owner@example.org')).stdout);
     expect(token.token).toMatch(/^mhs_/);
