@@ -23,7 +23,12 @@ export const RecordCheckSchema = z
   .openapi('DnsRecordCheck');
 export type RecordCheck = z.infer<typeof RecordCheckSchema>;
 
-export const LastCheckSchema = z.object({ checked_at: z.number().int(), ok: z.boolean(), records: z.array(RecordCheckSchema) });
+export const LastCheckSchema = z.object({
+  checked_at: z.number().int(),
+  ok: z.boolean(),
+  records: z.array(RecordCheckSchema),
+  forced: z.boolean().optional().openapi({ description: 'Marked verified by `mailhook domain verify --force`, without DNS: no records were checked' }),
+});
 export type LastCheck = z.infer<typeof LastCheckSchema>;
 
 export const WebhookSchema = z
@@ -62,7 +67,22 @@ export function domainJson(config: Pick<Config, 'mxHost'>, d: Domain): z.infer<t
     records: dnsRecords(config, d),
     webhook: d.webhookUrl && d.webhookSecret ? { url: d.webhookUrl, secret: d.webhookSecret } : null,
     verified_at: d.verifiedAt,
-    last_check: (d.lastCheck as LastCheck | null) ?? null,
+    last_check: lastCheckJson(d),
     created_at: d.createdAt,
   };
+}
+
+/**
+ * The stored check as the API promises it. last_check is JSON written by several versions and
+ * by the CLI (`--force` once stored just `{ forced: true }`): every stored shape is answered in
+ * the schema's shape, or as null, so no reader meets a check without `records`.
+ */
+export function lastCheckJson(d: Pick<Domain, 'lastCheck' | 'verifiedAt' | 'createdAt'>): LastCheck | null {
+  const parsed = LastCheckSchema.safeParse(d.lastCheck);
+  if (parsed.success) return parsed.data;
+  const stored = d.lastCheck as { forced?: unknown } | null;
+  if (stored && typeof stored === 'object' && stored.forced === true) {
+    return { checked_at: d.verifiedAt ?? d.createdAt, ok: true, records: [], forced: true };
+  }
+  return null;
 }
