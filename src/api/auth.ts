@@ -68,8 +68,10 @@ export function authRoutes(deps: Deps, limits: Limits) {
     const email = emailOrThrow(body.email);
     const wait = limits.signupPerIp.take(clientIp(c));
     if (wait > 0) throw tooMany(wait, 'sign-ups from this address');
-    if (deps.repos.users.getByEmail(email)) throw new HttpError(409, 'an account with this email already exists');
+    // Hashed before the look-up: a 409 costs the same scrypt as a sign-up, so its timing does not
+    // tell which emails have accounts faster than the sign-up throttle above lets anyone ask.
     const passwordHash = await hashPassword(body.password);
+    if (deps.repos.users.getByEmail(email)) throw new HttpError(409, 'an account with this email already exists');
     let user: User;
     try {
       user = deps.repos.users.insert({ id: newId('usr'), email, passwordHash, googleSub: null, createdAt: deps.now() });

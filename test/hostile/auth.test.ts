@@ -41,6 +41,27 @@ describe('login failures look alike', () => {
   });
 });
 
+describe('sign-up does not tell which emails have accounts faster than a sign-up', () => {
+  const signupAs = (email: string, ip: string) =>
+    api.call('POST', '/api/auth/signup', { body: { email, password: 'correct horse battery' }, headers: { 'x-forwarded-for': ip } });
+
+  it('the 409 for a taken email pays for the same scrypt as a real sign-up (issue 11 item 7)', async () => {
+    api = testApi({ TRUST_PROXY: 'x-forwarded-for' });
+    const { email } = await signup(api);
+    for (let i = 0; i < 3; i++) {
+      const [fresh, freshMs] = await timed(() => signupAs(uniqueEmail(), `198.51.100.${i}`));
+      expect(fresh.status).toBe(201);
+      const [taken, takenMs] = await timed(() => signupAs(email.toUpperCase(), `198.51.100.${i}`));
+      expect(taken.status).toBe(409);
+      expect(taken.body).toEqual({ error: 'an account with this email already exists' });
+      // A look-up alone is well under 1 ms; one scrypt (N=2^15, 32 MiB) is tens of ms. Generous
+      // against load: the 409 must cost a real fraction of the sign-up it imitates.
+      expect(takenMs).toBeGreaterThan(15);
+      expect(takenMs).toBeGreaterThan(freshMs / 4);
+    }
+  });
+});
+
 // Per address (50 failures over many accounts) is covered by test/api/auth.test.ts.
 describe('login throttling', () => {
   it('per account: the 11th guess is 429 from any address, even with the right password; other accounts are unaffected', async () => {
