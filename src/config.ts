@@ -42,7 +42,15 @@ export interface Config {
   s3: S3Config | null;
   google: { clientId: string; clientSecret: string; issuer: string } | null;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * Which forwarded-IP header names the client for the sign-in and sign-up throttles: none (the
+   * socket's address), Fly's `Fly-Client-IP`, or the right-most untrusted `X-Forwarded-For` hop.
+   */
+  trustProxy: TrustProxy;
 }
+
+export const TRUST_PROXY_VALUES = ['none', 'fly', 'x-forwarded-for'] as const;
+export type TrustProxy = (typeof TRUST_PROXY_VALUES)[number];
 
 export interface S3Config {
   bucket: string;
@@ -132,6 +140,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be debug, info, warn, error or silent, got "${logLevel}"`);
   }
+  const trustProxy = (env.TRUST_PROXY?.trim().toLowerCase() || 'none') as TrustProxy;
+  if (!TRUST_PROXY_VALUES.includes(trustProxy)) {
+    throw new ConfigError(`TRUST_PROXY must be none, fly or x-forwarded-for, got "${env.TRUST_PROXY}"`);
+  }
   const dnsServers = (env.DNS_SERVERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const s of dnsServers) {
     if (!/^[0-9a-fA-F.:[\]]+$/.test(s)) throw new ConfigError(`DNS_SERVERS must list IP addresses, got "${s}"`);
@@ -186,5 +198,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
           }
         : null,
     logLevel,
+    trustProxy,
   });
 }
