@@ -82,6 +82,7 @@ export function domainWebhookRoutes(deps: Deps) {
       timeoutMs: deps.config.webhookTimeoutMs,
       allowInsecure: deps.config.allowInsecureWebhooks,
     });
+    if (result.detail) deps.log.warn('webhook test destination refused', { domain: domain.id, url: domain.webhookUrl, detail: result.detail });
     const ok = result.error === null && result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
     return c.json({ ok, status_code: result.statusCode, latency_ms: result.latencyMs, body: result.body, error: result.error }, 200);
   });

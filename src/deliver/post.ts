@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { assertWebhookUrl, guardedLookup } from '../net/url-guard.js';
+import { assertWebhookUrl, ForbiddenAddressError, guardedLookup } from '../net/url-guard.js';
 import { signatureHeaders } from './sign.js';
 
 /** What one attempt produced; written as-is to delivery_attempts. */
@@ -14,6 +14,8 @@ export interface AttemptResult {
   error: string | null;
   /** The raw Retry-After header, for the schedule to interpret. */
   retryAfter: string | null;
+  /** Why the destination was refused (what its name resolved to): for the server log, never the user. */
+  detail: string | null;
 }
 
 export interface PostInput {
@@ -55,7 +57,7 @@ export function postWebhook(input: PostInput): Promise<AttemptResult> {
     let req: http.ClientRequest | undefined;
     let settled = false;
 
-    const finish = (error: string | null, destroy: boolean) => {
+    const finish = (error: string | null, destroy: boolean, detail: string | null = null) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -67,6 +69,7 @@ export function postWebhook(input: PostInput): Promise<AttemptResult> {
         body: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8'),
         error: error ?? (redirect ? `redirect to ${location ?? '(no Location)'} not followed` : null),
         retryAfter,
+        detail,
       });
     };
 
@@ -99,7 +102,7 @@ export function postWebhook(input: PostInput): Promise<AttemptResult> {
       finish((err as Error).message, false);
       return;
     }
-    req.on('error', (err) => finish(describe(err), true));
+    req.on('error', (err) => finish(describe(err), true, err instanceof ForbiddenAddressError ? err.detail : null));
     req.on('response', (res) => {
       statusCode = res.statusCode ?? null;
       retryAfter = res.headers['retry-after'] ?? null;

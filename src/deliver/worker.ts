@@ -212,6 +212,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
           allowInsecure: config.allowInsecureWebhooks,
         });
         requestDone();
+        if (result.detail) log.warn('webhook destination refused', { delivery: d.id, url: d.url, detail: result.detail });
         if (result.statusCode !== null) answering.add(d.dest);
         else answering.delete(d.dest);
         outcome = decide(result, d.attempts, deps.now(), random);
@@ -219,7 +220,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     } catch (err) {
       // Our own failure (a bug, the database): the delivery stays on its schedule, not lost.
       log.error('webhook attempt failed internally', { err, delivery: d.id });
-      const r: AttemptResult = { statusCode: null, latencyMs: 0, body: '', error: 'internal error', retryAfter: null };
+      const r: AttemptResult = { statusCode: null, latencyMs: 0, body: '', error: 'internal error', retryAfter: null, detail: null };
       outcome = decide(r, d.attempts, deps.now(), random);
     }
     try {
