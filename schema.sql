@@ -135,7 +135,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
   last_status     INTEGER,
   last_error      TEXT,
   created_at      INTEGER NOT NULL,
-  updated_at      INTEGER NOT NULL
+  updated_at      INTEGER NOT NULL,
+  -- The domain whose route or catch-all queued it, recorded at enqueue time: a delivery stays its
+  -- domain's after the route is deleted. NULL only for rows of older versions that the migration
+  -- could not place (src/db/migrate.ts): those are shown to unrestricted credentials only.
+  -- Not a foreign key, like route_id: a deleted domain's failed deliveries keep naming it.
+  domain_id       TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, dest, next_attempt_at);
 -- A message's deliveries in id order (the list's message filter, a message's view); replaces (message_id).

@@ -61,6 +61,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   // domains is filed under the first; each domain's webhooks must still name their own.
   const routeDomains = new Map<string, string>();
   const eventDomainId = (d: Delivery, message: MessageWithDomains): string => {
+    if (d.domainId) return d.domainId; // recorded when queued; below, rows of older versions
     if (d.routeId) {
       let id = routeDomains.get(d.routeId);
       if (id === undefined) {

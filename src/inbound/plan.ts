@@ -21,6 +21,8 @@ export function receivingDomain(repos: Repos, address: string): Domain | null {
 
 export interface PlannedDelivery {
   routeId: string | null;
+  /** The route's domain, or the domain whose catch-all it is: recorded on the delivery. */
+  domainId: string;
   url: string;
   secret: string;
 }
@@ -54,16 +56,16 @@ export function planDelivery(repos: Repos, rcptTo: string[], parsed: ParsedMessa
 
     const { fired } = routesForRecipient(routes, address, parsed);
     const add = (d: PlannedDelivery) => {
-      // A route (or catch-all) fires once per message, however many recipients it matched.
-      if (!plan.deliveries.some((x) => x.routeId === d.routeId && x.url === d.url)) plan.deliveries.push(d);
+      // A route (or a domain's catch-all) fires once per message, however many recipients it matched.
+      if (!plan.deliveries.some((x) => x.routeId === d.routeId && x.domainId === d.domainId && x.url === d.url)) plan.deliveries.push(d);
     };
     for (const { route } of fired) {
       if (route.action === 'webhook' && route.destination && route.secret) {
-        add({ routeId: route.id, url: route.destination, secret: route.secret });
+        add({ routeId: route.id, domainId: domain.id, url: route.destination, secret: route.secret });
       }
     }
     if (fired.length === 0 && domain.webhookUrl && domain.webhookSecret) {
-      add({ routeId: null, url: domain.webhookUrl, secret: domain.webhookSecret });
+      add({ routeId: null, domainId: domain.id, url: domain.webhookUrl, secret: domain.webhookSecret });
     }
     if (fired.length === 0 || fired.some(({ route }) => route.action !== 'drop')) plan.keep = true;
   }
