@@ -1,6 +1,6 @@
 import type { Route, RouteAction, RouteFilters } from '../db/routes.js';
 import type { Address, Header } from '../parse/types.js';
-import { FILTER_BUDGET_STEPS, matchFilterValue, matchRecipient, validateFilterValue, type FilterBudget, type FilterKind } from './pattern.js';
+import { FILTER_BUDGET_MS, matchFilterValue, matchRecipient, validateFilterValue, type FilterBudget, type FilterKind } from './pattern.js';
 
 /**
  * Routing (DESIGN §5), pure. Routes run in ascending priority (then id); every route whose
@@ -46,7 +46,7 @@ const perMessage = new WeakMap<RoutedMessage, { budget: FilterBudget; results: M
 
 function filtersOf(route: Route, msg: RoutedMessage): FilterResult {
   let state = perMessage.get(msg);
-  if (!state) perMessage.set(msg, (state = { budget: { steps: FILTER_BUDGET_STEPS }, results: new Map() }));
+  if (!state) perMessage.set(msg, (state = { budget: { ms: FILTER_BUDGET_MS }, results: new Map() }));
   let result = state.results.get(route);
   if (!result) state.results.set(route, (result = checkFilters(route.filters, msg, state.budget)));
   return result;
@@ -56,7 +56,7 @@ function filtersOf(route: Route, msg: RoutedMessage): FilterResult {
 function checkFilters(filters: RouteFilters | null, msg: RoutedMessage, budget: FilterBudget): FilterResult {
   const reasons: string[] = [];
   if (!filters) return { ok: true, reasons };
-  const verdict = (ok: boolean) => (ok ? 'matches' : budget.steps <= 0 ? 'was not evaluated (filter work limit for this message reached)' : 'does not match');
+  const verdict = (ok: boolean) => (ok ? 'matches' : budget.ms <= 0 ? 'was not evaluated (filter work limit for this message reached)' : 'does not match');
   if (filters.from !== undefined) {
     const ok = matchFilterValue(filters.from, msg.from.address, 'from', budget);
     reasons.push(`from ${msg.from.address || '(none)'} ${verdict(ok)} ${quote(filters.from)}`);
