@@ -41,12 +41,12 @@ let browser: Browser;
 let callback: Callback;
 let ownerCtx: BrowserContext;
 let userCtx: BrowserContext;
-let console: ConsoleEntry[];
+/** Console errors and warnings of every page, as watchConsole collects them. */
+const consoles: ConsoleEntry[][] = [];
 beforeAll(async () => {
   [stack, browser, callback] = await Promise.all([startStack(), launch(), startCallback()]);
   ownerCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   userCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  console = [];
 });
 afterAll(async () => {
   await browser?.close();
@@ -62,17 +62,26 @@ async function signIn(page: Page, email: string, password: string) {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-/** Opens the authorize URL; signs in if asked; clicks `button` on the consent page; returns where the app was sent. */
-async function consent(page: Page, url: URL, button: 'Approve' | 'Deny', login?: { email: string; password: string }): Promise<URL> {
+/** Where the browser reached the app, or a failure naming the console (a CSP refusal shows there) after 20 s. */
+async function reached(arrived: Promise<URL>): Promise<URL> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the browser never reached the app; console: ${JSON.stringify(consoles.flat())}`)), 20_000);
+  });
+  try {
+    return await Promise.race([arrived, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Opens the authorize URL as a signed-in user, clicks `button` on the consent page; returns where the app was sent. */
+async function consent(page: Page, url: URL, button: 'Approve' | 'Deny'): Promise<URL> {
   const arrived = callback.next();
   await page.goto(url.href);
-  if (login) {
-    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-    await signIn(page, login.email, login.password);
-  }
   await page.getByRole('heading', { name: /^Authorize / }).waitFor();
   await page.getByRole('button', { name: button }).click();
-  const hit = await arrived;
+  const hit = await reached(arrived);
   await page.getByText('back at the app').waitFor();
   return hit;
 }
@@ -81,7 +90,7 @@ describe('OAuth with oauth4webapi and the consent step in Chromium', () => {
   it('register → authorize → approve → token → API → refresh → revoke → 401', { timeout: 90_000 }, async () => {
     // The app's developer registers it on the Apps page.
     const ownerPage = await ownerCtx.newPage();
-    console.push(...watchConsole(ownerPage));
+    consoles.push(watchConsole(ownerPage));
     await ownerPage.goto(at('/signup'));
     await ownerPage.getByLabel('Email').fill('dev@acme.example');
     await ownerPage.getByLabel('Password').fill('correct horse battery');
@@ -131,7 +140,7 @@ describe('OAuth with oauth4webapi and the consent step in Chromium', () => {
 
     // Signed out: sign in, come back to the consent page, approve. The CSP lets the redirect through.
     const userPage = await userCtx.newPage();
-    console.push(...watchConsole(userPage));
+    consoles.push(watchConsole(userPage));
     const arrived = callback.next();
     await userPage.goto(url.href);
     await signIn(userPage, email, password);
@@ -139,7 +148,7 @@ describe('OAuth with oauth4webapi and the consent step in Chromium', () => {
     expect(await userPage.locator('#scopes').textContent()).toContain('Read the email your domains receive');
     await screenshot(userPage, 'oauth-consent');
     await userPage.getByRole('button', { name: 'Approve' }).click();
-    const back = await arrived;
+    const back = await reached(arrived);
 
     const params = oauth.validateAuthResponse(as, client, back, state);
     const codeResponse = await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, callback.url, verifier, insecure);
@@ -149,10 +158,17 @@ describe('OAuth with oauth4webapi and the consent step in Chromium', () => {
     expect(tokens.expires_in).toBe(3600);
     expect(tokens.scope).toBe('messages:read');
 
-    const list = async (token: string) => oauth.protectedResourceRequest(token, 'GET', new URL(at('/api/messages')), new Headers(), null, insecure);
-    const first = await list(tokens.access_token);
-    expect(first.status).toBe(200);
-    expect(((await first.json()) as { data: { id: string }[] }).data.map((m) => m.id)).toEqual([stored.id]);
+    /** GET /api/messages as the app: the ids, or the status and RFC 6750 error of a refusal. */
+    const list = async (token: string): Promise<{ status: number; ids?: string[]; error?: string }> => {
+      try {
+        const res = await oauth.protectedResourceRequest(token, 'GET', new URL(at('/api/messages')), new Headers(), null, insecure);
+        return { status: res.status, ids: ((await res.json()) as { data: { id: string }[] }).data.map((m) => m.id) };
+      } catch (err) {
+        if (!(err instanceof oauth.WWWAuthenticateChallengeError)) throw err;
+        return { status: err.status, error: err.cause[0]?.parameters.error };
+      }
+    };
+    expect(await list(tokens.access_token)).toEqual({ status: 200, ids: [stored.id] });
 
     // Refresh: a new pair; the rotated refresh token is spent.
     const refreshed = await oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, clientAuth, tokens.refresh_token!, insecure));
@@ -161,8 +177,7 @@ describe('OAuth with oauth4webapi and the consent step in Chromium', () => {
 
     // Revoke (RFC 7009) → 401 on the next call.
     await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, clientAuth, refreshed.access_token, insecure));
-    const after = await list(refreshed.access_token);
-    expect(after.status).toBe(401);
+    expect(await list(refreshed.access_token)).toEqual({ status: 401, error: 'invalid_token' });
 
     // Connected apps: the user sees it, with its scope and last use, and revokes it.
     const again = await oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshed.refresh_token!, insecure));
@@ -175,7 +190,7 @@ describe('OAuth with oauth4webapi and the consent step in Chromium', () => {
     userPage.once('dialog', (d) => void d.accept());
     await row.getByRole('button', { name: 'Revoke Acme Helpdesk' }).click();
     await userPage.getByRole('heading', { name: 'No connected apps' }).waitFor();
-    expect((await list(again.access_token)).status).toBe(401);
+    expect(await list(again.access_token)).toEqual({ status: 401, error: 'invalid_token' });
 
     // Deny: the app gets access_denied with its state, and no code.
     const denyState = oauth.generateRandomState();
@@ -186,6 +201,6 @@ describe('OAuth with oauth4webapi and the consent step in Chromium', () => {
     expect(denied.searchParams.has('code')).toBe(false);
 
     // The only console messages: none (no CSP refusal on any page of the flow).
-    expect(console).toEqual([]);
+    expect(consoles.flat()).toEqual([]);
   });
 });
