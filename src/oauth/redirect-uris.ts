@@ -22,7 +22,7 @@ export function redirectUriProblem(uri: string): string | null {
   if (url.username || url.password) return 'must not contain a user name or password';
   if (url.protocol === 'https:') return url.hostname ? null : 'must name a host';
   if (url.protocol === 'http:') {
-    return isLoopbackHost(url.hostname) ? null : 'must be https (plain http only for loopback: 127.0.0.1, [::1], localhost; RFC 8252)';
+    return isLoopbackHost(url.hostname) ? null : 'must be https (plain http only for loopback: 127.0.0.1, [::1], localhost, per RFC 8252)';
   }
   return 'must be https (plain http only for loopback: RFC 8252)';
 }

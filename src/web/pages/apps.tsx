@@ -100,11 +100,11 @@ export function appPages({ api }: Web) {
             <Field name="name" label="Name" value={s.name ?? ''} error={e.fields.name} required placeholder="Acme Helpdesk" hint="Shown to users on the consent page." />
             <div class="field">
               <label for="f-redirect_uris">Redirect URIs</label>
-              <textarea id="f-redirect_uris" name="redirect_uris" required aria-describedby="f-redirect_uris-hint" aria-invalid={e.fields.redirect_uris ? 'true' : undefined}>
+              <textarea id="f-redirect_uris" name="redirect_uris" required aria-describedby={e.fields.redirect_uris ? "f-redirect_uris-hint f-redirect_uris-error" : "f-redirect_uris-hint"} aria-invalid={e.fields.redirect_uris ? 'true' : undefined}>
                 {s.redirectUris ?? ''}
               </textarea>
               <p class="hint" id="f-redirect_uris-hint">One per line, matched exactly: https, or http on 127.0.0.1, [::1] or localhost; no wildcards or fragments.</p>
-              <FieldError error={e.fields.redirect_uris} />
+              <FieldError id="f-redirect_uris-error" error={e.fields.redirect_uris} />
             </div>
             <label class="check">
               <input type="checkbox" name="confidential" value="true" checked={s.confidential ?? true} /> Confidential: runs on a server and can keep a client secret
