@@ -1,11 +1,12 @@
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { SlidingWindow } from '../auth/throttle.js';
 import type { Deps } from '../deps.js';
 import { clientIp } from '../api/limits.js';
 import { authenticateClient } from './client-auth.js';
 import { noStore, OAuthError, oauthErrorResponse } from './errors.js';
 import { metadata } from './metadata.js';
-import { readOAuthForm, required } from './request.js';
+import { MAX_FORM_BYTES, readOAuthForm, required } from './request.js';
 import { revokeToken } from './revoke.js';
 import { exchangeCode, refresh } from './token.js';
 
@@ -25,6 +26,17 @@ export function oauthRoutes(deps: Deps): Hono {
     deps.log.error('unhandled OAuth error', { err, path: c.req.path });
     return oauthErrorResponse(c, new OAuthError('temporarily_unavailable', 'internal error'));
   });
+
+  // Counted while it streams in, so a body without Content-Length cannot grow past the cap either.
+  r.use(
+    '/oauth/*',
+    bodyLimit({
+      maxSize: MAX_FORM_BYTES,
+      onError: () => {
+        throw new OAuthError('invalid_request', `body larger than ${MAX_FORM_BYTES} bytes`, 413);
+      },
+    }),
+  );
 
   const throttle = (c: Context) => {
     const wait = perIp.take(clientIp(c));

@@ -327,3 +327,21 @@ describe('GET /.well-known/oauth-authorization-server (RFC 8414)', () => {
     expect(res.body.scopes_supported).toContain('messages:read');
   });
 });
+
+describe('request bodies', () => {
+  it('over 16 KiB are refused with 413 in the RFC format, with or without Content-Length', async () => {
+    await setup();
+    const big = `grant_type=refresh_token&refresh_token=${'x'.repeat(17 * 1024)}`;
+    const declared = await api.app.request('/oauth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: big });
+    expect(declared.status).toBe(413);
+    expect(await declared.json()).toMatchObject({ error: 'invalid_request' });
+    const stream = new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(big));
+        c.close();
+      },
+    });
+    const chunked = await api.app.request('/oauth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: stream, duplex: 'half' } as RequestInit);
+    expect(chunked.status).toBe(413);
+  });
+});
