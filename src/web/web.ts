@@ -14,7 +14,7 @@ import { notFoundPage, onWebError } from './pages/error.js';
 import { googlePages } from './pages/google.js';
 import { appPages } from './pages/apps.js';
 import { connectedAppPages } from './pages/connected-apps.js';
-import { consentPages } from './pages/consent.js';
+import { checkBeforeSignIn, consentPages } from './pages/consent.js';
 import { keyPages } from './pages/keys.js';
 import { messageContentPages } from './pages/message-content.js';
 import { messagePages } from './pages/message.js';
@@ -81,6 +81,7 @@ export function webRoutes(deps: Deps, app: Hono): Hono<WebEnv> {
   web.use('*', pagesOnly(csrf({ origin: (origin, c) => origin === publicOrigin || origin === new URL(c.req.url).origin })));
   web.use('*', pagesOnly(loadSession(deps)));
   web.use('*', pagesOnly(checkCsrfToken));
+  web.use('/oauth/authorize', checkBeforeSignIn(deps));
   web.use('*', pagesOnly(requireUser));
   web.use('*', pagesOnly(async (c, next) => {
     await next();

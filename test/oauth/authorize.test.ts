@@ -37,6 +37,19 @@ describe('GET /oauth/authorize', () => {
     expect(await consent.text()).toContain('Authorize Acme Helpdesk');
   });
 
+  it('reports a request that cannot succeed before asking a signed-out visitor to sign in', async () => {
+    const { app, challenge } = await setup();
+    const unknown = await anonymousGet(api, `/oauth/authorize?${authorizeQuery({ ...app, clientId: 'mhc_unknown' }, challenge)}`);
+    expect(unknown.status).toBe(400);
+    expect(unknown.location).toBeNull();
+    const unregistered = await anonymousGet(api, `/oauth/authorize?${authorizeQuery({ ...app, redirectUri: 'https://evil.example/cb' }, challenge)}`);
+    expect(unregistered.status).toBe(400);
+    expect(unregistered.location).toBeNull();
+    const plain = await anonymousGet(api, `/oauth/authorize?${authorizeQuery(app, challenge, { code_challenge_method: 'plain', state: 's1' })}`);
+    expect(plain.status).toBe(302);
+    expect(plain.location).toMatch(/^https:\/\/app\.example\/callback\?error=invalid_request&.*state=s1/);
+  });
+
   it('shows the app, each scope in plain words and the account; its CSP lets the form lead back to the app only', async () => {
     const { b, app, challenge } = await setup('https://app.example:8443/callback?tenant=7');
     const res = await b.get(`/oauth/authorize?${authorizeQuery(app, challenge, { scope: 'messages:read deliveries:write' })}`);

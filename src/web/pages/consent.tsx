@@ -1,4 +1,5 @@
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import type { Deps } from '../../deps.js';
 import { approve, checkAuthorize, deny, type AuthorizeRequest, type Checked, type Params } from '../../oauth/authorize.js';
 import { describeScope } from '../../oauth/scopes.js';
 import type { Web, WebEnv } from '../env.js';
@@ -51,6 +52,27 @@ const Consent = ({ req, email, csrf }: { req: AuthorizeRequest; email: string; c
   </div>
 );
 
+// A redirect after a POST is 303 so the browser does not post the form on to the app (RFC 9700 §4.12).
+const refuse = (c: Context<WebEnv>, checked: Exclude<Checked, { ok: true }>, status: 302 | 303) =>
+  'page' in checked ? errorPage(c, 400, checked.page) : c.redirect(checked.redirect, status);
+
+const queryParams =
+  (c: Context<WebEnv>): Params =>
+  (name) =>
+    c.req.queries(name) ?? [];
+
+/**
+ * Runs before the dashboard sends a signed-out visitor to /login: a request that cannot succeed
+ * is reported at once (error page, or back to the app), not after the user signed in for nothing.
+ */
+export function checkBeforeSignIn(deps: Deps): MiddlewareHandler<WebEnv> {
+  return async (c, next) => {
+    if (c.req.method !== 'GET' || c.get('user')) return next();
+    const checked = checkAuthorize(deps, queryParams(c));
+    return checked.ok ? next() : refuse(c, checked, 302);
+  };
+}
+
 /**
  * GET /oauth/authorize (RFC 6749 §4.1.1): the consent page, behind the dashboard's session (a
  * signed-out visitor goes to /login and comes back through its `next`). POST: the decision,
@@ -59,13 +81,8 @@ const Consent = ({ req, email, csrf }: { req: AuthorizeRequest; email: string; c
 export function consentPages({ deps }: Web) {
   const r = new Hono<WebEnv>();
 
-  // A redirect after a POST is 303 so the browser does not post the form on to the app (RFC 9700 §4.12).
-  const refuse = (c: Context<WebEnv>, checked: Exclude<Checked, { ok: true }>, status: 302 | 303) =>
-    'page' in checked ? errorPage(c, 400, checked.page) : c.redirect(checked.redirect, status);
-
   r.get('/oauth/authorize', (c) => {
-    const params: Params = (name) => c.req.queries(name) ?? [];
-    const checked = checkAuthorize(deps, params);
+    const checked = checkAuthorize(deps, queryParams(c));
     if (!checked.ok) return refuse(c, checked, 302);
     c.header('Content-Security-Policy', consentCsp(c.get('secureHeadersNonce') ?? '', checked.req.redirectUri));
     const user = c.get('user')!;
