@@ -30,15 +30,23 @@ export class Base64Decoder extends Transform {
         continue;
       }
       const eol = text.indexOf('\n');
-      this.judged += eol < 0 ? text : text.slice(0, eol);
+      let piece = eol < 0 ? text : text.slice(0, eol);
       text = eol < 0 ? '' : text.slice(eol + 1);
-      const line = this.judged.trim();
-      if (eol < 0) {
-        if (/[^A-Za-z0-9+/=\s]/.test(line)) this.ended = true;
-        else if (this.judged.length > MAX_JUDGED_LINE) this.dataAfterPadding();
-      } else if (!line) this.judged = '';
-      else if (PURE_LINE.test(line)) this.dataAfterPadding();
-      else this.ended = true;
+      // The rest of a padding split across chunks ("QQ=" then "=").
+      if (this.judged === '') piece = piece.replace(/^=+/, '');
+      // Only the new piece is scanned: a long line may arrive a byte at a time.
+      if (/[^A-Za-z0-9+/=\s]/.test(piece)) this.ended = true;
+      else if (eol < 0) {
+        this.judged += piece;
+        if (this.judged.length > MAX_JUDGED_LINE) this.dataAfterPadding();
+      } else {
+        const line = (this.judged + piece).trim();
+        if (!line) this.judged = '';
+        else if (PURE_LINE.test(line)) {
+          this.judged = line;
+          this.dataAfterPadding();
+        } else this.ended = true;
+      }
     }
     done();
   }
