@@ -20,9 +20,11 @@ export class Utf16Decoder implements ChunkDecoder {
         return '';
       }
       this.sniffed = true;
-      if (bytes[0] === 0xff && bytes[1] === 0xfe) this.bigEndian = false;
-      else if (bytes[0] === 0xfe && bytes[1] === 0xff) this.bigEndian = true;
-      if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) bytes = bytes.subarray(2);
+      const bom = bytes.readUInt16BE(0);
+      if (bom === 0xfffe || bom === 0xfeff) {
+        this.bigEndian = bom === 0xfeff;
+        bytes = bytes.subarray(2);
+      }
     }
     const even = bytes.length - (bytes.length % 2);
     // Copied: the caller may reuse the chunk it wrote.
