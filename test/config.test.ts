@@ -50,6 +50,8 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
     ['TRUST_PROXY', 'yes', /TRUST_PROXY must be none, fly or x-forwarded-for, got "yes"/],
     ['TLS_CERT', '/nonexistent/cert.pem', /TLS_CERT: cannot read/],
+    ['SQLITE_CACHE_MB', '0', /SQLITE_CACHE_MB must be between 1/],
+    ['SPOOL_MEMORY_BYTES', '1e9', /SPOOL_MEMORY_BYTES/],
   ])('refuses %s=%s with a message naming it', (name, value, message) => {
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(message);
