@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileRouteRegex, MAX_PROGRAM_SIZE, MAX_REGEX_LENGTH, type RouteRegex } from '../../src/route/regex.js';
+import { compileRouteRegex, dfaStatesHeld, MAX_DFA_STATES, MAX_PROGRAM_SIZE, MAX_REGEX_LENGTH, type RouteRegex } from '../../src/route/regex.js';
 
 function compiled(source: string): RouteRegex {
   const re = compileRouteRegex(source);
@@ -121,5 +121,19 @@ describe('ReDoS: catastrophic patterns stay linear', () => {
         expect(performance.now() - started).toBeLessThan(1500);
       }
     }
+  });
+});
+
+describe("RE2's DFA caches stay bounded across patterns", () => {
+  it(`40 patterns built to grow their DFA, fed 2 KiB values: at most ${MAX_DFA_STATES} states held in all, same answers`, () => {
+    const bodies = ['(?:.{0,15}a){16}z', '(.*(.{10}|a{10}|b.*){6}){4}z', '(?:.?a?){240}z'];
+    const patterns = Array.from({ length: 40 }, (_, k) => compiled(`${bodies[k % 3]}${k}`));
+    const inputs = Array.from({ length: 12 }, (_, i) => Array.from({ length: 2048 }, (_, j) => 'ab z'[(i * 31 + j * j * 7) % 4]).join(''));
+    const answers = patterns.map((re) => inputs.map((s) => re.test(s)));
+    const total = patterns.reduce((n, re) => n + re.dfaStates(), 0);
+    // Unbounded, these held ~30,000 states (~70 MB of heap).
+    expect(total).toBeLessThanOrEqual(MAX_DFA_STATES);
+    expect(dfaStatesHeld()).toBeLessThanOrEqual(MAX_DFA_STATES);
+    expect(patterns.map((re) => inputs.map((s) => re.test(s)))).toEqual(answers);
   });
 });
