@@ -6,6 +6,7 @@ import { HttpError } from '../errors.js';
 import { apiRoutes } from './api.js';
 import { attachmentRoutes } from './attachments.js';
 import { healthRoutes } from './health.js';
+import { metricsRoutes } from './metrics.js';
 import { webRoutes } from '../web/web.js';
 
 export interface AppOptions {
@@ -43,6 +44,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Hono {
   const large = tooLarge(MAX_DRY_RUN_BODY);
   app.use('/api/*', (c, next) => (c.req.path === '/api/routes/test' ? large(c, next) : small(c, next)));
   app.route('/', healthRoutes(deps));
+  app.route('/', metricsRoutes(deps));
   app.route('/', attachmentRoutes(deps));
   app.route('/', apiRoutes(deps, opts.kickDeliveries ?? (() => {})));
   // The dashboard: pages at `/` that call the routes above in-process (src/web).

@@ -4,6 +4,7 @@ import { deliveriesOfDomain } from './deliveries-list.js';
 import { domainsTable } from './domains.js';
 import { messageBlobKeys, messagesTable } from './messages.js';
 import type { Db } from './open.js';
+import { opsStateTable } from './ops-state.js';
 import { routesTable } from './routes.js';
 import { sessionsTable } from './sessions.js';
 import { usersTable } from './users.js';
@@ -20,6 +21,7 @@ export function createRepos(db: Db) {
     apiKeys: apiKeysTable(db),
     messageBlobs: messageBlobKeys(db),
     domainDeliveries: deliveriesOfDomain(db),
+    opsState: opsStateTable(db),
   };
 }
 
