@@ -129,5 +129,19 @@ describe('graceful stop on SIGTERM', () => {
     while (acked.some((id) => !delivered(receiver).has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(acked.filter((id) => !delivered(receiver).has(id))).toEqual([]);
     expect(proc.log()).not.toContain('interrupted');
+    await proc.kill('SIGTERM');
+  });
+
+  it('exits at once on a second signal, without waiting for a stalled transaction', { timeout: 60_000 }, async () => {
+    proc = await startMailhook({ ...ENV, DATA_DIR: dir, SHUTDOWN_TIMEOUT_MS: '60000' });
+    const stalled = await openTransaction(proc.smtpPort, 99);
+    const exited = new Promise<number | null>((resolve) => proc!.child.once('exit', (code) => resolve(code)));
+    proc.child.kill('SIGTERM');
+    while (!proc.log().includes('"stopping"')) await new Promise((r) => setTimeout(r, 20));
+    const secondAt = Date.now();
+    proc.child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(Date.now() - secondAt).toBeLessThan(5000);
+    expect(await stalled.s.reply()).not.toMatch(/^250 /);
   });
 });
