@@ -25,6 +25,9 @@ describe('configuration', () => {
       smtpProxyProtocol: false,
       s3: null,
       google: null,
+      metricsToken: null,
+      metricsPort: null,
+      shutdownTimeoutMs: 30_000,
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -49,6 +52,10 @@ describe('configuration', () => {
     ['DNS_SERVERS', 'dns.example', /DNS_SERVERS must list IP addresses/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
     ['TLS_CERT', '/nonexistent/cert.pem', /TLS_CERT: cannot read/],
+    ['METRICS_TOKEN', 'guessable', /METRICS_TOKEN must be at least 16 characters/],
+    ['METRICS_PORT', '99999', /METRICS_PORT must be between 0 and 65535/],
+    ['SHUTDOWN_TIMEOUT_MS', '30s', /SHUTDOWN_TIMEOUT_MS must be a whole number/],
+    ['SHUTDOWN_TIMEOUT_MS', '10', /SHUTDOWN_TIMEOUT_MS must be between 1000/],
   ])('refuses %s=%s with a message naming it', (name, value, message) => {
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(message);
