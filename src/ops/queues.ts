@@ -17,14 +17,15 @@ export type QueueReader = (now: number) => QueueReading;
 
 /**
  * The webhook queue: one pass over the pending range of deliveries_due (status, dest,
- * next_attempt_at), which covers the query; rows already delivered or failed are not read.
+ * next_attempt_at), which covers the query; rows already delivered or failed are not read (the
+ * plan is pinned by test/ops/status.test.ts).
  * Cost grows with the backlog only (README "Operations" has the measurement).
  */
+export const WEBHOOK_QUEUE_SQL = `SELECT COUNT(*) AS depth, COALESCE(SUM(next_attempt_at <= @now), 0) AS due,
+     MIN(next_attempt_at) AS oldest FROM deliveries WHERE status = 'pending'`;
+
 export function webhookQueue(db: Db): QueueReader {
-  const stmt = db.prepare<{ now: number }, { depth: number; due: number; oldest: number | null }>(
-    `SELECT COUNT(*) AS depth, COALESCE(SUM(next_attempt_at <= @now), 0) AS due, MIN(next_attempt_at) AS oldest
-     FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending'`,
-  );
+  const stmt = db.prepare<{ now: number }, { depth: number; due: number; oldest: number | null }>(WEBHOOK_QUEUE_SQL);
   return (now) => {
     const r = stmt.get({ now })!;
     return reading('webhook', r.depth, r.due, r.oldest, now);

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
+import { WEBHOOK_QUEUE_SQL } from '../../src/ops/queues.js';
 import { startSweeper } from '../../src/store/sweeper.js';
 import { seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
 import { parsePromText } from '../helpers/prom-text.js';
@@ -69,6 +70,11 @@ describe('mailhook status', () => {
     expect(m.value('mailhook_queue_oldest_due_age_seconds', { kind: 'webhook' })).toBe(90);
     expect(m.value('mailhook_sweep_last_success_timestamp_seconds')).toBe(now / 1000);
     expect(m.value('mailhook_database_bytes')).toBeGreaterThan(0);
+  });
+
+  it('reads the queue from the pending range of a covering index, not the whole table', () => {
+    const plan = deps.db.prepare(`EXPLAIN QUERY PLAN ${WEBHOOK_QUEUE_SQL}`).all({ now: 0 }) as { detail: string }[];
+    expect(plan.map((p) => p.detail)).toEqual(['SEARCH deliveries USING COVERING INDEX deliveries_due (status=?)']);
   });
 
   it('keeps the last success when a later sweep fails', () => {
