@@ -1,13 +1,13 @@
 import { serve } from '@hono/node-server';
-import { Hono } from 'hono';
+import type { Hono } from 'hono';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createApp } from './api/app.js';
-import { metricsRoutes } from './api/metrics.js';
+import { metricsOnlyApp } from './api/metrics.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDeliveryWorker } from './deliver/worker.js';
-import { createDeps, type Deps } from './deps.js';
+import { createDeps } from './deps.js';
 import { clearSpool, spoolDir } from './inbound/spool.js';
 import { authCheck } from './inbound/auth-check.js';
 import { exitOnSignals, gracefulStop } from './ops/shutdown.js';
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const httpPort = (http.address() as AddressInfo).port;
   // Fly's scraper reaches this port over the private network and sends no token (README "Operations").
   const metricsHttp =
-    config.metricsPort === null ? null : await listenHttp(metricsApp(deps), config.metricsPort, config.metricsHost);
+    config.metricsPort === null ? null : await listenHttp(metricsOnlyApp(deps), config.metricsPort, config.metricsHost);
   const metricsPort = metricsHttp ? (metricsHttp.address() as AddressInfo).port : null;
   const sweeper = startSweeper(deps);
   log.info('mailhook started', { smtpPort, httpPort, metricsPort, dataDir: config.dataDir, blobs: deps.blobs.kind });
@@ -60,13 +60,6 @@ function listenHttp(app: Hono, port: number, hostname: string): Promise<Server> 
     const s = serve({ fetch: app.fetch, port, hostname }, () => resolve(s as Server));
     s.once('error', reject);
   });
-}
-
-function metricsApp(deps: Deps): Hono {
-  const app = new Hono();
-  app.route('/', metricsRoutes(deps, { privateListener: true }));
-  app.notFound((c) => c.json({ error: 'not found' }, 404));
-  return app;
 }
 
 main().catch((err) => {

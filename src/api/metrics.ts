@@ -30,3 +30,11 @@ export function metricsRoutes(deps: Deps, opts: { privateListener?: boolean } = 
   });
   return app;
 }
+
+/** The METRICS_PORT listener's app: /metrics alone, where private-network peers need no token. */
+export function metricsOnlyApp(deps: Deps): Hono {
+  const app = new Hono();
+  app.route('/', metricsRoutes(deps, { privateListener: true }));
+  app.notFound((c) => c.json({ error: 'not found' }, 404));
+  return app;
+}
