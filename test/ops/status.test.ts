@@ -77,6 +77,24 @@ describe('mailhook status', () => {
     expect(plan.map((p) => p.detail)).toEqual(['SEARCH deliveries USING COVERING INDEX deliveries_due (status=?)']);
   });
 
+  it('records a sweep that failed (blob store down), with its error', { timeout: 30_000 }, async () => {
+    let t = Date.now();
+    const d = testDeps({}, { now: () => t });
+    try {
+      const { user, domain } = seedUserAndDomain(d);
+      t -= 8 * 24 * 3600 * 1000; // an attachment past its 7-day link: the sweep deletes its object
+      seedMessage(d, { userId: user.id, domainId: domain.id }, { attachments: 1 });
+      t = Date.now();
+      d.blobs = { ...d.blobs, delete: () => Promise.reject(new Error('store unreachable')) };
+      startSweeper(d).stop();
+      const until = Date.now() + 10_000;
+      while (!d.repos.opsState.lastSweep() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(d.repos.opsState.lastSweep()).toMatchObject({ ok: false, error: 'store unreachable', lastSuccessAt: null });
+    } finally {
+      d.cleanup();
+    }
+  });
+
   it('keeps the last success when a later sweep fails', () => {
     const first = deps.repos.opsState.recordSweep({ startedAt: 1, finishedAt: 2, ok: true, error: null, attachmentsPurged: 0, messagesDeleted: 0 });
     expect(first.lastSuccessAt).toBe(2);
