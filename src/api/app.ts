@@ -7,6 +7,7 @@ import { apiRoutes } from './api.js';
 import { attachmentRoutes } from './attachments.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
+import { oauthRoutes } from '../oauth/routes.js';
 import { webRoutes } from '../web/web.js';
 
 export interface AppOptions {
@@ -47,6 +48,8 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Hono {
   app.route('/', metricsRoutes(deps));
   app.route('/', attachmentRoutes(deps));
   app.route('/', apiRoutes(deps, opts.kickDeliveries ?? (() => {})));
+  // The OAuth token, revocation and metadata endpoints (RFC 6749 errors); /oauth/authorize is a page.
+  app.route('/', oauthRoutes(deps));
   // The dashboard: pages at `/` that call the routes above in-process (src/web).
   app.route('/', webRoutes(deps, app));
   return app;
