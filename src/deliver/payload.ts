@@ -25,6 +25,8 @@ export interface EmailReceivedEvent {
     headers: Header[];
     text: string;
     html: string;
+    /** Null for a message stored before reply extraction existed. */
+    reply: { text: string; signature: string; quoted: string } | null;
     auth: { spf: string; dkim: string; dmarc: string };
     attachments: {
       index: number;
@@ -96,6 +98,7 @@ export function buildEmailReceived(input: EmailReceivedInput): EmailReceivedEven
       headers: p.headers.map((h) => ({ name: h.name, value: h.value })),
       text: p.text,
       html: p.html,
+      reply: p.reply ? { text: p.reply.text, signature: p.reply.signature, quoted: p.reply.quoted } : null,
       auth: { spf: str(auth.spf), dkim: str(auth.dkim), dmarc: str(auth.dmarc) },
       attachments: attachments.map((a) => ({
         index: a.index,

@@ -3,6 +3,7 @@ import type { StoredAttachment } from '../db/messages.js';
 import type { Deps } from '../deps.js';
 import { newId } from '../ids.js';
 import { parseMessage, type ParseOutcome } from '../parse/parse-message.js';
+import { extractReply } from '../parse/reply-thread.js';
 import type { AuthResults, Envelope } from '../parse/types.js';
 import { attachmentKey, rawKey } from '../store/blob-store.js';
 import { groupCommit, NotDurableError } from '../db/group-commit.js';
@@ -51,6 +52,8 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
       checkAuth ? checkAuth(input.raw.open(), input.envelope) : Promise.resolve({}),
       small ? put(rawKey(firstId), rawBody()) : Promise.resolve(),
     ]);
+    // Off the event loop and bounded in time (reply-thread.ts); computed once, sent on every attempt.
+    parsed.reply = await extractReply(parsed.text);
     const plans = planDelivery(deps.repos, input.envelope.rcptTo, parsed).filter((p) => p.keep);
     if (!small && plans.length > 0) await put(rawKey(firstId), rawBody());
     if (plans.length === 0) {

@@ -42,6 +42,8 @@ export interface ParsedMessage {
   text: string;
   html: string;
   attachments: AttachmentMeta[];
+  /** The new text of a reply (src/parse/reply.ts); absent on messages stored before it existed. */
+  reply?: { text: string; signature: string; quoted: string };
 }
 
 export interface AuthResults {
