@@ -58,6 +58,13 @@ export interface EmailReceivedInput {
   domain: string;
 }
 
+/**
+ * What a webhook posts (DESIGN §6): the JSON event; the JSON event with small attachments
+ * inline as base64; or the message itself as message/rfc822 with metadata in x-mailhook-* headers.
+ */
+export const PAYLOAD_MODES = ['json', 'json+attachments', 'raw'] as const;
+export type PayloadMode = (typeof PAYLOAD_MODES)[number];
+
 const addr = (a: Address): Address => ({ address: a.address, name: a.name });
 
 /**

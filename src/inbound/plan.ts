@@ -4,6 +4,7 @@ import type { Repos } from '../db/index.js';
 import type { Route } from '../db/routes.js';
 import { routesForRecipient } from '../route/match.js';
 import type { ParsedMessage } from '../parse/types.js';
+import type { PayloadMode } from '../deliver/payload.js';
 
 /** The domain part of an address as stored: ASCII (punycode), lower-case, no trailing dot. */
 export function domainOf(address: string): string {
@@ -23,6 +24,7 @@ export interface PlannedDelivery {
   routeId: string | null;
   url: string;
   secret: string;
+  payload: PayloadMode;
 }
 
 /** One account's share of an SMTP transaction: its own stored copy and deliveries. */
@@ -59,11 +61,11 @@ export function planDelivery(repos: Repos, rcptTo: string[], parsed: ParsedMessa
     };
     for (const { route } of fired) {
       if (route.action === 'webhook' && route.destination && route.secret) {
-        add({ routeId: route.id, url: route.destination, secret: route.secret });
+        add({ routeId: route.id, url: route.destination, secret: route.secret, payload: route.payload ?? 'json' });
       }
     }
     if (fired.length === 0 && domain.webhookUrl && domain.webhookSecret) {
-      add({ routeId: null, url: domain.webhookUrl, secret: domain.webhookSecret });
+      add({ routeId: null, url: domain.webhookUrl, secret: domain.webhookSecret, payload: domain.webhookPayload });
     }
     if (fired.length === 0 || fired.some(({ route }) => route.action !== 'drop')) plan.keep = true;
   }
