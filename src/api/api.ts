@@ -1,6 +1,7 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Deps } from '../deps.js';
 import { authRoutes } from './auth.js';
+import { blockRoutes } from './blocks.js';
 import { deliveryRoutes } from './deliveries.js';
 import { domainVerifyRoutes } from './domain-verify.js';
 import { domainWebhookRoutes } from './domain-webhook.js';
@@ -34,6 +35,7 @@ export function apiRoutes(deps: Deps, kickDeliveries: () => void): OpenAPIHono<A
   api.route('/api/routes', routeRoutes(deps));
   api.route('/api/messages', messageRoutes(deps));
   api.route('/api/deliveries', deliveryRoutes(deps, kickDeliveries));
+  api.route('/api/blocks', blockRoutes(deps));
 
   const registry = api.openAPIRegistry;
   registry.registerComponent('securitySchemes', 'Bearer', {

@@ -5,6 +5,7 @@ import { domainsTable } from './domains.js';
 import { messageBlobKeys, messagesTable } from './messages.js';
 import type { Db } from './open.js';
 import { routesTable } from './routes.js';
+import { senderBlocksTable } from './sender-blocks.js';
 import { sessionsTable } from './sessions.js';
 import { usersTable } from './users.js';
 
@@ -14,6 +15,7 @@ export function createRepos(db: Db) {
     users: usersTable(db),
     domains: domainsTable(db),
     routes: routesTable(db),
+    senderBlocks: senderBlocksTable(db),
     messages: messagesTable(db),
     deliveries: deliveriesTable(db),
     sessions: sessionsTable(db),

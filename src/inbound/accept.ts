@@ -7,7 +7,9 @@ import { extractReply } from '../parse/reply-thread.js';
 import type { AuthResults, Envelope } from '../parse/types.js';
 import { attachmentKey, rawKey } from '../store/blob-store.js';
 import { groupCommit, NotDurableError } from '../db/group-commit.js';
-import { planDelivery, type AccountPlan } from './plan.js';
+import { SmtpError } from '../errors.js';
+import { senderBlocked } from '../route/sender-block.js';
+import { planDelivery, receivingDomain, type AccountPlan } from './plan.js';
 import type { Spool } from './spool.js';
 
 export interface InboundMessage {
@@ -54,7 +56,11 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
     ]);
     // Off the event loop and bounded in time (reply-thread.ts); computed once, sent on every attempt.
     parsed.reply = await extractReply(parsed.text);
-    const plans = planDelivery(deps.repos, input.envelope.rcptTo, parsed).filter((p) => p.keep);
+    const rcptTo = input.envelope.rcptTo.filter((a) => !blockedFor(deps, a, [input.envelope.mailFrom, parsed.from.address]));
+    // One reply answers DATA for every recipient: refuse only when every one of them blocks the
+    // sender; otherwise the blocking accounts just keep no copy (their own explicit choice).
+    if (rcptTo.length === 0 && input.envelope.rcptTo.length > 0) throw new SmtpError(550, 'Message refused: sender blocked by the recipient');
+    const plans = planDelivery(deps.repos, rcptTo, parsed).filter((p) => p.keep);
     if (!small && plans.length > 0) await put(rawKey(firstId), rawBody());
     if (plans.length === 0) {
       await removeBlobs(deps, written);
@@ -108,6 +114,14 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
     if (!(err instanceof NotDurableError)) await removeBlobs(deps, written);
     throw err;
   }
+}
+
+/** Whether the account receiving mail for `rcpt` blocks any of `senders` (envelope and header From). */
+function blockedFor(deps: Deps, rcpt: string, senders: string[]): boolean {
+  const domain = receivingDomain(deps.repos, rcpt);
+  if (!domain) return false;
+  const patterns = deps.repos.senderBlocks.patternsFor(domain.userId, domain.id);
+  return senders.some((s) => senderBlocked(patterns, s));
 }
 
 async function removeBlobs(deps: Deps, keys: string[]): Promise<void> {
