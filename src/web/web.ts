@@ -8,6 +8,7 @@ import { apiCaller } from './api-client.js';
 import { assetRoutes } from './assets.js';
 import type { Web, WebEnv } from './env.js';
 import { authPages } from './pages/auth.js';
+import { blockPages } from './pages/blocks.js';
 import { domainPages } from './pages/domain.js';
 import { domainListPages } from './pages/domains.js';
 import { notFoundPage, onWebError } from './pages/error.js';
@@ -94,6 +95,7 @@ export function webRoutes(deps: Deps, app: Hono): Hono<WebEnv> {
   web.route('/', messageListPages(ctx));
   web.route('/', messagePages(ctx));
   web.route('/', messageContentPages(ctx));
+  web.route('/', blockPages(ctx));
   web.route('/', keyPages(ctx));
   web.get('*', (c, next) => (isPage(c.req.path) ? notFoundPage(c) : next()));
   web.onError(onWebError(deps));

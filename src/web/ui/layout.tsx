@@ -1,7 +1,7 @@
 import type { Child, FC } from 'hono/jsx';
 import { assetHref } from '../assets.js';
 
-export type Section = 'domains' | 'messages' | 'keys' | 'auth';
+export type Section = 'domains' | 'messages' | 'blocks' | 'keys' | 'auth';
 
 export interface LayoutProps {
   title: string;
@@ -15,6 +15,7 @@ export interface LayoutProps {
 const NAV: [Section, string, string][] = [
   ['domains', '/domains', 'Domains'],
   ['messages', '/messages', 'Messages'],
+  ['blocks', '/blocks', 'Blocks'],
   ['keys', '/keys', 'API keys'],
 ];
 
