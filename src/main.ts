@@ -7,6 +7,7 @@ import { createDeliveryWorker } from './deliver/worker.js';
 import { createDeps } from './deps.js';
 import { clearSpool, spoolDir } from './inbound/spool.js';
 import { authCheck } from './inbound/auth-check.js';
+import { spamCheck } from './inbound/spam-check.js';
 import { createSmtpServer } from './smtp/server.js';
 import { removeFsOrphans } from './store/orphans.js';
 import { startSweeper } from './store/sweeper.js';
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
 
   const worker = createDeliveryWorker(deps);
   worker.start();
-  const smtp = createSmtpServer(deps, { onStored: worker.kick, checkAuth: authCheck(deps) });
+  const smtp = createSmtpServer(deps, { onStored: worker.kick, checkAuth: authCheck(deps), checkSpam: spamCheck(deps) });
   const smtpPort = await smtp.listen(config.smtpPort, config.smtpHost);
   const app = createApp(deps, { kickDeliveries: worker.kick });
   const http = await new Promise<ReturnType<typeof serve>>((resolve) => {

@@ -16,7 +16,7 @@ const FiltersSchema = z
   .record(z.string(), z.unknown())
   .nullish()
   .openapi({
-    description: 'All must hold: `from`, `subject` (patterns) and `header: { name, value }`',
+    description: 'All must hold: `from`, `subject` (patterns), `header: { name, value }`, `spam` ("spam", "reject" or a minimum score)',
     example: { from: '*@stripe.com', subject: 'invoice' },
   });
 
@@ -135,6 +135,10 @@ export const RouteSchema = z
         from: z.string().optional(),
         subject: z.string().optional(),
         header: z.object({ name: z.string(), value: z.string() }).optional(),
+        spam: z
+          .union([z.enum(['spam', 'reject']), z.number()])
+          .optional()
+          .openapi({ description: 'The spam verdict (SPAM_FILTER): "spam", "reject", or a minimum score; unchecked mail never matches' }),
       })
       .nullable(),
     enabled: z.boolean(),

@@ -1,4 +1,5 @@
 import type { PayloadMode } from '../deliver/payload.js';
+import type { SpamFilter } from '../route/spam-filter.js';
 import type { Db } from './open.js';
 
 export type RouteAction = 'webhook' | 'store' | 'drop' | 'reject';
@@ -8,6 +9,8 @@ export interface RouteFilters {
   from?: string;
   subject?: string;
   header?: { name: string; value: string };
+  /** Holds on the spam filter's verdict (src/route/spam-filter.ts): 'spam', 'reject', or a minimum score. */
+  spam?: SpamFilter;
 }
 
 export interface Route {

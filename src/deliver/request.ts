@@ -71,6 +71,14 @@ export function metadataHeaders(e: EmailReceivedEvent): Record<string, string> {
     'x-mailhook-remote-ip': d.envelope.remote_ip,
     'x-mailhook-tls': String(d.envelope.tls),
     'x-mailhook-auth': `spf=${d.auth.spf || 'none'}; dkim=${d.auth.dkim || 'none'}; dmarc=${d.auth.dmarc || 'none'}`,
+    ...(d.spam
+      ? {
+          'x-mailhook-spam':
+            d.spam.status === 'checked'
+              ? `status=checked; score=${d.spam.score}; required=${d.spam.required}; action=${d.spam.action}; symbols=${d.spam.symbols.map((s) => s.name).join(',')}`
+              : 'status=unchecked',
+        }
+      : {}),
     'x-mailhook-size': String(d.size),
     'x-mailhook-received-at': String(d.received_at),
     'x-mailhook-raw-url': d.raw_url,

@@ -2,7 +2,7 @@ import { domainToASCII } from 'node:url';
 import type { Domain } from '../db/domains.js';
 import type { Repos } from '../db/index.js';
 import type { Route } from '../db/routes.js';
-import { routesForRecipient } from '../route/match.js';
+import { routesForRecipient, type RoutedMessage } from '../route/match.js';
 import type { ParsedMessage } from '../parse/types.js';
 import type { PayloadMode } from '../deliver/payload.js';
 
@@ -37,24 +37,31 @@ export interface AccountPlan {
   keep: boolean;
 }
 
-/** Groups recipients by account (each gets its own copy) and runs the routes of each. */
-export function planDelivery(repos: Repos, rcptTo: string[], parsed: ParsedMessage): AccountPlan[] {
+/**
+ * Groups recipients by account (each gets its own copy) and runs the routes of each. A
+ * recipient whose routes refuse the message (a reject route with a spam filter) is left out
+ * and listed in `refused`.
+ */
+export function planDelivery(repos: Repos, rcptTo: string[], parsed: ParsedMessage & Pick<RoutedMessage, 'spam'>, refused: string[] = []): AccountPlan[] {
   const plans = new Map<string, AccountPlan>();
   const routesCache = new Map<string, Route[]>();
   for (const address of rcptTo) {
     const domain = receivingDomain(repos, address);
     // The domain was removed or unverified between RCPT and DATA: nobody owns this recipient now.
     if (!domain) continue;
+    let routes = routesCache.get(domain.id);
+    if (!routes) routesCache.set(domain.id, (routes = repos.routes.enabledForDomain(domain.id)));
+    const { fired, refused: refusedHere } = routesForRecipient(routes, address, parsed);
+    if (refusedHere) {
+      refused.push(address);
+      continue;
+    }
     let plan = plans.get(domain.userId);
     if (!plan) {
       plan = { userId: domain.userId, domainId: domain.id, recipients: [], deliveries: [], keep: false };
       plans.set(domain.userId, plan);
     }
     plan.recipients.push({ address, domainId: domain.id });
-    let routes = routesCache.get(domain.id);
-    if (!routes) routesCache.set(domain.id, (routes = repos.routes.enabledForDomain(domain.id)));
-
-    const { fired } = routesForRecipient(routes, address, parsed);
     const add = (d: PlannedDelivery) => {
       // A route (or catch-all) fires once per message, however many recipients it matched.
       if (!plan.deliveries.some((x) => x.routeId === d.routeId && x.url === d.url)) plan.deliveries.push(d);

@@ -46,6 +46,19 @@ export interface ParsedMessage {
   reply?: { text: string; signature: string; quoted: string };
 }
 
+/** A spam filter's answer (SPAM_FILTER), or why there is none: never a reason to lose a message. */
+export type SpamVerdict =
+  | {
+      status: 'checked';
+      /** rspamd's score and the score at which it recommends rejecting. */
+      score: number;
+      required: number;
+      /** rspamd's action: 'no action', 'greylist', 'add header', 'rewrite subject', 'soft reject', 'reject'. */
+      action: string;
+      symbols: { name: string; score: number }[];
+    }
+  | { status: 'unchecked'; reason: string };
+
 export interface AuthResults {
   spf: string;
   dkim: string;
