@@ -2,6 +2,7 @@ import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Deps } from '../deps.js';
 import { authRoutes } from './auth.js';
 import { blockRoutes } from './blocks.js';
+import { EmailReceivedSchema } from './webhook-schema.js';
 import { deliveryRoutes } from './deliveries.js';
 import { domainVerifyRoutes } from './domain-verify.js';
 import { domainWebhookRoutes } from './domain-webhook.js';
@@ -43,6 +44,7 @@ export function apiRoutes(deps: Deps, kickDeliveries: () => void): OpenAPIHono<A
     scheme: 'bearer',
     description: 'A session token (mhs_…) or an API key (mhk_…)',
   });
+  registry.register('EmailReceivedEvent', EmailReceivedSchema);
   // Served by plain Hono routers (health.ts, attachments.ts); described here so the document is complete.
   registry.registerPath({
     method: 'get',
