@@ -1,7 +1,9 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Deps } from '../deps.js';
+import { appRoutes } from './apps.js';
 import { authRoutes } from './auth.js';
 import { blockRoutes } from './blocks.js';
+import { connectedAppRoutes } from './connected-apps.js';
 import { EmailReceivedSchema } from './webhook-schema.js';
 import { deliveryRoutes } from './deliveries.js';
 import { domainVerifyRoutes } from './domain-verify.js';
@@ -28,6 +30,8 @@ export function apiRoutes(deps: Deps, kickDeliveries: () => void): OpenAPIHono<A
   api.route('/api/auth', authRoutes(deps, limits));
   api.route('/api/auth', googleRoutes(deps));
   api.route('/api/keys', keyRoutes(deps));
+  api.route('/api/apps', appRoutes(deps));
+  api.route('/api/connected-apps', connectedAppRoutes(deps));
   api.route('/api/domains', domainRoutes(deps));
   api.route('/api/domains', domainVerifyRoutes(deps));
   api.route('/api/domains', domainWebhookRoutes(deps));
@@ -42,7 +46,7 @@ export function apiRoutes(deps: Deps, kickDeliveries: () => void): OpenAPIHono<A
   registry.registerComponent('securitySchemes', 'Bearer', {
     type: 'http',
     scheme: 'bearer',
-    description: 'A session token (mhs_…) or an API key (mhk_…)',
+    description: 'A session token (mhs_…), an API key (mhk_…) or an OAuth access token (mho_…)',
   });
   registry.register('EmailReceivedEvent', EmailReceivedSchema);
   // Served by plain Hono routers (health.ts, attachments.ts); described here so the document is complete.

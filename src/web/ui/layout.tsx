@@ -1,7 +1,7 @@
 import type { Child, FC } from 'hono/jsx';
 import { assetHref } from '../assets.js';
 
-export type Section = 'domains' | 'messages' | 'blocks' | 'keys' | 'auth';
+export type Section = 'domains' | 'messages' | 'blocks' | 'keys' | 'apps' | 'connected' | 'auth';
 
 export interface LayoutProps {
   title: string;
@@ -17,6 +17,8 @@ const NAV: [Section, string, string][] = [
   ['messages', '/messages', 'Messages'],
   ['blocks', '/blocks', 'Blocks'],
   ['keys', '/keys', 'API keys'],
+  ['apps', '/apps', 'Apps'],
+  ['connected', '/connected-apps', 'Connected apps'],
 ];
 
 /** The page shell: one stylesheet, one deferred script (nonce'd: the CSP allows nothing else). */
