@@ -56,6 +56,7 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
       checkSpam ? checkSpam(input.raw.open(), input.size, input.envelope) : Promise.resolve(null),
       small ? put(rawKey(firstId), rawBody()) : Promise.resolve(),
     ]);
+    if (error) deps.metrics.parseErrors.inc();
     // Off the event loop and bounded in time (reply-thread.ts); computed once, sent on every attempt.
     parsed.reply = await extractReply(parsed.text);
     const rcptTo = input.envelope.rcptTo.filter((a) => !blockedFor(deps, a, [input.envelope.mailFrom, parsed.from.address]));
