@@ -43,6 +43,13 @@ export interface Config {
   webhookConcurrencyPerDestination: number;
   webhookTimeoutMs: number;
   allowInsecureWebhooks: boolean;
+  /** json+attachments payloads: attachments inline (base64) up to this many bytes in total. */
+  inlineAttachmentBytes: number;
+  /** SPAM_FILTER: 'rspamd' checks every message before the 250; null: no spam check. */
+  spamFilter: 'rspamd' | null;
+  rspamdUrl: string;
+  /** How long the 250 may wait for the spam filter's answer. */
+  spamTimeoutMs: number;
   s3: S3Config | null;
   google: { clientId: string; clientSecret: string; issuer: string } | null;
   /** Bearer token that opens GET /metrics to non-loopback peers; null: loopback only. */
@@ -108,6 +115,13 @@ function url(env: Env, name: string, def: string): string {
     throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
   }
   return raw.replace(/\/+$/, '');
+}
+
+function spamFilter(env: Env): 'rspamd' | null {
+  const raw = env.SPAM_FILTER?.trim().toLowerCase();
+  if (!raw || raw === 'none' || raw === 'off') return null;
+  if (raw === 'rspamd') return 'rspamd';
+  throw new ConfigError(`SPAM_FILTER must be rspamd or none, got "${env.SPAM_FILTER}"`);
 }
 
 function readSecret(env: Env, dataDir: string): string {
@@ -205,6 +219,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     webhookConcurrencyPerDestination: int(env, 'WEBHOOK_CONCURRENCY_PER_DESTINATION', 8, 1, 1000),
     webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     allowInsecureWebhooks: bool(env, 'ALLOW_INSECURE_WEBHOOKS', false),
+    inlineAttachmentBytes: int(env, 'INLINE_ATTACHMENT_BYTES', 1024 * 1024, 0, 50 * 1024 * 1024),
+    spamFilter: spamFilter(env),
+    rspamdUrl: url(env, 'RSPAMD_URL', 'http://127.0.0.1:11333'),
+    spamTimeoutMs: int(env, 'SPAM_TIMEOUT_MS', 5000, 100, 60_000),
     s3: bucket
       ? {
           bucket,

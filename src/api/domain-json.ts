@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { PAYLOAD_MODES } from '../deliver/payload.js';
 import type { Config } from '../config.js';
 import type { Domain } from '../db/domains.js';
 
@@ -32,7 +33,11 @@ export const LastCheckSchema = z.object({
 export type LastCheck = z.infer<typeof LastCheckSchema>;
 
 export const WebhookSchema = z
-  .object({ url: z.string(), secret: z.string().openapi({ example: 'whsec_…' }) })
+  .object({
+    url: z.string(),
+    secret: z.string().openapi({ example: 'whsec_…' }),
+    payload: z.enum(PAYLOAD_MODES).openapi({ description: 'json, json+attachments or raw (README "Payload modes")' }),
+  })
   .openapi('Webhook');
 
 export const DomainSchema = z
@@ -65,7 +70,7 @@ export function domainJson(config: Pick<Config, 'mxHost'>, d: Domain): z.infer<t
     name: d.name,
     status: d.status,
     records: dnsRecords(config, d),
-    webhook: d.webhookUrl && d.webhookSecret ? { url: d.webhookUrl, secret: d.webhookSecret } : null,
+    webhook: d.webhookUrl && d.webhookSecret ? { url: d.webhookUrl, secret: d.webhookSecret, payload: d.webhookPayload } : null,
     verified_at: d.verifiedAt,
     last_check: lastCheckJson(d),
     created_at: d.createdAt,

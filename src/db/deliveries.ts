@@ -1,3 +1,4 @@
+import type { PayloadMode } from '../deliver/payload.js';
 import type { Db } from './open.js';
 import { deliveryListQuery, listStatements, type DeliveryListFilter } from './deliveries-list.js';
 
@@ -12,6 +13,8 @@ export interface Delivery {
   domainId: string | null;
   url: string;
   secret: string;
+  /** What this delivery posts, fixed when it was queued so every attempt sends the same body. */
+  payload: PayloadMode;
   dest: string;
   status: DeliveryStatus;
   attempts: number;
@@ -30,6 +33,7 @@ export interface DeliveryRow {
   domain_id: string | null;
   url: string;
   secret: string;
+  payload: PayloadMode;
   dest: string;
   status: DeliveryStatus;
   attempts: number;
@@ -48,6 +52,7 @@ export const toDelivery = (r: DeliveryRow): Delivery => ({
   domainId: r.domain_id,
   url: r.url,
   secret: r.secret,
+  payload: r.payload,
   dest: r.dest,
   status: r.status,
   attempts: r.attempts,
@@ -129,8 +134,8 @@ export function destinationOf(url: string): string {
 
 export function deliveriesTable(db: Db) {
   const insert = db.prepare(
-    `INSERT INTO deliveries (id, user_id, message_id, route_id, domain_id, url, secret, dest, status, attempts, next_attempt_at, created_at, updated_at)
-     VALUES (@id, @userId, @messageId, @routeId, @domainId, @url, @secret, @dest, 'pending', 0, @now, @now, @now)`,
+    `INSERT INTO deliveries (id, user_id, message_id, route_id, domain_id, url, secret, payload, dest, status, attempts, next_attempt_at, created_at, updated_at)
+     VALUES (@id, @userId, @messageId, @routeId, @domainId, @url, @secret, @payload, @dest, 'pending', 0, @now, @now, @now)`,
   );
   const byId = db.prepare<[string, string], DeliveryRow>('SELECT * FROM deliveries WHERE id = ? AND user_id = ?');
   const byIdAny = db.prepare<[string], DeliveryRow>('SELECT * FROM deliveries WHERE id = ?');
@@ -203,8 +208,11 @@ export function deliveriesTable(db: Db) {
       return endOfDomain.run({ domainId, secret: catchAllSecret, now }).changes;
     },
     /** Queues a delivery, due now. Call inside the transaction that stores the message. */
-    insert(d: { id: string; userId: string; messageId: string; routeId: string | null; domainId: string; url: string; secret: string }, now: number): void {
-      insert.run({ ...d, dest: destinationOf(d.url), now });
+    insert(
+      d: { id: string; userId: string; messageId: string; routeId: string | null; domainId: string; url: string; secret: string; payload?: PayloadMode },
+      now: number,
+    ): void {
+      insert.run({ ...d, payload: d.payload ?? 'json', dest: destinationOf(d.url), now });
     },
     get(userId: string, id: string): Delivery | null {
       const r = byId.get(id, userId);

@@ -64,7 +64,15 @@ export const deliveriesDomainId: Migration = {
 };
 
 /** Every migration, oldest first. Append; never edit one that has shipped. */
-export const MIGRATIONS: Migration[] = [deliveriesDomainId];
+export const MIGRATIONS: Migration[] = [
+  deliveriesDomainId,
+  // Webhook payload modes (json, json+attachments, raw): per route, per catch-all, snapshot per delivery.
+  addColumn('routes', 'payload', "TEXT NOT NULL DEFAULT 'json' CHECK (payload IN ('json', 'json+attachments', 'raw'))"),
+  addColumn('domains', 'webhook_payload', "TEXT NOT NULL DEFAULT 'json' CHECK (webhook_payload IN ('json', 'json+attachments', 'raw'))"),
+  addColumn('deliveries', 'payload', "TEXT NOT NULL DEFAULT 'json' CHECK (payload IN ('json', 'json+attachments', 'raw'))"),
+  // The spam filter's verdict per stored message (SPAM_FILTER).
+  addColumn('messages', 'spam', 'TEXT'),
+];
 
 export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): void {
   db.transaction(() => {

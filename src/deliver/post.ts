@@ -23,7 +23,12 @@ export interface PostInput {
   secret: string;
   /** The webhook-id: the delivery id, the same on every attempt. */
   id: string;
-  body: string;
+  /** Exactly the bytes sent, and signed. */
+  body: string | Buffer;
+  /** Default application/json. */
+  contentType?: string;
+  /** More headers (x-mailhook-* metadata of a raw POST); they cannot replace the signature headers. */
+  headers?: Record<string, string>;
   /** deps.now() at send time; the webhook-timestamp is derived from it. */
   now: number;
   timeoutMs: number;
@@ -85,14 +90,15 @@ export function postWebhook(input: PostInput): Promise<AttemptResult> {
     }
     const secure = url.protocol === 'https:';
     const pool = input.allowInsecure ? agents.open : agents.guarded;
-    const payload = Buffer.from(input.body, 'utf8');
+    const payload = typeof input.body === 'string' ? Buffer.from(input.body, 'utf8') : input.body;
     try {
       req = (secure ? https : http).request(url, {
         method: 'POST',
         agent: secure ? pool.https : pool.http,
         lookup: input.allowInsecure ? undefined : guardedLookup,
         headers: {
-          'content-type': 'application/json',
+          ...input.headers,
+          'content-type': input.contentType ?? 'application/json',
           'content-length': String(payload.length),
           'user-agent': USER_AGENT,
           ...signatureHeaders(input.secret, input.id, Math.floor(input.now / 1000), payload),

@@ -3,8 +3,8 @@ import { groupCommit } from '../db/group-commit.js';
 import type { MessageWithDomains } from '../db/messages.js';
 import type { Deps } from '../deps.js';
 import type { AttemptOutcomeLabel } from '../ops/metrics.js';
-import { buildEmailReceived } from './payload.js';
 import { postWebhook, type AttemptResult } from './post.js';
+import { buildWebhookRequest } from './request.js';
 import { nextAttemptDelay } from './schedule.js';
 
 /**
@@ -196,19 +196,21 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
         const base = { finishedAt: deps.now(), statusCode: null, latencyMs: 0, responseBody: '', error: 'message deleted' };
         outcome = { ...base, status: 'failed', nextAttemptAt: null };
       } else {
-        const event = buildEmailReceived({
-          config,
+        const request = await buildWebhookRequest(
+          deps,
+          d,
           message,
           // Attachment rows mirror parsed.attachments one for one: none there, none to look up.
-          attachments: message.parsed.attachments.length ? repos.messages.attachments(message.id) : [],
-          delivery: d,
-          domain: domainName(eventDomainId(d, message)),
-        });
+          message.parsed.attachments.length ? repos.messages.attachments(message.id) : [],
+          domainName(eventDomainId(d, message)),
+        );
         const result = await postWebhook({
           url: d.url,
           secret: d.secret,
           id: d.id,
-          body: JSON.stringify(event),
+          body: request.body,
+          contentType: request.contentType,
+          headers: request.headers,
           now: deps.now(),
           timeoutMs: config.webhookTimeoutMs,
           allowInsecure: config.allowInsecureWebhooks,
