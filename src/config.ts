@@ -31,6 +31,10 @@ export interface Config {
    */
   smtpProxyProtocol: boolean;
   retentionDays: number;
+  /** SQLite's page cache, MiB (per connection; the process has one). */
+  sqliteCacheMb: number;
+  /** A message up to this size is held in memory while received, a larger one in a temporary file. */
+  spoolMemoryBytes: number;
   dnsServers: string[];
   tlsCert: string | null;
   tlsKey: string | null;
@@ -39,6 +43,13 @@ export interface Config {
   webhookConcurrencyPerDestination: number;
   webhookTimeoutMs: number;
   allowInsecureWebhooks: boolean;
+  /** json+attachments payloads: attachments inline (base64) up to this many bytes in total. */
+  inlineAttachmentBytes: number;
+  /** SPAM_FILTER: 'rspamd' checks every message before the 250; null: no spam check. */
+  spamFilter: 'rspamd' | null;
+  rspamdUrl: string;
+  /** How long the 250 may wait for the spam filter's answer. */
+  spamTimeoutMs: number;
   s3: S3Config | null;
   /** SMTP_RELAY: send every outgoing message through this server instead of each recipient's MX. */
   smtpRelay: SmtpRelay | null;
@@ -47,8 +58,26 @@ export interface Config {
   /** Messages per minute one account may submit through POST /v1/send. */
   sendRatePerMinute: number;
   google: { clientId: string; clientSecret: string; issuer: string } | null;
+  /** Bearer token that opens GET /metrics to non-loopback peers; null: loopback only. */
+  metricsToken: string | null;
+  /**
+   * A second listener serving only /metrics, for a scraper on a private network (Fly's, on
+   * 6PN) that cannot send a token: there private-network peers need none. Null: no listener.
+   */
+  metricsPort: number | null;
+  metricsHost: string;
+  /** SIGTERM/SIGINT: how long SMTP transactions and webhook attempts in flight may take to finish. */
+  shutdownTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * Which forwarded-IP header names the client for the sign-in and sign-up throttles: none (the
+   * socket's address), Fly's `Fly-Client-IP`, or the right-most untrusted `X-Forwarded-For` hop.
+   */
+  trustProxy: TrustProxy;
 }
+
+export const TRUST_PROXY_VALUES = ['none', 'fly', 'x-forwarded-for'] as const;
+export type TrustProxy = (typeof TRUST_PROXY_VALUES)[number];
 
 export interface S3Config {
   bucket: string;
@@ -130,6 +159,13 @@ function url(env: Env, name: string, def: string): string {
   return raw.replace(/\/+$/, '');
 }
 
+function spamFilter(env: Env): 'rspamd' | null {
+  const raw = env.SPAM_FILTER?.trim().toLowerCase();
+  if (!raw || raw === 'none' || raw === 'off') return null;
+  if (raw === 'rspamd') return 'rspamd';
+  throw new ConfigError(`SPAM_FILTER must be rspamd or none, got "${env.SPAM_FILTER}"`);
+}
+
 function readSecret(env: Env, dataDir: string): string {
   const given = env.SECRET?.trim();
   if (given) {
@@ -154,9 +190,14 @@ function tlsFile(env: Env, name: string): string | null {
   }
 }
 
+/** DATA_DIR alone, without creating it or anything in it (`mailhook restore` needs it empty). */
+export function dataDirOf(env: Env = process.env): string {
+  return resolve(env.DATA_DIR?.trim() || './data');
+}
+
 /** Reads and validates the configuration. Throws ConfigError naming the variable at fault. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
-  const dataDir = resolve(env.DATA_DIR?.trim() || './data');
+  const dataDir = dataDirOf(env);
   mkdirSync(dataDir, { recursive: true });
   const httpPort = int(env, 'HTTP_PORT', 3000, 0, 65535);
   const tlsCert = tlsFile(env, 'TLS_CERT');
@@ -174,6 +215,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be debug, info, warn, error or silent, got "${logLevel}"`);
   }
+  const trustProxy = (env.TRUST_PROXY?.trim().toLowerCase() || 'none') as TrustProxy;
+  if (!TRUST_PROXY_VALUES.includes(trustProxy)) {
+    throw new ConfigError(`TRUST_PROXY must be none, fly or x-forwarded-for, got "${env.TRUST_PROXY}"`);
+  }
   const dnsServers = (env.DNS_SERVERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const s of dnsServers) {
     if (!/^[0-9a-fA-F.:[\]]+$/.test(s)) throw new ConfigError(`DNS_SERVERS must list IP addresses, got "${s}"`);
@@ -184,6 +229,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (outboundSmtpPort !== 25 && !allowInsecureWebhooks) {
     throw new ConfigError('OUTBOUND_SMTP_PORT other than 25 is for local testing and needs ALLOW_INSECURE_WEBHOOKS=true');
   }
+  const metricsToken = env.METRICS_TOKEN?.trim() || null;
+  // A short token is guessable by anyone who can reach the HTTP port.
+  if (metricsToken !== null && metricsToken.length < 16) throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
+  const metricsPortRaw = env.METRICS_PORT?.trim();
   const googleId = env.GOOGLE_CLIENT_ID?.trim();
   const googleSecret = env.GOOGLE_CLIENT_SECRET?.trim();
   if (!!googleId !== !!googleSecret) {
@@ -208,6 +257,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smtpReverseDns: bool(env, 'SMTP_REVERSE_DNS', false),
     smtpProxyProtocol: bool(env, 'SMTP_PROXY_PROTOCOL', false),
     retentionDays: int(env, 'RETENTION_DAYS', 30, 7, 3650),
+    sqliteCacheMb: int(env, 'SQLITE_CACHE_MB', 32, 1, 4096),
+    spoolMemoryBytes: int(env, 'SPOOL_MEMORY_BYTES', 256 * 1024, 0, 64 * 1024 * 1024),
     dnsServers,
     tlsCert,
     tlsKey,
@@ -219,6 +270,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smtpRelay: relay(env),
     outboundSmtpPort,
     sendRatePerMinute: int(env, 'SEND_RATE_PER_MINUTE', 600, 1, 1_000_000),
+    inlineAttachmentBytes: int(env, 'INLINE_ATTACHMENT_BYTES', 1024 * 1024, 0, 50 * 1024 * 1024),
+    spamFilter: spamFilter(env),
+    rspamdUrl: url(env, 'RSPAMD_URL', 'http://127.0.0.1:11333'),
+    spamTimeoutMs: int(env, 'SPAM_TIMEOUT_MS', 5000, 100, 60_000),
     s3: bucket
       ? {
           bucket,
@@ -236,6 +291,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
             issuer: url(env, 'GOOGLE_ISSUER', 'https://accounts.google.com'),
           }
         : null,
+    metricsToken,
+    metricsPort: metricsPortRaw ? int(env, 'METRICS_PORT', 0, 0, 65535) : null,
+    metricsHost: env.METRICS_HOST?.trim() || '0.0.0.0',
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 1000, 600_000),
     logLevel,
+    trustProxy,
   });
 }

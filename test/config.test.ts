@@ -25,6 +25,9 @@ describe('configuration', () => {
       smtpProxyProtocol: false,
       s3: null,
       google: null,
+      metricsToken: null,
+      metricsPort: null,
+      shutdownTimeoutMs: 30_000,
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -48,10 +51,23 @@ describe('configuration', () => {
     ['SECRET', 'short', /SECRET must be at least 32 characters/],
     ['DNS_SERVERS', 'dns.example', /DNS_SERVERS must list IP addresses/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
+    ['TRUST_PROXY', 'yes', /TRUST_PROXY must be none, fly or x-forwarded-for, got "yes"/],
     ['TLS_CERT', '/nonexistent/cert.pem', /TLS_CERT: cannot read/],
+    ['METRICS_TOKEN', 'guessable', /METRICS_TOKEN must be at least 16 characters/],
+    ['METRICS_PORT', '99999', /METRICS_PORT must be between 0 and 65535/],
+    ['SHUTDOWN_TIMEOUT_MS', '30s', /SHUTDOWN_TIMEOUT_MS must be a whole number/],
+    ['SHUTDOWN_TIMEOUT_MS', '10', /SHUTDOWN_TIMEOUT_MS must be between 1000/],
+    ['SQLITE_CACHE_MB', '0', /SQLITE_CACHE_MB must be between 1/],
+    ['SPOOL_MEMORY_BYTES', '1e9', /SPOOL_MEMORY_BYTES/],
   ])('refuses %s=%s with a message naming it', (name, value, message) => {
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(message);
+  });
+
+  it('TRUST_PROXY is none unless set; fly and x-forwarded-for in any case', () => {
+    expect(loadConfig({ DATA_DIR: dir }).trustProxy).toBe('none');
+    expect(loadConfig({ DATA_DIR: dir, TRUST_PROXY: 'Fly' }).trustProxy).toBe('fly');
+    expect(loadConfig({ DATA_DIR: dir, TRUST_PROXY: 'X-Forwarded-For' }).trustProxy).toBe('x-forwarded-for');
   });
 
   it('needs paired variables together', () => {

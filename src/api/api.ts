@@ -1,6 +1,10 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Deps } from '../deps.js';
+import { appRoutes } from './apps.js';
 import { authRoutes } from './auth.js';
+import { blockRoutes } from './blocks.js';
+import { connectedAppRoutes } from './connected-apps.js';
+import { EmailReceivedSchema } from './webhook-schema.js';
 import { deliveryRoutes } from './deliveries.js';
 import { domainVerifyRoutes } from './domain-verify.js';
 import { domainWebhookRoutes } from './domain-webhook.js';
@@ -30,6 +34,8 @@ export function apiRoutes(deps: Deps, kickDeliveries: () => void, kickSends: () 
   api.route('/api/auth', authRoutes(deps, limits));
   api.route('/api/auth', googleRoutes(deps));
   api.route('/api/keys', keyRoutes(deps));
+  api.route('/api/apps', appRoutes(deps));
+  api.route('/api/connected-apps', connectedAppRoutes(deps));
   api.route('/api/domains', domainRoutes(deps));
   api.route('/api/domains', domainVerifyRoutes(deps));
   api.route('/api/domains', domainWebhookRoutes(deps));
@@ -41,13 +47,15 @@ export function apiRoutes(deps: Deps, kickDeliveries: () => void, kickSends: () 
   api.route('/v1', sendRoutes(deps, kickSends));
   api.route('/api/sends', sendsRoutes(deps, kickSends));
   api.route('/api/suppressions', suppressionRoutes(deps));
+  api.route('/api/blocks', blockRoutes(deps));
 
   const registry = api.openAPIRegistry;
   registry.registerComponent('securitySchemes', 'Bearer', {
     type: 'http',
     scheme: 'bearer',
-    description: 'A session token (mhs_…) or an API key (mhk_…)',
+    description: 'A session token (mhs_…), an API key (mhk_…) or an OAuth access token (mho_…)',
   });
+  registry.register('EmailReceivedEvent', EmailReceivedSchema);
   // Served by plain Hono routers (health.ts, attachments.ts); described here so the document is complete.
   registry.registerPath({
     method: 'get',

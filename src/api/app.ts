@@ -6,6 +6,8 @@ import { HttpError } from '../errors.js';
 import { apiRoutes } from './api.js';
 import { attachmentRoutes } from './attachments.js';
 import { healthRoutes } from './health.js';
+import { metricsRoutes } from './metrics.js';
+import { oauthRoutes } from '../oauth/routes.js';
 import { webRoutes } from '../web/web.js';
 
 export interface AppOptions {
@@ -47,8 +49,11 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Hono {
   // A send carries its attachments as base64 (4/3 of MAX_MESSAGE_BYTES) plus the JSON around them.
   app.use('/v1/*', tooLarge(Math.ceil((deps.config.maxMessageBytes * 4) / 3) + MAX_BODY));
   app.route('/', healthRoutes(deps));
+  app.route('/', metricsRoutes(deps));
   app.route('/', attachmentRoutes(deps));
   app.route('/', apiRoutes(deps, opts.kickDeliveries ?? (() => {}), opts.kickSends));
+  // The OAuth token, revocation and metadata endpoints (RFC 6749 errors); /oauth/authorize is a page.
+  app.route('/', oauthRoutes(deps));
   // The dashboard: pages at `/` that call the routes above in-process (src/web).
   app.route('/', webRoutes(deps, app));
   return app;

@@ -1,4 +1,5 @@
 import type { DkimKey } from '../send/dkim-key.js';
+import type { PayloadMode } from '../deliver/payload.js';
 import type { Db } from './open.js';
 
 export interface Domain {
@@ -11,6 +12,8 @@ export interface Domain {
   lastCheck: unknown;
   webhookUrl: string | null;
   webhookSecret: string | null;
+  /** What the catch-all webhook posts. */
+  webhookPayload: PayloadMode;
   createdAt: number;
   /** Null for a domain added before sending existed, until its key is made. */
   dkim: DkimKey | null;
@@ -18,7 +21,7 @@ export interface Domain {
   dkimVerifiedAt: number | null;
 }
 
-export type NewDomain = Omit<Domain, 'lastCheck' | 'dkim' | 'dkimVerifiedAt'> & { dkim?: DkimKey | null };
+export type NewDomain = Omit<Domain, 'lastCheck' | 'webhookPayload' | 'dkim' | 'dkimVerifiedAt'> & { dkim?: DkimKey | null };
 
 interface Row {
   id: string;
@@ -30,6 +33,7 @@ interface Row {
   last_check: string | null;
   webhook_url: string | null;
   webhook_secret: string | null;
+  webhook_payload: PayloadMode;
   created_at: number;
   dkim_selector: string | null;
   dkim_public_key: string | null;
@@ -47,6 +51,7 @@ const toDomain = (r: Row): Domain => ({
   lastCheck: r.last_check ? JSON.parse(r.last_check) : null,
   webhookUrl: r.webhook_url,
   webhookSecret: r.webhook_secret,
+  webhookPayload: r.webhook_payload,
   createdAt: r.created_at,
   dkim:
     r.dkim_selector && r.dkim_public_key && r.dkim_private_key
@@ -72,7 +77,9 @@ export function domainsTable(db: Db) {
   const setStatus = db.prepare(
     'UPDATE domains SET status = @status, verified_at = @verifiedAt, last_check = @lastCheck WHERE id = @id',
   );
-  const setWebhook = db.prepare('UPDATE domains SET webhook_url = @url, webhook_secret = @secret WHERE id = @id');
+  const setWebhook = db.prepare(
+    'UPDATE domains SET webhook_url = @url, webhook_secret = @secret, webhook_payload = @payload WHERE id = @id',
+  );
   const remove = db.prepare('DELETE FROM domains WHERE id = ? AND user_id = ?');
   const setDkim = db.prepare(
     `UPDATE domains SET dkim_selector = @selector, dkim_public_key = @publicKey, dkim_private_key = @privateKeySealed
@@ -116,8 +123,8 @@ export function domainsTable(db: Db) {
     setStatus(id: string, status: Domain['status'], verifiedAt: number | null, lastCheck: unknown): void {
       setStatus.run({ id, status, verifiedAt, lastCheck: JSON.stringify(lastCheck ?? null) });
     },
-    setWebhook(id: string, url: string | null, secret: string | null): void {
-      setWebhook.run({ id, url, secret });
+    setWebhook(id: string, url: string | null, secret: string | null, payload: PayloadMode = 'json'): void {
+      setWebhook.run({ id, url, secret, payload });
     },
     delete(userId: string, id: string): boolean {
       return remove.run(id, userId).changes > 0;

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 
 export interface Attachment {
   filename: string;
@@ -62,6 +61,8 @@ export async function compose(c: Composition, signer: Signer, messageId: string,
 
 /** Prepends a DKIM-Signature to a whole message. */
 export async function sign(message: Buffer, signer: Signer): Promise<Buffer> {
+  // Loaded with the first message signed: an instance that never sends does not pay for mailauth (issue #19).
+  const { dkimSign } = await import('mailauth/lib/dkim/sign.js');
   // mailauth reads the key from signatureData (lib/dkim/dkim-signer.js); its .d.ts names top-level fields instead.
   const options = {
     canonicalization: 'relaxed/relaxed',

@@ -2,7 +2,8 @@ import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { Deps } from '../deps.js';
 import { SmtpError } from '../errors.js';
 import { acceptInbound, type AuthCheck } from '../inbound/accept.js';
-import { MEMORY_SPOOL_BYTES, spool, spoolDir, type Spool } from '../inbound/spool.js';
+import type { SpamCheck } from '../inbound/spam-check.js';
+import { spool, spoolDir, type Spool } from '../inbound/spool.js';
 import { applyDsn, isBounceRecipient } from '../send/bounce.js';
 
 /** A DSN is a short report (RFC 3464); one larger than this is read only this far. */
@@ -22,6 +23,8 @@ async function head(file: Pick<Spool, 'buffer' | 'open'>, max: number): Promise<
 
 export interface ReceiveHooks {
   checkAuth?: AuthCheck;
+  /** SPAM_FILTER: asked before the 250, bounded (src/inbound/spam-check.ts). */
+  checkSpam?: SpamCheck;
   /** Called after a commit that queued deliveries: wakes the delivery worker. */
   onStored?: () => void;
 }
@@ -34,7 +37,7 @@ export function receiveMessage(deps: Deps, hooks: ReceiveHooks = {}) {
   const dir = spoolDir(deps.config.dataDir);
   return (stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void) => {
     const run = async (): Promise<string> => {
-      const file = await spool(dir, stream, MEMORY_SPOOL_BYTES, deps.config.maxMessageBytes);
+      const file = await spool(dir, stream, deps.config.spoolMemoryBytes, deps.config.maxMessageBytes);
       try {
         if (stream.sizeExceeded) throw new SmtpError(552, 'Message too big');
         const all = session.envelope.rcptTo.map((r) => r.address);
@@ -61,7 +64,9 @@ export function receiveMessage(deps: Deps, hooks: ReceiveHooks = {}) {
             },
           },
           hooks.checkAuth,
+          hooks.checkSpam,
         );
+        deps.metrics.messagesStored.inc(ids.length);
         hooks.onStored?.();
         return ids.length > 0 ? `Ok: queued as ${ids.join(' ')}` : 'Ok: accepted';
       } finally {

@@ -8,10 +8,14 @@ import { apiCaller } from './api-client.js';
 import { assetRoutes } from './assets.js';
 import type { Web, WebEnv } from './env.js';
 import { authPages } from './pages/auth.js';
+import { blockPages } from './pages/blocks.js';
 import { domainPages } from './pages/domain.js';
 import { domainListPages } from './pages/domains.js';
 import { notFoundPage, onWebError } from './pages/error.js';
 import { googlePages } from './pages/google.js';
+import { appPages } from './pages/apps.js';
+import { connectedAppPages } from './pages/connected-apps.js';
+import { checkBeforeSignIn, consentPages } from './pages/consent.js';
 import { keyPages } from './pages/keys.js';
 import { messageContentPages } from './pages/message-content.js';
 import { messagePages } from './pages/message.js';
@@ -20,9 +24,11 @@ import { routeEditPages } from './pages/route-edit.js';
 import { routePages } from './pages/routes.js';
 import { sendPages } from './pages/sends.js';
 import { checkCsrfToken, loadSession, requireUser } from './session.js';
+import { OAUTH_ENDPOINTS } from '../oauth/routes.js';
 
-/** The API and attachment links keep their own JSON behaviour; everything else is a page. */
-const isPage = (path: string) => !(path === '/api' || path.startsWith('/api/') || path.startsWith('/att/') || path.startsWith('/v1/'));
+/** The API, attachment links and OAuth's machine endpoints keep their own JSON behaviour; everything else is a page. */
+const isPage = (path: string) =>
+  !(path === '/api' || path.startsWith('/api/') || path.startsWith('/att/') || path.startsWith('/v1/') || OAUTH_ENDPOINTS.has(path));
 
 const pagesOnly =
   (mw: MiddlewareHandler<WebEnv>): MiddlewareHandler<WebEnv> =>
@@ -77,6 +83,7 @@ export function webRoutes(deps: Deps, app: Hono): Hono<WebEnv> {
   web.use('*', pagesOnly(csrf({ origin: (origin, c) => origin === publicOrigin || origin === new URL(c.req.url).origin })));
   web.use('*', pagesOnly(loadSession(deps)));
   web.use('*', pagesOnly(checkCsrfToken));
+  web.use('/oauth/authorize', checkBeforeSignIn(deps));
   web.use('*', pagesOnly(requireUser));
   web.use('*', pagesOnly(async (c, next) => {
     await next();
@@ -96,7 +103,11 @@ export function webRoutes(deps: Deps, app: Hono): Hono<WebEnv> {
   web.route('/', messagePages(ctx));
   web.route('/', messageContentPages(ctx));
   web.route('/', sendPages(ctx));
+  web.route('/', blockPages(ctx));
   web.route('/', keyPages(ctx));
+  web.route('/', appPages(ctx));
+  web.route('/', connectedAppPages(ctx));
+  web.route('/', consentPages(ctx));
   web.get('*', (c, next) => (isPage(c.req.path) ? notFoundPage(c) : next()));
   web.onError(onWebError(deps));
   return web;

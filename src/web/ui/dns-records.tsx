@@ -16,6 +16,11 @@ const CheckResult = ({ check }: { check: Check | undefined }) => {
 
 /** DKIM and SPF are TXT records too: their buttons and checks are told apart by purpose. */
 const label = (rec: DomainJson['records'][number]) => (rec.purpose === 'dkim' ? 'DKIM' : rec.purpose === 'spf' ? 'SPF' : rec.type);
+// The page renders whatever the API holds, even a check without records (one stored by `--force`).
+const checkOf = (domain: DomainJson, rec: DomainJson['records'][number]): Check | undefined =>
+  Array.isArray(domain.last_check?.records)
+    ? domain.last_check.records.find((r) => (r.purpose ? r.purpose === rec.purpose : r.type === rec.type))
+    : undefined;
 
 /** The records to publish, each with copy buttons and the last verification's verdict. */
 export const DnsRecords = ({ domain }: { domain: DomainJson }) => (
@@ -45,7 +50,7 @@ export const DnsRecords = ({ domain }: { domain: DomainJson }) => (
             </td>
             <td data-label="Priority">{rec.priority ?? '—'}</td>
             <td data-label="Last check">
-              <CheckResult check={domain.last_check?.records.find((r) => (r.purpose ? r.purpose === rec.purpose : r.type === rec.type))} />
+              <CheckResult check={checkOf(domain, rec)} />
             </td>
           </tr>
         ))}
