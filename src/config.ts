@@ -31,6 +31,11 @@ export interface Config {
    */
   smtpProxyProtocol: boolean;
   retentionDays: number;
+  /**
+   * A raw message or attachment up to this many bytes is stored in the database, in the group
+   * commit of its message (DESIGN §3); larger ones go to the BlobStore. 0: every blob goes there.
+   */
+  inlineBlobBytes: number;
   dnsServers: string[];
   tlsCert: string | null;
   tlsKey: string | null;
@@ -160,6 +165,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smtpReverseDns: bool(env, 'SMTP_REVERSE_DNS', false),
     smtpProxyProtocol: bool(env, 'SMTP_PROXY_PROTOCOL', false),
     retentionDays: int(env, 'RETENTION_DAYS', 30, 7, 3650),
+    // Held in memory until the commit (up to 4× per message, src/inbound/blob-writer.ts): capped.
+    inlineBlobBytes: int(env, 'INLINE_BLOB_BYTES', 256 * 1024, 0, 16 * 1024 * 1024),
     dnsServers,
     tlsCert,
     tlsKey,

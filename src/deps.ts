@@ -5,6 +5,7 @@ import { openDb, type Db } from './db/open.js';
 import { createLogger, type Logger } from './log.js';
 import type { BlobStore } from './store/blob-store.js';
 import { FsBlobStore } from './store/fs-blob-store.js';
+import { withInlineBlobs } from './store/inline-blob-store.js';
 import { S3BlobStore } from './store/s3-blob-store.js';
 
 /** What every part of Mailhook needs. Built once in main.ts; tests build their own. */
@@ -22,11 +23,14 @@ export function createDeps(
   overrides: Partial<Pick<Deps, 'blobs' | 'log' | 'now'>> = {},
 ): Deps {
   const db = openDb(join(config.dataDir, 'mailhook.db'));
+  const repos = createRepos(db);
+  const store = overrides.blobs ?? (config.s3 ? new S3BlobStore(config.s3) : new FsBlobStore(join(config.dataDir, 'blobs')));
   return {
     config,
     db,
-    repos: createRepos(db),
-    blobs: overrides.blobs ?? (config.s3 ? new S3BlobStore(config.s3) : new FsBlobStore(join(config.dataDir, 'blobs'))),
+    repos,
+    // Small blobs live in the database, the rest in `store`: every reader goes through this one.
+    blobs: withInlineBlobs(repos.blobs, store),
     log: overrides.log ?? createLogger(config.logLevel),
     now: overrides.now ?? Date.now,
   };

@@ -6,6 +6,7 @@ import { parseMessage, type ParseOutcome } from '../parse/parse-message.js';
 import type { AuthResults, Envelope } from '../parse/types.js';
 import { attachmentKey, rawKey } from '../store/blob-store.js';
 import { groupCommit, NotDurableError } from '../db/group-commit.js';
+import { blobWriter } from './blob-writer.js';
 import { planDelivery, type AccountPlan } from './plan.js';
 import type { Spool } from './spool.js';
 
@@ -29,45 +30,45 @@ async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof 
 
 /**
  * parse → store → route → enqueue. Resolves with the stored message ids only after the raw
- * message, its attachments and its delivery rows are durable; rejects (→ 451) having removed
+ * message, its attachments and its delivery rows are durable (small blobs in the same commit as
+ * the rows, larger ones in the BlobStore before it); rejects (→ 451) having removed
  * whatever it wrote, so a failure leaves nothing half-written. The rows join the group commit
  * of whatever else is being stored at the same time (src/db/group-commit.ts).
  */
 export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth?: AuthCheck): Promise<string[]> {
   const receivedAt = deps.now();
   const firstId = newId('msg', receivedAt);
-  const written: string[] = [];
-  const put = async (key: string, body: Readable | Buffer) => {
-    written.push(key);
-    await deps.blobs.put(key, body);
-  };
+  const blobs = blobWriter(deps.blobs, deps.config.inlineBlobBytes);
   const rawBody = () => input.raw.buffer ?? input.raw.open();
   // A small message's raw copy is written while the parser runs; a big one's after, so that
   // one upload at a time holds buffers (an S3 upload holds two 5 MiB part buffers, src/store/s3-multipart.ts).
   const small = input.raw.buffer !== null;
   try {
     const [{ parsed, error }, auth] = await allSettled<[ParseOutcome, AuthResults | Record<string, never>, void]>([
-      parseMessage(input.raw.open(), (i, content) => put(attachmentKey(firstId, i), content)),
+      parseMessage(input.raw.open(), (i, content) => blobs.write(attachmentKey(firstId, i), content)),
       checkAuth ? checkAuth(input.raw.open(), input.envelope) : Promise.resolve({}),
-      small ? put(rawKey(firstId), rawBody()) : Promise.resolve(),
+      small ? blobs.write(rawKey(firstId), rawBody()) : Promise.resolve(),
     ]);
     const plans = planDelivery(deps.repos, input.envelope.rcptTo, parsed).filter((p) => p.keep);
-    if (!small && plans.length > 0) await put(rawKey(firstId), rawBody());
+    if (!small && plans.length > 0) await blobs.write(rawKey(firstId), rawBody());
     if (plans.length === 0) {
-      await removeBlobs(deps, written);
+      await removeBlobs(deps, blobs.stored);
       return [];
     }
 
     const copies: { id: string; plan: AccountPlan; attachments: StoredAttachment[] }[] = [];
     const copying: Promise<void>[] = [];
+    // The first account keeps the blobs written above; every other account gets its own copy.
+    const copy = (from: string, to: string) => {
+      if (!blobs.copyInline(from, to)) copying.push(deps.blobs.get(from).then((body) => blobs.write(to, body)));
+    };
     for (const [n, plan] of plans.entries()) {
-      // The first account keeps the blobs written above; every other account gets its own copy.
       const id = n === 0 ? firstId : newId('msg', receivedAt);
-      if (n > 0) copying.push(put(rawKey(id), rawBody()));
+      if (n > 0) copy(rawKey(firstId), rawKey(id));
       const attachments: StoredAttachment[] = [];
       for (const meta of parsed.attachments) {
         const blobKey = attachmentKey(id, meta.index);
-        if (n > 0) copying.push(deps.blobs.get(attachmentKey(firstId, meta.index)).then((body) => put(blobKey, body)));
+        if (n > 0) copy(attachmentKey(firstId, meta.index), blobKey);
         attachments.push({ ...meta, id: newId('att', receivedAt), messageId: id, blobKey });
       }
       copies.push({ id, plan, attachments });
@@ -93,6 +94,11 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
           },
           attachments,
         );
+        // Small blobs commit with their rows (DESIGN §3): no file, no fsync of their own.
+        for (const key of [rawKey(id), ...attachments.map((a) => a.blobKey)]) {
+          const data = blobs.inline.get(key);
+          if (data) deps.repos.blobs.insert(key, id, data);
+        }
         for (const r of plan.recipients) deps.repos.messages.insertRecipient(id, r.address, r.domainId);
         for (const d of plan.deliveries) {
           deps.repos.deliveries.insert({ id: newId('dlv', receivedAt), userId: plan.userId, messageId: id, ...d }, receivedAt);
@@ -102,7 +108,7 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
     return copies.map((c) => c.id);
   } catch (err) {
     // Rows that did commit point at these blobs: they stay (the 451 makes the sender retry; at worst a duplicate).
-    if (!(err instanceof NotDurableError)) await removeBlobs(deps, written);
+    if (!(err instanceof NotDurableError)) await removeBlobs(deps, blobs.stored);
     throw err;
   }
 }
