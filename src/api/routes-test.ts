@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { Readable } from 'node:stream';
 import type { Domain } from '../db/domains.js';
 import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { domainOf } from '../inbound/plan.js';
-import { emptyParsed, parseMessage } from '../parse/parse-message.js';
+import { emptyParsed } from '../parse/parse-message.js';
+import { parseOffThread } from '../parse/parse-pool.js';
 import type { ParsedMessage } from '../parse/types.js';
 import { rcptDecision, routesForRecipient } from '../route/match.js';
 import { canSeeMessage, notFound, ownDomain, requireScope } from './guard.js';
@@ -45,11 +45,13 @@ const test = createRoute({
   },
 });
 
-/** Parses a pasted message; attachment bodies are read and dropped, filters never look at them. */
-async function parseRaw(raw: string): Promise<ParsedMessage> {
-  const { parsed } = await parseMessage(Readable.from([Buffer.from(raw, 'utf8')]), async (_index, content) => {
-    for await (const _chunk of content) void _chunk;
-  });
+/**
+ * Parses a pasted message on a parse thread (up to 10 MiB of it can take seconds: never on the
+ * event loop), taking turns with the account's other dry runs. Attachment bodies are dropped:
+ * filters never look at them.
+ */
+async function parseRaw(raw: string, userId: string): Promise<ParsedMessage> {
+  const { parsed } = await parseOffThread({ raw: Buffer.from(raw, 'utf8'), path: null }, null, `dry-run:${userId}`);
   return parsed;
 }
 
@@ -77,7 +79,7 @@ export function routeTestRoutes(deps: Deps) {
       parsed = message.parsed;
       recipients = message.envelope.rcptTo.filter((a) => domainOf(a) === domain.name);
     } else if (body.raw !== undefined) {
-      parsed = await parseRaw(body.raw);
+      parsed = await parseRaw(body.raw, auth.user.id);
       recipients = [...parsed.to, ...parsed.cc].map((a) => a.address).filter((a) => domainOf(a) === domain.name);
     }
     if (body.recipient !== undefined) recipients = [body.recipient.trim()];

@@ -2,7 +2,8 @@ import type { Readable } from 'node:stream';
 import type { StoredAttachment } from '../db/messages.js';
 import type { Deps } from '../deps.js';
 import { newId } from '../ids.js';
-import { parseMessage, type ParseOutcome } from '../parse/parse-message.js';
+import { parseMessage, type ParseOutcome, type PutAttachment } from '../parse/parse-message.js';
+import { parseOffThread } from '../parse/parse-pool.js';
 import type { AuthResults, Envelope } from '../parse/types.js';
 import { attachmentKey, rawKey } from '../store/blob-store.js';
 import { groupCommit, NotDurableError } from '../db/group-commit.js';
@@ -12,7 +13,7 @@ import type { Spool } from './spool.js';
 
 export interface InboundMessage {
   /** The whole message as received: in memory when small, else a spool file (see spool.ts). */
-  raw: Pick<Spool, 'buffer' | 'open'>;
+  raw: Pick<Spool, 'buffer' | 'open'> & Partial<Pick<Spool, 'path'>>;
   size: number;
   envelope: Envelope;
 }
@@ -26,6 +27,17 @@ async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof 
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+/**
+ * A message that went to a spool file (over MEMORY_SPOOL_BYTES) is parsed on a parse thread,
+ * which reads the file itself: a pathological one can take seconds (bench/README.md, event-loop
+ * stall). One kept in memory is parsed here: ordinary mail costs well under a millisecond, less
+ * than the trip to a thread, and the worst 256 KiB measured ~70 ms.
+ */
+function parse(input: InboundMessage, put: PutAttachment): Promise<ParseOutcome> {
+  if (input.raw.path) return parseOffThread({ raw: null, path: input.raw.path }, put, 'smtp');
+  return parseMessage(input.raw.open(), put);
 }
 
 /**
@@ -45,7 +57,7 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
   const small = input.raw.buffer !== null;
   try {
     const [{ parsed, error }, auth] = await allSettled<[ParseOutcome, AuthResults | Record<string, never>, void]>([
-      parseMessage(input.raw.open(), (i, content) => blobs.write(attachmentKey(firstId, i), content)),
+      parse(input, (i, content) => blobs.write(attachmentKey(firstId, i), content)),
       checkAuth ? checkAuth(input.raw.open(), input.envelope) : Promise.resolve({}),
       small ? blobs.write(rawKey(firstId), rawBody()) : Promise.resolve(),
     ]);
