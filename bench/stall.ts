@@ -34,6 +34,7 @@ function nestedHtml(): string {
 
 interface Probes {
   healthMs: number[];
+  healthErrors: string[];
   smtpMs: number[];
   dryRuns: number;
   statuses: Record<string, number>;
@@ -41,7 +42,7 @@ interface Probes {
 
 async function probe(mh: RunningMailhook, tokens: string[], domainId: string, loaded: boolean): Promise<Probes> {
   const base = `http://127.0.0.1:${mh.httpPort}`;
-  const out: Probes = { healthMs: [], smtpMs: [], dryRuns: 0, statuses: {} };
+  const out: Probes = { healthMs: [], healthErrors: [], smtpMs: [], dryRuns: 0, statuses: {} };
   const until = performance.now() + SECONDS * 1000;
   const bodies = [encodedWords(), nestedHtml()].map((raw) => JSON.stringify({ domain_id: domainId, raw, recipient: `x@${DOMAIN}` }));
   const attacker = async (n: number) => {
@@ -59,8 +60,14 @@ async function probe(mh: RunningMailhook, tokens: string[], domainId: string, lo
   const health = async () => {
     while (performance.now() < until) {
       const t0 = performance.now();
-      await (await fetch(`${base}/api/health`)).text();
-      out.healthMs.push(performance.now() - t0);
+      try {
+        await (await fetch(`${base}/api/health`)).text();
+        out.healthMs.push(performance.now() - t0);
+      } catch (err) {
+        // Counted, and timed as the wait it was: a probe that failed never got its answer.
+        out.healthErrors.push((err as Error).cause ? String((err as Error & { cause: Error }).cause.message) : String(err));
+        out.healthMs.push(performance.now() - t0);
+      }
       await new Promise((r) => setTimeout(r, Math.max(0, PROBE_MS - (performance.now() - t0))));
     }
   };
@@ -128,7 +135,7 @@ export async function stall(): Promise<void> {
   };
   add('now', now.loaded, now.idle, '');
   if (old) add('before', old.loaded, old.idle, `, Mailhook before (${before!.label})`);
-  const note = (p: Probes) => `${p.dryRuns} dry runs answered (${Object.entries(p.statuses).map(([s, n]) => `${n}× ${s}`).join(', ')}), ${p.healthMs.length} health probes, ${p.smtpMs.length} SMTP transactions`;
+  const note = (p: Probes) => `${p.dryRuns} dry runs answered (${Object.entries(p.statuses).map(([s, n]) => `${n}× ${s}`).join(', ')}), ${p.healthMs.length} health probes (${p.healthErrors.length} failed${p.healthErrors[0] ? `: ${p.healthErrors[0]}` : ''}), ${p.smtpMs.length} SMTP transactions`;
   report('Event-loop stall under pathological dry runs', rows, [
     `Now: ${note(now.loaded)}.${old ? ` Before: ${note(old.loaded)}.` : ''} ${SECONDS} s of load.`,
   ]);

@@ -7,6 +7,7 @@ import { emptyParsed } from '../parse/parse-message.js';
 import { parseOffThread } from '../parse/parse-pool.js';
 import type { ParsedMessage } from '../parse/types.js';
 import { rcptDecision, routesForRecipient } from '../route/match.js';
+import { dryRunSlot } from './dry-run-slots.js';
 import { canSeeMessage, notFound, ownDomain, requireScope } from './guard.js';
 import { bearer, errors, json, jsonBody, router } from './openapi.js';
 
@@ -27,7 +28,7 @@ const test = createRoute({
   path: '/test',
   tags: ['routes'],
   security: bearer,
-  middleware: [requireScope('routes:read')] as const,
+  middleware: [requireScope('routes:read'), dryRunSlot] as const,
   description: 'Dry run: which routes a message would fire, and why. Nothing is stored or delivered.',
   request: {
     body: jsonBody(
@@ -41,7 +42,7 @@ const test = createRoute({
   },
   responses: {
     200: json(z.object({ domain_id: z.string(), results: z.array(ResultSchema) }), 'One result per recipient'),
-    ...errors(400, 401, 403, 404, 413),
+    ...errors(400, 401, 403, 404, 413, 429),
   },
 });
 

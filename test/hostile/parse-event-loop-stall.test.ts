@@ -60,6 +60,19 @@ afterEach(async () => {
 });
 
 describe('issue 11 item 2: pathological parses do not block the event loop', () => {
+  it('an account has at most two dry runs in flight: a third is 429 before its body is read', async () => {
+    api = testApi();
+    const s = await signup(api);
+    const d = await addDomain(api, s.token, 'example.com');
+    markVerified(api, d.id);
+    const body = JSON.stringify({ domain_id: d.id, raw: htmlBomb('x@example.com'), recipient: 'x@example.com' });
+    const results = await Promise.all([1, 2, 3].map(() => api!.call('POST', '/api/routes/test', { token: s.token, body })));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 429]);
+    expect(results.find((r) => r.status === 429)!.headers.get('retry-after')).toBe('1');
+    // Slots are given back: the next one runs.
+    expect((await api.call('POST', '/api/routes/test', { token: s.token, body })).status).toBe(200);
+  }, 60_000);
+
   it('messages whose HTML takes a second to convert are parsed off the event loop over SMTP, and stored whole', async () => {
     api = testApi();
     const s = await signup(api);
