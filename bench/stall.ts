@@ -96,7 +96,7 @@ async function run(main?: string): Promise<{ idle: Probes; loaded: Probes }> {
     const seed = addRouteSeed(deps);
     domainId = seed.domainId;
     tokens = Array.from({ length: DRY_RUNS }, () => createSession(deps, seed.userId));
-  }, {}, main);
+  }, {}, { main });
   try {
     const idle = await probe(mh, tokens, domainId, false);
     const loaded = await probe(mh, tokens, domainId, true);

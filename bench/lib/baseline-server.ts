@@ -110,7 +110,7 @@ const server = new SMTPServer({
   },
   onData(stream, _session, callback) {
     if (mode === 'sqlite') {
-      spool(join(config.dataDir, 'spool'), stream)
+      spool(join(config.dataDir, 'spool'), stream, config.spoolMemoryBytes)
         .then(async (raw) => {
           const [parsed] = await Promise.all([parse(raw.open()), raw.buffer ? Promise.resolve() : Promise.reject(new Error('over the memory spool'))]);
           await insertRaw!(newId('msg'), raw.buffer!);
@@ -127,7 +127,7 @@ const server = new SMTPServer({
     }
     if (mode === 'store' || mode === 'deliver') {
       const id = newId('msg');
-      spool(join(config.dataDir, 'spool'), stream)
+      spool(join(config.dataDir, 'spool'), stream, config.spoolMemoryBytes)
         .then((raw) => Promise.all([parse(raw.open()), blobs.put(rawKey(id), raw.buffer ?? raw.open())]))
         .then(
           ([parsed]) => {

@@ -7,9 +7,19 @@ import { newWebhookSecret } from '../../src/deliver/sign.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import { newId } from '../../src/ids.js';
 import { seedUserAndDomain } from '../../test/helpers/deps.js';
-import { freePort, procStats, profileFlags, startNode, waitForPort, type Child, type ProcStats } from './proc.js';
+import { freePort, procStats, profileFlags, startChild, startNode, waitForPort, type Child, type ProcStats } from './proc.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const BUILT_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+export interface StartOptions {
+  /** Run the compiled dist/main.js as production does (no TypeScript loader): `npm run build` first. */
+  built?: boolean;
+  /** Node flags before the script (e.g. the heap limits of the Dockerfile's CMD). */
+  nodeFlags?: string[];
+  /** Another checkout's src/main.ts (beforeMain()), run through tsx. */
+  main?: string;
+}
 
 /**
  * Where bench data folders go: BENCH_TMP, else /var/tmp (disk-backed by convention; /tmp is
@@ -90,7 +100,7 @@ export function beforeMain(): { main: string; label: string } | null {
 }
 
 /**
- * Seeds a fresh DATA_DIR through `seed`, then starts `src/main.ts` (or `main`, another
+ * Seeds a fresh DATA_DIR through `seed`, then starts `src/main.ts` (or `opts.main`, another
  * checkout's) as its own process (the production entry point: SMTP, HTTP, delivery worker,
  * sweeper) and waits for both listeners.
  */
@@ -98,7 +108,7 @@ export async function startMailhook(
   name: string,
   seed: (deps: Deps) => void,
   extraEnv: Record<string, string> = {},
-  main = MAIN,
+  opts: StartOptions = {},
 ): Promise<RunningMailhook> {
   const dataDir = benchDir(name);
   const [smtpPort, httpPort] = [await freePort(), await freePort()];
@@ -117,7 +127,8 @@ export async function startMailhook(
   }
   // BENCH_MAILHOOK_NODE_FLAGS: extra node flags for experiments (e.g. --max-semi-space-size=4).
   const extraFlags = (process.env.BENCH_MAILHOOK_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = startNode(main, [], env, [...extraFlags, ...profileFlags(`mailhook-${name}`)]);
+  const flags = [...(opts.nodeFlags ?? []), ...extraFlags, ...profileFlags(`mailhook-${name}`)];
+  const child = opts.built ? startChild(process.execPath, [...flags, BUILT_MAIN], env) : startNode(opts.main ?? MAIN, [], env, flags);
   await waitForPort(smtpPort, 30_000, child);
   await waitForPort(httpPort, 30_000, child);
   return {

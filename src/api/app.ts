@@ -6,6 +6,8 @@ import { HttpError } from '../errors.js';
 import { apiRoutes } from './api.js';
 import { attachmentRoutes } from './attachments.js';
 import { healthRoutes } from './health.js';
+import { metricsRoutes } from './metrics.js';
+import { oauthRoutes } from '../oauth/routes.js';
 import { webRoutes } from '../web/web.js';
 
 export interface AppOptions {
@@ -43,8 +45,11 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Hono {
   const large = tooLarge(MAX_DRY_RUN_BODY);
   app.use('/api/*', (c, next) => (c.req.path === '/api/routes/test' ? large(c, next) : small(c, next)));
   app.route('/', healthRoutes(deps));
+  app.route('/', metricsRoutes(deps));
   app.route('/', attachmentRoutes(deps));
   app.route('/', apiRoutes(deps, opts.kickDeliveries ?? (() => {})));
+  // The OAuth token, revocation and metadata endpoints (RFC 6749 errors); /oauth/authorize is a page.
+  app.route('/', oauthRoutes(deps));
   // The dashboard: pages at `/` that call the routes above in-process (src/web).
   app.route('/', webRoutes(deps, app));
   return app;

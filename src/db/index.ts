@@ -4,7 +4,11 @@ import { deliveriesTable } from './deliveries.js';
 import { deliveriesOfDomain } from './deliveries-list.js';
 import { domainsTable } from './domains.js';
 import { messageBlobKeys, messagesTable } from './messages.js';
+import { oauthAppsTable } from './oauth-apps.js';
+import { oauthCodesTable } from './oauth-codes.js';
+import { oauthTokensTable } from './oauth-tokens.js';
 import type { Db } from './open.js';
+import { opsStateTable } from './ops-state.js';
 import { routesTable } from './routes.js';
 import { sessionsTable } from './sessions.js';
 import { usersTable } from './users.js';
@@ -22,6 +26,10 @@ export function createRepos(db: Db) {
     messageBlobs: messageBlobKeys(db),
     blobs: blobsTable(db),
     domainDeliveries: deliveriesOfDomain(db),
+    opsState: opsStateTable(db),
+    oauthApps: oauthAppsTable(db),
+    oauthCodes: oauthCodesTable(db),
+    oauthTokens: oauthTokensTable(db),
   };
 }
 

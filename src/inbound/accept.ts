@@ -30,14 +30,17 @@ async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof 
 }
 
 /**
- * A message that went to a spool file (over MEMORY_SPOOL_BYTES) is parsed on a parse thread,
- * which reads the file itself: a pathological one can take seconds (bench/README.md, event-loop
- * stall). One kept in memory is parsed here: ordinary mail costs well under a millisecond, less
- * than the trip to a thread, and the worst 256 KiB measured ~70 ms.
+ * Messages over this size are parsed on a parse thread (src/parse/parse-pool.ts): a pathological
+ * one can take seconds of CPU (bench/README.md, event-loop stall). A smaller one is parsed here:
+ * ordinary mail costs well under a millisecond, less than the trip to a thread, and the worst
+ * 256 KiB we built ~70 ms.
  */
+export const PARSE_OFF_THREAD_BYTES = 256 * 1024;
+
+/** A spooled message's thread reads the file itself; one in memory is copied to it. */
 function parse(input: InboundMessage, put: PutAttachment): Promise<ParseOutcome> {
-  if (input.raw.path) return parseOffThread({ raw: null, path: input.raw.path }, put, 'smtp');
-  return parseMessage(input.raw.open(), put);
+  if (input.size <= PARSE_OFF_THREAD_BYTES) return parseMessage(input.raw.open(), put);
+  return parseOffThread({ raw: input.raw.path ? null : input.raw.buffer, path: input.raw.path ?? null }, put, 'smtp');
 }
 
 /**
@@ -61,6 +64,7 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
       checkAuth ? checkAuth(input.raw.open(), input.envelope) : Promise.resolve({}),
       small ? blobs.write(rawKey(firstId), rawBody()) : Promise.resolve(),
     ]);
+    if (error) deps.metrics.parseErrors.inc();
     const plans = planDelivery(deps.repos, input.envelope.rcptTo, parsed).filter((p) => p.keep);
     if (!small && plans.length > 0) await blobs.write(rawKey(firstId), rawBody());
     if (plans.length === 0) {

@@ -11,16 +11,22 @@ import type { FromWorker, ParseTask, ToWorker } from './parse-protocol.js';
  * megabytes of nested HTML) never holds the event loop that every SMTP session and API call
  * shares (DESIGN §1 invariant 5). Tasks wait in one queue per lane (an account's dry runs, SMTP)
  * and the lanes take turns, so one account's forty dry runs delay another's by one parse at most.
- * The thread runs src/parse/parse-message.ts itself (through tsx, as the main thread does).
+ * The thread runs src/parse/parse-message.ts itself.
  */
 export const PARSE_THREADS = Math.max(1, Math.min(2, availableParallelism()));
 
-const WORKER = new URL('./parse-worker.ts', import.meta.url).href;
-const TSX_API = pathToFileURL(
-  createRequire(import.meta.url).resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs'),
-).href;
-const BOOT = `import(${JSON.stringify(TSX_API)}).then((tsx) => tsx.tsImport(${JSON.stringify(WORKER)}, ${JSON.stringify(WORKER)}))
+// Compiled (dist/, npm run build): the thread runs parse-worker.js as it is. From source: through
+// tsx, whose loader a worker does not inherit, so the thread registers it before importing.
+const COMPILED = import.meta.url.endsWith('.js');
+const WORKER = new URL(COMPILED ? './parse-worker.js' : './parse-worker.ts', import.meta.url);
+function bootCode(): string {
+  const tsx = pathToFileURL(
+    createRequire(import.meta.url).resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs'),
+  ).href;
+  return `import(${JSON.stringify(tsx)}).then((tsx) => tsx.tsImport(${JSON.stringify(WORKER.href)}, ${JSON.stringify(WORKER.href)}))
   .catch((err) => { console.error('parse thread failed to start', err); process.exit(1); });`;
+}
+const newWorker = () => (COMPILED ? new Worker(WORKER) : new Worker(bootCode(), { eval: true }));
 
 export interface ParseInput {
   raw: Buffer | null;
@@ -55,7 +61,7 @@ function nextJob(): Job | null {
 }
 
 function spawn(): Thread {
-  const t: Thread = { worker: new Worker(BOOT, { eval: true }), ready: false, job: null };
+  const t: Thread = { worker: newWorker(), ready: false, job: null };
   t.worker.unref();
   t.worker.on('message', (m: 'ready' | 'idle') => {
     t.ready = true;
@@ -84,8 +90,8 @@ function dispatch(): void {
     if (!job) break;
     start(t, job);
   }
-  const busy = threads.some((t) => t.job);
-  // Referenced while a parse is out, so a pending 250 is never dropped by an idle exit.
+  const busy = threads.some((t) => t.job) || lanes.size > 0;
+  // Referenced while a parse is out or waiting, so a pending 250 is never dropped by an idle exit.
   for (const t of threads) {
     if (busy) t.worker.ref();
     else t.worker.unref();

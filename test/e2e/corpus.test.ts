@@ -14,6 +14,29 @@ import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-r
 const CORPUS = fileURLToPath(new URL('../../../shared/corpus/public/', import.meta.url));
 const files = readdirSync(CORPUS).filter((f) => f.endsWith('.eml')).sort();
 
+/**
+ * Where Mailhook decodes unlike mailparser on purpose (src/parse, issues #11 and #20): the
+ * reading of RFC 2047, RFC 2045/2046 and the WHATWG Encoding Standard, checked by hand.
+ */
+const DECODED_UNLIKE_MAILPARSER: Record<string, { subject?: string; attachmentSizes?: number[] }> = {
+  // Raw 8-bit bytes inside an encoded word (=?iso-8859-1?Q?Fr<F6>sche?=) are decoded once.
+  'zbateson-mmp__m2004.eml': { subject: 'Die Hasen und die Fr\u00f6sche' },
+  'zbateson-mmp__m2007.eml': { subject: 'Die Hasen und die Fr\u00f6sche' },
+  'zbateson-mmp__m2008.eml': { subject: 'Die Hasen und die Fr\u00f6sche' },
+  'zbateson-mmp__m2009.eml': { subject: 'Die Hasen und die Fr\u00f6sche' },
+  'zbateson-mmp__m2012.eml': { subject: 'Die Hasen und die Fr\u00f6sche' },
+  // UTF-7 encoded words (RFC 2152) are decoded.
+  'zbateson-mmp__m0006.eml': { subject: 'Die Hasen und die Fr\u00f6sche (Microsoft Outlook 00)' },
+  'zbateson-mmp__m0007.eml': { subject: 'Die Hasen und die Fr\u00f6sche (Microsoft Outlook 00)' },
+  // Shift_JIS F9 91 is in the user-defined area (a docomo emoji): U+E6EC, as cp932 reads it.
+  'jpmobile__email-fixtures_docomo-gmail-sjis.eml': { subject: '\u30c6\u30b9\u30c8\ue6ec' },
+  'jpmobile__mobile_mailer_docomo-gmail-sjis.eml': { subject: '\u30c6\u30b9\u30c8\ue6ec' },
+  // Base64 ends with its padding: the malformed "--b-->" delimiter and the epilogue are not data.
+  'enmime__epilogue-sample.eml': { attachmentSizes: [7] },
+  // The untyped parts of a multipart/digest are message/rfc822 attachments (RFC 2046 §5.1.5).
+  'stalwart__thirdparty_007.eml': { attachmentSizes: [76, 77, 332] },
+};
+
 interface Payload {
   data: {
     id: string;
@@ -86,13 +109,14 @@ describe('the public corpus goes through SMTP → webhook', () => {
         skipImageLinks: true,
         skipTextLinks: true,
       });
+      const unlike = DECODED_UNLIKE_MAILPARSER[file];
       // Header values are capped in the payload (the raw message keeps them whole).
-      expect(p!.data.subject, file).toBe((expected.subject ?? '').slice(0, MAX_HEADER_VALUE));
+      expect(p!.data.subject, file).toBe(unlike?.subject ?? (expected.subject ?? '').slice(0, MAX_HEADER_VALUE));
       expect(p!.data.from.address, file).toBe(expected.from?.value[0]?.address ?? '');
       expect(
         p!.data.attachments.map((a) => a.size),
         file,
-      ).toEqual(expected.attachments.map((a) => a.size));
+      ).toEqual(unlike?.attachmentSizes ?? expected.attachments.map((a) => a.size));
     }
     const rows = deps.db.prepare("SELECT count(*) AS n FROM deliveries WHERE status = 'delivered'").get() as { n: number };
     expect(rows.n).toBe(files.length);
