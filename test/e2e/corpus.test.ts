@@ -10,8 +10,8 @@ import { seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
 import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
-// Real email from public test suites (see ../shared/corpus/SOURCES.md), beside this repository.
-const CORPUS = fileURLToPath(new URL('../../../shared/corpus/public/', import.meta.url));
+// Real email from public test suites, with each file's origin and licence in test/corpus/SOURCES.md.
+const CORPUS = fileURLToPath(new URL('../corpus/public/', import.meta.url));
 const files = readdirSync(CORPUS).filter((f) => f.endsWith('.eml')).sort();
 
 interface Payload {
