@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// The admin CLI: TypeScript sources run through tsx, exactly as `npm start` runs the server.
-import { register } from 'tsx/esm/api';
+// The admin CLI, from dist/ when built, else from the sources through tsx (bin/entry.js).
+import { run } from './entry.js';
 
-register();
-await import('../src/cli.ts');
+await run('cli');

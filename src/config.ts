@@ -31,6 +31,10 @@ export interface Config {
    */
   smtpProxyProtocol: boolean;
   retentionDays: number;
+  /** SQLite's page cache, MiB (per connection; the process has one). */
+  sqliteCacheMb: number;
+  /** A message up to this size is held in memory while received, a larger one in a temporary file. */
+  spoolMemoryBytes: number;
   dnsServers: string[];
   tlsCert: string | null;
   tlsKey: string | null;
@@ -160,6 +164,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smtpReverseDns: bool(env, 'SMTP_REVERSE_DNS', false),
     smtpProxyProtocol: bool(env, 'SMTP_PROXY_PROTOCOL', false),
     retentionDays: int(env, 'RETENTION_DAYS', 30, 7, 3650),
+    sqliteCacheMb: int(env, 'SQLITE_CACHE_MB', 32, 1, 4096),
+    spoolMemoryBytes: int(env, 'SPOOL_MEMORY_BYTES', 256 * 1024, 0, 64 * 1024 * 1024),
     dnsServers,
     tlsCert,
     tlsKey,

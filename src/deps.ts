@@ -21,7 +21,7 @@ export function createDeps(
   config: Readonly<Config>,
   overrides: Partial<Pick<Deps, 'blobs' | 'log' | 'now'>> = {},
 ): Deps {
-  const db = openDb(join(config.dataDir, 'mailhook.db'));
+  const db = openDb(join(config.dataDir, 'mailhook.db'), config.sqliteCacheMb);
   return {
     config,
     db,

@@ -49,6 +49,8 @@ describe('configuration', () => {
     ['DNS_SERVERS', 'dns.example', /DNS_SERVERS must list IP addresses/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
     ['TLS_CERT', '/nonexistent/cert.pem', /TLS_CERT: cannot read/],
+    ['SQLITE_CACHE_MB', '0', /SQLITE_CACHE_MB must be between 1/],
+    ['SPOOL_MEMORY_BYTES', '1e9', /SPOOL_MEMORY_BYTES/],
   ])('refuses %s=%s with a message naming it', (name, value, message) => {
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(message);

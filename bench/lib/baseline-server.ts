@@ -78,7 +78,7 @@ const server = new SMTPServer({
   onData(stream, _session, callback) {
     if (mode === 'store' || mode === 'deliver') {
       const id = newId('msg');
-      spool(join(config.dataDir, 'spool'), stream)
+      spool(join(config.dataDir, 'spool'), stream, config.spoolMemoryBytes)
         .then((raw) => Promise.all([parse(raw.open()), blobs.put(rawKey(id), raw.buffer ?? raw.open())]))
         .then(
           ([parsed]) => {

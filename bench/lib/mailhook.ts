@@ -7,9 +7,17 @@ import { newWebhookSecret } from '../../src/deliver/sign.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import { newId } from '../../src/ids.js';
 import { seedUserAndDomain } from '../../test/helpers/deps.js';
-import { freePort, procStats, profileFlags, startNode, waitForPort, type Child, type ProcStats } from './proc.js';
+import { freePort, procStats, profileFlags, startChild, startNode, waitForPort, type Child, type ProcStats } from './proc.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const BUILT_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+export interface StartOptions {
+  /** Run the compiled dist/main.js as production does (no TypeScript loader): `npm run build` first. */
+  built?: boolean;
+  /** Node flags before the script (e.g. the heap limits of the Dockerfile's CMD). */
+  nodeFlags?: string[];
+}
 
 /**
  * Where bench data folders go: BENCH_TMP, else /var/tmp (disk-backed by convention; /tmp is
@@ -81,7 +89,12 @@ export function seedRoutes(deps: Deps, domainName: string, urls: string[], match
  * Seeds a fresh DATA_DIR through `seed`, then starts `src/main.ts` as its own process (the
  * production entry point: SMTP, HTTP, delivery worker, sweeper) and waits for both listeners.
  */
-export async function startMailhook(name: string, seed: (deps: Deps) => void, extraEnv: Record<string, string> = {}): Promise<RunningMailhook> {
+export async function startMailhook(
+  name: string,
+  seed: (deps: Deps) => void,
+  extraEnv: Record<string, string> = {},
+  opts: StartOptions = {},
+): Promise<RunningMailhook> {
   const dataDir = benchDir(name);
   const [smtpPort, httpPort] = [await freePort(), await freePort()];
   const env = benchEnv({
@@ -99,7 +112,8 @@ export async function startMailhook(name: string, seed: (deps: Deps) => void, ex
   }
   // BENCH_MAILHOOK_NODE_FLAGS: extra node flags for experiments (e.g. --max-semi-space-size=4).
   const extraFlags = (process.env.BENCH_MAILHOOK_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = startNode(MAIN, [], env, [...extraFlags, ...profileFlags(`mailhook-${name}`)]);
+  const flags = [...(opts.nodeFlags ?? []), ...extraFlags, ...profileFlags(`mailhook-${name}`)];
+  const child = opts.built ? startChild(process.execPath, [...flags, BUILT_MAIN], env) : startNode(MAIN, [], env, flags);
   await waitForPort(smtpPort, 30_000, child);
   await waitForPort(httpPort, 30_000, child);
   return {

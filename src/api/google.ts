@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createOidcClient, type OidcIdentity } from '../auth/google.js';
+import type { OidcIdentity } from '../auth/google.js';
 import { createSession } from '../auth/sessions.js';
 import type { User } from '../db/users.js';
 import type { Deps } from '../deps.js';
@@ -8,7 +8,7 @@ import { newId } from '../ids.js';
 import { SessionSchema, userJson } from './auth.js';
 import { errors, json, jsonBody, router } from './openapi.js';
 
-const google = createRoute({
+const googleRoute = createRoute({
   method: 'post',
   path: '/google',
   tags: ['auth'],
@@ -43,11 +43,13 @@ function accountFor(deps: Deps, id: OidcIdentity): User {
 /** POST /api/auth/google: 404 when GOOGLE_CLIENT_ID is not set. */
 export function googleRoutes(deps: Deps) {
   const r = router();
-  const client = deps.config.google ? createOidcClient(deps.config.google, deps.now) : null;
-  r.openapi(google, async (c) => {
+  // The OIDC client (and jose, ~8 MB) is loaded only on a server where Google sign-in is configured.
+  const google = deps.config.google;
+  const client = google ? import('../auth/google.js').then((m) => m.createOidcClient(google, deps.now)) : null;
+  r.openapi(googleRoute, async (c) => {
     if (!client) throw new HttpError(404, 'Google sign-in is not configured on this server');
     const body = c.req.valid('json');
-    const user = accountFor(deps, await client.signIn(body.code, body.redirect_uri));
+    const user = accountFor(deps, await (await client).signIn(body.code, body.redirect_uri));
     return c.json({ token: createSession(deps, user.id), user: userJson(user) }, 200);
   });
   return r;

@@ -19,24 +19,19 @@ export interface Spool {
   remove(): Promise<void>;
 }
 
-/**
- * Up to this size a message stays in memory: no temporary file is written, read back and
- * removed for the typical few-KB mail. 100 sessions at once hold at most 100 × this much.
- */
-export const MEMORY_SPOOL_BYTES = 256 * 1024;
-
 export function spoolDir(dataDir: string): string {
   return join(dataDir, 'spool');
 }
 
 /**
- * Reads `stream` to its end: into memory up to `memoryLimit` bytes, into a new file in `dir`
- * beyond that, nothing past `maxBytes`. The file is temporary: durability comes later, in the blob store.
+ * Reads `stream` to its end: into memory up to `memoryLimit` bytes (SPOOL_MEMORY_BYTES: no
+ * temporary file is written, read back and removed for the typical few-KB mail; N sessions at once
+ * hold at most N × this much), into a new file in `dir` beyond that, nothing past `maxBytes`. The file is temporary: durability comes later, in the blob store.
  */
 export async function spool(
   dir: string,
   stream: Readable,
-  memoryLimit = MEMORY_SPOOL_BYTES,
+  memoryLimit: number,
   maxBytes = Number.POSITIVE_INFINITY,
 ): Promise<Spool> {
   const chunks: Buffer[] = [];

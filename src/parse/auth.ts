@@ -1,7 +1,7 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
-import { arc, dkimVerify, dmarc, spf, type ARCData, type DKIMResult, type DKIMVerifyResult, type DNSResolver } from 'mailauth';
+import type { ARCData, DKIMResult, DKIMVerifyResult, DNSResolver } from 'mailauth';
 import type { AuthResults } from './types.js';
 
 /** mailauth's resolver contract: node's dns.promises.resolve(name, rrtype), errors with `code`. */
@@ -58,8 +58,15 @@ function dkimSummary(results: DKIMResult[]): string {
 }
 
 type Done = Partial<Record<keyof AuthResults, string>>;
+type Mailauth = typeof import('mailauth');
 
-async function runChecks(raw: Readable | Buffer, env: AuthEnvelope, mta: string, resolver: DNSResolver, done: Done) {
+// mailauth and what it pulls in (public suffix list, punycode, …) are ~18 MB of a process's memory:
+// loaded on the first message that is checked, not at start-up, nor ever with AUTH_CHECKS=false.
+let mailauth: Promise<Mailauth> | undefined;
+const loadMailauth = () => (mailauth ??= import('mailauth'));
+
+async function runChecks(lib: Mailauth, raw: Readable | Buffer, env: AuthEnvelope, mta: string, resolver: DNSResolver, done: Done) {
+  const { arc, dkimVerify, dmarc, spf } = lib;
   // Same conventions as mailauth's authenticate(): an IP literal HELO is bracketed.
   const helo = env.helo && isIP(env.helo) ? `[${env.helo}]` : env.helo || (env.remoteIp ? `[${env.remoteIp}]` : '');
   const spfRun = spf({ sender: env.mailFrom || undefined, ip: env.remoteIp, helo, mta, resolver }).then((r) => {
@@ -114,10 +121,12 @@ export async function computeAuth(raw: Readable | Buffer, env: AuthEnvelope, opt
         .finally(() => deadline.signal.removeEventListener('abort', onAbort));
     });
 
+  // Loaded before the clock starts: the first message's checks get their whole time.
+  const lib = await loadMailauth();
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, opts.timeoutMs)));
   try {
-    await Promise.race([runChecks(raw, env, opts.mta, resolver, done).catch(() => {}), expired]);
+    await Promise.race([runChecks(lib, raw, env, opts.mta, resolver, done).catch(() => {}), expired]);
   } finally {
     clearTimeout(timer);
     deadline.abort();

@@ -2,7 +2,7 @@ import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { Deps } from '../deps.js';
 import { SmtpError } from '../errors.js';
 import { acceptInbound, type AuthCheck } from '../inbound/accept.js';
-import { MEMORY_SPOOL_BYTES, spool, spoolDir } from '../inbound/spool.js';
+import { spool, spoolDir } from '../inbound/spool.js';
 
 export interface ReceiveHooks {
   checkAuth?: AuthCheck;
@@ -18,7 +18,7 @@ export function receiveMessage(deps: Deps, hooks: ReceiveHooks = {}) {
   const dir = spoolDir(deps.config.dataDir);
   return (stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void) => {
     const run = async (): Promise<string> => {
-      const file = await spool(dir, stream, MEMORY_SPOOL_BYTES, deps.config.maxMessageBytes);
+      const file = await spool(dir, stream, deps.config.spoolMemoryBytes, deps.config.maxMessageBytes);
       try {
         if (stream.sizeExceeded) throw new SmtpError(552, 'Message too big');
         const ids = await acceptInbound(

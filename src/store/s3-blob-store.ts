@@ -1,9 +1,9 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import type { S3Config } from '../config.js';
 import { assertKey, BlobNotFoundError, type BlobStore } from './blob-store.js';
 import { MultipartUpload, PART_SIZE, PartPool } from './s3-multipart.js';
+import { s3Presigner, s3Sdk } from './s3-sdk.js';
 
 export { PART_SIZE };
 
@@ -36,7 +36,7 @@ export class S3BlobStore implements BlobStore {
   constructor(config: S3Config, client: Partial<S3ClientConfig> = {}) {
     this.bucket = config.bucket;
     this.redirect = config.presignRedirect;
-    this.client = new S3Client({
+    this.client = new (s3Sdk().S3Client)({
       region: config.region,
       forcePathStyle: config.forcePathStyle,
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
@@ -69,7 +69,7 @@ export class S3BlobStore implements BlobStore {
 
   /** Resolves after PutObject succeeded: S3 has the bytes durably. */
   private async putObject(key: string, body: Buffer): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length }));
+    await this.client.send(new (s3Sdk().PutObjectCommand)({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length }));
   }
 
   /**
@@ -121,7 +121,7 @@ export class S3BlobStore implements BlobStore {
   async get(key: string): Promise<Readable> {
     assertKey(key);
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const res = await this.client.send(new (s3Sdk().GetObjectCommand)({ Bucket: this.bucket, Key: key }));
       if (!(res.Body instanceof Readable)) throw new Error(`S3 GetObject ${key}: no body stream`);
       return res.Body;
     } catch (err) {
@@ -133,22 +133,22 @@ export class S3BlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     assertKey(key);
     // S3 answers 204 for a missing key too, so deleting twice is not an error.
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    await this.client.send(new (s3Sdk().DeleteObjectCommand)({ Bucket: this.bucket, Key: key }));
   }
 
   async check(): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    await this.client.send(new (s3Sdk().HeadBucketCommand)({ Bucket: this.bucket }));
   }
 
   async presign(key: string, headers: { contentType: string; contentDisposition: string }): Promise<string | null> {
     assertKey(key);
     if (!this.redirect) return null;
-    const command = new GetObjectCommand({
+    const command = new (s3Sdk().GetObjectCommand)({
       Bucket: this.bucket,
       Key: key,
       ResponseContentType: headers.contentType,
       ResponseContentDisposition: headers.contentDisposition,
     });
-    return getSignedUrl(this.client, command, { expiresIn: PRESIGN_SECONDS });
+    return s3Presigner().getSignedUrl(this.client, command, { expiresIn: PRESIGN_SECONDS });
   }
 }

@@ -1,11 +1,5 @@
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  UploadPartCommand,
-  type CompletedPart,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from './s3-sdk.js';
 
 /**
  * S3's smallest part size (all parts but the last). A stream bigger than one part goes up
@@ -58,7 +52,7 @@ export class MultipartUpload {
     private readonly bucket: string,
     private readonly key: string,
   ) {
-    this.started = client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key })).then((r) => r.UploadId);
+    this.started = client.send(new (s3Sdk().CreateMultipartUploadCommand)({ Bucket: bucket, Key: key })).then((r) => r.UploadId);
     this.started.catch(() => undefined);
   }
 
@@ -77,7 +71,7 @@ export class MultipartUpload {
     const partNumber = this.parts.length + 1;
     const promise = this.started.then(async (uploadId) => {
       const res = await this.client.send(
-        new UploadPartCommand({
+        new (s3Sdk().UploadPartCommand)({
           Bucket: this.bucket,
           Key: this.key,
           UploadId: uploadId,
@@ -100,7 +94,7 @@ export class MultipartUpload {
     this.inFlight = null;
     this.release();
     await this.client.send(
-      new CompleteMultipartUploadCommand({
+      new (s3Sdk().CompleteMultipartUploadCommand)({
         Bucket: this.bucket,
         Key: this.key,
         UploadId: await this.started,
@@ -117,7 +111,7 @@ export class MultipartUpload {
     const uploadId = await this.started.catch(() => undefined);
     if (!uploadId) return;
     await this.client
-      .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }))
+      .send(new (s3Sdk().AbortMultipartUploadCommand)({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }))
       .catch(() => undefined);
   }
 

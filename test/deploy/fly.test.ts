@@ -60,6 +60,7 @@ interface Fly {
   build: { dockerfile: string };
   env: Record<string, string>;
   mounts: { source: string; destination: string }[];
+  vm: { memory: string; cpu_kind: string; cpus: number }[];
   http_service: { internal_port: number; force_https: boolean; checks: { path: string }[] };
   services: { protocol: string; internal_port: number; ports: { port: number; handlers?: string[] }[] }[];
 }
@@ -101,6 +102,11 @@ describe('fly.toml', () => {
     expect(config.publicUrl).toMatch(/^https:\/\//);
   });
 
+  it('names the Machine size the memory benchmark supports', () => {
+    expect(fly.vm).toHaveLength(1);
+    expect(fly.vm[0]!.memory).toBe('256mb');
+  });
+
   it('health-checks the health endpoint', () => {
     expect(fly.http_service.checks.map((c) => c.path)).toEqual(['/api/health']);
   });
@@ -114,8 +120,13 @@ describe('Dockerfile', () => {
   const json = (instr: string) => JSON.parse(new RegExp(`^${instr} (\\[.*\\])$`, 'm').exec(dockerfile)![1]!) as string[];
   const env = Object.fromEntries([...dockerfile.matchAll(/^\s*(?:ENV\s+)?([A-Z_]+)=(\S+?)\s*\\?$/gm)].map((m) => [m[1]!, m[2]!]));
 
-  it('runs the start command of package.json, which README gives as `npm start`', () => {
-    expect(json('CMD')).toEqual(pkg.scripts.start.split(' '));
+  it('runs the compiled server that `npm start` runs once built, with heap limits for the Machine size', () => {
+    const cmd = json('CMD');
+    expect(cmd[0]).toBe('node');
+    expect(cmd.at(-1)).toBe('dist/main.js'); // bin/start.js (npm start) runs dist/main.js when built
+    expect(pkg.scripts.start).toBe('node bin/start.js');
+    expect(cmd.slice(1, -1).every((f) => f.startsWith('--max-'))).toBe(true);
+    expect(dockerfile).toMatch(/^RUN npm run build && npm prune --omit=dev$/m);
     expect(read('README.md')).toMatch(/npm start/);
   });
 
@@ -126,17 +137,18 @@ describe('Dockerfile', () => {
   });
 
   it('copies everything the start command reads, and .dockerignore keeps it in the build context', () => {
-    for (const path of ['src', 'bin', 'schema.sql', 'package.json', 'package-lock.json']) {
+    for (const path of ['src', 'bin', 'schema.sql', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) {
       expect(dockerfile).toMatch(new RegExp(`^COPY .*\\b${path.replace('.', '\\.')}\\b`, 'm'));
     }
+    expect(dockerfile).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
     const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    for (const path of ['src', 'bin', 'schema.sql', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+    for (const path of ['src', 'bin', 'schema.sql', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) {
       expect(ignored).not.toContain(path);
     }
   });
 
-  it('installs with --omit=dev, so every package src/ imports at run time is a dependency', () => {
-    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+  it('keeps only the production dependencies, so every package src/ imports at run time is a dependency', () => {
+    expect(dockerfile).toMatch(/npm prune --omit=dev/);
     const files = (dir: string): string[] =>
       readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
     const used = new Set<string>();
@@ -147,7 +159,6 @@ describe('Dockerfile', () => {
         used.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
       }
     }
-    used.add('tsx'); // the loader in the start command
     expect([...used].filter((p) => !(p in pkg.dependencies))).toEqual([]);
   });
 });
