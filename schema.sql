@@ -160,3 +160,54 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
   error         TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS delivery_attempts_delivery ON delivery_attempts(delivery_id, id);
+
+-- OAuth 2.0 (src/oauth): third-party apps registered by a user, approved by any user.
+CREATE TABLE IF NOT EXISTS oauth_apps (
+  id            TEXT PRIMARY KEY,               -- app_
+  user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, -- who registered it
+  name          TEXT NOT NULL,
+  client_id     TEXT NOT NULL UNIQUE,           -- mhc_, public
+  secret_hash   TEXT,                           -- hex SHA-256 of the mhcs_ secret; NULL for a public client
+  redirect_uris TEXT NOT NULL,                  -- JSON array, compared as exact strings
+  created_at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS oauth_apps_user ON oauth_apps(user_id, id);
+
+-- One per authorization code exchanged: the token family that rotation and reuse detection act on.
+CREATE TABLE IF NOT EXISTS oauth_grants (
+  id           TEXT PRIMARY KEY,                -- grt_
+  app_id       TEXT NOT NULL REFERENCES oauth_apps(id) ON DELETE CASCADE,
+  user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, -- who approved it
+  scopes       TEXT NOT NULL,                   -- JSON array: what the user approved
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER
+) STRICT;
+CREATE INDEX IF NOT EXISTS oauth_grants_user ON oauth_grants(user_id, app_id);
+CREATE INDEX IF NOT EXISTS oauth_grants_app ON oauth_grants(app_id);
+
+-- Access (mho_) and refresh (mhr_) tokens, hashed. Revoking a family deletes its grant row.
+CREATE TABLE IF NOT EXISTS oauth_tokens (
+  token_hash TEXT PRIMARY KEY,                  -- hex SHA-256
+  grant_id   TEXT NOT NULL REFERENCES oauth_grants(id) ON DELETE CASCADE,
+  kind       TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+  scopes     TEXT NOT NULL,                     -- JSON array
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  rotated_at INTEGER                            -- a refresh token already exchanged: presenting it again revokes the family
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS oauth_tokens_grant ON oauth_tokens(grant_id, expires_at);
+
+-- Authorization codes, hashed; kept a day after use so a replay can revoke what the code issued.
+CREATE TABLE IF NOT EXISTS oauth_codes (
+  code_hash      TEXT PRIMARY KEY,              -- hex SHA-256
+  app_id         TEXT NOT NULL REFERENCES oauth_apps(id) ON DELETE CASCADE,
+  user_id        TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  redirect_uri   TEXT NOT NULL,
+  scopes         TEXT NOT NULL,                 -- JSON array
+  code_challenge TEXT NOT NULL,                 -- S256 only
+  created_at     INTEGER NOT NULL,
+  expires_at     INTEGER NOT NULL,
+  used_at        INTEGER,
+  grant_id       TEXT                           -- the family it started; not a foreign key: the family may be gone
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS oauth_codes_created ON oauth_codes(created_at);

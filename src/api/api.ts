@@ -1,6 +1,8 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Deps } from '../deps.js';
+import { appRoutes } from './apps.js';
 import { authRoutes } from './auth.js';
+import { connectedAppRoutes } from './connected-apps.js';
 import { deliveryRoutes } from './deliveries.js';
 import { domainVerifyRoutes } from './domain-verify.js';
 import { domainWebhookRoutes } from './domain-webhook.js';
@@ -26,6 +28,8 @@ export function apiRoutes(deps: Deps, kickDeliveries: () => void): OpenAPIHono<A
   api.route('/api/auth', authRoutes(deps, limits));
   api.route('/api/auth', googleRoutes(deps));
   api.route('/api/keys', keyRoutes(deps));
+  api.route('/api/apps', appRoutes(deps));
+  api.route('/api/connected-apps', connectedAppRoutes(deps));
   api.route('/api/domains', domainRoutes(deps));
   api.route('/api/domains', domainVerifyRoutes(deps));
   api.route('/api/domains', domainWebhookRoutes(deps));
@@ -39,7 +43,7 @@ export function apiRoutes(deps: Deps, kickDeliveries: () => void): OpenAPIHono<A
   registry.registerComponent('securitySchemes', 'Bearer', {
     type: 'http',
     scheme: 'bearer',
-    description: 'A session token (mhs_…) or an API key (mhk_…)',
+    description: 'A session token (mhs_…), an API key (mhk_…) or an OAuth access token (mho_…)',
   });
   // Served by plain Hono routers (health.ts, attachments.ts); described here so the document is complete.
   registry.registerPath({

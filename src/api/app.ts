@@ -6,6 +6,7 @@ import { HttpError } from '../errors.js';
 import { apiRoutes } from './api.js';
 import { attachmentRoutes } from './attachments.js';
 import { healthRoutes } from './health.js';
+import { oauthRoutes } from '../oauth/routes.js';
 import { webRoutes } from '../web/web.js';
 
 export interface AppOptions {
@@ -45,6 +46,8 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Hono {
   app.route('/', healthRoutes(deps));
   app.route('/', attachmentRoutes(deps));
   app.route('/', apiRoutes(deps, opts.kickDeliveries ?? (() => {})));
+  // The OAuth token, revocation and metadata endpoints (RFC 6749 errors); /oauth/authorize is a page.
+  app.route('/', oauthRoutes(deps));
   // The dashboard: pages at `/` that call the routes above in-process (src/web).
   app.route('/', webRoutes(deps, app));
   return app;

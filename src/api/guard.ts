@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { findApiKey, hasScope, type Scope } from '../auth/api-keys.js';
 import { findSession } from '../auth/sessions.js';
+import { findAccessToken } from '../oauth/tokens.js';
 import type { Domain } from '../db/domains.js';
 import type { User } from '../db/users.js';
 import type { Deps } from '../deps.js';
@@ -11,17 +12,17 @@ import type { ApiEnv } from './openapi.js';
 /** Who is calling and with what rights; set by `authenticate`. */
 export interface Auth {
   user: User;
-  kind: 'session' | 'key';
-  /** ses_… or key_…: what logout revokes and the rate limit counts. */
+  kind: 'session' | 'key' | 'oauth';
+  /** ses_…, key_… or an OAuth grant's grt_…: what logout revokes and the rate limit counts. */
   credentialId: string;
   scopes: readonly string[];
   /** Set for an API key restricted to one domain: everything else is invisible (404). */
   domainId: string | null;
 }
 
-const unauthorized = (message: string) => new HttpError(401, message, { 'WWW-Authenticate': 'Bearer' });
+const unauthorized = (message: string, challenge = 'Bearer') => new HttpError(401, message, { 'WWW-Authenticate': challenge });
 
-/** Resolves `Authorization: Bearer mhs_…|mhk_…` on every request, so revocation is immediate. */
+/** Resolves `Authorization: Bearer mhs_…|mhk_…|mho_…` on every request, so revocation is immediate. */
 export function authenticate(deps: Deps, limits: Limits): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization') ?? '';
@@ -38,6 +39,10 @@ export function authenticate(deps: Deps, limits: Limits): MiddlewareHandler<ApiE
         const { key, user } = found;
         auth = { user, kind: 'key', credentialId: key.id, scopes: key.scopes, domainId: key.domainId };
       }
+    } else if (token.startsWith('mho_')) {
+      const found = findAccessToken(deps, token);
+      if (!found) throw unauthorized('invalid, expired or revoked access token', 'Bearer error="invalid_token"');
+      auth = { user: found.user, kind: 'oauth', credentialId: found.grant.id, scopes: found.scopes, domainId: null };
     }
     if (!auth) throw unauthorized('invalid, expired or revoked credential');
     const wait = limits.perCredential.take(auth.credentialId);
@@ -47,18 +52,22 @@ export function authenticate(deps: Deps, limits: Limits): MiddlewareHandler<ApiE
   };
 }
 
-/** 403 unless a session, or an API key holding `scope` (or `*`). */
+/** 403 unless a session, or an API key or OAuth access token holding `scope` (or `*`). */
 export function requireScope(scope: Scope): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     const auth = c.get('auth');
     if (auth.kind === 'key' && !hasScope(auth.scopes, scope)) throw new HttpError(403, `this API key lacks the ${scope} scope`);
+    if (auth.kind === 'oauth' && !hasScope(auth.scopes, scope)) {
+      // RFC 6750 §3.1: the challenge names the scope the app would have to ask the user for.
+      throw new HttpError(403, `this access token lacks the ${scope} scope`, { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${scope}"` });
+    }
     await next();
   };
 }
 
-/** Account-level actions (API keys, logout) take a session: a key cannot mint or revoke keys. */
+/** Account-level actions (API keys, apps, logout) take a session: a key or an app cannot mint or revoke credentials. */
 export const requireSession: MiddlewareHandler<ApiEnv> = async (c, next) => {
-  if (c.get('auth').kind !== 'session') throw new HttpError(403, 'this endpoint needs a session token, not an API key');
+  if (c.get('auth').kind !== 'session') throw new HttpError(403, 'this endpoint needs a session token, not an API key or access token');
   await next();
 };
 

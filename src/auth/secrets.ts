@@ -1,7 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-/** Session tokens and API keys: the prefix says which, so a leaked one is recognisable in logs and scanners. */
-export type TokenPrefix = 'mhs_' | 'mhk_';
+/**
+ * Session tokens, API keys, OAuth access and refresh tokens, OAuth client secrets: the prefix says
+ * which, so a leaked one is recognisable in logs and scanners.
+ */
+export type TokenPrefix = 'mhs_' | 'mhk_' | 'mho_' | 'mhr_' | 'mhcs_';
 
 /** 256 random bits, base64url: well above the 128 DESIGN §7 asks for. */
 export function newToken(prefix: TokenPrefix): string {

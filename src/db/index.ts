@@ -3,6 +3,9 @@ import { deliveriesTable } from './deliveries.js';
 import { deliveriesOfDomain } from './deliveries-list.js';
 import { domainsTable } from './domains.js';
 import { messageBlobKeys, messagesTable } from './messages.js';
+import { oauthAppsTable } from './oauth-apps.js';
+import { oauthCodesTable } from './oauth-codes.js';
+import { oauthTokensTable } from './oauth-tokens.js';
 import type { Db } from './open.js';
 import { routesTable } from './routes.js';
 import { sessionsTable } from './sessions.js';
@@ -20,6 +23,9 @@ export function createRepos(db: Db) {
     apiKeys: apiKeysTable(db),
     messageBlobs: messageBlobKeys(db),
     domainDeliveries: deliveriesOfDomain(db),
+    oauthApps: oauthAppsTable(db),
+    oauthCodes: oauthCodesTable(db),
+    oauthTokens: oauthTokensTable(db),
   };
 }
 

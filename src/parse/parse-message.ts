@@ -3,6 +3,8 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { domainToUnicode } from 'node:url';
 import { MailParser, type AddressObject, type AttachmentStream, type HeaderLines, type MessageText } from 'mailparser';
+import { installDecodingFixes } from './mailparser-hooks.js';
+import { oneLine } from './one-line.js';
 import type { Address, AttachmentMeta, Header, ParsedMessage } from './types.js';
 
 /** Stores one attachment's decoded bytes; resolves once they are durable. */
@@ -60,7 +62,7 @@ function addresses(value: AddressObject | AddressObject[] | undefined): Address[
     for (const a of list) {
       if (out.length >= MAX_ADDRESSES) return;
       if (Array.isArray(a.group)) walk(a.group as typeof list);
-      else out.push({ address: a.address ?? '', name: a.name ?? '' });
+      else out.push({ address: oneLine(a.address ?? ''), name: oneLine(a.name ?? '') });
     }
   };
   for (const obj of ([] as AddressObject[]).concat(value ?? [])) walk(obj.value);
@@ -102,6 +104,7 @@ function headerList(lines: HeaderLines): Header[] {
 export async function parseMessage(raw: Readable, putAttachment: PutAttachment): Promise<ParseOutcome> {
   const parsed = emptyParsed();
   const parser = new MailParser(PARSER_OPTIONS);
+  installDecodingFixes(parser);
   const pending: Promise<void>[] = [];
   const open = new Set<AttachmentStream['content']>();
   let attachmentError: Error | null = null;
@@ -112,12 +115,12 @@ export async function parseMessage(raw: Readable, putAttachment: PutAttachment):
     parsed.to = addresses(parser.to);
     parsed.cc = addresses(parser.cc);
     parsed.replyTo = addresses(parser.replyTo);
-    parsed.subject = (parser.subject ?? '').slice(0, MAX_HEADER_VALUE);
+    parsed.subject = oneLine(parser.subject ?? '').slice(0, MAX_HEADER_VALUE);
     const date = parser.date?.getTime();
     parsed.date = date !== undefined && Number.isFinite(date) ? date : 0;
-    parsed.messageId = parser.messageId ?? '';
-    parsed.inReplyTo = parser.inReplyTo ?? '';
-    parsed.references = ([] as string[]).concat(parser.references ?? []).slice(0, MAX_ADDRESSES);
+    parsed.messageId = oneLine(parser.messageId ?? '');
+    parsed.inReplyTo = oneLine(parser.inReplyTo ?? '');
+    parsed.references = ([] as string[]).concat(parser.references ?? []).slice(0, MAX_ADDRESSES).map(oneLine);
   });
   parser.on('headerLines', (lines: HeaderLines) => {
     parsed.headers = headerList(lines);
@@ -147,10 +150,10 @@ export async function parseMessage(raw: Readable, putAttachment: PutAttachment):
     const meta: AttachmentMeta = {
       index,
       filename: data.filename ?? '',
-      contentType: (data.contentType || 'application/octet-stream').toLowerCase(),
+      contentType: oneLine(data.contentType || 'application/octet-stream').toLowerCase(),
       size: 0,
       sha256: '',
-      contentId: data.cid ?? '',
+      contentId: oneLine(data.cid ?? ''),
     };
     parsed.attachments.push(meta);
     const hash = createHash('sha256');

@@ -12,6 +12,9 @@ import { domainPages } from './pages/domain.js';
 import { domainListPages } from './pages/domains.js';
 import { notFoundPage, onWebError } from './pages/error.js';
 import { googlePages } from './pages/google.js';
+import { appPages } from './pages/apps.js';
+import { connectedAppPages } from './pages/connected-apps.js';
+import { checkBeforeSignIn, consentPages } from './pages/consent.js';
 import { keyPages } from './pages/keys.js';
 import { messageContentPages } from './pages/message-content.js';
 import { messagePages } from './pages/message.js';
@@ -19,9 +22,11 @@ import { messageListPages } from './pages/messages.js';
 import { routeEditPages } from './pages/route-edit.js';
 import { routePages } from './pages/routes.js';
 import { checkCsrfToken, loadSession, requireUser } from './session.js';
+import { OAUTH_ENDPOINTS } from '../oauth/routes.js';
 
-/** The API and attachment links keep their own JSON behaviour; everything else is a page. */
-const isPage = (path: string) => !(path === '/api' || path.startsWith('/api/') || path.startsWith('/att/'));
+/** The API, attachment links and OAuth's machine endpoints keep their own JSON behaviour; everything else is a page. */
+const isPage = (path: string) =>
+  !(path === '/api' || path.startsWith('/api/') || path.startsWith('/att/') || OAUTH_ENDPOINTS.has(path));
 
 const pagesOnly =
   (mw: MiddlewareHandler<WebEnv>): MiddlewareHandler<WebEnv> =>
@@ -76,6 +81,7 @@ export function webRoutes(deps: Deps, app: Hono): Hono<WebEnv> {
   web.use('*', pagesOnly(csrf({ origin: (origin, c) => origin === publicOrigin || origin === new URL(c.req.url).origin })));
   web.use('*', pagesOnly(loadSession(deps)));
   web.use('*', pagesOnly(checkCsrfToken));
+  web.use('/oauth/authorize', checkBeforeSignIn(deps));
   web.use('*', pagesOnly(requireUser));
   web.use('*', pagesOnly(async (c, next) => {
     await next();
@@ -95,6 +101,9 @@ export function webRoutes(deps: Deps, app: Hono): Hono<WebEnv> {
   web.route('/', messagePages(ctx));
   web.route('/', messageContentPages(ctx));
   web.route('/', keyPages(ctx));
+  web.route('/', appPages(ctx));
+  web.route('/', connectedAppPages(ctx));
+  web.route('/', consentPages(ctx));
   web.get('*', (c, next) => (isPage(c.req.path) ? notFoundPage(c) : next()));
   web.onError(onWebError(deps));
   return web;

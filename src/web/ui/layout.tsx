@@ -1,7 +1,7 @@
 import type { Child, FC } from 'hono/jsx';
 import { assetHref } from '../assets.js';
 
-export type Section = 'domains' | 'messages' | 'keys' | 'auth';
+export type Section = 'domains' | 'messages' | 'keys' | 'apps' | 'connected' | 'auth';
 
 export interface LayoutProps {
   title: string;
@@ -16,6 +16,8 @@ const NAV: [Section, string, string][] = [
   ['domains', '/domains', 'Domains'],
   ['messages', '/messages', 'Messages'],
   ['keys', '/keys', 'API keys'],
+  ['apps', '/apps', 'Apps'],
+  ['connected', '/connected-apps', 'Connected apps'],
 ];
 
 /** The page shell: one stylesheet, one deferred script (nonce'd: the CSP allows nothing else). */
