@@ -161,6 +161,14 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS delivery_attempts_delivery ON delivery_attempts(delivery_id, id);
 
+-- Operational facts that must outlive a restart (the last retention sweep, for `mailhook status`
+-- and /metrics): one JSON value per name.
+CREATE TABLE IF NOT EXISTS ops_state (
+  name       TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,                     -- JSON
+  updated_at INTEGER NOT NULL
+) STRICT;
+
 -- OAuth 2.0 (src/oauth): third-party apps registered by a user, approved by any user.
 CREATE TABLE IF NOT EXISTS oauth_apps (
   id            TEXT PRIMARY KEY,               -- app_

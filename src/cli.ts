@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 import { createApp } from './api/app.js';
 import { createSession } from './auth/sessions.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, dataDirOf, loadConfig } from './config.js';
 import { createDeps, type Deps } from './deps.js';
+import { backupDatabase, OpsError, restoreDatabase } from './ops/backup.js';
+import { opsSnapshots } from './ops/snapshot.js';
+import { statusReport } from './ops/status.js';
 
 const USAGE = `mailhook: admin commands for a self-hosted Mailhook (same DATA_DIR as the server)
 
@@ -18,6 +21,13 @@ const USAGE = `mailhook: admin commands for a self-hosted Mailhook (same DATA_DI
       answers from FILE, what POST /api/domains returned (or an array of records), read
       again whenever it changes; a missing FILE has no records. Start Mailhook with
       DNS_SERVERS=127.0.0.1:PORT. Needs no DATA_DIR; runs until Ctrl-C.
+  mailhook backup FILE
+      A consistent copy of the database, taken while the server runs (FILE must not exist).
+      Holds every row; not the files under DATA_DIR/blobs, S3 objects or DATA_DIR/secret.
+  mailhook restore FILE
+      Makes FILE the database of DATA_DIR, which must be empty or missing.
+  mailhook status
+      Queue depths, the oldest due item, the last retention sweep, the database size.
 
 Everything else goes through the API (see README), e.g. with the token printed above.`;
 
@@ -50,7 +60,7 @@ async function run(deps: Deps, argv: string[]): Promise<unknown> {
     if (!v) throw new CliError(`missing --${name}`);
     return v;
   };
-  switch (`${noun} ${verb}`) {
+  switch ([noun, verb].filter(Boolean).join(' ')) {
     case 'user create':
       return api(deps, null, 'POST', '/api/auth/signup', { email: need(values.email, 'email'), password: need(values.password, 'password') });
     case 'token create': {
@@ -68,9 +78,20 @@ async function run(deps: Deps, argv: string[]): Promise<unknown> {
       deps.repos.domains.setStatus(domain.id, 'verified', deps.now(), { forced: true });
       return api(deps, user.id, 'GET', `/api/domains/${domain.id}`);
     }
+    case 'status':
+      return statusReport(opsSnapshots(deps)());
     default:
       throw new CliError(USAGE);
   }
+}
+
+/** backup and restore work on the file, not through deps: restore needs DATA_DIR untouched. */
+async function database(argv: string[]): Promise<unknown> {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+  const [verb, file, extra] = positionals;
+  if (!file || extra) throw new CliError(`usage: mailhook ${verb} FILE`);
+  if (verb === 'backup') return backupDatabase(dataDirOf(), file);
+  return restoreDatabase(file, dataDirOf());
 }
 
 /** `dns serve` needs no DATA_DIR; dns2 is loaded only here, so other commands don't pay for it. */
@@ -103,10 +124,11 @@ async function main(): Promise<void> {
   let deps: Deps | undefined;
   try {
     if (argv[0] === 'dns') return await dns(argv);
+    if (argv[0] === 'backup' || argv[0] === 'restore') return console.log(JSON.stringify(await database(argv), null, 2));
     deps = createDeps(loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' }));
     console.log(JSON.stringify(await run(deps, argv), null, 2));
   } catch (err) {
-    if (err instanceof CliError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (err instanceof CliError || err instanceof ConfigError || err instanceof OpsError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(err instanceof CliError && err.message === USAGE ? USAGE : `mailhook: ${(err as Error).message}`);
       process.exitCode = 1;
       return;

@@ -45,6 +45,16 @@ export interface Config {
   allowInsecureWebhooks: boolean;
   s3: S3Config | null;
   google: { clientId: string; clientSecret: string; issuer: string } | null;
+  /** Bearer token that opens GET /metrics to non-loopback peers; null: loopback only. */
+  metricsToken: string | null;
+  /**
+   * A second listener serving only /metrics, for a scraper on a private network (Fly's, on
+   * 6PN) that cannot send a token: there private-network peers need none. Null: no listener.
+   */
+  metricsPort: number | null;
+  metricsHost: string;
+  /** SIGTERM/SIGINT: how long SMTP transactions and webhook attempts in flight may take to finish. */
+  shutdownTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -116,9 +126,14 @@ function tlsFile(env: Env, name: string): string | null {
   }
 }
 
+/** DATA_DIR alone, without creating it or anything in it (`mailhook restore` needs it empty). */
+export function dataDirOf(env: Env = process.env): string {
+  return resolve(env.DATA_DIR?.trim() || './data');
+}
+
 /** Reads and validates the configuration. Throws ConfigError naming the variable at fault. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
-  const dataDir = resolve(env.DATA_DIR?.trim() || './data');
+  const dataDir = dataDirOf(env);
   mkdirSync(dataDir, { recursive: true });
   const httpPort = int(env, 'HTTP_PORT', 3000, 0, 65535);
   const tlsCert = tlsFile(env, 'TLS_CERT');
@@ -140,6 +155,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   for (const s of dnsServers) {
     if (!/^[0-9a-fA-F.:[\]]+$/.test(s)) throw new ConfigError(`DNS_SERVERS must list IP addresses, got "${s}"`);
   }
+  const metricsToken = env.METRICS_TOKEN?.trim() || null;
+  // A short token is guessable by anyone who can reach the HTTP port.
+  if (metricsToken !== null && metricsToken.length < 16) throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
+  const metricsPortRaw = env.METRICS_PORT?.trim();
   const googleId = env.GOOGLE_CLIENT_ID?.trim();
   const googleSecret = env.GOOGLE_CLIENT_SECRET?.trim();
   if (!!googleId !== !!googleSecret) {
@@ -191,6 +210,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
             issuer: url(env, 'GOOGLE_ISSUER', 'https://accounts.google.com'),
           }
         : null,
+    metricsToken,
+    metricsPort: metricsPortRaw ? int(env, 'METRICS_PORT', 0, 0, 65535) : null,
+    metricsHost: env.METRICS_HOST?.trim() || '0.0.0.0',
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 1000, 600_000),
     logLevel,
   });
 }

@@ -2,7 +2,10 @@ import { join } from 'node:path';
 import type { Config } from './config.js';
 import { createRepos, type Repos } from './db/index.js';
 import { openDb, type Db } from './db/open.js';
+import { observeCommits } from './db/group-commit.js';
 import { createLogger, type Logger } from './log.js';
+import { countBlobErrors } from './ops/blob-errors.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
 import type { BlobStore } from './store/blob-store.js';
 import { FsBlobStore } from './store/fs-blob-store.js';
 import { S3BlobStore } from './store/s3-blob-store.js';
@@ -15,6 +18,8 @@ export interface Deps {
   blobs: BlobStore;
   log: Logger;
   now: () => number;
+  /** Prometheus counters and histograms the parts move (src/ops/metrics.ts). */
+  metrics: Metrics;
 }
 
 export function createDeps(
@@ -22,11 +27,18 @@ export function createDeps(
   overrides: Partial<Pick<Deps, 'blobs' | 'log' | 'now'>> = {},
 ): Deps {
   const db = openDb(join(config.dataDir, 'mailhook.db'), config.sqliteCacheMb);
+  const metrics = createMetrics();
+  observeCommits(db, (writes, seconds) => {
+    metrics.commitBatchSize.observe(writes);
+    metrics.commitSeconds.observe(seconds);
+  });
+  const blobs = overrides.blobs ?? (config.s3 ? new S3BlobStore(config.s3) : new FsBlobStore(join(config.dataDir, 'blobs')));
   return {
     config,
     db,
     repos: createRepos(db),
-    blobs: overrides.blobs ?? (config.s3 ? new S3BlobStore(config.s3) : new FsBlobStore(join(config.dataDir, 'blobs'))),
+    blobs: countBlobErrors(blobs, (op) => metrics.blobErrors.inc({ op })),
+    metrics,
     log: overrides.log ?? createLogger(config.logLevel),
     now: overrides.now ?? Date.now,
   };

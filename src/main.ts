@@ -1,12 +1,16 @@
 import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createApp } from './api/app.js';
+import { metricsOnlyApp } from './api/metrics.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDeliveryWorker } from './deliver/worker.js';
 import { createDeps } from './deps.js';
 import { clearSpool, spoolDir } from './inbound/spool.js';
 import { authCheck } from './inbound/auth-check.js';
+import { exitOnSignals, gracefulStop } from './ops/shutdown.js';
 import { createSmtpServer } from './smtp/server.js';
 import { removeFsOrphans } from './store/orphans.js';
 import { startSweeper } from './store/sweeper.js';
@@ -32,30 +36,30 @@ async function main(): Promise<void> {
     if (removed.folders || removed.tmpFiles) log.warn('removed leftovers of an earlier crash', removed);
   }
 
+  deps.metrics.collectProcessMetrics();
   const worker = createDeliveryWorker(deps);
   worker.start();
   const smtp = createSmtpServer(deps, { onStored: worker.kick, checkAuth: authCheck(deps) });
   const smtpPort = await smtp.listen(config.smtpPort, config.smtpHost);
   const app = createApp(deps, { kickDeliveries: worker.kick });
-  const http = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.httpHost }, () => resolve(s));
-  });
+  const http = await listenHttp(app, config.httpPort, config.httpHost);
   const httpPort = (http.address() as AddressInfo).port;
+  // Fly's scraper reaches this port over the private network and sends no token (README "Operations").
+  const metricsHttp =
+    config.metricsPort === null ? null : await listenHttp(metricsOnlyApp(deps), config.metricsPort, config.metricsHost);
+  const metricsPort = metricsHttp ? (metricsHttp.address() as AddressInfo).port : null;
   const sweeper = startSweeper(deps);
-  log.info('mailhook started', { smtpPort, httpPort, dataDir: config.dataDir, blobs: deps.blobs.kind });
+  log.info('mailhook started', { smtpPort, httpPort, metricsPort, dataDir: config.dataDir, blobs: deps.blobs.kind });
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('stopping', { signal });
-    sweeper.stop();
-    await Promise.all([smtp.close(), new Promise((r) => http.close(r)), worker.stop()]);
-    deps.db.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  const running = { smtp, http: metricsHttp ? [http, metricsHttp] : [http], worker, sweeper };
+  exitOnSignals(() => gracefulStop(deps, running, config.shutdownTimeoutMs), { log, timeoutMs: config.shutdownTimeoutMs });
+}
+
+function listenHttp(app: Hono, port: number, hostname: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port, hostname }, () => resolve(s as Server));
+    s.once('error', reject);
+  });
 }
 
 main().catch((err) => {

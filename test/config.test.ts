@@ -25,6 +25,9 @@ describe('configuration', () => {
       smtpProxyProtocol: false,
       s3: null,
       google: null,
+      metricsToken: null,
+      metricsPort: null,
+      shutdownTimeoutMs: 30_000,
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -49,6 +52,10 @@ describe('configuration', () => {
     ['DNS_SERVERS', 'dns.example', /DNS_SERVERS must list IP addresses/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
     ['TLS_CERT', '/nonexistent/cert.pem', /TLS_CERT: cannot read/],
+    ['METRICS_TOKEN', 'guessable', /METRICS_TOKEN must be at least 16 characters/],
+    ['METRICS_PORT', '99999', /METRICS_PORT must be between 0 and 65535/],
+    ['SHUTDOWN_TIMEOUT_MS', '30s', /SHUTDOWN_TIMEOUT_MS must be a whole number/],
+    ['SHUTDOWN_TIMEOUT_MS', '10', /SHUTDOWN_TIMEOUT_MS must be between 1000/],
     ['SQLITE_CACHE_MB', '0', /SQLITE_CACHE_MB must be between 1/],
     ['SPOOL_MEMORY_BYTES', '1e9', /SPOOL_MEMORY_BYTES/],
   ])('refuses %s=%s with a message naming it', (name, value, message) => {

@@ -6,6 +6,7 @@ import { HttpError } from '../errors.js';
 import { apiRoutes } from './api.js';
 import { attachmentRoutes } from './attachments.js';
 import { healthRoutes } from './health.js';
+import { metricsRoutes } from './metrics.js';
 import { oauthRoutes } from '../oauth/routes.js';
 import { webRoutes } from '../web/web.js';
 
@@ -44,6 +45,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Hono {
   const large = tooLarge(MAX_DRY_RUN_BODY);
   app.use('/api/*', (c, next) => (c.req.path === '/api/routes/test' ? large(c, next) : small(c, next)));
   app.route('/', healthRoutes(deps));
+  app.route('/', metricsRoutes(deps));
   app.route('/', attachmentRoutes(deps));
   app.route('/', apiRoutes(deps, opts.kickDeliveries ?? (() => {})));
   // The OAuth token, revocation and metadata endpoints (RFC 6749 errors); /oauth/authorize is a page.

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Db } from './open.js';
 import { backgroundCheckpoints } from './checkpoint-thread.js';
 import { fsyncOnThread } from './sync-thread.js';
@@ -35,6 +36,14 @@ interface Pending {
 }
 
 const byDb = new WeakMap<Db, GroupCommit>();
+/** Told of every batch once it settled: its number of writes and seconds from BEGIN to fsync done. */
+export type CommitObserver = (writes: number, seconds: number) => void;
+const observers = new WeakMap<Db, CommitObserver>();
+
+/** For /metrics (src/ops/metrics.ts): group-commit.ts itself knows nothing of Prometheus. */
+export function observeCommits(db: Db, observer: CommitObserver): void {
+  observers.set(db, observer);
+}
 const CHECKPOINT_EVERY_MS = 500;
 
 /** The group commit of `db` (one per connection: its batches must not interleave). */
@@ -110,6 +119,7 @@ function createGroupCommit(db: Db): GroupCommit {
     scheduled = false;
     const batch = queue;
     queue = [];
+    const began = performance.now();
     const outcomes: ({ ok: true; value: unknown } | { ok: false; err: unknown })[] = [];
     try {
       normal?.run();
@@ -132,13 +142,15 @@ function createGroupCommit(db: Db): GroupCommit {
       for (const p of batch) p.reject(err);
       return schedule();
     }
-    const settle = (syncErr: unknown) =>
+    const settle = (syncErr: unknown) => {
+      observers.get(db)?.(batch.length, (performance.now() - began) / 1000);
       batch.forEach((p, i) => {
         const o = outcomes[i]!;
         if (!o.ok) p.reject(o.err);
         else if (syncErr) p.reject(new NotDurableError(syncErr));
         else p.resolve(o.value);
       });
+    };
     if (!syncer || outcomes.every((o) => !o.ok)) {
       settle(null);
       return schedule();

@@ -7,6 +7,7 @@ import { oauthAppsTable } from './oauth-apps.js';
 import { oauthCodesTable } from './oauth-codes.js';
 import { oauthTokensTable } from './oauth-tokens.js';
 import type { Db } from './open.js';
+import { opsStateTable } from './ops-state.js';
 import { routesTable } from './routes.js';
 import { sessionsTable } from './sessions.js';
 import { usersTable } from './users.js';
@@ -23,6 +24,7 @@ export function createRepos(db: Db) {
     apiKeys: apiKeysTable(db),
     messageBlobs: messageBlobKeys(db),
     domainDeliveries: deliveriesOfDomain(db),
+    opsState: opsStateTable(db),
     oauthApps: oauthAppsTable(db),
     oauthCodes: oauthCodesTable(db),
     oauthTokens: oauthTokensTable(db),

@@ -2,6 +2,7 @@ import type { AttemptOutcome, Delivery } from '../db/deliveries.js';
 import { groupCommit } from '../db/group-commit.js';
 import type { MessageWithDomains } from '../db/messages.js';
 import type { Deps } from '../deps.js';
+import type { AttemptOutcomeLabel } from '../ops/metrics.js';
 import { buildEmailReceived } from './payload.js';
 import { postWebhook, type AttemptResult } from './post.js';
 import { nextAttemptDelay } from './schedule.js';
@@ -212,6 +213,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
           allowInsecure: config.allowInsecureWebhooks,
         });
         requestDone();
+        deps.metrics.attemptSeconds.observe({ kind: 'webhook' }, result.latencyMs / 1000);
         if (result.statusCode !== null) answering.add(d.dest);
         else answering.delete(d.dest);
         outcome = decide(result, d.attempts, deps.now(), random);
@@ -222,6 +224,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
       const r: AttemptResult = { statusCode: null, latencyMs: 0, body: '', error: 'internal error', retryAfter: null };
       outcome = decide(r, d.attempts, deps.now(), random);
     }
+    deps.metrics.attempts.inc({ kind: 'webhook', outcome: outcomeLabel(outcome) });
     try {
       // Attempts ending in the same tick share one commit (and one fsync).
       await groupCommit(deps.db).run(() => repos.deliveries.finish(d.id, attemptId, outcome));
@@ -285,6 +288,8 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     },
   };
 }
+
+const outcomeLabel = (o: AttemptOutcome): AttemptOutcomeLabel => (o.status === 'pending' ? 'retry' : o.status);
 
 /**
  * What becomes of a delivery after an attempt: 2xx delivered (the status decides, even if the

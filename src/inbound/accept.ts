@@ -51,6 +51,7 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
       checkAuth ? checkAuth(input.raw.open(), input.envelope) : Promise.resolve({}),
       small ? put(rawKey(firstId), rawBody()) : Promise.resolve(),
     ]);
+    if (error) deps.metrics.parseErrors.inc();
     const plans = planDelivery(deps.repos, input.envelope.rcptTo, parsed).filter((p) => p.keep);
     if (!small && plans.length > 0) await put(rawKey(firstId), rawBody());
     if (plans.length === 0) {

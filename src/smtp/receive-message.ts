@@ -36,6 +36,7 @@ export function receiveMessage(deps: Deps, hooks: ReceiveHooks = {}) {
           },
           hooks.checkAuth,
         );
+        deps.metrics.messagesStored.inc(ids.length);
         hooks.onStored?.();
         return ids.length > 0 ? `Ok: queued as ${ids.join(' ')}` : 'Ok: accepted';
       } finally {

@@ -5,17 +5,30 @@ import type { Deps } from '../deps.js';
 import { SmtpError } from '../errors.js';
 import { acceptRecipient } from './accept-recipient.js';
 import { receiveMessage, type ReceiveHooks } from './receive-message.js';
+import { replyClass } from '../ops/metrics.js';
 
 /** What we use of smtp-server's connection objects (public on `server.connections`). */
 interface Connection {
   id: string;
-  send(code: number, message: string): void;
+  /** Unset until the connection is set up; envelope.mailFrom is set from MAIL until the transaction ends. */
+  session?: SMTPServerSession;
+  /** `context` false: the text carries its own enhanced status code. A 421 also closes. */
+  send(code: number, message: string, context?: false): void;
 }
 
 export interface MailServer {
   listen(port: number, host?: string): Promise<number>;
+  /**
+   * Graceful stop: new connections and new transactions get 421 4.3.2; transactions in progress
+   * may finish within `timeoutMs`, after which whatever is left gets 421 (never a 250 it did
+   * not earn: the sender retries). Resolves once no session is left and the listener is closed.
+   */
+  drain(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
+
+/** RFC 3463 4.3.2 "system not accepting network messages": the sender queues and retries. */
+export const SHUTTING_DOWN = '4.3.2 Service shutting down, try again later';
 
 /**
  * The protocol options of the MX listener, without handlers: no AUTH (we receive, we never
@@ -62,13 +75,17 @@ export function createSmtpServer(deps: Deps, hooks: ReceiveHooks = {}): MailServ
     clearDeadline(id);
     const timer = setTimeout(() => {
       deadlines.delete(id);
-      const conn = [...(server as unknown as { connections: Set<Connection> }).connections].find((c) => c.id === id);
+      const conn = connection(id);
       conn?.send(421, 'Transaction took too long, closing connection');
     }, config.smtpTransactionTimeoutMs);
     timer.unref();
     deadlines.set(id, timer);
   };
   const onData = receiveMessage(deps, hooks);
+  let draining = false;
+  const connections = () => (server as unknown as { connections: Set<Connection> }).connections;
+  const connection = (id: string) => [...connections()].find((c) => c.id === id);
+  const inTransaction = (c: Connection) => !!c.session?.envelope.mailFrom;
 
   const options: SMTPServerOptions = {
     ...smtpServerOptions(config),
@@ -77,10 +94,22 @@ export function createSmtpServer(deps: Deps, hooks: ReceiveHooks = {}): MailServ
       // counts the sender's address, not the proxy's.
       const n = (perIp.get(session.remoteAddress) ?? 0) + 1;
       perIp.set(session.remoteAddress, n);
+      if (draining) {
+        deps.metrics.smtpConnections.inc({ result: 'refused' });
+        return callback(new SmtpError(421, SHUTTING_DOWN));
+      }
       if (n > config.maxConnectionsPerIp) {
+        deps.metrics.smtpConnections.inc({ result: 'refused' });
         return callback(new SmtpError(421, 'Too many connections from your address, try again later'));
       }
+      deps.metrics.smtpConnections.inc({ result: 'accepted' });
       armDeadline(session.id);
+      callback();
+    },
+    onMailFrom(_address, session, callback) {
+      // A session that was idle or between transactions when the stop began: no new transaction.
+      // Sent here rather than as an error, which smtp-server would prefix with its own 4.4.2.
+      if (draining) connection(session.id)?.send(421, SHUTTING_DOWN, false);
       callback();
     },
     onClose(session: SMTPServerSession) {
@@ -92,10 +121,16 @@ export function createSmtpServer(deps: Deps, hooks: ReceiveHooks = {}): MailServ
     onRcptTo: acceptRecipient(deps),
     onData(stream, session, callback) {
       // Storing is our time, not the client's; the next transaction gets a fresh deadline.
-      stream.once('end', () => clearDeadline(session.id));
+      stream.once('end', () => {
+        clearDeadline(session.id);
+        deps.metrics.smtpBytes.inc((stream as unknown as { byteLength?: number }).byteLength ?? 0);
+      });
       onData(stream, session, (err, message) => {
         armDeadline(session.id);
+        deps.metrics.smtpTransactions.inc({ class: replyClass(err ? ((err as SmtpError).responseCode ?? 451) : 250) });
         callback(err, message);
+        // The stop began during this transaction: it got its reply, and that is the last one.
+        if (draining) connection(session.id)?.send(421, SHUTTING_DOWN, false);
       });
     },
   };
@@ -111,6 +146,18 @@ export function createSmtpServer(deps: Deps, hooks: ReceiveHooks = {}): MailServ
           resolve((server.server.address() as AddressInfo).port);
         });
       });
+    },
+    async drain(timeoutMs) {
+      draining = true;
+      const deadline = Date.now() + timeoutMs;
+      for (const c of connections()) if (!inTransaction(c)) c.send(421, SHUTTING_DOWN, false);
+      while (connections().size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      for (const c of connections()) c.send(421, SHUTTING_DOWN, false);
+      // The listener closes once the last socket has gone; a peer that never hangs up is not waited for.
+      await Promise.race([
+        new Promise<void>((resolve) => server.close(() => resolve())),
+        new Promise<void>((resolve) => setTimeout(resolve, Math.max(1000, deadline - Date.now())).unref()),
+      ]);
     },
     close() {
       return new Promise((resolve) => server.close(() => resolve()));

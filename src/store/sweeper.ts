@@ -50,11 +50,24 @@ export function startSweeper(deps: Deps, intervalMs = 60 * 60 * 1000): { stop():
   const run = () => {
     if (running) return;
     running = true;
+    const startedAt = deps.now();
+    // Kept in the database, so `mailhook status` and /metrics see it after a restart too.
+    const record = (r: SweepResult, error: unknown) => {
+      try {
+        deps.repos.opsState.recordSweep({ startedAt, finishedAt: deps.now(), ok: !error, error: error ? String((error as Error).message ?? error) : null, ...r });
+      } catch (err) {
+        deps.log.warn('could not record the retention sweep', { err });
+      }
+    };
     sweep(deps)
       .then((r) => {
+        record(r, null);
         if (r.attachmentsPurged || r.messagesDeleted) deps.log.info('retention sweep', { ...r });
       })
-      .catch((err) => deps.log.error('retention sweep failed', { err }))
+      .catch((err) => {
+        record({ attachmentsPurged: 0, messagesDeleted: 0 }, err ?? 'failed');
+        deps.log.error('retention sweep failed', { err });
+      })
       .finally(() => {
         running = false;
       });

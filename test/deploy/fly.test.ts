@@ -57,6 +57,9 @@ function parseToml(text: string): Table {
 
 interface Fly {
   app: string;
+  kill_signal: string;
+  kill_timeout: string;
+  metrics: { port: number; path: string };
   build: { dockerfile: string };
   env: Record<string, string>;
   mounts: { source: string; destination: string }[];
@@ -109,6 +112,22 @@ describe('fly.toml', () => {
 
   it('health-checks the health endpoint', () => {
     expect(fly.http_service.checks.map((c) => c.path)).toEqual(['/api/health']);
+  });
+
+  it('gives a stop on SIGTERM the whole SHUTDOWN_TIMEOUT_MS and 10 s more before Fly kills it', () => {
+    const config = flyConfig();
+    expect(fly.kill_signal).toBe('SIGTERM');
+    const kill = /^(\d+)s$/.exec(fly.kill_timeout);
+    expect(kill).not.toBeNull();
+    expect(Number(kill![1]) * 1000).toBeGreaterThanOrEqual(config.shutdownTimeoutMs + 10_000);
+  });
+
+  it("points Fly's scraper at the metrics listener, which no public service exposes", () => {
+    const config = flyConfig();
+    expect(fly.metrics).toEqual({ port: config.metricsPort, path: '/metrics' });
+    const published = [fly.http_service.internal_port, ...fly.services.map((s) => s.internal_port)];
+    expect(published).not.toContain(fly.metrics.port);
+    expect(config.metricsHost).toBe('::');
   });
 
   it('keeps secrets out of the file', () => {
