@@ -131,9 +131,9 @@ function seedDeliveries(deps: Deps): void {
   for (const i of indexes) deps.db.exec(`DROP INDEX ${i.name}`);
   // The message's id with the delivery's prefix: unique, and ordered as the messages are.
   deps.db.exec(`
-    INSERT INTO deliveries (id, user_id, message_id, route_id, url, secret, dest, status, attempts, next_attempt_at, last_status, created_at, updated_at)
+    INSERT INTO deliveries (id, user_id, message_id, route_id, domain_id, url, secret, dest, status, attempts, next_attempt_at, last_status, created_at, updated_at)
     SELECT 'dlv_' || substr(m.id, 5), m.user_id, m.id,
-      IIF(m.catchall, NULL, r.id), replace(r.destination, '/in', IIF(m.catchall, '/all', '/in')), 'whsec_bench',
+      IIF(m.catchall, NULL, r.id), m.domain_id, replace(r.destination, '/in', IIF(m.catchall, '/all', '/in')), 'whsec_bench',
       replace(r.destination, '/in', ''), m.status,
       CASE m.status WHEN 'failed' THEN 8 ELSE 1 END, IIF(m.status = 'pending', m.received_at + 60000, NULL),
       CASE m.status WHEN 'failed' THEN 500 WHEN 'pending' THEN 503 ELSE 200 END, m.received_at, m.received_at

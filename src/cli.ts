@@ -75,7 +75,8 @@ async function run(deps: Deps, argv: string[]): Promise<unknown> {
       if (!values.force) return api(deps, user.id, 'POST', `/api/domains/${domain.id}/verify`);
       const holder = deps.repos.domains.findVerified(name);
       if (holder && holder.id !== domain.id) throw new CliError(`${name} is already verified by another account`);
-      deps.repos.domains.setStatus(domain.id, 'verified', deps.now(), { forced: true });
+      const now = deps.now();
+      deps.repos.domains.setStatus(domain.id, 'verified', now, { checked_at: now, ok: true, records: [], forced: true });
       return api(deps, user.id, 'GET', `/api/domains/${domain.id}`);
     }
     case 'status':

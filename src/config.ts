@@ -43,6 +43,13 @@ export interface Config {
   webhookConcurrencyPerDestination: number;
   webhookTimeoutMs: number;
   allowInsecureWebhooks: boolean;
+  /** json+attachments payloads: attachments inline (base64) up to this many bytes in total. */
+  inlineAttachmentBytes: number;
+  /** SPAM_FILTER: 'rspamd' checks every message before the 250; null: no spam check. */
+  spamFilter: 'rspamd' | null;
+  rspamdUrl: string;
+  /** How long the 250 may wait for the spam filter's answer. */
+  spamTimeoutMs: number;
   s3: S3Config | null;
   google: { clientId: string; clientSecret: string; issuer: string } | null;
   /** Bearer token that opens GET /metrics to non-loopback peers; null: loopback only. */
@@ -56,7 +63,15 @@ export interface Config {
   /** SIGTERM/SIGINT: how long SMTP transactions and webhook attempts in flight may take to finish. */
   shutdownTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * Which forwarded-IP header names the client for the sign-in and sign-up throttles: none (the
+   * socket's address), Fly's `Fly-Client-IP`, or the right-most untrusted `X-Forwarded-For` hop.
+   */
+  trustProxy: TrustProxy;
 }
+
+export const TRUST_PROXY_VALUES = ['none', 'fly', 'x-forwarded-for'] as const;
+export type TrustProxy = (typeof TRUST_PROXY_VALUES)[number];
 
 export interface S3Config {
   bucket: string;
@@ -100,6 +115,13 @@ function url(env: Env, name: string, def: string): string {
     throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
   }
   return raw.replace(/\/+$/, '');
+}
+
+function spamFilter(env: Env): 'rspamd' | null {
+  const raw = env.SPAM_FILTER?.trim().toLowerCase();
+  if (!raw || raw === 'none' || raw === 'off') return null;
+  if (raw === 'rspamd') return 'rspamd';
+  throw new ConfigError(`SPAM_FILTER must be rspamd or none, got "${env.SPAM_FILTER}"`);
 }
 
 function readSecret(env: Env, dataDir: string): string {
@@ -151,6 +173,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be debug, info, warn, error or silent, got "${logLevel}"`);
   }
+  const trustProxy = (env.TRUST_PROXY?.trim().toLowerCase() || 'none') as TrustProxy;
+  if (!TRUST_PROXY_VALUES.includes(trustProxy)) {
+    throw new ConfigError(`TRUST_PROXY must be none, fly or x-forwarded-for, got "${env.TRUST_PROXY}"`);
+  }
   const dnsServers = (env.DNS_SERVERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const s of dnsServers) {
     if (!/^[0-9a-fA-F.:[\]]+$/.test(s)) throw new ConfigError(`DNS_SERVERS must list IP addresses, got "${s}"`);
@@ -193,6 +219,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     webhookConcurrencyPerDestination: int(env, 'WEBHOOK_CONCURRENCY_PER_DESTINATION', 8, 1, 1000),
     webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     allowInsecureWebhooks: bool(env, 'ALLOW_INSECURE_WEBHOOKS', false),
+    inlineAttachmentBytes: int(env, 'INLINE_ATTACHMENT_BYTES', 1024 * 1024, 0, 50 * 1024 * 1024),
+    spamFilter: spamFilter(env),
+    rspamdUrl: url(env, 'RSPAMD_URL', 'http://127.0.0.1:11333'),
+    spamTimeoutMs: int(env, 'SPAM_TIMEOUT_MS', 5000, 100, 60_000),
     s3: bucket
       ? {
           bucket,
@@ -215,5 +245,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     metricsHost: env.METRICS_HOST?.trim() || '0.0.0.0',
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 1000, 600_000),
     logLevel,
+    trustProxy,
   });
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-export type IdPrefix = 'usr' | 'dom' | 'rte' | 'msg' | 'dlv' | 'key' | 'ses' | 'att' | 'app' | 'grt';
+export type IdPrefix = 'usr' | 'dom' | 'rte' | 'msg' | 'dlv' | 'key' | 'ses' | 'att' | 'app' | 'grt' | 'blk';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower-case
 

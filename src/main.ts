@@ -10,6 +10,7 @@ import { createDeliveryWorker } from './deliver/worker.js';
 import { createDeps } from './deps.js';
 import { clearSpool, spoolDir } from './inbound/spool.js';
 import { authCheck } from './inbound/auth-check.js';
+import { spamCheck } from './inbound/spam-check.js';
 import { exitOnSignals, gracefulStop } from './ops/shutdown.js';
 import { createSmtpServer } from './smtp/server.js';
 import { removeFsOrphans } from './store/orphans.js';
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
   deps.metrics.collectProcessMetrics();
   const worker = createDeliveryWorker(deps);
   worker.start();
-  const smtp = createSmtpServer(deps, { onStored: worker.kick, checkAuth: authCheck(deps) });
+  const smtp = createSmtpServer(deps, { onStored: worker.kick, checkAuth: authCheck(deps), checkSpam: spamCheck(deps) });
   const smtpPort = await smtp.listen(config.smtpPort, config.smtpHost);
   const app = createApp(deps, { kickDeliveries: worker.kick });
   const http = await listenHttp(app, config.httpPort, config.httpHost);

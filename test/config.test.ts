@@ -51,6 +51,7 @@ describe('configuration', () => {
     ['SECRET', 'short', /SECRET must be at least 32 characters/],
     ['DNS_SERVERS', 'dns.example', /DNS_SERVERS must list IP addresses/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
+    ['TRUST_PROXY', 'yes', /TRUST_PROXY must be none, fly or x-forwarded-for, got "yes"/],
     ['TLS_CERT', '/nonexistent/cert.pem', /TLS_CERT: cannot read/],
     ['METRICS_TOKEN', 'guessable', /METRICS_TOKEN must be at least 16 characters/],
     ['METRICS_PORT', '99999', /METRICS_PORT must be between 0 and 65535/],
@@ -61,6 +62,12 @@ describe('configuration', () => {
   ])('refuses %s=%s with a message naming it', (name, value, message) => {
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(message);
+  });
+
+  it('TRUST_PROXY is none unless set; fly and x-forwarded-for in any case', () => {
+    expect(loadConfig({ DATA_DIR: dir }).trustProxy).toBe('none');
+    expect(loadConfig({ DATA_DIR: dir, TRUST_PROXY: 'Fly' }).trustProxy).toBe('fly');
+    expect(loadConfig({ DATA_DIR: dir, TRUST_PROXY: 'X-Forwarded-For' }).trustProxy).toBe('x-forwarded-for');
   });
 
   it('needs paired variables together', () => {

@@ -53,7 +53,7 @@ export function seedPending(deps: Deps, owner: { userId: string; domainId: strin
       );
       deps.repos.messages.insertRecipient(id, to, owner.domainId);
       for (const url of urls) {
-        deps.repos.deliveries.insert({ id: newId('dlv', now), userId: owner.userId, messageId: id, routeId: null, url, secret: 'whsec_YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldA==' }, now);
+        deps.repos.deliveries.insert({ id: newId('dlv', now), userId: owner.userId, messageId: id, routeId: null, domainId: owner.domainId, url, secret: 'whsec_YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldA==' }, now);
       }
     }
   })();

@@ -2,7 +2,9 @@ import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Deps } from '../deps.js';
 import { appRoutes } from './apps.js';
 import { authRoutes } from './auth.js';
+import { blockRoutes } from './blocks.js';
 import { connectedAppRoutes } from './connected-apps.js';
+import { EmailReceivedSchema } from './webhook-schema.js';
 import { deliveryRoutes } from './deliveries.js';
 import { domainVerifyRoutes } from './domain-verify.js';
 import { domainWebhookRoutes } from './domain-webhook.js';
@@ -38,6 +40,7 @@ export function apiRoutes(deps: Deps, kickDeliveries: () => void): OpenAPIHono<A
   api.route('/api/routes', routeRoutes(deps));
   api.route('/api/messages', messageRoutes(deps));
   api.route('/api/deliveries', deliveryRoutes(deps, kickDeliveries));
+  api.route('/api/blocks', blockRoutes(deps));
 
   const registry = api.openAPIRegistry;
   registry.registerComponent('securitySchemes', 'Bearer', {
@@ -45,6 +48,7 @@ export function apiRoutes(deps: Deps, kickDeliveries: () => void): OpenAPIHono<A
     scheme: 'bearer',
     description: 'A session token (mhs_…), an API key (mhk_…) or an OAuth access token (mho_…)',
   });
+  registry.register('EmailReceivedEvent', EmailReceivedSchema);
   // Served by plain Hono routers (health.ts, attachments.ts); described here so the document is complete.
   registry.registerPath({
     method: 'get',

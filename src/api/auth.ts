@@ -66,10 +66,12 @@ export function authRoutes(deps: Deps, limits: Limits) {
   r.openapi(signup, async (c) => {
     const body = c.req.valid('json');
     const email = emailOrThrow(body.email);
-    const wait = limits.signupPerIp.take(clientIp(c));
+    const wait = limits.signupPerIp.take(clientIp(c, deps.config.trustProxy));
     if (wait > 0) throw tooMany(wait, 'sign-ups from this address');
-    if (deps.repos.users.getByEmail(email)) throw new HttpError(409, 'an account with this email already exists');
+    // Hashed before the look-up: a 409 costs the same scrypt as a sign-up, so its timing does not
+    // tell which emails have accounts faster than the sign-up throttle above lets anyone ask.
     const passwordHash = await hashPassword(body.password);
+    if (deps.repos.users.getByEmail(email)) throw new HttpError(409, 'an account with this email already exists');
     let user: User;
     try {
       user = deps.repos.users.insert({ id: newId('usr'), email, passwordHash, googleSub: null, createdAt: deps.now() });
@@ -84,7 +86,7 @@ export function authRoutes(deps: Deps, limits: Limits) {
   r.openapi(login, async (c) => {
     const body = c.req.valid('json');
     const email = normaliseEmail(body.email) ?? body.email.trim().toLowerCase();
-    const ip = clientIp(c);
+    const ip = clientIp(c, deps.config.trustProxy);
     const wait = Math.max(limits.loginPerAccount.retryAfter(email), limits.loginPerIp.retryAfter(ip));
     if (wait > 0) throw tooMany(wait, 'failed sign-ins');
     // Counted before the (slow) check, so a burst of parallel guesses cannot all slip past the limit.

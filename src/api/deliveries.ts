@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Delivery, DeliveryAttempt } from '../db/deliveries.js';
 import { retryNow } from '../deliver/worker.js';
 import type { Deps } from '../deps.js';
+import { REFUSED_ADDRESS } from '../net/url-guard.js';
 import { notFound, requireScope, type Auth } from './guard.js';
 import { bearer, errors, IdParam, json, page, PageQuery, paginate, router } from './openapi.js';
 
@@ -33,13 +34,17 @@ export const DeliverySchema = z
   })
   .openapi('Delivery');
 
+// Attempts recorded before refusals were worded for users said what a name resolved to.
+const LEGACY_REFUSAL = /resolves to \S+, an? .+ address: refused$|^getaddrinfo E[A-Z]+\b|: no address$/;
+const userError = (e: string | null) => (e !== null && LEGACY_REFUSAL.test(e) ? REFUSED_ADDRESS : e);
+
 const attemptJson = (a: DeliveryAttempt) => ({
   started_at: a.startedAt,
   finished_at: a.finishedAt,
   status_code: a.statusCode,
   latency_ms: a.latencyMs,
   response_body: a.responseBody,
-  error: a.error,
+  error: userError(a.error),
 });
 
 /** The signing secret stays out: it is the route's or domain's, shown there. */
@@ -53,7 +58,7 @@ export function deliveryJson(d: Delivery, attempts?: DeliveryAttempt[]): z.infer
     attempt_count: d.attempts,
     next_attempt_at: d.nextAttemptAt,
     last_status: d.lastStatus,
-    last_error: d.lastError,
+    last_error: userError(d.lastError),
     created_at: d.createdAt,
     updated_at: d.updatedAt,
     ...(attempts ? { attempts: attempts.map(attemptJson) } : {}),

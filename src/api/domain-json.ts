@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { PAYLOAD_MODES } from '../deliver/payload.js';
 import type { Config } from '../config.js';
 import type { Domain } from '../db/domains.js';
 
@@ -23,11 +24,20 @@ export const RecordCheckSchema = z
   .openapi('DnsRecordCheck');
 export type RecordCheck = z.infer<typeof RecordCheckSchema>;
 
-export const LastCheckSchema = z.object({ checked_at: z.number().int(), ok: z.boolean(), records: z.array(RecordCheckSchema) });
+export const LastCheckSchema = z.object({
+  checked_at: z.number().int(),
+  ok: z.boolean(),
+  records: z.array(RecordCheckSchema),
+  forced: z.boolean().optional().openapi({ description: 'Marked verified by `mailhook domain verify --force`, without DNS: no records were checked' }),
+});
 export type LastCheck = z.infer<typeof LastCheckSchema>;
 
 export const WebhookSchema = z
-  .object({ url: z.string(), secret: z.string().openapi({ example: 'whsec_…' }) })
+  .object({
+    url: z.string(),
+    secret: z.string().openapi({ example: 'whsec_…' }),
+    payload: z.enum(PAYLOAD_MODES).openapi({ description: 'json, json+attachments or raw (README "Payload modes")' }),
+  })
   .openapi('Webhook');
 
 export const DomainSchema = z
@@ -60,9 +70,24 @@ export function domainJson(config: Pick<Config, 'mxHost'>, d: Domain): z.infer<t
     name: d.name,
     status: d.status,
     records: dnsRecords(config, d),
-    webhook: d.webhookUrl && d.webhookSecret ? { url: d.webhookUrl, secret: d.webhookSecret } : null,
+    webhook: d.webhookUrl && d.webhookSecret ? { url: d.webhookUrl, secret: d.webhookSecret, payload: d.webhookPayload } : null,
     verified_at: d.verifiedAt,
-    last_check: (d.lastCheck as LastCheck | null) ?? null,
+    last_check: lastCheckJson(d),
     created_at: d.createdAt,
   };
+}
+
+/**
+ * The stored check as the API promises it. last_check is JSON written by several versions and
+ * by the CLI (`--force` once stored just `{ forced: true }`): every stored shape is answered in
+ * the schema's shape, or as null, so no reader meets a check without `records`.
+ */
+export function lastCheckJson(d: Pick<Domain, 'lastCheck' | 'verifiedAt' | 'createdAt'>): LastCheck | null {
+  const parsed = LastCheckSchema.safeParse(d.lastCheck);
+  if (parsed.success) return parsed.data;
+  const stored = d.lastCheck as { forced?: unknown } | null;
+  if (stored && typeof stored === 'object' && stored.forced === true) {
+    return { checked_at: d.verifiedAt ?? d.createdAt, ok: true, records: [], forced: true };
+  }
+  return null;
 }

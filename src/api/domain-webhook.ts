@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { randomBytes } from 'node:crypto';
-import { buildTestEvent } from '../deliver/payload.js';
+import { buildTestEvent, PAYLOAD_MODES } from '../deliver/payload.js';
 import { postWebhook } from '../deliver/post.js';
 import { newWebhookSecret } from '../deliver/sign.js';
 import type { Deps } from '../deps.js';
@@ -18,7 +18,15 @@ const put = createRoute({
   tags,
   security: bearer,
   middleware: [requireScope('domains:write')] as const,
-  request: { params: IdParam, body: jsonBody(z.object({ url: z.string().min(1).max(2048).openapi({ example: 'https://app.example.com/hooks/mail' }) })) },
+  request: {
+    params: IdParam,
+    body: jsonBody(
+      z.object({
+        url: z.string().min(1).max(2048).openapi({ example: 'https://app.example.com/hooks/mail' }),
+        payload: z.enum(PAYLOAD_MODES).optional().openapi({ description: 'json (default), json+attachments or raw; omitted keeps the current mode' }),
+      }),
+    ),
+  },
   responses: { 200: json(WebhookSchema, 'Set; the secret signs every delivery'), ...errors(400, 401, 403, 404) },
 });
 const remove = createRoute({
@@ -55,12 +63,14 @@ export function domainWebhookRoutes(deps: Deps) {
 
   r.openapi(put, (c) => {
     const domain = ownDomain(deps, c.get('auth'), c.req.valid('param').id);
-    const url = c.req.valid('json').url.trim();
+    const body = c.req.valid('json');
+    const url = body.url.trim();
     assertWebhookUrl(url, { allowInsecure: deps.config.allowInsecureWebhooks });
     // Replacing the URL keeps the secret: the receiver's verification code keeps working.
     const secret = domain.webhookSecret ?? newWebhookSecret();
-    deps.repos.domains.setWebhook(domain.id, url, secret);
-    return c.json({ url, secret }, 200);
+    const payload = body.payload ?? (domain.webhookUrl ? domain.webhookPayload : 'json');
+    deps.repos.domains.setWebhook(domain.id, url, secret, payload);
+    return c.json({ url, secret, payload }, 200);
   });
 
   r.openapi(remove, (c) => {
@@ -82,6 +92,7 @@ export function domainWebhookRoutes(deps: Deps) {
       timeoutMs: deps.config.webhookTimeoutMs,
       allowInsecure: deps.config.allowInsecureWebhooks,
     });
+    if (result.detail) deps.log.warn('webhook test destination refused', { domain: domain.id, url: domain.webhookUrl, detail: result.detail });
     const ok = result.error === null && result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
     return c.json({ ok, status_code: result.statusCode, latency_ms: result.latencyMs, body: result.body, error: result.error }, 200);
   });

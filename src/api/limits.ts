@@ -1,9 +1,11 @@
+import { isIP } from 'node:net';
 import type { Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { SlidingWindow } from '../auth/throttle.js';
+import type { TrustProxy } from '../config.js';
 import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
-import { isForbiddenAddress } from '../net/ip-class.js';
+import { isProxyAddress } from '../net/ip-class.js';
 
 const MINUTE = 60_000;
 
@@ -29,21 +31,32 @@ export function tooMany(retryAfterSec: number, what: string): HttpError {
 }
 
 /**
- * The client's address for throttling. The socket's, unless the socket is not a public address
- * (loopback, private, link-local, unique local, in any spelling, IPv4-mapped included): then it
- * is a proxy in front of us (Fly's, a Docker bridge) and the address that proxy reports counts.
- * Forwarded headers from a public peer are the client's own words and are ignored.
+ * The client's address for the throttles. The socket's, unless TRUST_PROXY names a proxy in front
+ * of us and the socket is that proxy (loopback, private, CGNAT, link-local, unique local, in any
+ * spelling, IPv4-mapped included: isProxyAddress), or there is no socket (an in-process call).
+ * - fly: `Fly-Client-IP`, which Fly's proxy sets and overwrites.
+ * - x-forwarded-for: the right-most hop that is not one of our proxies. Each proxy appends the
+ *   address it saw, so everything left of that hop was written by the client and proves nothing.
+ * Without TRUST_PROXY no header counts: behind nginx or Caddy on the same host, a client could
+ * otherwise set any header and get a fresh throttle with every request.
  */
-export function clientIp(c: Context): string {
+export function clientIp(c: Context, trust: TrustProxy): string {
   let peer: string | undefined;
   try {
     peer = getConnInfo(c).remote.address;
   } catch {
-    peer = undefined; // app.request() in tests: no socket
+    peer = undefined; // app.request() in tests and the CLI: no socket
   }
-  if (peer && !isForbiddenAddress(peer)) return peer;
-  const fly = c.req.header('fly-client-ip')?.trim();
-  if (fly) return fly;
-  const forwarded = c.req.header('x-forwarded-for')?.split(',').pop()?.trim();
-  return forwarded || peer || 'unknown';
+  if (trust === 'none' || (peer && !isProxyAddress(peer))) return peer || 'unknown';
+  if (trust === 'fly') {
+    const fly = c.req.header('fly-client-ip')?.trim();
+    return fly && isIP(fly) ? fly : peer || 'unknown';
+  }
+  const hops = (c.req.header('x-forwarded-for') ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i]!;
+    if (!isIP(hop) || !isProxyAddress(hop)) return hop;
+  }
+  // Every hop is one of ours: the client is on our own network; the farthest hop is the closest guess.
+  return hops[0] ?? peer ?? 'unknown';
 }

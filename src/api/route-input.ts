@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Domain } from '../db/domains.js';
 import type { Route, RouteAction } from '../db/routes.js';
+import { PAYLOAD_MODES } from '../deliver/payload.js';
 import { newWebhookSecret } from '../deliver/sign.js';
 import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
@@ -15,7 +16,7 @@ const FiltersSchema = z
   .record(z.string(), z.unknown())
   .nullish()
   .openapi({
-    description: 'All must hold: `from`, `subject` (patterns) and `header: { name, value }`',
+    description: 'All must hold: `from`, `subject` (patterns), `header: { name, value }`, `spam` ("spam", "reject" or a minimum score)',
     example: { from: '*@stripe.com', subject: 'invoice' },
   });
 
@@ -28,6 +29,9 @@ export const RoutePatchSchema = z.object({
   stop: z.boolean().optional().openapi({ description: 'Stop evaluating later routes when this one fires' }),
   filters: FiltersSchema,
   enabled: z.boolean().optional(),
+  payload: z.enum(PAYLOAD_MODES).optional().openapi({
+    description: 'What a webhook route posts: `json` (default), `json+attachments` (small attachments inline as base64), `raw` (the message as message/rfc822)',
+  }),
 });
 export type RoutePatch = z.infer<typeof RoutePatchSchema>;
 
@@ -88,6 +92,12 @@ export function applyRoutePatch(deps: Deps, domain: Domain, userId: string, curr
   const filters = validateFilters(patch.filters !== undefined ? patch.filters : current?.filters, action);
   if ('error' in filters) throw new HttpError(400, filters.error.startsWith('filters') ? filters.error : `filters: ${filters.error}`);
 
+  // Only a webhook posts anything; switching to another action forgets the mode.
+  if (patch.payload !== undefined && patch.payload !== 'json' && action !== 'webhook') {
+    throw bad('payload', `only webhook routes post a payload (action is ${action})`);
+  }
+  const payload = action === 'webhook' ? (patch.payload ?? current?.payload ?? 'json') : 'json';
+
   const route: Route = {
     id: current?.id ?? newId('rte', now),
     userId,
@@ -101,6 +111,7 @@ export function applyRoutePatch(deps: Deps, domain: Domain, userId: string, curr
     stop: patch.stop ?? current?.stop ?? false,
     filters: filters.filters,
     enabled: patch.enabled ?? current?.enabled ?? true,
+    payload,
     createdAt: current?.createdAt ?? now,
     updatedAt: now,
   };
@@ -124,9 +135,14 @@ export const RouteSchema = z
         from: z.string().optional(),
         subject: z.string().optional(),
         header: z.object({ name: z.string(), value: z.string() }).optional(),
+        spam: z
+          .union([z.enum(['spam', 'reject']), z.number()])
+          .optional()
+          .openapi({ description: 'The spam verdict (SPAM_FILTER): "spam", "reject", or a minimum score; unchecked mail never matches' }),
       })
       .nullable(),
     enabled: z.boolean(),
+    payload: z.enum(PAYLOAD_MODES),
     created_at: z.number().int(),
     updated_at: z.number().int(),
   })
@@ -143,6 +159,7 @@ export const routeJson = (r: Route): z.infer<typeof RouteSchema> => ({
   stop: r.stop,
   filters: r.filters,
   enabled: r.enabled,
+  payload: r.payload ?? 'json',
   created_at: r.createdAt,
   updated_at: r.updatedAt,
 });

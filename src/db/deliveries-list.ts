@@ -35,13 +35,11 @@ export const SMALL_DOMAIN = 2500;
 const isSet = <T>(v: T | null | undefined): v is T => v !== undefined && v !== null;
 
 /**
- * Whether delivery `d` is under domain @domainId: a route's delivery is under the route's domain;
- * a catch-all's (route_id NULL), or one whose route was deleted since, under every domain its
- * message was addressed to (a catch-all delivery does not record which domain's it was).
+ * Whether delivery `d` is under domain @domainId: the domain recorded when it was queued, its
+ * route's or the one whose catch-all it was, whether or not the route still exists. A row of an
+ * older version the migration could not place (NULL) is under no domain.
  */
-const ROUTE_UNDER_DOMAIN = '(SELECT rt.domain_id = @domainId FROM routes rt WHERE rt.id = d.route_id)';
-const UNDER_DOMAIN = `COALESCE(${ROUTE_UNDER_DOMAIN},
-  EXISTS (SELECT 1 FROM message_recipients r WHERE r.domain_id = @domainId AND r.message_id = d.message_id))`;
+const UNDER_DOMAIN = 'd.domain_id = @domainId';
 
 /** How each list statement finds its rows: the index it walks, in id order (see deliveryListQuery). */
 const SEEK = {
@@ -77,9 +75,9 @@ function seekOf(f: DeliveryListFilter & { domainId?: string; smallDomain?: boole
  * domain, long for a small one. So for a domain with under SMALL_DOMAIN recipients
  * (`smallDomain`, counted by the caller) and no message filter, the deliveries of its messages
  * (message_recipients_domain, then deliveries_message_id) are read whole and sorted: at most
- * ~SMALL_DOMAIN rows in a TEMP B-TREE, the one plan with a sort. A route's delivery is among its
- * domain's messages' because routes fire only for recipients at their domain (src/inbound/plan.ts)
- * and never change domain.
+ * ~SMALL_DOMAIN rows in a TEMP B-TREE, the one plan with a sort. A delivery of the domain is
+ * among its messages' because routes and catch-alls fire only for recipients at their own domain
+ * (src/inbound/plan.ts).
  */
 export function deliveryListQuery(f: DeliveryListFilter & { domainId?: string; smallDomain?: boolean }): {
   sql: string;
@@ -101,8 +99,7 @@ export function deliveryListQuery(f: DeliveryListFilter & { domainId?: string; s
     params.domainId = f.domainId;
     // Checked once, before the walk: a route of another domain lists nothing, however busy.
     if (isSet(f.routeId)) where.push('COALESCE((SELECT rt.domain_id = @domainId FROM routes rt WHERE rt.id = @routeId), 1)');
-    // Read from the domain's messages, a delivery without a live route is under it already.
-    where.push(by === 'domain' ? `COALESCE(${ROUTE_UNDER_DOMAIN}, 1)` : UNDER_DOMAIN);
+    where.push(UNDER_DOMAIN);
   }
   return { sql: `SELECT d.* FROM ${SEEK[by]} AND ${where.join(' AND ')} ORDER BY d.id DESC LIMIT @limit`, params };
 }

@@ -1,3 +1,4 @@
+import type { PayloadMode } from '../deliver/payload.js';
 import type { Db } from './open.js';
 import { deliveryListQuery, listStatements, type DeliveryListFilter } from './deliveries-list.js';
 
@@ -8,8 +9,12 @@ export interface Delivery {
   userId: string;
   messageId: string;
   routeId: string | null;
+  /** The domain whose route or catch-all queued it; null only for old rows the migration could not place. */
+  domainId: string | null;
   url: string;
   secret: string;
+  /** What this delivery posts, fixed when it was queued so every attempt sends the same body. */
+  payload: PayloadMode;
   dest: string;
   status: DeliveryStatus;
   attempts: number;
@@ -25,8 +30,10 @@ export interface DeliveryRow {
   user_id: string;
   message_id: string;
   route_id: string | null;
+  domain_id: string | null;
   url: string;
   secret: string;
+  payload: PayloadMode;
   dest: string;
   status: DeliveryStatus;
   attempts: number;
@@ -42,8 +49,10 @@ export const toDelivery = (r: DeliveryRow): Delivery => ({
   userId: r.user_id,
   messageId: r.message_id,
   routeId: r.route_id,
+  domainId: r.domain_id,
   url: r.url,
   secret: r.secret,
+  payload: r.payload,
   dest: r.dest,
   status: r.status,
   attempts: r.attempts,
@@ -125,8 +134,8 @@ export function destinationOf(url: string): string {
 
 export function deliveriesTable(db: Db) {
   const insert = db.prepare(
-    `INSERT INTO deliveries (id, user_id, message_id, route_id, url, secret, dest, status, attempts, next_attempt_at, created_at, updated_at)
-     VALUES (@id, @userId, @messageId, @routeId, @url, @secret, @dest, 'pending', 0, @now, @now, @now)`,
+    `INSERT INTO deliveries (id, user_id, message_id, route_id, domain_id, url, secret, payload, dest, status, attempts, next_attempt_at, created_at, updated_at)
+     VALUES (@id, @userId, @messageId, @routeId, @domainId, @url, @secret, @payload, @dest, 'pending', 0, @now, @now, @now)`,
   );
   const byId = db.prepare<[string, string], DeliveryRow>('SELECT * FROM deliveries WHERE id = ? AND user_id = ?');
   const byIdAny = db.prepare<[string], DeliveryRow>('SELECT * FROM deliveries WHERE id = ?');
@@ -183,23 +192,27 @@ export function deliveriesTable(db: Db) {
 
   const endOfDomain = db.prepare<{ domainId: string; secret: string | null; now: number }>(
     `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, last_error = 'domain deleted', updated_at = @now
-     WHERE status = 'pending' AND (
+     WHERE status = 'pending' AND (domain_id = @domainId OR (domain_id IS NULL AND (
        route_id IN (SELECT id FROM routes WHERE domain_id = @domainId)
        OR (route_id IS NULL AND secret = @secret
-           AND message_id IN (SELECT message_id FROM message_recipients WHERE domain_id = @domainId)))`,
+           AND message_id IN (SELECT message_id FROM message_recipients WHERE domain_id = @domainId)))))`,
   );
 
   return {
     /**
-     * A domain is being deleted: its pending deliveries (its routes', and its catch-all's, known
-     * by the catch-all's secret) end as failed, for messages that outlive it under another domain.
+     * A domain is being deleted: its pending deliveries end as failed, for messages that outlive it
+     * under another domain. Old rows without domain_id: its routes', and its catch-all's, known by
+     * the catch-all's secret.
      */
     endForDomain(domainId: string, catchAllSecret: string | null, now: number): number {
       return endOfDomain.run({ domainId, secret: catchAllSecret, now }).changes;
     },
     /** Queues a delivery, due now. Call inside the transaction that stores the message. */
-    insert(d: { id: string; userId: string; messageId: string; routeId: string | null; url: string; secret: string }, now: number): void {
-      insert.run({ ...d, dest: destinationOf(d.url), now });
+    insert(
+      d: { id: string; userId: string; messageId: string; routeId: string | null; domainId: string; url: string; secret: string; payload?: PayloadMode },
+      now: number,
+    ): void {
+      insert.run({ ...d, payload: d.payload ?? 'json', dest: destinationOf(d.url), now });
     },
     get(userId: string, id: string): Delivery | null {
       const r = byId.get(id, userId);

@@ -1,3 +1,4 @@
+import type { PayloadMode } from '../deliver/payload.js';
 import type { Db } from './open.js';
 
 export interface Domain {
@@ -10,6 +11,8 @@ export interface Domain {
   lastCheck: unknown;
   webhookUrl: string | null;
   webhookSecret: string | null;
+  /** What the catch-all webhook posts. */
+  webhookPayload: PayloadMode;
   createdAt: number;
 }
 
@@ -23,6 +26,7 @@ interface Row {
   last_check: string | null;
   webhook_url: string | null;
   webhook_secret: string | null;
+  webhook_payload: PayloadMode;
   created_at: number;
 }
 
@@ -36,6 +40,7 @@ const toDomain = (r: Row): Domain => ({
   lastCheck: r.last_check ? JSON.parse(r.last_check) : null,
   webhookUrl: r.webhook_url,
   webhookSecret: r.webhook_secret,
+  webhookPayload: r.webhook_payload,
   createdAt: r.created_at,
 });
 
@@ -54,10 +59,12 @@ export function domainsTable(db: Db) {
   const setStatus = db.prepare(
     'UPDATE domains SET status = @status, verified_at = @verifiedAt, last_check = @lastCheck WHERE id = @id',
   );
-  const setWebhook = db.prepare('UPDATE domains SET webhook_url = @url, webhook_secret = @secret WHERE id = @id');
+  const setWebhook = db.prepare(
+    'UPDATE domains SET webhook_url = @url, webhook_secret = @secret, webhook_payload = @payload WHERE id = @id',
+  );
   const remove = db.prepare('DELETE FROM domains WHERE id = ? AND user_id = ?');
   return {
-    insert(d: Omit<Domain, 'lastCheck'>): void {
+    insert(d: Omit<Domain, 'lastCheck' | 'webhookPayload'>): void {
       insert.run(d);
     },
     /** Scoped by owner: another user's domain is null, like a missing one. */
@@ -84,8 +91,8 @@ export function domainsTable(db: Db) {
     setStatus(id: string, status: Domain['status'], verifiedAt: number | null, lastCheck: unknown): void {
       setStatus.run({ id, status, verifiedAt, lastCheck: JSON.stringify(lastCheck ?? null) });
     },
-    setWebhook(id: string, url: string | null, secret: string | null): void {
-      setWebhook.run({ id, url, secret });
+    setWebhook(id: string, url: string | null, secret: string | null, payload: PayloadMode = 'json'): void {
+      setWebhook.run({ id, url, secret, payload });
     },
     delete(userId: string, id: string): boolean {
       return remove.run(id, userId).changes > 0;

@@ -9,6 +9,7 @@ import { oauthTokensTable } from './oauth-tokens.js';
 import type { Db } from './open.js';
 import { opsStateTable } from './ops-state.js';
 import { routesTable } from './routes.js';
+import { senderBlocksTable } from './sender-blocks.js';
 import { sessionsTable } from './sessions.js';
 import { usersTable } from './users.js';
 
@@ -18,6 +19,7 @@ export function createRepos(db: Db) {
     users: usersTable(db),
     domains: domainsTable(db),
     routes: routesTable(db),
+    senderBlocks: senderBlocksTable(db),
     messages: messagesTable(db),
     deliveries: deliveriesTable(db),
     sessions: sessionsTable(db),

@@ -1,4 +1,4 @@
-import type { AttachmentMeta, AuthResults, Envelope, ParsedMessage } from '../parse/types.js';
+import type { AttachmentMeta, AuthResults, Envelope, ParsedMessage, SpamVerdict } from '../parse/types.js';
 import type Database from 'better-sqlite3';
 import type { Db } from './open.js';
 
@@ -9,6 +9,8 @@ export interface StoredMessage {
   envelope: Envelope;
   parsed: ParsedMessage;
   auth: AuthResults | Record<string, never>;
+  /** Null when no spam filter was configured (or for messages stored before). */
+  spam?: SpamVerdict | null;
   size: number;
   rawKey: string;
   parseError: string | null;
@@ -41,6 +43,7 @@ interface Row {
   raw_key: string;
   parsed: string;
   auth: string;
+  spam: string | null;
   parse_error: string | null;
   received_at: number;
   purged_at: number | null;
@@ -73,6 +76,7 @@ const toMessage = (r: Row): MessageWithDomains => ({
   },
   parsed: JSON.parse(r.parsed) as ParsedMessage,
   auth: JSON.parse(r.auth) as AuthResults,
+  spam: r.spam ? (JSON.parse(r.spam) as SpamVerdict) : null,
   size: r.size,
   rawKey: r.raw_key,
   parseError: r.parse_error,
@@ -175,9 +179,9 @@ export function listQuery(f: MessageListFilter): { sql: string; params: Record<s
 export function messagesTable(db: Db) {
   const insert = db.prepare(
     `INSERT INTO messages (id, user_id, domain_id, mail_from, rcpt_to, helo, remote_ip, tls, from_address, from_name,
-       subject, message_id, size, raw_key, parsed, auth, parse_error, received_at)
+       subject, message_id, size, raw_key, parsed, auth, spam, parse_error, received_at)
      VALUES (@id, @userId, @domainId, @mailFrom, @rcptTo, @helo, @remoteIp, @tls, @fromAddress, @fromName,
-       @subject, @messageId, @size, @rawKey, @parsed, @auth, @parseError, @receivedAt)`,
+       @subject, @messageId, @size, @rawKey, @parsed, @auth, @spam, @parseError, @receivedAt)`,
   );
   const insertRecipient = db.prepare(
     'INSERT OR IGNORE INTO message_recipients (message_id, address, domain_id) VALUES (?, ?, ?)',
@@ -221,6 +225,7 @@ export function messagesTable(db: Db) {
         rawKey: m.rawKey,
         parsed: JSON.stringify(p),
         auth: JSON.stringify(m.auth),
+        spam: m.spam ? JSON.stringify(m.spam) : null,
         parseError: m.parseError,
         receivedAt: m.receivedAt,
       });

@@ -1,3 +1,5 @@
+import type { PayloadMode } from '../deliver/payload.js';
+import type { SpamFilter } from '../route/spam-filter.js';
 import type { Db } from './open.js';
 
 export type RouteAction = 'webhook' | 'store' | 'drop' | 'reject';
@@ -7,6 +9,8 @@ export interface RouteFilters {
   from?: string;
   subject?: string;
   header?: { name: string; value: string };
+  /** Holds on the spam filter's verdict (src/route/spam-filter.ts): 'spam', 'reject', or a minimum score. */
+  spam?: SpamFilter;
 }
 
 export interface Route {
@@ -21,6 +25,8 @@ export interface Route {
   stop: boolean;
   filters: RouteFilters | null;
   enabled: boolean;
+  /** What a webhook route posts; 'json' (the default) for other actions. */
+  payload?: PayloadMode;
   createdAt: number;
   updatedAt: number;
 }
@@ -37,6 +43,7 @@ interface Row {
   stop: number;
   filters: string | null;
   enabled: number;
+  payload: PayloadMode;
   created_at: number;
   updated_at: number;
 }
@@ -53,6 +60,7 @@ const toRoute = (r: Row): Route => ({
   stop: r.stop === 1,
   filters: r.filters ? (JSON.parse(r.filters) as RouteFilters) : null,
   enabled: r.enabled === 1,
+  payload: r.payload,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -62,16 +70,17 @@ const toRow = (r: Route) => ({
   stop: r.stop ? 1 : 0,
   enabled: r.enabled ? 1 : 0,
   filters: r.filters ? JSON.stringify(r.filters) : null,
+  payload: r.payload ?? 'json',
 });
 
 export function routesTable(db: Db) {
   const insert = db.prepare(
-    `INSERT INTO routes (id, user_id, domain_id, match, action, destination, secret, priority, stop, filters, enabled, created_at, updated_at)
-     VALUES (@id, @userId, @domainId, @match, @action, @destination, @secret, @priority, @stop, @filters, @enabled, @createdAt, @updatedAt)`,
+    `INSERT INTO routes (id, user_id, domain_id, match, action, destination, secret, priority, stop, filters, enabled, payload, created_at, updated_at)
+     VALUES (@id, @userId, @domainId, @match, @action, @destination, @secret, @priority, @stop, @filters, @enabled, @payload, @createdAt, @updatedAt)`,
   );
   const update = db.prepare(
     `UPDATE routes SET match = @match, action = @action, destination = @destination, secret = @secret, priority = @priority,
-       stop = @stop, filters = @filters, enabled = @enabled, updated_at = @updatedAt WHERE id = @id AND user_id = @userId`,
+       stop = @stop, filters = @filters, enabled = @enabled, payload = @payload, updated_at = @updatedAt WHERE id = @id AND user_id = @userId`,
   );
   const byId = db.prepare<[string, string], Row>('SELECT * FROM routes WHERE id = ? AND user_id = ?');
   const forDomain = db.prepare<[string], Row>(

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { Delivery } from '../db/deliveries.js';
 import type { StoredAttachment, StoredMessage } from '../db/messages.js';
-import type { Address, Header } from '../parse/types.js';
+import type { Address, Header, SpamVerdict } from '../parse/types.js';
 import { signedPath, type LinkTarget } from '../store/signed-links.js';
 
 /** The `email.received` event, field for field as DESIGN §6. */
@@ -25,6 +25,10 @@ export interface EmailReceivedEvent {
     headers: Header[];
     text: string;
     html: string;
+    /** Null for a message stored before reply extraction existed. */
+    reply: { text: string; signature: string; quoted: string } | null;
+    /** Only when a spam filter is configured (SPAM_FILTER). */
+    spam?: SpamJson;
     auth: { spf: string; dkim: string; dmarc: string };
     attachments: {
       index: number;
@@ -41,6 +45,10 @@ export interface EmailReceivedEvent {
   };
 }
 
+export type SpamJson =
+  | { status: 'checked'; score: number; required: number; action: string; symbols: { name: string; score: number }[] }
+  | { status: 'unchecked' };
+
 /** Sent by "send test event" so a user can check their endpoint and signature code. */
 export interface WebhookTestEvent {
   type: 'webhook.test';
@@ -55,6 +63,13 @@ export interface EmailReceivedInput {
   delivery: Pick<Delivery, 'routeId' | 'createdAt'>;
   domain: string;
 }
+
+/**
+ * What a webhook posts (DESIGN §6): the JSON event; the JSON event with small attachments
+ * inline as base64; or the message itself as message/rfc822 with metadata in x-mailhook-* headers.
+ */
+export const PAYLOAD_MODES = ['json', 'json+attachments', 'raw'] as const;
+export type PayloadMode = (typeof PAYLOAD_MODES)[number];
 
 const addr = (a: Address): Address => ({ address: a.address, name: a.name });
 
@@ -96,6 +111,8 @@ export function buildEmailReceived(input: EmailReceivedInput): EmailReceivedEven
       headers: p.headers.map((h) => ({ name: h.name, value: h.value })),
       text: p.text,
       html: p.html,
+      reply: p.reply ? { text: p.reply.text, signature: p.reply.signature, quoted: p.reply.quoted } : null,
+      ...(m.spam ? { spam: spamJson(m.spam) } : {}),
       auth: { spf: str(auth.spf), dkim: str(auth.dkim), dmarc: str(auth.dmarc) },
       attachments: attachments.map((a) => ({
         index: a.index,
@@ -111,6 +128,11 @@ export function buildEmailReceived(input: EmailReceivedInput): EmailReceivedEven
       received_at: m.receivedAt,
     },
   };
+}
+
+function spamJson(v: SpamVerdict): SpamJson {
+  if (v.status !== 'checked') return { status: 'unchecked' };
+  return { status: 'checked', score: v.score, required: v.required, action: v.action, symbols: v.symbols.map((s) => ({ name: s.name, score: s.score })) };
 }
 
 export function buildTestEvent(domain: string, now: number): WebhookTestEvent {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { assertWebhookUrl, guardedLookup } from '../net/url-guard.js';
+import { assertWebhookUrl, ForbiddenAddressError, guardedLookup } from '../net/url-guard.js';
 import { signatureHeaders } from './sign.js';
 
 /** What one attempt produced; written as-is to delivery_attempts. */
@@ -14,6 +14,8 @@ export interface AttemptResult {
   error: string | null;
   /** The raw Retry-After header, for the schedule to interpret. */
   retryAfter: string | null;
+  /** Why the destination was refused (what its name resolved to): for the server log, never the user. */
+  detail: string | null;
 }
 
 export interface PostInput {
@@ -21,7 +23,12 @@ export interface PostInput {
   secret: string;
   /** The webhook-id: the delivery id, the same on every attempt. */
   id: string;
-  body: string;
+  /** Exactly the bytes sent, and signed. */
+  body: string | Buffer;
+  /** Default application/json. */
+  contentType?: string;
+  /** More headers (x-mailhook-* metadata of a raw POST); they cannot replace the signature headers. */
+  headers?: Record<string, string>;
   /** deps.now() at send time; the webhook-timestamp is derived from it. */
   now: number;
   timeoutMs: number;
@@ -55,7 +62,7 @@ export function postWebhook(input: PostInput): Promise<AttemptResult> {
     let req: http.ClientRequest | undefined;
     let settled = false;
 
-    const finish = (error: string | null, destroy: boolean) => {
+    const finish = (error: string | null, destroy: boolean, detail: string | null = null) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -67,6 +74,7 @@ export function postWebhook(input: PostInput): Promise<AttemptResult> {
         body: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8'),
         error: error ?? (redirect ? `redirect to ${location ?? '(no Location)'} not followed` : null),
         retryAfter,
+        detail,
       });
     };
 
@@ -82,14 +90,15 @@ export function postWebhook(input: PostInput): Promise<AttemptResult> {
     }
     const secure = url.protocol === 'https:';
     const pool = input.allowInsecure ? agents.open : agents.guarded;
-    const payload = Buffer.from(input.body, 'utf8');
+    const payload = typeof input.body === 'string' ? Buffer.from(input.body, 'utf8') : input.body;
     try {
       req = (secure ? https : http).request(url, {
         method: 'POST',
         agent: secure ? pool.https : pool.http,
         lookup: input.allowInsecure ? undefined : guardedLookup,
         headers: {
-          'content-type': 'application/json',
+          ...input.headers,
+          'content-type': input.contentType ?? 'application/json',
           'content-length': String(payload.length),
           'user-agent': USER_AGENT,
           ...signatureHeaders(input.secret, input.id, Math.floor(input.now / 1000), payload),
@@ -99,7 +108,7 @@ export function postWebhook(input: PostInput): Promise<AttemptResult> {
       finish((err as Error).message, false);
       return;
     }
-    req.on('error', (err) => finish(describe(err), true));
+    req.on('error', (err) => finish(describe(err), true, err instanceof ForbiddenAddressError ? err.detail : null));
     req.on('response', (res) => {
       statusCode = res.statusCode ?? null;
       retryAfter = res.headers['retry-after'] ?? null;

@@ -3,8 +3,8 @@ import { groupCommit } from '../db/group-commit.js';
 import type { MessageWithDomains } from '../db/messages.js';
 import type { Deps } from '../deps.js';
 import type { AttemptOutcomeLabel } from '../ops/metrics.js';
-import { buildEmailReceived } from './payload.js';
 import { postWebhook, type AttemptResult } from './post.js';
+import { buildWebhookRequest } from './request.js';
 import { nextAttemptDelay } from './schedule.js';
 
 /**
@@ -62,6 +62,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   // domains is filed under the first; each domain's webhooks must still name their own.
   const routeDomains = new Map<string, string>();
   const eventDomainId = (d: Delivery, message: MessageWithDomains): string => {
+    if (d.domainId) return d.domainId; // recorded when queued; below, rows of older versions
     if (d.routeId) {
       let id = routeDomains.get(d.routeId);
       if (id === undefined) {
@@ -195,24 +196,27 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
         const base = { finishedAt: deps.now(), statusCode: null, latencyMs: 0, responseBody: '', error: 'message deleted' };
         outcome = { ...base, status: 'failed', nextAttemptAt: null };
       } else {
-        const event = buildEmailReceived({
-          config,
+        const request = await buildWebhookRequest(
+          deps,
+          d,
           message,
           // Attachment rows mirror parsed.attachments one for one: none there, none to look up.
-          attachments: message.parsed.attachments.length ? repos.messages.attachments(message.id) : [],
-          delivery: d,
-          domain: domainName(eventDomainId(d, message)),
-        });
+          message.parsed.attachments.length ? repos.messages.attachments(message.id) : [],
+          domainName(eventDomainId(d, message)),
+        );
         const result = await postWebhook({
           url: d.url,
           secret: d.secret,
           id: d.id,
-          body: JSON.stringify(event),
+          body: request.body,
+          contentType: request.contentType,
+          headers: request.headers,
           now: deps.now(),
           timeoutMs: config.webhookTimeoutMs,
           allowInsecure: config.allowInsecureWebhooks,
         });
         requestDone();
+        if (result.detail) log.warn('webhook destination refused', { delivery: d.id, url: d.url, detail: result.detail });
         deps.metrics.attemptSeconds.observe({ kind: 'webhook' }, result.latencyMs / 1000);
         if (result.statusCode !== null) answering.add(d.dest);
         else answering.delete(d.dest);
@@ -221,7 +225,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     } catch (err) {
       // Our own failure (a bug, the database): the delivery stays on its schedule, not lost.
       log.error('webhook attempt failed internally', { err, delivery: d.id });
-      const r: AttemptResult = { statusCode: null, latencyMs: 0, body: '', error: 'internal error', retryAfter: null };
+      const r: AttemptResult = { statusCode: null, latencyMs: 0, body: '', error: 'internal error', retryAfter: null, detail: null };
       outcome = decide(r, d.attempts, deps.now(), random);
     }
     deps.metrics.attempts.inc({ kind: 'webhook', outcome: outcomeLabel(outcome) });

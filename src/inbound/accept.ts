@@ -3,10 +3,14 @@ import type { StoredAttachment } from '../db/messages.js';
 import type { Deps } from '../deps.js';
 import { newId } from '../ids.js';
 import { parseMessage, type ParseOutcome } from '../parse/parse-message.js';
-import type { AuthResults, Envelope } from '../parse/types.js';
+import { extractReply } from '../parse/reply-thread.js';
+import type { AuthResults, Envelope, SpamVerdict } from '../parse/types.js';
+import type { SpamCheck } from './spam-check.js';
 import { attachmentKey, rawKey } from '../store/blob-store.js';
 import { groupCommit, NotDurableError } from '../db/group-commit.js';
-import { planDelivery, type AccountPlan } from './plan.js';
+import { SmtpError } from '../errors.js';
+import { senderBlocked } from '../route/sender-block.js';
+import { planDelivery, receivingDomain, type AccountPlan } from './plan.js';
 import type { Spool } from './spool.js';
 
 export interface InboundMessage {
@@ -33,7 +37,7 @@ async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof 
  * whatever it wrote, so a failure leaves nothing half-written. The rows join the group commit
  * of whatever else is being stored at the same time (src/db/group-commit.ts).
  */
-export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth?: AuthCheck): Promise<string[]> {
+export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth?: AuthCheck, checkSpam?: SpamCheck): Promise<string[]> {
   const receivedAt = deps.now();
   const firstId = newId('msg', receivedAt);
   const written: string[] = [];
@@ -46,13 +50,23 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
   // one upload at a time holds buffers (an S3 upload holds two 5 MiB part buffers, src/store/s3-multipart.ts).
   const small = input.raw.buffer !== null;
   try {
-    const [{ parsed, error }, auth] = await allSettled<[ParseOutcome, AuthResults | Record<string, never>, void]>([
+    const [{ parsed, error }, auth, spam] = await allSettled<[ParseOutcome, AuthResults | Record<string, never>, SpamVerdict | null, void]>([
       parseMessage(input.raw.open(), (i, content) => put(attachmentKey(firstId, i), content)),
       checkAuth ? checkAuth(input.raw.open(), input.envelope) : Promise.resolve({}),
+      checkSpam ? checkSpam(input.raw.open(), input.size, input.envelope) : Promise.resolve(null),
       small ? put(rawKey(firstId), rawBody()) : Promise.resolve(),
     ]);
     if (error) deps.metrics.parseErrors.inc();
-    const plans = planDelivery(deps.repos, input.envelope.rcptTo, parsed).filter((p) => p.keep);
+    // Off the event loop and bounded in time (reply-thread.ts); computed once, sent on every attempt.
+    parsed.reply = await extractReply(parsed.text);
+    const rcptTo = input.envelope.rcptTo.filter((a) => !blockedFor(deps, a, [input.envelope.mailFrom, parsed.from.address]));
+    // One reply answers DATA for every recipient: refuse only when every one of them blocks the
+    // sender; otherwise the blocking accounts just keep no copy (their own explicit choice).
+    if (rcptTo.length === 0 && input.envelope.rcptTo.length > 0) throw new SmtpError(550, 'Message refused: sender blocked by the recipient');
+    const refused: string[] = [];
+    const plans = planDelivery(deps.repos, rcptTo, { ...parsed, spam }, refused).filter((p) => p.keep);
+    // Refused by the recipients' own spam routes: 550 only when no recipient is left to take it.
+    if (refused.length > 0 && refused.length === rcptTo.length) throw new SmtpError(550, 'Message refused as spam by the recipient');
     if (!small && plans.length > 0) await put(rawKey(firstId), rawBody());
     if (plans.length === 0) {
       await removeBlobs(deps, written);
@@ -86,6 +100,7 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
             envelope,
             parsed,
             auth,
+            spam,
             size: input.size,
             rawKey: rawKey(id),
             parseError: error,
@@ -106,6 +121,14 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
     if (!(err instanceof NotDurableError)) await removeBlobs(deps, written);
     throw err;
   }
+}
+
+/** Whether the account receiving mail for `rcpt` blocks any of `senders` (envelope and header From). */
+function blockedFor(deps: Deps, rcpt: string, senders: string[]): boolean {
+  const domain = receivingDomain(deps.repos, rcpt);
+  if (!domain) return false;
+  const patterns = deps.repos.senderBlocks.patternsFor(domain.userId, domain.id);
+  return senders.some((s) => senderBlocked(patterns, s));
 }
 
 async function removeBlobs(deps: Deps, keys: string[]): Promise<void> {

@@ -2,8 +2,9 @@ import { domainToASCII } from 'node:url';
 import type { Domain } from '../db/domains.js';
 import type { Repos } from '../db/index.js';
 import type { Route } from '../db/routes.js';
-import { routesForRecipient } from '../route/match.js';
+import { routesForRecipient, type RoutedMessage } from '../route/match.js';
 import type { ParsedMessage } from '../parse/types.js';
+import type { PayloadMode } from '../deliver/payload.js';
 
 /** The domain part of an address as stored: ASCII (punycode), lower-case, no trailing dot. */
 export function domainOf(address: string): string {
@@ -21,8 +22,11 @@ export function receivingDomain(repos: Repos, address: string): Domain | null {
 
 export interface PlannedDelivery {
   routeId: string | null;
+  /** The route's domain, or the domain whose catch-all it is: recorded on the delivery. */
+  domainId: string;
   url: string;
   secret: string;
+  payload: PayloadMode;
 }
 
 /** One account's share of an SMTP transaction: its own stored copy and deliveries. */
@@ -35,35 +39,42 @@ export interface AccountPlan {
   keep: boolean;
 }
 
-/** Groups recipients by account (each gets its own copy) and runs the routes of each. */
-export function planDelivery(repos: Repos, rcptTo: string[], parsed: ParsedMessage): AccountPlan[] {
+/**
+ * Groups recipients by account (each gets its own copy) and runs the routes of each. A
+ * recipient whose routes refuse the message (a reject route with a spam filter) is left out
+ * and listed in `refused`.
+ */
+export function planDelivery(repos: Repos, rcptTo: string[], parsed: ParsedMessage & Pick<RoutedMessage, 'spam'>, refused: string[] = []): AccountPlan[] {
   const plans = new Map<string, AccountPlan>();
   const routesCache = new Map<string, Route[]>();
   for (const address of rcptTo) {
     const domain = receivingDomain(repos, address);
     // The domain was removed or unverified between RCPT and DATA: nobody owns this recipient now.
     if (!domain) continue;
+    let routes = routesCache.get(domain.id);
+    if (!routes) routesCache.set(domain.id, (routes = repos.routes.enabledForDomain(domain.id)));
+    const { fired, refused: refusedHere } = routesForRecipient(routes, address, parsed);
+    if (refusedHere) {
+      refused.push(address);
+      continue;
+    }
     let plan = plans.get(domain.userId);
     if (!plan) {
       plan = { userId: domain.userId, domainId: domain.id, recipients: [], deliveries: [], keep: false };
       plans.set(domain.userId, plan);
     }
     plan.recipients.push({ address, domainId: domain.id });
-    let routes = routesCache.get(domain.id);
-    if (!routes) routesCache.set(domain.id, (routes = repos.routes.enabledForDomain(domain.id)));
-
-    const { fired } = routesForRecipient(routes, address, parsed);
     const add = (d: PlannedDelivery) => {
-      // A route (or catch-all) fires once per message, however many recipients it matched.
-      if (!plan.deliveries.some((x) => x.routeId === d.routeId && x.url === d.url)) plan.deliveries.push(d);
+      // A route (or a domain's catch-all) fires once per message, however many recipients it matched.
+      if (!plan.deliveries.some((x) => x.routeId === d.routeId && x.domainId === d.domainId && x.url === d.url)) plan.deliveries.push(d);
     };
     for (const { route } of fired) {
       if (route.action === 'webhook' && route.destination && route.secret) {
-        add({ routeId: route.id, url: route.destination, secret: route.secret });
+        add({ routeId: route.id, domainId: domain.id, url: route.destination, secret: route.secret, payload: route.payload ?? 'json' });
       }
     }
     if (fired.length === 0 && domain.webhookUrl && domain.webhookSecret) {
-      add({ routeId: null, url: domain.webhookUrl, secret: domain.webhookSecret });
+      add({ routeId: null, domainId: domain.id, url: domain.webhookUrl, secret: domain.webhookSecret, payload: domain.webhookPayload });
     }
     if (fired.length === 0 || fired.some(({ route }) => route.action !== 'drop')) plan.keep = true;
   }

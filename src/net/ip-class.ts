@@ -129,3 +129,13 @@ export function forbiddenReason(ip: string): string | null {
 export function isForbiddenAddress(ip: string): boolean {
   return forbiddenReason(ip) !== null;
 }
+
+/**
+ * Whether `ip` can be a reverse proxy of our own: loopback, RFC 1918, carrier-grade NAT,
+ * link-local or unique local, IPv4-mapped forms included. Documentation and other special
+ * ranges are not: a forwarded-for hop there is someone's claim, not our network.
+ */
+export function isProxyAddress(ip: string): boolean {
+  const why = forbiddenReason(ip);
+  return why !== null && /loopback|private|carrier-grade NAT|link-local|unique local/.test(why);
+}

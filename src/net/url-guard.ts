@@ -38,9 +38,19 @@ export function assertWebhookUrl(url: string, opts: { allowInsecure: boolean }):
   if (why) throw new HttpError(400, `webhook URL points to ${ip}, a ${why} address; only public addresses are allowed`);
 }
 
-/** The error a refused address gives: ends up in the attempt log. */
+/**
+ * All a user is told when a destination's name does not resolve to public addresses only: the
+ * test answer and attempt logs are theirs to read, and "internal.corp resolves to 10.0.0.5" or
+ * "getaddrinfo ENOTFOUND" would let anyone who signs up map our internal DNS.
+ */
+export const REFUSED_ADDRESS = 'refused: the address is not public';
+
+/** A refused destination: `message` is for the user, `detail` (what resolved to what) for the server log. */
 export class ForbiddenAddressError extends Error {
   readonly code = 'EFORBIDDENADDRESS';
+  constructor(readonly detail: string) {
+    super(REFUSED_ADDRESS);
+  }
 }
 
 /**
@@ -51,13 +61,15 @@ export class ForbiddenAddressError extends Error {
  */
 export const guardedLookup: LookupFunction = (hostname, options, callback) => {
   dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-    if (err) return callback(err, '');
+    // A name that does not resolve looks like one that resolves privately: otherwise the
+    // difference between the two answers says which internal names exist.
+    if (err) return callback(new ForbiddenAddressError(`${hostname}: ${err.code ?? err.message}`), '');
     for (const a of addresses) {
       const why = forbiddenReason(a.address);
-      if (why) return callback(new ForbiddenAddressError(`${hostname} resolves to ${a.address}, a ${why} address: refused`), '');
+      if (why) return callback(new ForbiddenAddressError(`${hostname} resolves to ${a.address}, a ${why} address`), '');
     }
     const first = addresses[0];
-    if (!first) return callback(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), '');
+    if (!first) return callback(new ForbiddenAddressError(`${hostname}: no address`), '');
     if (options.all) callback(null, addresses);
     else callback(null, first.address, first.family);
   });

@@ -39,7 +39,7 @@ export function oauthRoutes(deps: Deps): Hono {
   );
 
   const throttle = (c: Context) => {
-    const wait = perIp.take(clientIp(c));
+    const wait = perIp.take(clientIp(c, deps.config.trustProxy));
     if (wait > 0) throw new OAuthError('temporarily_unavailable', `too many requests; retry in ${wait} s`, 429, { 'Retry-After': String(wait) });
   };
 

@@ -42,7 +42,22 @@ export interface ParsedMessage {
   text: string;
   html: string;
   attachments: AttachmentMeta[];
+  /** The new text of a reply (src/parse/reply.ts); absent on messages stored before it existed. */
+  reply?: { text: string; signature: string; quoted: string };
 }
+
+/** A spam filter's answer (SPAM_FILTER), or why there is none: never a reason to lose a message. */
+export type SpamVerdict =
+  | {
+      status: 'checked';
+      /** rspamd's score and the score at which it recommends rejecting. */
+      score: number;
+      required: number;
+      /** rspamd's action: 'no action', 'greylist', 'add header', 'rewrite subject', 'soft reject', 'reject'. */
+      action: string;
+      symbols: { name: string; score: number }[];
+    }
+  | { status: 'unchecked'; reason: string };
 
 export interface AuthResults {
   spf: string;

@@ -1,6 +1,7 @@
 import type { Route, RouteAction, RouteFilters } from '../db/routes.js';
-import type { Address, Header } from '../parse/types.js';
-import { FILTER_BUDGET_STEPS, matchFilterValue, matchRecipient, validateFilterValue, type FilterBudget, type FilterKind } from './pattern.js';
+import type { Address, Header, SpamVerdict } from '../parse/types.js';
+import { spamMatches, validateSpamFilter } from './spam-filter.js';
+import { FILTER_BUDGET_MS, matchFilterValue, matchRecipient, validateFilterValue, type FilterBudget, type FilterKind } from './pattern.js';
 
 /**
  * Routing (DESIGN §5), pure. Routes run in ascending priority (then id); every route whose
@@ -12,6 +13,8 @@ export interface RoutedMessage {
   from: Address;
   subject: string;
   headers: Header[];
+  /** The spam filter's verdict, when one ran. */
+  spam?: SpamVerdict | null;
 }
 
 export interface RouteTrace {
@@ -46,7 +49,7 @@ const perMessage = new WeakMap<RoutedMessage, { budget: FilterBudget; results: M
 
 function filtersOf(route: Route, msg: RoutedMessage): FilterResult {
   let state = perMessage.get(msg);
-  if (!state) perMessage.set(msg, (state = { budget: { steps: FILTER_BUDGET_STEPS }, results: new Map() }));
+  if (!state) perMessage.set(msg, (state = { budget: { ms: FILTER_BUDGET_MS }, results: new Map() }));
   let result = state.results.get(route);
   if (!result) state.results.set(route, (result = checkFilters(route.filters, msg, state.budget)));
   return result;
@@ -56,7 +59,7 @@ function filtersOf(route: Route, msg: RoutedMessage): FilterResult {
 function checkFilters(filters: RouteFilters | null, msg: RoutedMessage, budget: FilterBudget): FilterResult {
   const reasons: string[] = [];
   if (!filters) return { ok: true, reasons };
-  const verdict = (ok: boolean) => (ok ? 'matches' : budget.steps <= 0 ? 'was not evaluated (filter work limit for this message reached)' : 'does not match');
+  const verdict = (ok: boolean) => (ok ? 'matches' : budget.ms <= 0 ? 'was not evaluated (filter work limit for this message reached)' : 'does not match');
   if (filters.from !== undefined) {
     const ok = matchFilterValue(filters.from, msg.from.address, 'from', budget);
     reasons.push(`from ${msg.from.address || '(none)'} ${verdict(ok)} ${quote(filters.from)}`);
@@ -78,6 +81,11 @@ function checkFilters(filters: RouteFilters | null, msg: RoutedMessage, budget: 
     reasons.push(what);
     if (!ok) return { ok, reasons };
   }
+  if (filters.spam !== undefined) {
+    const { ok, reason } = spamMatches(filters.spam, msg.spam);
+    reasons.push(reason);
+    if (!ok) return { ok, reasons };
+  }
   return { ok: true, reasons };
 }
 
@@ -94,10 +102,11 @@ export function routesForRecipient(
   routes: Route[],
   rcpt: string,
   msg: RoutedMessage,
-): { fired: { route: Route; reason: string }[]; trace: RouteTrace[] } {
+): { fired: { route: Route; reason: string }[]; trace: RouteTrace[]; refused: boolean } {
   let fired: { route: Route; reason: string }[] = [];
   const trace: RouteTrace[] = [];
   let endedBy: string | null = null;
+  let refused = false;
   for (const route of orderRoutes(routes)) {
     if (endedBy) {
       trace.push({ routeId: route.id, matched: false, reason: `not evaluated: ${endedBy}` });
@@ -108,6 +117,16 @@ export function routesForRecipient(
       continue;
     }
     const head = `recipient matches ${route.match}`;
+    // A reject route with a spam filter acts once the message is read: 550 at the end of DATA.
+    if (route.action === 'reject' && hasFilters(route.filters)) {
+      const filters = filtersOf(route, msg);
+      trace.push({ routeId: route.id, matched: filters.ok, reason: [head, ...filters.reasons].join('; ') + (filters.ok ? '; reject: refused with 550 at the end of DATA' : '') });
+      if (!filters.ok) continue;
+      fired = [];
+      refused = true;
+      endedBy = `route ${route.id} refused the message`;
+      continue;
+    }
     if (route.action === 'reject') {
       fired = [];
       endedBy = `route ${route.id} rejects the recipient at RCPT`;
@@ -121,7 +140,7 @@ export function routesForRecipient(
     fired.push({ route, reason });
     if (route.stop) endedBy = `route ${route.id} matched with stop`;
   }
-  return { fired, trace };
+  return { fired, trace, refused };
 }
 
 /**
@@ -134,6 +153,8 @@ export function rcptDecision(routes: Route[], rcpt: string, hasCatchAll: boolean
   let matched = false;
   for (const route of orderRoutes(routes)) {
     if (!matchRecipient(route.match, rcpt)) continue;
+    // Its spam filter is decided after DATA; it takes nothing at RCPT on its own.
+    if (route.action === 'reject' && hasFilters(route.filters)) continue;
     if (route.action === 'reject') return { accept: false, code: 550, message: RCPT_REJECTED_BY_ROUTE };
     matched = true;
     if (route.stop && !hasFilters(route.filters)) break;
@@ -142,9 +163,9 @@ export function rcptDecision(routes: Route[], rcpt: string, hasCatchAll: boolean
 }
 
 const hasFilters = (f: RouteFilters | null | undefined) =>
-  !!f && (f.from !== undefined || f.subject !== undefined || f.header !== undefined);
+  !!f && (f.from !== undefined || f.subject !== undefined || f.header !== undefined || f.spam !== undefined);
 
-const FILTER_KEYS = new Set(['from', 'subject', 'header']);
+const FILTER_KEYS = new Set(['from', 'subject', 'header', 'spam']);
 const HEADER_NAME = /^[!-9;-~]{1,100}$/; // RFC 5322 §2.2: printable ASCII except colon
 
 /**
@@ -157,7 +178,7 @@ export function validateFilters(filters: unknown, action?: RouteAction): { filte
   if (typeof filters !== 'object' || Array.isArray(filters)) return { error: 'filters must be an object' };
   const input = filters as Record<string, unknown>;
   const unknown = Object.keys(input).filter((k) => !FILTER_KEYS.has(k));
-  if (unknown.length) return { error: `unknown filter ${unknown.join(', ')} (allowed: from, subject, header)` };
+  if (unknown.length) return { error: `unknown filter ${unknown.join(', ')} (allowed: from, subject, header, spam)` };
   const out: RouteFilters = {};
   for (const [key, kind] of [['from', 'from'], ['subject', 'text']] as const) {
     const v = input[key];
@@ -177,7 +198,14 @@ export function validateFilters(filters: unknown, action?: RouteAction): { filte
     if (err) return { error: `filters.header.value: ${err}` };
     out.header = { name, value };
   }
+  if (input.spam !== undefined && input.spam !== null) {
+    const s = validateSpamFilter(input.spam);
+    if ('error' in s) return { error: s.error };
+    out.spam = s.spam;
+  }
   if (!hasFilters(out)) return { filters: null };
-  if (action === 'reject') return { error: 'reject routes cannot have filters: they act at RCPT, before the message exists' };
+  if (action === 'reject' && (out.spam === undefined || out.from !== undefined || out.subject !== undefined || out.header)) {
+    return { error: 'reject routes cannot have filters other than spam: they act at RCPT, before the message exists (with spam: at the end of DATA)' };
+  }
   return { filters: out };
 }

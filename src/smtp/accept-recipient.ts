@@ -3,16 +3,24 @@ import type { Deps } from '../deps.js';
 import { SmtpError } from '../errors.js';
 import { receivingDomain } from '../inbound/plan.js';
 import { rcptDecision } from '../route/match.js';
+import { senderBlocked } from '../route/sender-block.js';
 
 /**
  * RCPT TO: the only place mail is refused for its recipient (DESIGN §1 inv. 2): a verified
  * domain with a route or catch-all that takes it, or 550 now, never a bounce later.
+ * A sender the recipient's account blocks is refused here too: MAIL FROM cannot know whose
+ * blocks apply, RCPT TO can. In a transaction whose recipients belong to several accounts, only
+ * the recipients of the blocking account are refused; the others still get the message.
  */
 export function acceptRecipient(deps: Deps) {
-  return (address: SMTPServerAddress, _session: SMTPServerSession, callback: (err?: Error | null) => void) => {
+  return (address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void) => {
     try {
       const domain = receivingDomain(deps.repos, address.address);
       if (!domain) return callback(new SmtpError(550, 'Recipient address rejected: domain not served here'));
+      const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+      if (senderBlocked(deps.repos.senderBlocks.patternsFor(domain.userId, domain.id), sender)) {
+        return callback(new SmtpError(550, 'Sender blocked by the recipient'));
+      }
       const verdict = rcptDecision(deps.repos.routes.enabledForDomain(domain.id), address.address, !!domain.webhookUrl);
       // smtp-server prefixes the enhanced status code itself.
       if (!verdict.accept) return callback(new SmtpError(verdict.code, verdict.message.replace(/^\d\.\d{1,3}\.\d{1,3} /, '')));

@@ -2,10 +2,13 @@ import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { Deps } from '../deps.js';
 import { SmtpError } from '../errors.js';
 import { acceptInbound, type AuthCheck } from '../inbound/accept.js';
+import type { SpamCheck } from '../inbound/spam-check.js';
 import { spool, spoolDir } from '../inbound/spool.js';
 
 export interface ReceiveHooks {
   checkAuth?: AuthCheck;
+  /** SPAM_FILTER: asked before the 250, bounded (src/inbound/spam-check.ts). */
+  checkSpam?: SpamCheck;
   /** Called after a commit that queued deliveries: wakes the delivery worker. */
   onStored?: () => void;
 }
@@ -35,6 +38,7 @@ export function receiveMessage(deps: Deps, hooks: ReceiveHooks = {}) {
             },
           },
           hooks.checkAuth,
+          hooks.checkSpam,
         );
         deps.metrics.messagesStored.inc(ids.length);
         hooks.onStored?.();

@@ -68,5 +68,25 @@ export const requireUser: MiddlewareHandler<WebEnv> = async (c, next) => {
   return c.redirect(`/login${back}`, 303);
 };
 
-/** Only a path on this site: never "//evil.example" or "/\evil.example". */
-export const safeNext = (next: string | undefined) => (next && /^\/(?![/\\])/.test(next) ? next : '/domains');
+const BASE = 'http://mailhook.invalid';
+
+/**
+ * Where to go after sign-in: only a path on this site, else /domains. Browsers drop tabs and
+ * newlines from a Location (WHATWG URL), so "/<TAB>/evil.example" would become the
+ * protocol-relative "//evil.example": control characters anywhere are refused, the rest is
+ * resolved against an origin, compared by origin, and sent back in its normalised form (which
+ * also keeps non-ASCII out of the header, where it would be a 500).
+ */
+export function safeNext(next: string | undefined): string {
+  if (!next || !next.startsWith('/') || /[\p{Cc}\\]/u.test(next)) return '/domains';
+  let url: URL;
+  try {
+    url = new URL(next, BASE);
+  } catch {
+    return '/domains';
+  }
+  const path = url.pathname + url.search + url.hash;
+  // "/.//evil.example" normalises to "//evil.example": as a Location that is another origin.
+  if (url.origin !== BASE || !path.startsWith('/') || path.startsWith('//')) return '/domains';
+  return path;
+}

@@ -16,6 +16,13 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
+export interface BlockJson {
+  id: string;
+  domain_id: string | null;
+  pattern: string;
+  created_at: number;
+}
+
 export interface KeyJson {
   id: string;
   name: string;

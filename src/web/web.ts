@@ -8,6 +8,7 @@ import { apiCaller } from './api-client.js';
 import { assetRoutes } from './assets.js';
 import type { Web, WebEnv } from './env.js';
 import { authPages } from './pages/auth.js';
+import { blockPages } from './pages/blocks.js';
 import { domainPages } from './pages/domain.js';
 import { domainListPages } from './pages/domains.js';
 import { notFoundPage, onWebError } from './pages/error.js';
@@ -100,6 +101,7 @@ export function webRoutes(deps: Deps, app: Hono): Hono<WebEnv> {
   web.route('/', messageListPages(ctx));
   web.route('/', messagePages(ctx));
   web.route('/', messageContentPages(ctx));
+  web.route('/', blockPages(ctx));
   web.route('/', keyPages(ctx));
   web.route('/', appPages(ctx));
   web.route('/', connectedAppPages(ctx));

@@ -122,7 +122,7 @@ describe('login', () => {
   });
 
   it('throttles failures from one address across accounts', async () => {
-    api = testApi();
+    api = testApi({ TRUST_PROXY: 'x-forwarded-for' });
     const headers = { 'x-forwarded-for': '203.0.113.9' };
     for (let i = 0; i < 50; i++) {
       const res = await api.call('POST', '/api/auth/login', { body: { email: `nobody${i}@example.org`, password: 'guess' }, headers });

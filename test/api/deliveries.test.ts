@@ -12,10 +12,10 @@ async function setup() {
   const s = await signup(api);
   const d = await addDomain(api, s.token, 'example.com');
   const owner = { userId: s.user.id, domainId: d.id };
-  const deliver = (messageId: string, routeId: string | null, status: 'pending' | 'delivered' | 'failed' = 'pending') => {
+  const deliver = (messageId: string, routeId: string | null, status: 'pending' | 'delivered' | 'failed' = 'pending', domainId = owner.domainId) => {
     const id = newId('dlv');
     const now = api.deps.now();
-    api.deps.repos.deliveries.insert({ id, userId: owner.userId, messageId, routeId, url: 'https://h.example.net/x', secret: 'whsec_x' }, now);
+    api.deps.repos.deliveries.insert({ id, userId: owner.userId, messageId, routeId, domainId, url: 'https://h.example.net/x', secret: 'whsec_x' }, now);
     if (status !== 'pending') {
       const [c] = api.deps.repos.deliveries.claim([id], now, now + 1000);
       api.deps.repos.deliveries.finish(id, c!.attemptId, {
@@ -98,7 +98,7 @@ describe('deliveries', () => {
     const { token, owner, deliver } = await setup();
     const d2 = await addDomain(api, token, 'two.example');
     const mine = deliver((await storeMessage(api.deps, owner)).id, null);
-    const other = deliver((await storeMessage(api.deps, { ...owner, domainId: d2.id })).id, null);
+    const other = deliver((await storeMessage(api.deps, { ...owner, domainId: d2.id })).id, null, 'pending', d2.id);
     const { secret } = await createKey(api, token, ['deliveries:read', 'deliveries:write'], owner.domainId);
     const list = await api.call('GET', '/api/deliveries', { token: secret });
     expect(list.body.data.map((d: { id: string }) => d.id)).toEqual([mine]);
@@ -114,7 +114,7 @@ describe('deliveries', () => {
     for (let i = 0; i < 7; i++) {
       const status = i % 3 === 0 ? 'delivered' : 'failed';
       const id = deliver((await storeMessage(api.deps, owner)).id, null, status);
-      deliver((await storeMessage(api.deps, { ...owner, domainId: d2.id })).id, null, 'failed');
+      deliver((await storeMessage(api.deps, { ...owner, domainId: d2.id })).id, null, 'failed', d2.id);
       if (status === 'failed') mine.unshift(id);
     }
     const { secret } = await createKey(api, token, ['deliveries:read'], owner.domainId);
@@ -142,25 +142,27 @@ describe('deliveries', () => {
     const m = await storeMessage(api.deps, owner);
     api.deps.repos.messages.insertRecipient(m.id, 'y@two.example', two.id);
     const d1 = deliver(m.id, r1, 'failed');
-    const d2 = deliver(m.id, r2, 'failed');
-    const catchAll = deliver(m.id, null);
-    const orphan = deliver(m.id, gone);
+    const d2 = deliver(m.id, r2, 'failed', two.id);
+    const catchAll = deliver(m.id, null); // the first domain's catch-all
+    const orphan = deliver(m.id, gone, 'failed', two.id);
     expect((await api.call('DELETE', `/api/routes/${gone}`, { token })).status).toBe(204);
 
     const keyOf = async (domainId: string) => (await createKey(api, token, ['deliveries:read', 'deliveries:write', 'messages:read'], domainId)).secret;
     const [k1, k2, k3] = [await keyOf(owner.domainId), await keyOf(two.id), await keyOf(three.id)];
     const ids = async (key: string, q = '') => (await api.call('GET', `/api/deliveries?${q}`, { token: key })).body.data.map((d: { id: string }) => d.id);
-    // A route's delivery is under the route's domain; the catch-all's, and one whose route is
-    // gone, under every domain the message was addressed to.
-    expect(await ids(k1)).toEqual([orphan, catchAll, d1]);
-    expect(await ids(k2)).toEqual([orphan, catchAll, d2]);
-    expect(await ids(k2, `message_id=${m.id}`)).toEqual([orphan, catchAll, d2]);
+    // A delivery is under the domain recorded when it was queued: its route's, even once the
+    // route is deleted (issue 11 item 4), or the domain whose catch-all it was.
+    expect(await ids(k1)).toEqual([catchAll, d1]);
+    expect(await ids(k2)).toEqual([orphan, d2]);
+    expect(await ids(k2, `message_id=${m.id}`)).toEqual([orphan, d2]);
+    expect(await ids(k1, `message_id=${m.id}`)).toEqual([catchAll, d1]);
     expect(await ids(k2, `route_id=${r1}`)).toEqual([]);
+    expect(await ids(k1, `route_id=${gone}`)).toEqual([]);
     expect(await ids(k3)).toEqual([]);
     const inMessage = (await api.call('GET', `/api/messages/${m.id}`, { token: k2 })).body.deliveries.map((d: { id: string }) => d.id);
-    expect(inMessage).toEqual([d2, catchAll, orphan]);
+    expect(inMessage).toEqual([d2, orphan]);
 
-    for (const [key, theirs] of [[k2, d1], [k1, d2], [k3, catchAll]] as const) {
+    for (const [key, theirs] of [[k2, d1], [k1, d2], [k1, orphan], [k2, catchAll], [k3, catchAll]] as const) {
       for (const [method, suffix] of [['GET', ''], ['POST', '/retry']] as const) {
         const hidden = await api.call(method, `/api/deliveries/${theirs}${suffix}`, { token: key });
         const random = await api.call(method, `/api/deliveries/${newId('dlv')}${suffix}`, { token: key });

@@ -140,9 +140,9 @@ describe('domain webhook', () => {
     const d = await addDomain(api, token);
     const set = await api.call('PUT', `/api/domains/${d.id}/webhook`, { token, body: { url: `${receiver.url}/a` } });
     expect(set.status).toBe(200);
-    expect(set.body).toEqual({ url: `${receiver.url}/a`, secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/=]{32}$/) });
+    expect(set.body).toEqual({ url: `${receiver.url}/a`, secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/=]{32}$/), payload: 'json' });
     const replaced = await api.call('PUT', `/api/domains/${d.id}/webhook`, { token, body: { url: `${receiver.url}/b` } });
-    expect(replaced.body).toEqual({ url: `${receiver.url}/b`, secret: set.body.secret });
+    expect(replaced.body).toEqual({ url: `${receiver.url}/b`, secret: set.body.secret, payload: 'json' });
     expect((await api.call('GET', `/api/domains/${d.id}`, { token })).body.webhook).toEqual(replaced.body);
     expect((await api.call('DELETE', `/api/domains/${d.id}/webhook`, { token })).status).toBe(204);
     expect((await api.call('GET', `/api/domains/${d.id}`, { token })).body.webhook).toBeNull();

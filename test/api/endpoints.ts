@@ -32,4 +32,7 @@ export const ENDPOINTS: [method: string, path: string, needs: string][] = [
   ['GET', '/api/deliveries', 'deliveries:read'],
   ['GET', '/api/deliveries/{id}', 'deliveries:read'],
   ['POST', '/api/deliveries/{id}/retry', 'deliveries:write'],
+  ['GET', '/api/blocks', 'routes:read'],
+  ['POST', '/api/blocks', 'routes:write'],
+  ['DELETE', '/api/blocks/{id}', 'routes:write'],
 ];

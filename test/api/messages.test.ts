@@ -54,7 +54,7 @@ describe('messages', () => {
     const { token, owner, clock } = await setup();
     const msg = await storeMessage(api.deps, owner, { attachments: [{ filename: 'a.pdf', content: Buffer.from('%PDF'), contentType: 'application/pdf' }] });
     const dlv = newId('dlv', clock.now());
-    api.deps.repos.deliveries.insert({ id: dlv, userId: owner.userId, messageId: msg.id, routeId: null, url: 'https://h.example.net/x', secret: 'whsec_x' }, clock.now());
+    api.deps.repos.deliveries.insert({ id: dlv, userId: owner.userId, messageId: msg.id, routeId: null, domainId: owner.domainId, url: 'https://h.example.net/x', secret: 'whsec_x' }, clock.now());
     const [claimed] = api.deps.repos.deliveries.claim([dlv], clock.now(), clock.now() + 30_000);
     api.deps.repos.deliveries.finish(dlv, claimed!.attemptId, {
       finishedAt: clock.now() + 5,
@@ -100,7 +100,7 @@ describe('messages', () => {
     const { token, owner } = await setup();
     const msg = await storeMessage(api.deps, owner, { attachments: [{ filename: 'a.txt', content: Buffer.from('a') }, { filename: 'b.txt', content: Buffer.from('b') }] });
     const dlv = newId('dlv');
-    api.deps.repos.deliveries.insert({ id: dlv, userId: owner.userId, messageId: msg.id, routeId: null, url: 'https://h.example.net/x', secret: 'whsec_x' }, api.deps.now());
+    api.deps.repos.deliveries.insert({ id: dlv, userId: owner.userId, messageId: msg.id, routeId: null, domainId: owner.domainId, url: 'https://h.example.net/x', secret: 'whsec_x' }, api.deps.now());
     expect((await api.call('DELETE', `/api/messages/${msg.id}`, { token })).status).toBe(204);
     expect((await api.call('GET', `/api/messages/${msg.id}`, { token })).status).toBe(404);
     expect((await api.call('GET', `/api/deliveries/${dlv}`, { token })).status).toBe(404);

@@ -46,6 +46,13 @@ describe('routes CRUD', () => {
     [{ match: '*@other.com', action: 'store' }, /^match: .*example\.com/],
     [{ match: '/ticket-[0-9]+@example\\.com/', action: 'store', priority: 0 }, null],
     [{ match: 'x'.repeat(2000), action: 'store' }, /^match: /],
+    // RE2 (issue 11): word boundaries and Unicode classes work; lookarounds and backreferences are a 400.
+    [{ match: '/\\bsales\\b.*@example\\.com/', action: 'store' }, null],
+    [{ match: '/\\p{L}+@example\\.com/', action: 'store', filters: { subject: '/.*\\binvoice\\b.*/' } }, null],
+    [{ match: '/(?!admin)\\w+@example\\.com/', action: 'store' }, /^match: invalid regular expression: lookarounds are not supported/],
+    [{ match: '/(a)\\1@example\\.com/', action: 'store' }, /^match: invalid regular expression: backreferences/],
+    [{ match: '*@example.com', action: 'store', filters: { subject: '/(?<=re: )x/' } }, /^filters\.subject: invalid regular expression: lookarounds/],
+    [{ match: '/(?:.?a?){300}@example\\.com/', action: 'store' }, /^match: invalid regular expression: pattern is too complex/],
     [{ match: '*@example.com', action: 'webhook' }, /^destination: required/],
     [{ match: '*@example.com', action: 'store', destination: 'https://x.example/' }, /^destination: only webhook/],
     [{ match: '*@example.com', action: 'webhook', destination: 'ftp://x.example/' }, /webhook URL/],

@@ -38,6 +38,8 @@ describe('mailhook CLI', () => {
 
     const verified = JSON.parse((await cli('domain', 'verify', 'cli.example', '--email', 'owner@example.org', '--force')).stdout);
     expect(verified.status).toBe('verified');
+    // Issue 11 item 6: a forced verification is a check in the API's shape, not { forced: true }.
+    expect(verified.last_check).toMatchObject({ ok: true, records: [], forced: true });
 
     const token = JSON.parse((await cli('token', 'create', '--email', 'owner@example.org')).stdout);
     expect(token.token).toMatch(/^mhs_/);

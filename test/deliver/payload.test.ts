@@ -30,7 +30,7 @@ describe('email.received payload', () => {
     expect(sorted(event.data)).toEqual(
       [
         'id', 'domain', 'route_id', 'envelope', 'from', 'to', 'cc', 'reply_to', 'subject', 'date', 'message_id',
-        'in_reply_to', 'references', 'headers', 'text', 'html', 'auth', 'attachments', 'raw_url', 'size', 'received_at',
+        'in_reply_to', 'references', 'headers', 'text', 'html', 'reply', 'auth', 'attachments', 'raw_url', 'size', 'received_at',
       ].sort(),
     );
     expect(sorted(event.data.envelope)).toEqual(['helo', 'mail_from', 'rcpt_to', 'remote_ip', 'tls']);

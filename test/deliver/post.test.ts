@@ -112,7 +112,8 @@ describe('postWebhook (one attempt)', () => {
     const port = new URL(receiver.url).port;
     const r = await postWebhook(input({ url: `https://localhost:${port}/hook`, allowInsecure: false }));
     expect(r.statusCode).toBeNull();
-    expect(r.error).toMatch(/localhost resolves to (127\.0\.0\.1|::1), a loopback address/);
+    expect(r.error).toBe('refused: the address is not public');
+    expect(r.detail).toMatch(/localhost resolves to (127\.0\.0\.1|::1), a loopback address/);
     expect(receiver.requests).toHaveLength(0);
   });
 });

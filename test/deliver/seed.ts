@@ -71,14 +71,19 @@ export function seedMessage(
   return { message, attachments };
 }
 
+/** The domain a seeded delivery belongs to unless the test says: its message's (first recipient's). */
+function messageDomain(deps: Deps, messageId: string): string {
+  return deps.repos.messages.getById(messageId)!.domainId;
+}
+
 /** Queues a delivery of `messageId` to `url`, due now. */
 export function seedDelivery(
   deps: Deps,
-  d: { userId: string; messageId: string; url: string; routeId?: string | null; secret?: string },
+  d: { userId: string; messageId: string; url: string; routeId?: string | null; domainId?: string; secret?: string },
 ): Delivery {
   const id = newId('dlv', deps.now());
   deps.repos.deliveries.insert(
-    { id, userId: d.userId, messageId: d.messageId, routeId: d.routeId ?? null, url: d.url, secret: d.secret ?? SECRET },
+    { id, userId: d.userId, messageId: d.messageId, routeId: d.routeId ?? null, domainId: d.domainId ?? messageDomain(deps, d.messageId), url: d.url, secret: d.secret ?? SECRET },
     deps.now(),
   );
   return deps.repos.deliveries.getById(id)!;

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { LookupAddress } from 'node:dns';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpError } from '../../src/errors.js';
-import { assertWebhookUrl, guardedLookup, isForbiddenAddress } from '../../src/net/url-guard.js';
+import { assertWebhookUrl, guardedLookup, isForbiddenAddress, type ForbiddenAddressError } from '../../src/net/url-guard.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 describe('isForbiddenAddress', () => {
@@ -125,7 +125,8 @@ describe('guardedLookup (connect time)', () => {
       req.end('{}');
     });
     expect(err.code).toBe('EFORBIDDENADDRESS');
-    expect(err.message).toMatch(/localhost resolves to (127\.0\.0\.1|::1), a loopback address/);
+    expect(err.message).toBe('refused: the address is not public');
+    expect((err as ForbiddenAddressError).detail).toMatch(/localhost resolves to (127\.0\.0\.1|::1), a loopback address/);
     expect(receiver.requests).toHaveLength(0);
   });
 

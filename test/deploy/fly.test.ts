@@ -103,6 +103,8 @@ describe('fly.toml', () => {
     expect(smtp[0]!.ports.flatMap((p) => p.handlers ?? [])).toEqual(['proxy_proto']);
     expect(config.smtpProxyProtocol).toBe(true);
     expect(config.publicUrl).toMatch(/^https:\/\//);
+    // Fly's proxy sets Fly-Client-IP: the throttles count per client, not per proxy.
+    expect(config.trustProxy).toBe('fly');
   });
 
   it('names the Machine size the memory benchmark supports', () => {

@@ -19,6 +19,8 @@ export interface ReceivedRequest {
   url: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body's exact bytes. */
+  raw: Buffer;
   /** Date.now() when the body was complete. */
   at: number;
   /** Bytes of response body written before the client hung up or the response ended. */
@@ -58,6 +60,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         url: req.url ?? '',
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        raw: Buffer.concat(chunks),
         at: Date.now(),
         bytesSent: 0,
         closed: new Promise<void>((resolve) => (onClosed = resolve)),

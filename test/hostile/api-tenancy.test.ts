@@ -36,7 +36,7 @@ async function tenant(name: string): Promise<Tenant> {
   const msg = await storeMessage(api.deps, { userId: user.id, domainId: domain.id }, { attachments: [{ filename: 'a.txt', content: Buffer.from(name) }] });
   const deliveryId = newId('dlv');
   api.deps.repos.deliveries.insert(
-    { id: deliveryId, userId: user.id, messageId: msg.id, routeId: route.body.id, url: `http://127.0.0.1:9/${name}`, secret: 'whsec_x' },
+    { id: deliveryId, userId: user.id, messageId: msg.id, routeId: route.body.id, domainId: domain.id, url: `http://127.0.0.1:9/${name}`, secret: 'whsec_x' },
     api.deps.now(),
   );
   // Fails forever without the clock moving: the retry must not be requeued by someone else.

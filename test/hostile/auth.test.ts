@@ -1,6 +1,10 @@
 import { Hono } from 'hono';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
 import { clientIp } from '../../src/api/limits.js';
+import { TRUST_PROXY_VALUES, type TrustProxy } from '../../src/config.js';
 import { fakeClock } from '../helpers/deps.js';
 import { createKey, signup, testApi, uniqueEmail, type TestApi } from '../helpers/api.js';
 import { startOidcIssuer, type OidcIssuer } from '../helpers/oidc-issuer.js';
@@ -38,6 +42,27 @@ describe('login failures look alike', () => {
     // Each one paid for a real scrypt (N=2^15, 32 MiB: tens of ms; a lookup alone is well under
     // 1 ms), so response time does not tell which emails have accounts.
     for (const ms of times) expect(ms).toBeGreaterThan(15);
+  });
+});
+
+describe('sign-up does not tell which emails have accounts faster than a sign-up', () => {
+  const signupAs = (email: string, ip: string) =>
+    api.call('POST', '/api/auth/signup', { body: { email, password: 'correct horse battery' }, headers: { 'x-forwarded-for': ip } });
+
+  it('the 409 for a taken email pays for the same scrypt as a real sign-up (issue 11 item 7)', async () => {
+    api = testApi({ TRUST_PROXY: 'x-forwarded-for' });
+    const { email } = await signup(api);
+    for (let i = 0; i < 3; i++) {
+      const [fresh, freshMs] = await timed(() => signupAs(uniqueEmail(), `198.51.100.${i}`));
+      expect(fresh.status).toBe(201);
+      const [taken, takenMs] = await timed(() => signupAs(email.toUpperCase(), `198.51.100.${i}`));
+      expect(taken.status).toBe(409);
+      expect(taken.body).toEqual({ error: 'an account with this email already exists' });
+      // A look-up alone is well under 1 ms; one scrypt (N=2^15, 32 MiB) is tens of ms. Generous
+      // against load: the 409 must cost a real fraction of the sign-up it imitates.
+      expect(takenMs).toBeGreaterThan(15);
+      expect(takenMs).toBeGreaterThan(freshMs / 4);
+    }
   });
 });
 
@@ -178,24 +203,24 @@ describe('account pre-hijacking through Google sign-in', () => {
   });
 });
 
-describe('whose address the per-IP limits count', () => {
-  const probe = () => {
+describe('whose address the per-IP limits count (TRUST_PROXY)', () => {
+  const probe = (trust: TrustProxy) => {
     const app = new Hono();
-    app.get('/ip', (c) => c.text(clientIp(c)));
+    app.get('/ip', (c) => c.text(clientIp(c, trust)));
     return async (peer: string, headers: Record<string, string> = {}) =>
       (await app.request('/ip', { headers }, { incoming: { socket: { remoteAddress: peer } } })).text();
   };
+  const SPOOF = { 'x-forwarded-for': '1.2.3.4', 'fly-client-ip': '5.6.7.8' };
 
   it.each([
     ['93.184.216.34', 'a public peer'],
     ['::ffff:8.8.8.8', 'an IPv4-mapped public peer'],
     ['2a00:1450:4001:80b::200e', 'a public IPv6 peer'],
-  ])('%s (%s): forwarded headers are the client talking, ignored', async (peer) => {
-    const ip = probe();
-    expect(await ip(peer, { 'x-forwarded-for': '1.2.3.4', 'fly-client-ip': '5.6.7.8' })).toBe(peer);
+  ])('%s (%s): forwarded headers are the client talking, ignored in every mode', async (peer) => {
+    for (const trust of TRUST_PROXY_VALUES) expect(await probe(trust)(peer, SPOOF)).toBe(peer);
   });
 
-  it.each([
+  const PROXIES = [
     ['127.0.0.1', 'loopback'],
     ['10.0.0.2', 'private'],
     ['::ffff:10.0.0.2', 'IPv4-mapped private'],
@@ -204,9 +229,62 @@ describe('whose address the per-IP limits count', () => {
     ['fdaa:0:1::3', "Fly's private IPv6 network"],
     ['fe80::1', 'IPv6 link-local'],
     ['::1', 'IPv6 loopback'],
-  ])('%s (%s) is a proxy: the address it reports counts', async (peer) => {
-    const ip = probe();
-    expect(await ip(peer, { 'x-forwarded-for': 'spoofed-by-client, 198.51.100.23' })).toBe('198.51.100.23');
-    expect(await ip(peer, { 'fly-client-ip': '198.51.100.24' })).toBe('198.51.100.24');
+  ];
+
+  it.each(PROXIES)('%s (%s), TRUST_PROXY=none (the default): no header counts, the socket does', async (peer) => {
+    expect(await probe('none')(peer, SPOOF)).toBe(peer);
+  });
+
+  it.each(PROXIES)('%s (%s), TRUST_PROXY=fly: Fly-Client-IP counts, X-Forwarded-For does not', async (peer) => {
+    const ip = probe('fly');
+    expect(await ip(peer, { 'fly-client-ip': '198.51.100.24', 'x-forwarded-for': '198.51.100.99' })).toBe('198.51.100.24');
+    expect(await ip(peer, { 'x-forwarded-for': '198.51.100.99' })).toBe(peer);
+    expect(await ip(peer, { 'fly-client-ip': 'not an address' })).toBe(peer);
+  });
+
+  it.each(PROXIES)('%s (%s), TRUST_PROXY=x-forwarded-for: the right-most hop that is not our proxy', async (peer) => {
+    const ip = probe('x-forwarded-for');
+    expect(await ip(peer, { 'x-forwarded-for': 'spoofed-by-client, 198.51.100.23', 'fly-client-ip': '5.6.7.8' })).toBe('198.51.100.23');
+    // The client's own entries are left of what our proxies appended, private ones included.
+    expect(await ip(peer, { 'x-forwarded-for': '203.0.113.1, 10.9.9.9, 198.51.100.23, 10.0.0.7, 127.0.0.1' })).toBe('198.51.100.23');
+    expect(await ip(peer, { 'x-forwarded-for': '10.1.1.1, 10.0.0.7' })).toBe('10.1.1.1');
+    expect(await ip(peer)).toBe(peer);
+  });
+});
+
+describe('a client behind a reverse proxy on the same host cannot lift the throttles (issue 11 item 5)', () => {
+  let server: ServerType;
+  let base: string;
+  const start = async (env: Record<string, string>) => {
+    api = testApi(env);
+    await new Promise<void>((resolve) => {
+      server = serve({ fetch: api.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+  const failLogin = (headers: Record<string, string>) =>
+    fetch(`${base}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ email: `nobody-${randomUUID()}@example.org`, password: 'guess' }),
+    }).then((r) => r.status);
+
+  it('default config: 53 failed logins from loopback with a rotating Fly-Client-IP and X-Forwarded-For end in 429', { timeout: 120_000 }, async () => {
+    await start({});
+    const statuses: number[] = [];
+    for (let i = 0; i < 53; i++) statuses.push(await failLogin({ 'fly-client-ip': `198.51.100.${i}`, 'x-forwarded-for': `203.0.113.${i}` }));
+    expect(statuses.slice(0, 50).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(50)).toEqual([429, 429, 429]);
+  });
+
+  it('TRUST_PROXY=x-forwarded-for: a client-written X-Forwarded-For entry does not help; the hop the proxy appended counts', { timeout: 120_000 }, async () => {
+    await start({ TRUST_PROXY: 'x-forwarded-for' });
+    const statuses: number[] = [];
+    // nginx's $proxy_add_x_forwarded_for: the client's header, then the address nginx saw.
+    for (let i = 0; i < 51; i++) statuses.push(await failLogin({ 'x-forwarded-for': `203.0.113.${i}, 198.51.100.77` }));
+    expect(statuses.slice(0, 50).every((s) => s === 401)).toBe(true);
+    expect(statuses[50]).toBe(429);
+    expect(await failLogin({ 'x-forwarded-for': '198.51.100.78' })).toBe(401);
   });
 });

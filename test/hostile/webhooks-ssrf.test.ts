@@ -1,6 +1,8 @@
 import type { LookupAddress } from 'node:dns';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { postWebhook, type PostInput } from '../../src/deliver/post.js';
+import type { Logger } from '../../src/log.js';
+import { REFUSED_ADDRESS } from '../../src/net/url-guard.js';
 import { newWebhookSecret } from '../../src/deliver/sign.js';
 import { createDeliveryWorker } from '../../src/deliver/worker.js';
 import { fakeClock, seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
@@ -22,12 +24,19 @@ vi.mock('node:dns', async (importOriginal) => {
     if (!queue) return (actual.lookup as (...a: unknown[]) => void)(host, opts, cb);
     dns.calls.set(host, (dns.calls.get(host) ?? 0) + 1);
     const answer = queue.length > 1 ? queue.shift()! : queue[0]!;
+    // An empty answer stands for a name that does not exist.
+    if (answer.length === 0) return setImmediate(() => cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }), ''));
     const all = typeof opts === 'object' && opts !== null && (opts as { all?: boolean }).all;
     setImmediate(() => (all ? cb(null, answer) : cb(null, answer[0]!.address, answer[0]!.family)));
   };
   return { ...actual, lookup, default: { ...actual, lookup } };
 });
 const v4 = (address: string): LookupAddress => ({ address, family: 4 });
+const logged: [string, Record<string, unknown>][] = [];
+const capture = (): Logger => {
+  const keep = (msg: string, fields: Record<string, unknown> = {}) => void logged.push([msg, fields]);
+  return { debug: keep, info: keep, warn: keep, error: keep };
+};
 const v6 = (address: string): LookupAddress => ({ address, family: 6 });
 
 describe('save time: every URL field of the API refuses these (ALLOW_INSECURE_WEBHOOKS=false)', () => {
@@ -146,8 +155,10 @@ describe('connect time: the answer the socket uses is the answer that is checked
     dns.answers.set('hook.attacker.test', [answer]);
     const r = await post('hook.attacker.test');
     expect(r.statusCode).toBeNull();
-    expect(r.error).toMatch(why);
-    expect(r.error).toMatch(/hook\.attacker\.test resolves to .*: refused/);
+    // The user reads only that; what resolved to what is for the server log.
+    expect(r.error).toBe(REFUSED_ADDRESS);
+    expect(r.detail).toMatch(why);
+    expect(r.detail).toMatch(/hook\.attacker\.test resolves to /);
     expect(receiver.requests).toHaveLength(0);
   });
 
@@ -160,7 +171,8 @@ describe('connect time: the answer the socket uses is the answer that is checked
     // ...then the attacker's DNS flips to 127.0.0.1 with a zero TTL.
     const second = await post('rebind.attacker.test');
     expect(dns.calls.get('rebind.attacker.test')).toBe(2);
-    expect(second.error).toMatch(/resolves to 127\.0\.0\.1, a loopback address: refused/);
+    expect(second.error).toBe(REFUSED_ADDRESS);
+    expect(second.detail).toMatch(/resolves to 127\.0\.0\.1, a loopback address/);
     expect(receiver.requests).toHaveLength(0);
   });
 });
@@ -170,8 +182,10 @@ describe('URLs that got into the database before the rules (or around them) are 
   let receiver: WebhookReceiver;
   beforeEach(async () => {
     deps = testDeps({ ALLOW_INSECURE_WEBHOOKS: 'false' }, { now: fakeClock(Date.now()).now });
+    deps.log = capture();
     receiver = await startWebhookReceiver();
     dns.answers.clear();
+    logged.length = 0;
   });
   afterEach(async () => {
     await receiver.close();
@@ -192,7 +206,9 @@ describe('URLs that got into the database before the rules (or around them) are 
     expect(errors.map((d) => d.status)).toEqual(['pending', 'pending', 'pending']);
     expect(errors[0]!.lastError).toMatch(/https/);
     expect(errors[1]!.lastError).toMatch(/loopback/);
-    expect(errors[2]!.lastError).toMatch(/legacy\.attacker\.test resolves to 127\.0\.0\.1/);
+    expect(errors[2]!.lastError).toBe(REFUSED_ADDRESS);
+    expect(deps.repos.deliveries.attempts(ds[2]!.id).map((a) => a.error)).toEqual([REFUSED_ADDRESS]);
+    expect(logged).toContainEqual(['webhook destination refused', expect.objectContaining({ detail: 'legacy.attacker.test resolves to 127.0.0.1, a loopback address' })]);
   });
 
   it('POST /api/domains/:id/webhook/test reports the refusal and sends nothing', async () => {
@@ -204,11 +220,60 @@ describe('URLs that got into the database before the rules (or around them) are 
       api.deps.repos.domains.setWebhook(d.id, `https://legacy.attacker.test:${new URL(receiver.url).port}/`, newWebhookSecret());
       const res = await api.call('POST', `/api/domains/${d.id}/webhook/test`, { token });
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ ok: false, status_code: null, error: expect.stringMatching(/cloud metadata address: refused/) });
+      expect(res.body).toMatchObject({ ok: false, status_code: null, error: REFUSED_ADDRESS });
       expect(receiver.requests).toHaveLength(0);
     } finally {
       api.deps.cleanup();
     }
+  });
+});
+
+describe('the webhook test is not a resolver oracle (issue 11 item 3)', () => {
+  let api: TestApi;
+  beforeEach(() => {
+    api = testApi({ ALLOW_INSECURE_WEBHOOKS: 'false' });
+    api.deps.log = capture();
+    dns.answers.clear();
+    logged.length = 0;
+  });
+  afterEach(() => api.deps.cleanup());
+
+  it('an internal name, another internal name and a name that does not exist get the same answer; the log has the detail', async () => {
+    const { token } = await signup(api);
+    const d = await addDomain(api, token, 'example.com');
+    dns.answers.set('db.corp.internal', [[v4('127.0.0.1')]]);
+    dns.answers.set('vault.corp.internal', [[v4('10.0.0.5'), v6('fd00::5')]]);
+    dns.answers.set('nothing.corp.internal', [[]]);
+    const answers: unknown[] = [];
+    for (const host of ['db.corp.internal', 'vault.corp.internal', 'nothing.corp.internal']) {
+      expect((await api.call('PUT', `/api/domains/${d.id}/webhook`, { token, body: { url: `https://${host}/hook` } })).status).toBe(200);
+      const res = await api.call('POST', `/api/domains/${d.id}/webhook/test`, { token });
+      expect(res.status).toBe(200);
+      const { latency_ms: _latency, ...rest } = res.body as Record<string, unknown>;
+      answers.push(rest);
+    }
+    expect(answers).toEqual(Array(3).fill({ ok: false, status_code: null, body: '', error: 'refused: the address is not public' }));
+    const details = logged.filter(([msg]) => msg === 'webhook test destination refused').map(([, f]) => f.detail);
+    expect(details).toEqual([
+      'db.corp.internal resolves to 127.0.0.1, a loopback address',
+      expect.stringMatching(/^vault\.corp\.internal resolves to 10\.0\.0\.5, a private/),
+      'nothing.corp.internal: ENOTFOUND',
+    ]);
+  });
+
+  it('attempt logs written before this fix are shown with the same words', async () => {
+    const { token, user } = await signup(api);
+    const d = await addDomain(api, token, 'example.com');
+    const { message } = seedMessage(api.deps, { userId: user.id, domainId: d.id });
+    const dl = seedDelivery(api.deps, { userId: user.id, messageId: message.id, url: 'https://db.corp.internal/hook' });
+    const [claimed] = api.deps.repos.deliveries.claim([dl.id], api.deps.now(), api.deps.now() + 60_000);
+    const old = 'db.corp.internal resolves to 127.0.0.1, a loopback address: refused';
+    api.deps.repos.deliveries.finish(dl.id, claimed!.attemptId, {
+      finishedAt: api.deps.now(), statusCode: null, latencyMs: 1, responseBody: '', error: old, status: 'pending', nextAttemptAt: api.deps.now() + 30_000,
+    });
+    const res = await api.call('GET', `/api/deliveries/${dl.id}`, { token });
+    expect(res.body).toMatchObject({ last_error: REFUSED_ADDRESS, attempts: [{ error: REFUSED_ADDRESS }] });
+    expect(res.text).not.toContain('127.0.0.1');
   });
 });
 

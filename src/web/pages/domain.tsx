@@ -66,7 +66,15 @@ export function domainPages({ api }: Web) {
             </PostForm>
             {check ? (
               <span class="muted" role="status">
-                Last checked <Time ms={check.checked_at} />: {check.ok ? 'both records found' : 'not all records found yet'}
+                {check.forced ? (
+                  <>
+                    Marked verified without DNS <Time ms={check.checked_at} /> (<code>domain verify --force</code>)
+                  </>
+                ) : (
+                  <>
+                    Last checked <Time ms={check.checked_at} />: {check.ok ? 'both records found' : 'not all records found yet'}
+                  </>
+                )}
               </span>
             ) : null}
           </div>

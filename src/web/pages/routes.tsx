@@ -32,7 +32,7 @@ const RouteTable = ({ domainId, routes }: { domainId: string; routes: RouteJson[
               <code>{r.match}</code> {r.enabled ? null : <Badge status="disabled" />}
             </td>
             <td data-label="Filters">
-              {r.filters ? Object.entries(r.filters).map(([k, v]) => <div>{`${k}: ${typeof v === 'string' ? v : `${v.name} ~ ${v.value}`}`}</div>) : <span class="muted">—</span>}
+              {r.filters ? Object.entries(r.filters).map(([k, v]) => <div>{`${k}: ${typeof v === 'object' ? `${v.name} ~ ${v.value}` : v}`}</div>) : <span class="muted">—</span>}
             </td>
             <td data-label="Action">
               {r.action}

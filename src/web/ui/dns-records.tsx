@@ -14,6 +14,10 @@ const CheckResult = ({ check }: { check: Check | undefined }) => {
   );
 };
 
+// The page renders whatever the API holds, even a check without records (one stored by `--force`).
+const checkOf = (domain: DomainJson, type: string): Check | undefined =>
+  Array.isArray(domain.last_check?.records) ? domain.last_check.records.find((r) => r.type === type) : undefined;
+
 /** The records to publish, each with copy buttons and the last verification's verdict. */
 export const DnsRecords = ({ domain }: { domain: DomainJson }) => (
   <div class="table-wrap">
@@ -41,7 +45,7 @@ export const DnsRecords = ({ domain }: { domain: DomainJson }) => (
             </td>
             <td data-label="Priority">{rec.priority ?? '—'}</td>
             <td data-label="Last check">
-              <CheckResult check={domain.last_check?.records.find((r) => r.type === rec.type)} />
+              <CheckResult check={checkOf(domain, rec.type)} />
             </td>
           </tr>
         ))}

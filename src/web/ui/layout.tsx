@@ -1,7 +1,7 @@
 import type { Child, FC } from 'hono/jsx';
 import { assetHref } from '../assets.js';
 
-export type Section = 'domains' | 'messages' | 'keys' | 'apps' | 'connected' | 'auth';
+export type Section = 'domains' | 'messages' | 'blocks' | 'keys' | 'apps' | 'connected' | 'auth';
 
 export interface LayoutProps {
   title: string;
@@ -15,6 +15,7 @@ export interface LayoutProps {
 const NAV: [Section, string, string][] = [
   ['domains', '/domains', 'Domains'],
   ['messages', '/messages', 'Messages'],
+  ['blocks', '/blocks', 'Blocks'],
   ['keys', '/keys', 'API keys'],
   ['apps', '/apps', 'Apps'],
   ['connected', '/connected-apps', 'Connected apps'],

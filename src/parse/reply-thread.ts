@@ -1,0 +1,80 @@
+import { Worker } from 'node:worker_threads';
+import { assembleReply, prepareReplyInput, unsplitReply, type Fragment, type Reply } from './reply.js';
+
+/**
+ * email-reply-parser on a thread of its own, so that its regular expressions (quadratic on some
+ * inputs, see reply.ts) never hold the event loop every SMTP session shares. Each request has a
+ * deadline; at the deadline the thread is terminated (the only way to stop a running regular
+ * expression) and the caller gets the text unsplit. Never rejects.
+ */
+const CODE = `
+const { parentPort, workerData } = require('node:worker_threads');
+import(workerData.library).then(({ default: EmailReplyParser }) => {
+  parentPort.on('message', ({ id, text }) => {
+    try {
+      const fragments = new EmailReplyParser().read(text).getFragments().map((f) => ({
+        content: f.getContent(), quoted: f.isQuoted(), signature: f.isSignature(),
+      }));
+      parentPort.postMessage({ id, fragments });
+    } catch (err) {
+      parentPort.postMessage({ id, error: (err && err.message) || String(err) });
+    }
+  });
+  parentPort.postMessage({ ready: true });
+});
+`;
+
+/** A normal reply takes ~1 ms; a loaded machine and a cold thread need more. */
+export const REPLY_TIMEOUT_MS = 2000;
+
+type Answer = { id: number; fragments?: Fragment[]; error?: string; ready?: boolean };
+
+let worker: Worker | null = null;
+let nextId = 0;
+const pending = new Map<number, (fragments: Fragment[] | null) => void>();
+
+function stop(w: Worker): void {
+  if (worker !== w) return;
+  worker = null;
+  for (const done of pending.values()) done(null);
+  pending.clear();
+  void w.terminate();
+}
+
+function thread(): Worker {
+  if (worker) return worker;
+  const w = new Worker(CODE, { eval: true, workerData: { library: import.meta.resolve('email-reply-parser') } });
+  w.unref();
+  w.on('message', (m: Answer) => {
+    if (m.ready) return;
+    const done = pending.get(m.id);
+    pending.delete(m.id);
+    if (pending.size === 0) w.unref();
+    done?.(m.fragments ?? null);
+  });
+  w.on('error', () => stop(w));
+  w.on('exit', () => stop(w));
+  worker = w;
+  return w;
+}
+
+/** `{ text, signature, quoted }` of a message's text; the text unsplit when the library fails or times out. */
+export function extractReply(text: string, timeoutMs = REPLY_TIMEOUT_MS): Promise<Reply> {
+  if (text.trim() === '') return Promise.resolve({ text: '', signature: '', quoted: '' });
+  const input = prepareReplyInput(text);
+  return new Promise((resolve) => {
+    const id = nextId++;
+    const w = thread();
+    const timer = setTimeout(() => stop(w), timeoutMs);
+    pending.set(id, (fragments) => {
+      clearTimeout(timer);
+      try {
+        resolve(fragments ? assembleReply(fragments) : unsplitReply(text));
+      } catch {
+        resolve(unsplitReply(text));
+      }
+    });
+    w.ref();
+    w.postMessage({ id, text: input });
+  });
+}
