@@ -174,6 +174,18 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS delivery_attempts_delivery ON delivery_attempts(delivery_id, id);
 
+-- Raw messages and attachments up to INLINE_BLOB_BYTES (DESIGN §3), written in the group commit
+-- that stores their message: one WAL fsync per batch instead of a file (and folder) fsync per
+-- blob. `key` is the blob's BlobStore key (msg/<id>/raw.eml, msg/<id>/<index>), so readers ask
+-- for a key and never care where it lives (src/store/inline-blob-store.ts). Larger blobs stay in
+-- the BlobStore. Deleting a message deletes its rows here too.
+CREATE TABLE IF NOT EXISTS blobs (
+  key        TEXT PRIMARY KEY,
+  message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+  data       BLOB NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS blobs_message ON blobs(message_id);
+
 -- Operational facts that must outlive a restart (the last retention sweep, for `mailhook status`
 -- and /metrics): one JSON value per name.
 CREATE TABLE IF NOT EXISTS ops_state (

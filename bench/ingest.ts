@@ -4,13 +4,16 @@
  * the whole pipeline and only messages whose webhook reached the receiver count. Baselines, same
  * client, same smtp-server options: (a) bare smtp-server, (b) smtp-server + mailparser, (c) (b) +
  * one fsync'd file per message, (d) (b) + a webhook POST after the 250, (e) (c) + that POST (the
- * pipeline's shape with no database, queue or retries); Postfix smtp-sink when installed. Each server gets the same warm-up first (BENCH_WARMUP messages).
+ * pipeline's shape with no database, queue or retries), (f) (b) + the raw message INSERTed into
+ * SQLite with a group commit before the 250, then that POST (the least work that keeps DESIGN §1
+ * invariant 1 with small blobs in the database); an earlier Mailhook (BENCH_BEFORE, e.g. commit
+ * 66637c6) when given; Postfix smtp-sink when installed. Each server gets the same warm-up first (BENCH_WARMUP messages).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { benchDir, benchEnv, benchTmp, seedRoutes, startMailhook } from './lib/mailhook.js';
+import { beforeMain, benchDir, benchEnv, benchTmp, seedRoutes, startMailhook } from './lib/mailhook.js';
 import { plainMessage } from './lib/messages.js';
 import { freePort, procStats, profileFlags, sleep, startChild, startNode, waitForPort, type Child } from './lib/proc.js';
 import { startReceiver, type Receiver } from './lib/receiver.js';
@@ -91,8 +94,8 @@ async function measureDelivered(
   return { rate, accepted: delivered, acceptRate, cpuMsPerMsg: (cpu * 1000) / delivered, note: `${r.accepted} got 250, ${delivered} webhooks arrived` };
 }
 
-/** (d) parse + POST after the 250, (e) parse + fsync'd file + POST after the 250: no database, no queue. */
-async function webhookBaseline(mode: 'forward' | 'deliver'): Promise<Measured & { acceptRate: number }> {
+/** (d) parse + POST after the 250, (e) parse + fsync'd file + POST, (f) parse + SQLite group commit + POST: no queue. */
+async function webhookBaseline(mode: 'forward' | 'deliver' | 'sqlite'): Promise<Measured & { acceptRate: number }> {
   const receiver = await startReceiver();
   const port = await freePort();
   const dir = benchDir(`base-${mode}`);
@@ -107,9 +110,9 @@ async function webhookBaseline(mode: 'forward' | 'deliver'): Promise<Measured & 
   }
 }
 
-async function mailhook(): Promise<Measured & { acceptRate: number }> {
+async function mailhook(main?: string): Promise<Measured & { acceptRate: number }> {
   const receiver = await startReceiver();
-  const mh = await startMailhook('ingest', (deps) => seedRoutes(deps, DOMAIN, [receiver.url]));
+  const mh = await startMailhook(main ? 'ingest-before' : 'ingest', (deps) => seedRoutes(deps, DOMAIN, [receiver.url]), {}, { main });
   try {
     return await measureDelivered(mh.smtpPort, receiver, () => mh.stats().cpuSec);
   } finally {
@@ -159,6 +162,9 @@ export async function ingest(): Promise<void> {
   const c = await baseline('store');
   const d = await webhookBaseline('forward');
   const e = await webhookBaseline('deliver');
+  const f = await webhookBaseline('sqlite');
+  const before = beforeMain();
+  const old = before ? await mailhook(before.main) : null;
   const m = await mailhook();
   const sink = await smtpSink();
   const met = (ok: boolean) => (ok ? 'met' : 'NOT MET') as Row['met'];
@@ -196,6 +202,24 @@ export async function ingest(): Promise<void> {
       target: 'printed',
       met: '—',
     },
+    {
+      scenario: 'ingest vs (f) (b)+raw INSERTed into SQLite (WAL, synchronous=FULL, group commit) before the 250, then the POST (msg/s, webhook arrived)',
+      mailhook: fmt(m.rate),
+      baseline: fmt(f.rate),
+      ratio: ratio(m.rate, f.rate),
+      target: '≥ 0.80×',
+      met: met(m.rate >= 0.8 * f.rate),
+    },
+    old
+      ? {
+          scenario: `ingest vs Mailhook before (${before!.label}), same run (msg/s, webhook arrived)`,
+          mailhook: fmt(m.rate),
+          baseline: fmt(old.rate),
+          ratio: ratio(m.rate, old.rate),
+          target: '≥ 2×',
+          met: met(m.rate >= 2 * old.rate),
+        }
+      : { scenario: 'ingest vs Mailhook before (BENCH_BEFORE unset)', mailhook: fmt(m.rate), baseline: 'not run', ratio: '—', target: '≥ 2×', met: '—' },
     { scenario: '(d) and (e) as fractions of (b): what a webhook, and a durable file + webhook, cost before any Mailhook code', mailhook: '—', baseline: `${ratio(d.rate, b.rate)} / ${ratio(e.rate, b.rate)}`, ratio: '—', target: 'printed', met: '—' },
     { scenario: 'ingest: 250 replies/s (acceptance) vs (b)', mailhook: fmt(m.acceptRate), baseline: fmt(b.rate), ratio: ratio(m.acceptRate, b.rate), target: 'printed', met: '—' },
     {
@@ -222,6 +246,26 @@ export async function ingest(): Promise<void> {
       target: 'printed',
       met: '—',
     },
+    {
+      scenario: 'ingest: server CPU ms per message vs (f)',
+      mailhook: fmt(m.cpuMsPerMsg, 2),
+      baseline: fmt(f.cpuMsPerMsg, 2),
+      ratio: ratio(m.cpuMsPerMsg, f.cpuMsPerMsg),
+      target: 'printed',
+      met: '—',
+    },
+    ...(old
+      ? [
+          {
+            scenario: `ingest: server CPU ms per message vs Mailhook before (${before!.label})`,
+            mailhook: fmt(m.cpuMsPerMsg, 2),
+            baseline: fmt(old.cpuMsPerMsg, 2),
+            ratio: ratio(m.cpuMsPerMsg, old.cpuMsPerMsg),
+            target: 'printed',
+            met: '—' as const,
+          },
+        ]
+      : []),
     sink
       ? { scenario: 'ingest: Postfix smtp-sink, native upper bound (bench client)', mailhook: fmt(m.rate), baseline: fmt(sink.ourClient), ratio: ratio(m.rate, sink.ourClient), target: 'printed', met: '—' }
       : { scenario: 'ingest: Postfix smtp-sink, native upper bound', mailhook: fmt(m.rate), baseline: 'not installed', ratio: '—', target: 'printed', met: '—' },
@@ -230,7 +274,7 @@ export async function ingest(): Promise<void> {
       : { scenario: 'ingest: smtp-source -d → smtp-sink (all native)', mailhook: '—', baseline: 'not installed', ratio: '—', target: 'printed', met: '—' },
   ];
   report('Ingest throughput', rows, [
-    `Mailhook: ${m.note}; (a) ${a.accepted}, (b) ${b.accepted}, (c) ${c.accepted} got 250; (d) ${d.note}; (e) ${e.note}. Warm-up ${WARMUP} messages per server, not counted.`,
+    `Mailhook: ${m.note}; (a) ${a.accepted}, (b) ${b.accepted}, (c) ${c.accepted} got 250; (d) ${d.note}; (e) ${e.note}; (f) ${f.note}${old ? `; before: ${old.note}` : ''}. Warm-up ${WARMUP} messages per server, not counted.`,
     `Data folders on ${fsOf(benchTmp())}.`,
   ]);
 }

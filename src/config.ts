@@ -31,6 +31,11 @@ export interface Config {
    */
   smtpProxyProtocol: boolean;
   retentionDays: number;
+  /**
+   * A raw message or attachment up to this many bytes is stored in the database, in the group
+   * commit of its message (DESIGN §3); larger ones go to the BlobStore. 0: every blob goes there.
+   */
+  inlineBlobBytes: number;
   /** SQLite's page cache, MiB (per connection; the process has one). */
   sqliteCacheMb: number;
   /** A message up to this size is held in memory while received, a larger one in a temporary file. */
@@ -257,6 +262,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smtpReverseDns: bool(env, 'SMTP_REVERSE_DNS', false),
     smtpProxyProtocol: bool(env, 'SMTP_PROXY_PROTOCOL', false),
     retentionDays: int(env, 'RETENTION_DAYS', 30, 7, 3650),
+    // Held in memory until the commit (up to 4× per message, src/inbound/blob-writer.ts): capped.
+    inlineBlobBytes: int(env, 'INLINE_BLOB_BYTES', 256 * 1024, 0, 16 * 1024 * 1024),
     sqliteCacheMb: int(env, 'SQLITE_CACHE_MB', 32, 1, 4096),
     spoolMemoryBytes: int(env, 'SPOOL_MEMORY_BYTES', 256 * 1024, 0, 64 * 1024 * 1024),
     dnsServers,

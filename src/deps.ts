@@ -8,6 +8,7 @@ import { countBlobErrors } from './ops/blob-errors.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import type { BlobStore } from './store/blob-store.js';
 import { FsBlobStore } from './store/fs-blob-store.js';
+import { withInlineBlobs } from './store/inline-blob-store.js';
 import { S3BlobStore } from './store/s3-blob-store.js';
 
 /** What every part of Mailhook needs. Built once in main.ts; tests build their own. */
@@ -27,17 +28,19 @@ export function createDeps(
   overrides: Partial<Pick<Deps, 'blobs' | 'log' | 'now'>> = {},
 ): Deps {
   const db = openDb(join(config.dataDir, 'mailhook.db'), config.sqliteCacheMb);
+  const repos = createRepos(db);
   const metrics = createMetrics();
   observeCommits(db, (writes, seconds) => {
     metrics.commitBatchSize.observe(writes);
     metrics.commitSeconds.observe(seconds);
   });
-  const blobs = overrides.blobs ?? (config.s3 ? new S3BlobStore(config.s3) : new FsBlobStore(join(config.dataDir, 'blobs')));
+  const store = overrides.blobs ?? (config.s3 ? new S3BlobStore(config.s3) : new FsBlobStore(join(config.dataDir, 'blobs')));
   return {
     config,
     db,
-    repos: createRepos(db),
-    blobs: countBlobErrors(blobs, (op) => metrics.blobErrors.inc({ op })),
+    repos,
+    // Small blobs live in the database, the rest in `store`: every reader goes through this one.
+    blobs: withInlineBlobs(repos.blobs, countBlobErrors(store, (op) => metrics.blobErrors.inc({ op }))),
     metrics,
     log: overrides.log ?? createLogger(config.logLevel),
     now: overrides.now ?? Date.now,

@@ -17,6 +17,8 @@ export interface StartOptions {
   built?: boolean;
   /** Node flags before the script (e.g. the heap limits of the Dockerfile's CMD). */
   nodeFlags?: string[];
+  /** Another checkout's src/main.ts (beforeMain()), run through tsx. */
+  main?: string;
 }
 
 /**
@@ -86,8 +88,21 @@ export function seedRoutes(deps: Deps, domainName: string, urls: string[], match
 }
 
 /**
- * Seeds a fresh DATA_DIR through `seed`, then starts `src/main.ts` as its own process (the
- * production entry point: SMTP, HTTP, delivery worker, sweeper) and waits for both listeners.
+ * An earlier Mailhook to measure against in the same run (BENCH_BEFORE: a checkout of that
+ * commit with its node_modules, e.g. `git worktree add /tmp/mh-66637c6 66637c6`), or null.
+ */
+export function beforeMain(): { main: string; label: string } | null {
+  const dir = process.env.BENCH_BEFORE;
+  if (!dir) return null;
+  const main = join(dir, 'src', 'main.ts');
+  if (!existsSync(main)) throw new Error(`BENCH_BEFORE=${dir} has no src/main.ts`);
+  return { main, label: process.env.BENCH_BEFORE_LABEL ?? dir };
+}
+
+/**
+ * Seeds a fresh DATA_DIR through `seed`, then starts `src/main.ts` (or `opts.main`, another
+ * checkout's) as its own process (the production entry point: SMTP, HTTP, delivery worker,
+ * sweeper) and waits for both listeners.
  */
 export async function startMailhook(
   name: string,
@@ -113,7 +128,7 @@ export async function startMailhook(
   // BENCH_MAILHOOK_NODE_FLAGS: extra node flags for experiments (e.g. --max-semi-space-size=4).
   const extraFlags = (process.env.BENCH_MAILHOOK_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const flags = [...(opts.nodeFlags ?? []), ...extraFlags, ...profileFlags(`mailhook-${name}`)];
-  const child = opts.built ? startChild(process.execPath, [...flags, BUILT_MAIN], env) : startNode(MAIN, [], env, flags);
+  const child = opts.built ? startChild(process.execPath, [...flags, BUILT_MAIN], env) : startNode(opts.main ?? MAIN, [], env, flags);
   await waitForPort(smtpPort, 30_000, child);
   await waitForPort(httpPort, 30_000, child);
   return {

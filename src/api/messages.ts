@@ -146,7 +146,8 @@ export function messageRoutes(deps: Deps) {
     if (!m.domainIds.every((d) => canSeeDomain(auth, d))) {
       throw new HttpError(403, 'this message was also addressed to another domain: delete it with a key not restricted to one domain');
     }
-    const keys = [m.rawKey, ...deps.repos.messages.attachments(m.id).map((a) => a.blobKey)];
+    // Blobs kept in the database go with the row (cascade); the others are objects to delete after it.
+    const keys = deps.repos.blobs.external([m.rawKey, ...deps.repos.messages.attachments(m.id).map((a) => a.blobKey)]);
     deps.repos.messages.delete(m.id);
     await removeBlobs(deps, keys);
     return c.body(null, 204);

@@ -1,12 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { Readable } from 'node:stream';
 import type { Domain } from '../db/domains.js';
 import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { domainOf } from '../inbound/plan.js';
-import { emptyParsed, parseMessage } from '../parse/parse-message.js';
+import { emptyParsed } from '../parse/parse-message.js';
+import { parseOffThread } from '../parse/parse-pool.js';
 import type { ParsedMessage } from '../parse/types.js';
 import { rcptDecision, routesForRecipient } from '../route/match.js';
+import { dryRunSlot } from './dry-run-slots.js';
 import { canSeeMessage, notFound, ownDomain, requireScope } from './guard.js';
 import { bearer, errors, json, jsonBody, router } from './openapi.js';
 
@@ -27,7 +28,7 @@ const test = createRoute({
   path: '/test',
   tags: ['routes'],
   security: bearer,
-  middleware: [requireScope('routes:read')] as const,
+  middleware: [requireScope('routes:read'), dryRunSlot] as const,
   description: 'Dry run: which routes a message would fire, and why. Nothing is stored or delivered.',
   request: {
     body: jsonBody(
@@ -41,15 +42,17 @@ const test = createRoute({
   },
   responses: {
     200: json(z.object({ domain_id: z.string(), results: z.array(ResultSchema) }), 'One result per recipient'),
-    ...errors(400, 401, 403, 404, 413),
+    ...errors(400, 401, 403, 404, 413, 429),
   },
 });
 
-/** Parses a pasted message; attachment bodies are read and dropped, filters never look at them. */
-async function parseRaw(raw: string): Promise<ParsedMessage> {
-  const { parsed } = await parseMessage(Readable.from([Buffer.from(raw, 'utf8')]), async (_index, content) => {
-    for await (const _chunk of content) void _chunk;
-  });
+/**
+ * Parses a pasted message on a parse thread (up to 10 MiB of it can take seconds: never on the
+ * event loop), taking turns with the account's other dry runs. Attachment bodies are dropped:
+ * filters never look at them.
+ */
+async function parseRaw(raw: string, userId: string): Promise<ParsedMessage> {
+  const { parsed } = await parseOffThread({ raw: Buffer.from(raw, 'utf8'), path: null }, null, `dry-run:${userId}`);
   return parsed;
 }
 
@@ -77,7 +80,7 @@ export function routeTestRoutes(deps: Deps) {
       parsed = message.parsed;
       recipients = message.envelope.rcptTo.filter((a) => domainOf(a) === domain.name);
     } else if (body.raw !== undefined) {
-      parsed = await parseRaw(body.raw);
+      parsed = await parseRaw(body.raw, auth.user.id);
       recipients = [...parsed.to, ...parsed.cc].map((a) => a.address).filter((a) => domainOf(a) === domain.name);
     }
     if (body.recipient !== undefined) recipients = [body.recipient.trim()];

@@ -1,4 +1,5 @@
 import { apiKeysTable } from './api-keys.js';
+import { blobsTable } from './blobs.js';
 import { deliveriesTable } from './deliveries.js';
 import { deliveriesOfDomain } from './deliveries-list.js';
 import { domainsTable } from './domains.js';
@@ -29,6 +30,7 @@ export function createRepos(db: Db) {
     sessions: sessionsTable(db),
     apiKeys: apiKeysTable(db),
     messageBlobs: messageBlobKeys(db),
+    blobs: blobsTable(db),
     domainDeliveries: deliveriesOfDomain(db),
     opsState: opsStateTable(db),
     oauthApps: oauthAppsTable(db),

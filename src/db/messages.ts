@@ -276,10 +276,12 @@ export function messagesTable(db: Db) {
 
 /** Blob keys (raw .eml and attachments) of stored messages, for deleting their objects. */
 export function messageBlobKeys(db: Db) {
+  // Blobs kept in the database (the `blobs` table) are left out: the delete's cascade takes them.
   const ofDomain = db.prepare<[string, string], { key: string }>(
-    `SELECT raw_key AS key FROM messages WHERE domain_id = ?
+    `SELECT raw_key AS key FROM messages WHERE domain_id = ? AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.key = raw_key)
      UNION ALL
-     SELECT a.blob_key FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.domain_id = ?`,
+     SELECT a.blob_key FROM attachments a JOIN messages m ON m.id = a.message_id
+     WHERE m.domain_id = ? AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.key = a.blob_key)`,
   );
   // Another of the account's domains this message was addressed to, if any (the lowest id).
   const otherDomain = `SELECT r.domain_id FROM message_recipients r JOIN domains d ON d.id = r.domain_id
@@ -297,7 +299,7 @@ export function messageBlobKeys(db: Db) {
     refileFrom(domainId: string): number {
       return refile.run({ domainId }).changes;
     },
-    /** Every object of every message filed under the domain: deleting it cascades to them. */
+    /** Every BlobStore object of every message filed under the domain: deleting it cascades to them. */
     ofDomain(domainId: string): string[] {
       return ofDomain.all(domainId, domainId).map((r) => r.key);
     },

@@ -14,6 +14,10 @@ const SCHEMA = fileURLToPath(new URL('../../schema.sql', import.meta.url));
  */
 export function openDb(file: string, cacheMb = 32): Db {
   const db = new Database(file);
+  // Before the first table exists, so that a new database is made with it: the sweeper hands
+  // the pages of deleted blobs back to the file system (incremental_vacuum). An existing
+  // database made without it keeps auto_vacuum=NONE (switching needs a full VACUUM: README).
+  db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');

@@ -2,7 +2,8 @@ import type { Readable } from 'node:stream';
 import type { StoredAttachment } from '../db/messages.js';
 import type { Deps } from '../deps.js';
 import { newId } from '../ids.js';
-import { parseMessage, type ParseOutcome } from '../parse/parse-message.js';
+import { parseMessage, type ParseOutcome, type PutAttachment } from '../parse/parse-message.js';
+import { parseOffThread } from '../parse/parse-pool.js';
 import { extractReply } from '../parse/reply-thread.js';
 import type { AuthResults, Envelope, SpamVerdict } from '../parse/types.js';
 import type { SpamCheck } from './spam-check.js';
@@ -10,13 +11,14 @@ import { attachmentKey, rawKey } from '../store/blob-store.js';
 import { groupCommit, NotDurableError } from '../db/group-commit.js';
 import { SmtpError } from '../errors.js';
 import { senderBlocked } from '../route/sender-block.js';
+import { blobWriter } from './blob-writer.js';
 import { planDelivery, receivingDomain, type AccountPlan } from './plan.js';
 import { queueForwards } from '../send/queue-forward.js';
 import type { Spool } from './spool.js';
 
 export interface InboundMessage {
   /** The whole message as received: in memory when small, else a spool file (see spool.ts). */
-  raw: Pick<Spool, 'buffer' | 'open'>;
+  raw: Pick<Spool, 'buffer' | 'open'> & Partial<Pick<Spool, 'path'>>;
   size: number;
   envelope: Envelope;
 }
@@ -33,29 +35,40 @@ async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof 
 }
 
 /**
+ * Messages over this size are parsed on a parse thread (src/parse/parse-pool.ts): a pathological
+ * one can take seconds of CPU (bench/README.md, event-loop stall). A smaller one is parsed here:
+ * ordinary mail costs well under a millisecond, less than the trip to a thread, and the worst
+ * 256 KiB we built ~70 ms.
+ */
+export const PARSE_OFF_THREAD_BYTES = 256 * 1024;
+
+/** A spooled message's thread reads the file itself; one in memory is copied to it. */
+function parse(input: InboundMessage, put: PutAttachment): Promise<ParseOutcome> {
+  if (input.size <= PARSE_OFF_THREAD_BYTES) return parseMessage(input.raw.open(), put);
+  return parseOffThread({ raw: input.raw.path ? null : input.raw.buffer, path: input.raw.path ?? null }, put, 'smtp');
+}
+
+/**
  * parse → store → route → enqueue. Resolves with the stored message ids only after the raw
- * message, its attachments and its delivery rows are durable; rejects (→ 451) having removed
+ * message, its attachments and its delivery rows are durable (small blobs in the same commit as
+ * the rows, larger ones in the BlobStore before it); rejects (→ 451) having removed
  * whatever it wrote, so a failure leaves nothing half-written. The rows join the group commit
  * of whatever else is being stored at the same time (src/db/group-commit.ts).
  */
 export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth?: AuthCheck, checkSpam?: SpamCheck): Promise<string[]> {
   const receivedAt = deps.now();
   const firstId = newId('msg', receivedAt);
-  const written: string[] = [];
-  const put = async (key: string, body: Readable | Buffer) => {
-    written.push(key);
-    await deps.blobs.put(key, body);
-  };
+  const blobs = blobWriter(deps.blobs, deps.config.inlineBlobBytes);
   const rawBody = () => input.raw.buffer ?? input.raw.open();
   // A small message's raw copy is written while the parser runs; a big one's after, so that
   // one upload at a time holds buffers (an S3 upload holds two 5 MiB part buffers, src/store/s3-multipart.ts).
   const small = input.raw.buffer !== null;
   try {
     const [{ parsed, error }, auth, spam] = await allSettled<[ParseOutcome, AuthResults | Record<string, never>, SpamVerdict | null, void]>([
-      parseMessage(input.raw.open(), (i, content) => put(attachmentKey(firstId, i), content)),
+      parse(input, (i, content) => blobs.write(attachmentKey(firstId, i), content)),
       checkAuth ? checkAuth(input.raw.open(), input.envelope) : Promise.resolve({}),
       checkSpam ? checkSpam(input.raw.open(), input.size, input.envelope) : Promise.resolve(null),
-      small ? put(rawKey(firstId), rawBody()) : Promise.resolve(),
+      small ? blobs.write(rawKey(firstId), rawBody()) : Promise.resolve(),
     ]);
     if (error) deps.metrics.parseErrors.inc();
     // Off the event loop and bounded in time (reply-thread.ts); computed once, sent on every attempt.
@@ -68,22 +81,25 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
     const plans = planDelivery(deps.repos, rcptTo, { ...parsed, spam }, refused).filter((p) => p.keep);
     // Refused by the recipients' own spam routes: 550 only when no recipient is left to take it.
     if (refused.length > 0 && refused.length === rcptTo.length) throw new SmtpError(550, 'Message refused as spam by the recipient');
-    if (!small && plans.length > 0) await put(rawKey(firstId), rawBody());
+    if (!small && plans.length > 0) await blobs.write(rawKey(firstId), rawBody());
     if (plans.length === 0) {
-      await removeBlobs(deps, written);
+      await removeBlobs(deps, blobs.stored);
       return [];
     }
 
     const copies: { id: string; plan: AccountPlan; attachments: StoredAttachment[] }[] = [];
     const copying: Promise<void>[] = [];
+    // The first account keeps the blobs written above; every other account gets its own copy.
+    const copy = (from: string, to: string) => {
+      if (!blobs.copyInline(from, to)) copying.push(deps.blobs.get(from).then((body) => blobs.write(to, body)));
+    };
     for (const [n, plan] of plans.entries()) {
-      // The first account keeps the blobs written above; every other account gets its own copy.
       const id = n === 0 ? firstId : newId('msg', receivedAt);
-      if (n > 0) copying.push(put(rawKey(id), rawBody()));
+      if (n > 0) copy(rawKey(firstId), rawKey(id));
       const attachments: StoredAttachment[] = [];
       for (const meta of parsed.attachments) {
         const blobKey = attachmentKey(id, meta.index);
-        if (n > 0) copying.push(deps.blobs.get(attachmentKey(firstId, meta.index)).then((body) => put(blobKey, body)));
+        if (n > 0) copy(attachmentKey(firstId, meta.index), blobKey);
         attachments.push({ ...meta, id: newId('att', receivedAt), messageId: id, blobKey });
       }
       copies.push({ id, plan, attachments });
@@ -110,6 +126,11 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
           },
           attachments,
         );
+        // Small blobs commit with their rows (DESIGN §3): no file, no fsync of their own.
+        for (const key of [rawKey(id), ...attachments.map((a) => a.blobKey)]) {
+          const data = blobs.inline.get(key);
+          if (data) deps.repos.blobs.insert(key, id, data);
+        }
         for (const r of plan.recipients) deps.repos.messages.insertRecipient(id, r.address, r.domainId);
         for (const d of plan.deliveries) {
           deps.repos.deliveries.insert({ id: newId('dlv', receivedAt), userId: plan.userId, messageId: id, ...d }, receivedAt);
@@ -120,7 +141,7 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
     return copies.map((c) => c.id);
   } catch (err) {
     // Rows that did commit point at these blobs: they stay (the 451 makes the sender retry; at worst a duplicate).
-    if (!(err instanceof NotDurableError)) await removeBlobs(deps, written);
+    if (!(err instanceof NotDurableError)) await removeBlobs(deps, blobs.stored);
     throw err;
   }
 }

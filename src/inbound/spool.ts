@@ -14,6 +14,8 @@ export interface Spool {
   size: number;
   /** The whole message when it stayed under the memory limit; null when it went to a file. */
   buffer: Buffer | null;
+  /** The spool file when it went to one (null when in memory). */
+  path: string | null;
   /** A fresh stream of the whole message (as often as needed). */
   open(): Readable;
   remove(): Promise<void>;
@@ -68,10 +70,10 @@ export async function spool(
   }
   if (!file) {
     const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-    return { size, buffer, open: () => Readable.from([buffer], { objectMode: false }), remove };
+    return { size, buffer, path: null, open: () => Readable.from([buffer], { objectMode: false }), remove };
   }
   const path = file.path;
-  return { size, buffer: null, open: () => createReadStream(path), remove };
+  return { size, buffer: null, path, open: () => createReadStream(path), remove };
 }
 
 /** Leftovers of a crash mid-DATA: nothing was acknowledged for them, so they go. */

@@ -5,7 +5,8 @@ import type { Deps } from '../deps.js';
 /**
  * Start-up clean-up for the file store, before the SMTP listener opens (so nothing is in
  * flight): a crash mid-DATA can leave temporary files and whole objects of a message whose
- * rows never committed. No row names them, so nothing else would ever remove them.
+ * rows never committed. No row names them, so nothing else would ever remove them. Blobs kept
+ * in the database (INLINE_BLOB_BYTES) commit with their rows or not at all: none is left over.
  */
 export async function removeFsOrphans(deps: Deps, root: string): Promise<{ folders: number; tmpFiles: number }> {
   const result = { folders: 0, tmpFiles: 0 };

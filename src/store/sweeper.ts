@@ -15,17 +15,24 @@ export interface SweepResult {
  * updated, so a sweep cut short anywhere is finished by the next one.
  */
 export async function sweep(deps: Deps): Promise<SweepResult> {
-  const { repos, blobs } = deps;
+  const { repos, blobs, db } = deps;
   const now = deps.now();
   const result: SweepResult = { attachmentsPurged: 0, messagesDeleted: 0 };
+  // Blobs kept in the database go with their rows, in one transaction (the `blobs` rows of a
+  // deleted message by its cascade); only the others are objects to delete first.
+  const purge = db.transaction((id: string, keys: string[]) => {
+    repos.blobs.delete(keys);
+    repos.messages.markPurged(id, now);
+  });
 
   for (;;) {
     // A link is 410 from received_at + 7 days exactly; the query is `received_at < cutoff`, hence + 1.
     const due = repos.messages.unpurgedBefore(now - LINK_LIFETIME_MS + 1, BATCH);
     for (const m of due) {
       const atts = repos.messages.attachments(m.id);
-      await Promise.all(atts.map((a) => blobs.delete(a.blobKey)));
-      repos.messages.markPurged(m.id, now);
+      const keys = atts.map((a) => a.blobKey);
+      await Promise.all(repos.blobs.external(keys).map((k) => blobs.delete(k)));
+      purge(m.id, keys);
       result.attachmentsPurged += atts.length;
     }
     if (due.length < BATCH) break;
@@ -35,13 +42,41 @@ export async function sweep(deps: Deps): Promise<SweepResult> {
     const due = repos.messages.receivedBefore(now - deps.config.retentionDays * DAY_MS, BATCH);
     for (const m of due) {
       const keys = [m.rawKey, ...repos.messages.attachments(m.id).map((a) => a.blobKey)];
-      await Promise.all(keys.map((k) => blobs.delete(k)));
+      await Promise.all(repos.blobs.external(keys).map((k) => blobs.delete(k)));
       repos.messages.delete(m.id);
       result.messagesDeleted++;
     }
     if (due.length < BATCH) break;
   }
+  if (result.attachmentsPurged || result.messagesDeleted) {
+    // Deleted inline blobs leave free pages: handed back so the file shrinks with retention.
+    const pagesFreed = await releaseFreePages(deps);
+    if (pagesFreed) deps.log.info('database pages released', { pagesFreed });
+  }
   return result;
+}
+
+const VACUUM_STEP_PAGES = 1000;
+
+/**
+ * incremental_vacuum in steps of VACUUM_STEP_PAGES (4 MB at 4 KiB pages), yielding between
+ * them: each step is a write transaction, and the mail path must not wait behind one long one.
+ * A no-op on a database made without auto_vacuum=INCREMENTAL (src/db/open.ts): SQLite then
+ * reuses the free pages for new rows, but the file does not shrink.
+ */
+export async function releaseFreePages(deps: Pick<Deps, 'db'>): Promise<number> {
+  const { db } = deps;
+  if (Number(db.pragma('auto_vacuum', { simple: true })) !== 2) return 0;
+  let freed = 0;
+  for (;;) {
+    const before = Number(db.pragma('freelist_count', { simple: true }));
+    if (before === 0) return freed;
+    db.pragma(`incremental_vacuum(${VACUUM_STEP_PAGES})`);
+    const after = Number(db.pragma('freelist_count', { simple: true }));
+    freed += before - after;
+    if (after >= before) return freed;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 /** Runs `sweep` now and every `intervalMs`; one sweep at a time. */

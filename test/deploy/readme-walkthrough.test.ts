@@ -141,7 +141,7 @@ describe('README five-minute walkthrough, run for real', () => {
     try {
       execFileSync('bash', ['-c', 'command -v swaks'], { stdio: 'ignore' });
     } catch {
-      throw new Error('swaks is not installed: the walkthrough sends its mail with it (apt-get install -y swaks; .ci/run does)');
+      throw new Error('swaks is not installed: the walkthrough sends its mail with it (npm run test:setup installs it)');
     }
     expect(blocks, 'three sh blocks: terminal 1, the receiver, terminal 3').toHaveLength(3);
     for (const p of README_PORTS) expect(blocks.join('\n'), `the walkthrough uses port ${p}`).toMatch(new RegExp(`\\b${p}\\b`));

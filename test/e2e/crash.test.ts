@@ -93,5 +93,22 @@ describe('crash safety', () => {
       idsPerMessage.set(msg, set);
     }
     for (const [msg, ids] of idsPerMessage) expect(ids.size, msg).toBe(1);
+
+    // Complete, not only delivered: each raw message (small: a row of `blobs`, committed with the
+    // message in its group commit) reads back whole.
+    const deps = createDeps(loadConfig({ ...ENV, DATA_DIR: dir, LOG_LEVEL: 'silent' }));
+    try {
+      for (const id of acked) {
+        const m = deps.repos.messages.getById(id)!;
+        expect(deps.repos.blobs.has(m.rawKey), id).toBe(true);
+        const chunks: Buffer[] = [];
+        for await (const c of await deps.blobs.get(m.rawKey)) chunks.push(c as Buffer);
+        const raw = Buffer.concat(chunks);
+        expect(raw.length, id).toBe(m.size);
+        expect(raw.toString()).toContain(`Subject: ${m.parsed.subject}`);
+      }
+    } finally {
+      deps.db.close();
+    }
   });
 });

@@ -38,7 +38,8 @@ describe('S3 failures', () => {
   afterAll(() => s3.close());
 
   beforeEach(async () => {
-    deps = testDeps(s3.env);
+    // Every blob to the bucket (INLINE_BLOB_BYTES=0): small ones would be committed with the rows.
+    deps = testDeps({ ...s3.env, INLINE_BLOB_BYTES: '0' });
     const seed = seedUserAndDomain(deps, 'example.com');
     owner = { userId: seed.user.id, domainId: seed.domain.id };
     storeRoute(deps, seed.user.id, seed.domain.id, '*@example.com');

@@ -86,7 +86,8 @@ describe('storage faults during DATA', () => {
     ['the first attachment', /\/0$/],
     ['the second attachment', /\/1$/],
   ])('disk full while writing %s: 451, no row, no object, no temporary file; the retry is stored', async (_name, which) => {
-    h = await hostileSmtp();
+    // Every blob to the store (with the default INLINE_BLOB_BYTES these commit with the rows).
+    h = await hostileSmtp({ INLINE_BLOB_BYTES: '0' });
     const real = h.deps.blobs;
     h.deps.blobs = diskFullFor(real, which, 1000);
     await expect(h.smtp.transport.sendMail(message(1))).rejects.toMatchObject({ responseCode: 451 });
@@ -99,7 +100,7 @@ describe('storage faults during DATA', () => {
   });
 
   it('a blob store that fails and then fails to clean up still answers 451 and stores no row', async () => {
-    h = await hostileSmtp();
+    h = await hostileSmtp({ INLINE_BLOB_BYTES: '0' });
     const real = h.deps.blobs;
     h.deps.blobs = { ...diskFullFor(real, /raw\.eml$/, 0), delete: async () => Promise.reject(new Error('store unreachable')) };
     await expect(h.smtp.transport.sendMail(message(1))).rejects.toMatchObject({ responseCode: 451 });

@@ -88,6 +88,13 @@ describe('SMTP receive', () => {
   });
 
   it('answers 451 when the blob store fails, leaving no row and no object behind', async () => {
+    // Every blob to the store: with the default INLINE_BLOB_BYTES these would be committed with the rows.
+    await smtp.close();
+    deps.cleanup();
+    deps = testDeps({ MAX_MESSAGE_BYTES: '65536', MAX_RECIPIENTS: '3', INLINE_BLOB_BYTES: '0' });
+    seed = seedUserAndDomain(deps, 'example.com');
+    addRoute(deps, { userId: seed.user.id, domainId: seed.domain.id }, { match: '*@example.com', action: 'store' });
+    smtp = await startSmtp(deps);
     const real = deps.blobs;
     let puts = 0;
     const failing: BlobStore = {

@@ -1,0 +1,148 @@
+/**
+ * Scenario 7, event-loop stall (issue 14, issue 11 item 2): one account keeps BENCH_STALL_DRY_RUNS
+ * (40) pathological 8 MB dry runs (`POST /api/routes/test`) in flight for BENCH_STALL_SECONDS (15),
+ * half with 200,000 encoded-word headers, half with 160,000 repeated `<div><a …>`, each loop with a
+ * session of its own (the per-credential limit would otherwise cut the load). Meanwhile
+ * `GET /api/health` every 100 ms and an ordinary 4 KB SMTP transaction every 100 ms (two reused
+ * connections) are timed. Baseline: the same probes on the same server without the load. With
+ * BENCH_BEFORE (an earlier checkout) the same load against it, for the before/after.
+ */
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { createSession } from '../src/auth/sessions.js';
+import type { Deps } from '../src/deps.js';
+import { addRoute, seedUserAndDomain } from '../test/helpers/deps.js';
+import { beforeMain, startMailhook, type RunningMailhook } from './lib/mailhook.js';
+import { plainMessage } from './lib/messages.js';
+import { sleep, startNode } from './lib/proc.js';
+import { envInt, fmt, guarded, quantile, ratio, report, type Row } from './lib/report.js';
+import { runLoad } from './lib/smtp-client.js';
+
+const DRY_RUNS = envInt('BENCH_STALL_DRY_RUNS', 40);
+const SECONDS = envInt('BENCH_STALL_SECONDS', 15);
+const PROBE_MS = 100;
+const DOMAIN = 'bench.test';
+const ATTACKER = fileURLToPath(new URL('./lib/dry-run-attacker.ts', import.meta.url));
+
+interface Probes {
+  healthMs: number[];
+  healthErrors: string[];
+  smtpMs: number[];
+  dryRuns: number;
+  statuses: Record<string, number>;
+}
+
+async function probe(mh: RunningMailhook, tokens: string[], domainId: string, loaded: boolean): Promise<Probes> {
+  const base = `http://127.0.0.1:${mh.httpPort}`;
+  const out: Probes = { healthMs: [], healthErrors: [], smtpMs: [], dryRuns: 0, statuses: {} };
+  // The load runs in a process of its own: these timings must not include the attacker's event loop.
+  const attacker = loaded
+    ? startNode(ATTACKER, [], {
+        ATTACK_URL: base,
+        ATTACK_DOMAIN_ID: domainId,
+        ATTACK_DOMAIN: DOMAIN,
+        ATTACK_TOKENS: tokens.join(','),
+        // Three seconds' head start (building the bodies, getting going) and one after the probes.
+        ATTACK_SECONDS: String(SECONDS + 4),
+      })
+    : null;
+  const attacked = attacker
+    ? new Promise<void>((resolve) => {
+        let outText = '';
+        attacker.proc.stdout?.on('data', (d: Buffer) => (outText += d.toString()));
+        attacker.proc.once('exit', () => {
+          const statuses = JSON.parse(outText.trim().split('\n').pop() || '{}') as Record<string, number>;
+          out.statuses = statuses;
+          out.dryRuns = Object.values(statuses).reduce((x, y) => x + y, 0);
+          resolve();
+        });
+      })
+    : Promise.resolve();
+  if (attacker) await sleep(3000);
+  const until = performance.now() + SECONDS * 1000;
+  const health = async () => {
+    while (performance.now() < until) {
+      const t0 = performance.now();
+      try {
+        await (await fetch(`${base}/api/health`)).text();
+        out.healthMs.push(performance.now() - t0);
+      } catch (err) {
+        // Counted, and timed as the wait it was: a probe that failed never got its answer.
+        out.healthErrors.push((err as Error).cause ? String((err as Error & { cause: Error }).cause.message) : String(err));
+        out.healthMs.push(performance.now() - t0);
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, PROBE_MS - (performance.now() - t0))));
+    }
+  };
+  const smtp = runLoad({
+    port: mh.smtpPort,
+    connections: 2,
+    messages: Math.floor((SECONDS * 1000) / PROBE_MS),
+    ratePerSec: 1000 / PROBE_MS,
+    message: (s) => plainMessage(s, `x@${DOMAIN}`),
+    rcptTo: () => `x@${DOMAIN}`,
+    timeoutMs: (SECONDS + 120) * 1000,
+  });
+  await health();
+  out.smtpMs = (await smtp).transactionMs;
+  await attacked;
+  return out;
+}
+
+async function run(main?: string): Promise<{ idle: Probes; loaded: Probes }> {
+  let domainId = '';
+  let tokens: string[] = [];
+  const mh = await startMailhook(main ? 'stall-before' : 'stall', (deps) => {
+    const seed = addRouteSeed(deps);
+    domainId = seed.domainId;
+    tokens = Array.from({ length: DRY_RUNS }, () => createSession(deps, seed.userId));
+  }, {}, { main });
+  try {
+    const idle = await probe(mh, tokens, domainId, false);
+    const loaded = await probe(mh, tokens, domainId, true);
+    return { idle, loaded };
+  } finally {
+    await mh.stop();
+  }
+}
+
+function addRouteSeed(deps: Deps) {
+  const { user, domain } = seedUserAndDomain(deps, DOMAIN);
+  addRoute(deps, { userId: user.id, domainId: domain.id }, { match: `*@${DOMAIN}` });
+  return { userId: user.id, domainId: domain.id };
+}
+
+const p99 = (v: number[]) => quantile(v, 0.99);
+
+export async function stall(): Promise<void> {
+  const before = beforeMain();
+  const old = before ? await run(before.main) : null;
+  const now = await run();
+  const rows: Row[] = [];
+  const add = (what: string, m: Probes, idle: Probes, label: string) => {
+    rows.push({
+      scenario: `stall: GET /api/health p99 (ms) with ${DRY_RUNS} pathological 8 MB dry runs in flight vs none${label}`,
+      mailhook: fmt(p99(m.healthMs), 1),
+      baseline: fmt(p99(idle.healthMs), 1),
+      ratio: ratio(p99(m.healthMs), p99(idle.healthMs)),
+      target: what === 'now' ? '≤ 500 ms' : 'printed',
+      met: what === 'now' ? (p99(m.healthMs) <= 500 ? 'met' : 'NOT MET') : '—',
+    });
+    rows.push({
+      scenario: `stall: SMTP transaction MAIL → 250 p99 (ms) with the dry runs vs none${label}`,
+      mailhook: fmt(p99(m.smtpMs), 1),
+      baseline: fmt(p99(idle.smtpMs), 1),
+      ratio: ratio(p99(m.smtpMs), p99(idle.smtpMs)),
+      target: what === 'now' ? '≤ 500 ms' : 'printed',
+      met: what === 'now' ? (p99(m.smtpMs) <= 500 ? 'met' : 'NOT MET') : '—',
+    });
+  };
+  add('now', now.loaded, now.idle, '');
+  if (old) add('before', old.loaded, old.idle, `, Mailhook before (${before!.label})`);
+  const note = (p: Probes) => `${p.dryRuns} dry runs answered (${Object.entries(p.statuses).map(([s, n]) => `${n}× ${s}`).join(', ')}), ${p.healthMs.length} health probes (${p.healthErrors.length} failed${p.healthErrors[0] ? `: ${p.healthErrors[0]}` : ''}), ${p.smtpMs.length} SMTP transactions`;
+  report('Event-loop stall under pathological dry runs', rows, [
+    `Now: ${note(now.loaded)}.${old ? ` Before: ${note(old.loaded)}.` : ''} ${SECONDS} s of load.`,
+  ]);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await guarded('stall', stall);

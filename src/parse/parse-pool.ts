@@ -1,0 +1,162 @@
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { ParseOutcome, PutAttachment } from './parse-message.js';
+import type { FromWorker, ParseTask, ToWorker } from './parse-protocol.js';
+
+/**
+ * Parse threads, so that a message whose parse takes seconds (200,000 encoded-word headers,
+ * megabytes of nested HTML) never holds the event loop that every SMTP session and API call
+ * shares (DESIGN §1 invariant 5). Tasks wait in one queue per lane (an account's dry runs, SMTP)
+ * and the lanes take turns, so one account's forty dry runs delay another's by one parse at most.
+ * The thread runs src/parse/parse-message.ts itself.
+ */
+export const PARSE_THREADS = Math.max(1, Math.min(2, availableParallelism()));
+
+// Compiled (dist/, npm run build): the thread runs parse-worker.js as it is. From source: through
+// tsx, whose loader a worker does not inherit, so the thread registers it before importing.
+const COMPILED = import.meta.url.endsWith('.js');
+const WORKER = new URL(COMPILED ? './parse-worker.js' : './parse-worker.ts', import.meta.url);
+function bootCode(): string {
+  const tsx = pathToFileURL(
+    createRequire(import.meta.url).resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs'),
+  ).href;
+  return `import(${JSON.stringify(tsx)}).then((tsx) => tsx.tsImport(${JSON.stringify(WORKER.href)}, ${JSON.stringify(WORKER.href)}))
+  .catch((err) => { console.error('parse thread failed to start', err); process.exit(1); });`;
+}
+const newWorker = () => (COMPILED ? new Worker(WORKER) : new Worker(bootCode(), { eval: true }));
+
+export interface ParseInput {
+  raw: Buffer | null;
+  path: string | null;
+}
+
+interface Job {
+  input: ParseInput;
+  put: PutAttachment | null;
+  resolve(outcome: ParseOutcome): void;
+  reject(err: unknown): void;
+}
+
+interface Thread {
+  worker: Worker;
+  ready: boolean;
+  job: Job | null;
+}
+
+const lanes = new Map<string, Job[]>();
+const threads: Thread[] = [];
+
+function nextJob(): Job | null {
+  for (const [lane, queue] of lanes) {
+    const job = queue.shift()!;
+    lanes.delete(lane);
+    // Back of the rotation: the other lanes go first next time.
+    if (queue.length) lanes.set(lane, queue);
+    return job;
+  }
+  return null;
+}
+
+function spawn(): Thread {
+  const t: Thread = { worker: newWorker(), ready: false, job: null };
+  t.worker.unref();
+  t.worker.on('message', (m: 'ready' | 'idle') => {
+    t.ready = true;
+    if (m === 'idle') t.job = null;
+    dispatch();
+  });
+  const died = (err: Error) => {
+    const i = threads.indexOf(t);
+    if (i >= 0) threads.splice(i, 1);
+    t.job?.reject(err);
+    t.job = null;
+    dispatch();
+  };
+  t.worker.on('error', died);
+  t.worker.on('exit', (code) => died(new Error(`parse thread exited with code ${code}`)));
+  threads.push(t);
+  return t;
+}
+
+function dispatch(): void {
+  const pending = [...lanes.values()].reduce((n, q) => n + q.length, 0);
+  while (threads.length < Math.min(PARSE_THREADS, pending + threads.filter((t) => t.job).length)) spawn();
+  for (const t of threads) {
+    if (!t.ready || t.job) continue;
+    const job = nextJob();
+    if (!job) break;
+    start(t, job);
+  }
+  const busy = threads.some((t) => t.job) || lanes.size > 0;
+  // Referenced while a parse is out or waiting, so a pending 250 is never dropped by an idle exit.
+  for (const t of threads) {
+    if (busy) t.worker.ref();
+    else t.worker.unref();
+  }
+}
+
+function start(t: Thread, job: Job): void {
+  t.job = job;
+  const { port1, port2 } = new MessageChannel();
+  const reply = (m: ToWorker) => port1.postMessage(m);
+  const streams = new Map<number, { body: Readable; owed: number; drain(): void }>();
+  const storing: Promise<void>[] = [];
+  let storeError: unknown = null;
+  const settle = (fn: () => void) => {
+    port1.close();
+    void Promise.allSettled(storing).then(fn);
+  };
+  port1.on('message', (m: FromWorker) => {
+    if (m.t === 'open') {
+      // A chunk is acknowledged once the store has room for it: at once below the stream's
+      // high-water mark, else when the store reads again.
+      const drain = () => {
+        for (; s.owed > 0; s.owed--) reply({ t: 'ack', index: m.index });
+      };
+      const s = { owed: 0, drain, body: new Readable({ read: drain }) };
+      streams.set(m.index, s);
+      storing.push(
+        job.put!(m.index, s.body).then(
+          () => reply({ t: 'stored', index: m.index, error: null }),
+          (err: unknown) => {
+            storeError ??= err;
+            reply({ t: 'stored', index: m.index, error: (err as Error)?.message ?? String(err) });
+          },
+        ),
+      );
+    } else if (m.t === 'chunk') {
+      const s = streams.get(m.index)!;
+      s.owed++;
+      if (s.body.push(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength))) s.drain();
+    } else if (m.t === 'end') streams.get(m.index)?.body.push(null);
+    else if (m.t === 'fail') streams.get(m.index)?.body.destroy(new Error(m.message));
+    // The store's own error (ENOSPC, S3 down) rather than its message copied across threads.
+    else if (m.t === 'done') settle(() => (storeError ? job.reject(storeError) : job.resolve(m.outcome)));
+    else settle(() => job.reject(storeError ?? new Error(m.message)));
+  });
+  const task: ParseTask = {
+    raw: job.input.raw ? new Uint8Array(job.input.raw.buffer, job.input.raw.byteOffset, job.input.raw.byteLength) : null,
+    path: job.input.path,
+    keepAttachments: job.put !== null,
+    port: port2,
+  };
+  t.worker.postMessage(task, [port2]);
+}
+
+/**
+ * Parses `input` on a parse thread. `put` receives each attachment as parseMessage's own
+ * callback would (null: attachment bodies are dropped). `lane` groups the tasks that take turns
+ * with one another: one per account for dry runs, one for SMTP.
+ */
+export function parseOffThread(input: ParseInput, put: PutAttachment | null, lane: string): Promise<ParseOutcome> {
+  return new Promise((resolve, reject) => {
+    const queue = lanes.get(lane);
+    const job = { input, put, resolve, reject };
+    if (queue) queue.push(job);
+    else lanes.set(lane, [job]);
+    dispatch();
+  });
+}

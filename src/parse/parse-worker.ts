@@ -1,0 +1,83 @@
+import { createReadStream } from 'node:fs';
+import { setPriority } from 'node:os';
+import { Readable } from 'node:stream';
+import { parentPort, type MessagePort } from 'node:worker_threads';
+import { parseMessage } from './parse-message.js';
+import { CHUNK_WINDOW, type FromWorker, type ParseTask, type ToWorker } from './parse-protocol.js';
+
+/**
+ * A parse thread (parse-pool.ts): runs the same parseMessage as the main thread, and sends each
+ * attachment back as chunks for the main thread to store.
+ */
+
+// Below the main thread's priority (Linux: per thread): when parses and the event loop want the
+// same core, SMTP sessions and API calls go first. Not permitted everywhere: then as it is.
+try {
+  setPriority(5);
+} catch {
+  // the default priority
+}
+
+interface Outgoing {
+  inFlight: number;
+  wake: (() => void) | null;
+  failed: Error | null;
+  stored: { resolve(): void; reject(err: Error): void };
+}
+
+async function run(task: ParseTask): Promise<void> {
+  const port: MessagePort = task.port;
+  const send = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+  const outgoing = new Map<number, Outgoing>();
+  port.on('message', (m: ToWorker) => {
+    const o = outgoing.get(m.index);
+    if (!o) return;
+    if (m.t === 'ack') o.inFlight--;
+    else if (m.error === null) o.stored.resolve();
+    else {
+      o.failed = new Error(m.error);
+      o.stored.reject(o.failed);
+    }
+    o.wake?.();
+  });
+
+  const put = async (index: number, content: Readable): Promise<void> => {
+    if (!task.keepAttachments) {
+      for await (const chunk of content) void chunk;
+      return;
+    }
+    const stored = new Promise<void>((resolve, reject) => {
+      outgoing.set(index, { inFlight: 0, wake: null, failed: null, stored: { resolve, reject } });
+    });
+    stored.catch(() => undefined);
+    const o = outgoing.get(index)!;
+    send({ t: 'open', index });
+    try {
+      for await (const chunk of content as AsyncIterable<Buffer>) {
+        while (o.inFlight >= CHUNK_WINDOW && !o.failed) await new Promise<void>((r) => (o.wake = r));
+        if (o.failed) throw o.failed;
+        o.inFlight++;
+        // A copy of exactly this chunk, moved (not copied again) to the main thread.
+        const copy = new Uint8Array(chunk);
+        send({ t: 'chunk', index, chunk: copy }, [copy.buffer as ArrayBuffer]);
+      }
+      send({ t: 'end', index });
+    } catch (err) {
+      send({ t: 'fail', index, message: (err as Error).message || String(err) });
+      throw err;
+    }
+    await stored;
+  };
+
+  try {
+    const raw = task.path ? createReadStream(task.path) : Readable.from([Buffer.from(task.raw!)], { objectMode: false });
+    send({ t: 'done', outcome: await parseMessage(raw, put) });
+  } catch (err) {
+    send({ t: 'error', message: (err as Error).message || String(err) });
+  }
+}
+
+parentPort!.on('message', (task: ParseTask) => {
+  void run(task).finally(() => parentPort!.postMessage('idle'));
+});
+parentPort!.postMessage('ready');
