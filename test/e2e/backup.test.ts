@@ -54,9 +54,13 @@ describe('mailhook backup and restore', () => {
     const port = proc.smtpPort;
     const sent: Sent[] = [];
     let next = 0;
+    let backupEnd = Infinity;
+    // At least TOTAL messages, and the load goes on until some were sent after the backup ended
+    // (however fast the backup or the ingest is), so the backup really is taken under load.
+    const sentAfterBackup = () => sent.filter((s) => s.sentAt > backupEnd).length;
     const lane = async () => {
       const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, pool: true, maxConnections: 1 });
-      while (next < TOTAL) {
+      while ((next < TOTAL || sentAfterBackup() < 20) && next < 20 * TOTAL) {
         const n = next++;
         const sentAt = Date.now();
         const info = await transport.sendMail({ from: 'a@sender.test', to: 'in@backup.test', subject: `load ${n}`, text: `message ${n}` });
@@ -70,15 +74,15 @@ describe('mailhook backup and restore', () => {
     const file = join(root, 'mailhook-backup.db');
     const backupStart = Date.now();
     const backup = JSON.parse((await cli(live, 'backup', file)).stdout) as { file: string; bytes: number; messages: number };
-    const backupEnd = Date.now();
+    backupEnd = Date.now();
     await load;
-    expect(sent).toHaveLength(TOTAL);
+    expect(sent.length).toBeGreaterThanOrEqual(TOTAL);
     // The load really was running on both sides of the backup.
-    expect(sent.filter((s) => s.sentAt > backupEnd).length).toBeGreaterThan(0);
+    expect(sentAfterBackup()).toBeGreaterThan(0);
     expect(backup.file).toBe(file);
     expect(backup.bytes).toBeGreaterThan(0);
     expect(backup.messages).toBeGreaterThanOrEqual(150);
-    expect(backup.messages).toBeLessThan(TOTAL);
+    expect(backup.messages).toBeLessThan(sent.length);
     expect(await proc.kill('SIGTERM')).toBe(0);
 
     // Never over an existing file, never into a DATA_DIR that has anything in it.
