@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import MailComposer from 'nodemailer/lib/mail-composer';
+import { createRequire } from 'node:module';
+import type MailComposerClass from 'nodemailer/lib/mail-composer';
+
+// Loaded with the first message composed, not at start-up (README, "Memory").
+const load = createRequire(import.meta.url);
+let composer: typeof MailComposerClass | undefined;
+const MailComposer = () => (composer ??= load('nodemailer/lib/mail-composer') as typeof MailComposerClass);
 
 export interface Attachment {
   filename: string;
@@ -40,7 +46,7 @@ export const newMessageId = (domain: string) => `<${randomBytes(16).toString('he
  * then a DKIM-Signature (relaxed/relaxed, rsa-sha256, RFC 6376) prepended by mailauth.
  */
 export async function compose(c: Composition, signer: Signer, messageId: string, date: Date): Promise<Buffer> {
-  const mail = new MailComposer({
+  const mail = new (MailComposer())({
     from: c.from,
     to: c.to,
     cc: c.cc.length ? c.cc : undefined,

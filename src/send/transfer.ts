@@ -1,6 +1,13 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import { createRequire } from 'node:module';
+import type { Transporter } from 'nodemailer';
 import type { SmtpRelay } from '../config.js';
 import type { MxHost } from './mx.js';
+
+// nodemailer (~14 MB of a process's memory) is loaded with the first message that goes out, not
+// at start-up: a server that only receives never loads it (README, "Memory").
+const load = createRequire(import.meta.url);
+let nodemailer: typeof import('nodemailer') | undefined;
+const mailer = () => (nodemailer ??= load('nodemailer') as typeof import('nodemailer'));
 
 /** One recipient's answer from one SMTP transaction. */
 export interface RcptResult {
@@ -64,7 +71,7 @@ export async function transfer(t: Transfer, via: Via): Promise<{ results: RcptRe
 function create(via: Via): Transporter {
   const pool = { pool: true as const, maxConnections: PER_SERVER, maxMessages: 1000 };
   return via.kind === 'mx'
-      ? nodemailer.createTransport({
+      ? mailer().createTransport({
           host: via.mx.ip,
           port: via.port,
           secure: false,
@@ -75,7 +82,7 @@ function create(via: Via): Transporter {
           ...TIMEOUTS,
           ...pool,
         })
-      : nodemailer.createTransport({
+      : mailer().createTransport({
           host: via.relay.host,
           port: via.relay.port,
           secure: via.relay.secure,
