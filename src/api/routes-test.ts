@@ -3,7 +3,7 @@ import type { Domain } from '../db/domains.js';
 import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { domainOf } from '../inbound/plan.js';
-import { emptyParsed } from '../parse/parse-message.js';
+import { emptyParsed } from '../parse/empty-parsed.js';
 import { parseOffThread } from '../parse/parse-pool.js';
 import type { ParsedMessage } from '../parse/types.js';
 import { rcptDecision, routesForRecipient } from '../route/match.js';

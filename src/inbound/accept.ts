@@ -2,7 +2,8 @@ import type { Readable } from 'node:stream';
 import type { StoredAttachment } from '../db/messages.js';
 import type { Deps } from '../deps.js';
 import { newId } from '../ids.js';
-import { parseMessage, type ParseOutcome, type PutAttachment } from '../parse/parse-message.js';
+import type { ParseOutcome, PutAttachment } from '../parse/parse-message.js';
+import { parseMessageLazily } from '../parse/parse-lazily.js';
 import { parseOffThread } from '../parse/parse-pool.js';
 import { extractReply } from '../parse/reply-thread.js';
 import type { AuthResults, Envelope, SpamVerdict } from '../parse/types.js';
@@ -44,7 +45,7 @@ export const PARSE_OFF_THREAD_BYTES = 256 * 1024;
 
 /** A spooled message's thread reads the file itself; one in memory is copied to it. */
 function parse(input: InboundMessage, put: PutAttachment): Promise<ParseOutcome> {
-  if (input.size <= PARSE_OFF_THREAD_BYTES) return parseMessage(input.raw.open(), put);
+  if (input.size <= PARSE_OFF_THREAD_BYTES) return parseMessageLazily(input.raw.open(), put);
   return parseOffThread({ raw: input.raw.path ? null : input.raw.buffer, path: input.raw.path ?? null }, put, 'smtp');
 }
 

@@ -5,7 +5,10 @@ import { domainToUnicode } from 'node:url';
 import { MailParser, type AddressObject, type AttachmentStream, type HeaderLines, type MessageText } from 'mailparser';
 import { installDecodingFixes } from './mailparser-hooks.js';
 import { oneLine } from './one-line.js';
+import { emptyParsed } from './empty-parsed.js';
 import type { Address, AttachmentMeta, Header, ParsedMessage } from './types.js';
+
+export { emptyParsed };
 
 /** Stores one attachment's decoded bytes; resolves once they are durable. */
 export type PutAttachment = (index: number, content: Readable) => Promise<void>;
@@ -38,23 +41,6 @@ export const PARSER_OPTIONS = {
   maxHtmlLengthToParse: 2 * 1024 * 1024,
 } as const;
 
-export function emptyParsed(): ParsedMessage {
-  return {
-    from: { address: '', name: '' },
-    to: [],
-    cc: [],
-    replyTo: [],
-    subject: '',
-    date: 0,
-    messageId: '',
-    inReplyTo: '',
-    references: [],
-    headers: [],
-    text: '',
-    html: '',
-    attachments: [],
-  };
-}
 
 function addresses(value: AddressObject | AddressObject[] | undefined): Address[] {
   const out: Address[] = [];

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,15 +33,15 @@ afterEach(async () => {
 });
 
 describe('what a configuration loads', () => {
-  it('on the defaults, starts without the AWS SDK, Google sign-in (jose), the auth checks (mailauth) or the outbound SMTP client (nodemailer)', async () => {
+  it('on the defaults, starts without the AWS SDK, Google sign-in (jose), the auth checks (mailauth), the outbound SMTP client (nodemailer) or the MIME parser (mailparser)', async () => {
     const pkgs = await (await start({ DATA_DIR: dataDir() })).packages();
     expect(pkgs.has('better-sqlite3')).toBe(true); // the recorder sees what is loaded
-    for (const unused of ['@aws-sdk/client-s3', '@aws-sdk/s3-request-presigner', 'jose', 'mailauth', 'nodemailer']) {
+    for (const unused of ['@aws-sdk/client-s3', '@aws-sdk/s3-request-presigner', 'jose', 'mailauth', 'nodemailer', 'mailparser', '@zone-eu/mailsplit']) {
       expect(pkgs.has(unused), unused).toBe(false);
     }
   });
 
-  it('loads the AWS SDK when S3_BUCKET is set, and mailauth with the first message it checks', async () => {
+  it('loads the AWS SDK when S3_BUCKET is set, and mailauth and mailparser with the first message, which is parsed and stored', async () => {
     s3 = await startS3Server();
     const env = {
       DATA_DIR: dataDir(),
@@ -63,10 +64,18 @@ describe('what a configuration loads', () => {
     const atStart = await mh.packages();
     expect(atStart.has('@aws-sdk/client-s3')).toBe(true);
     expect(atStart.has('mailauth')).toBe(false);
+    expect(atStart.has('mailparser')).toBe(false);
     const t = nodemailer.createTransport({ host: '127.0.0.1', port: mh.smtpPort, secure: false, ignoreTLS: true });
     const info = await t.sendMail({ from: 'a@sender.test', to: 'x@example.com', subject: 's', text: 't' });
     t.close();
     expect(info.response).toMatch(/^250 /);
-    expect((await mh.packages()).has('mailauth')).toBe(true);
+    // Parsed by the parser the message itself loaded: the row has what only parsing yields.
+    const db = new Database(join(env.DATA_DIR, 'mailhook.db'), { readonly: true });
+    const row = db.prepare('SELECT subject, parse_error AS parseError FROM messages').get();
+    db.close();
+    expect(row).toEqual({ subject: 's', parseError: null });
+    const after = await mh.packages();
+    expect(after.has('mailauth')).toBe(true);
+    expect(after.has('mailparser')).toBe(true);
   });
 });
