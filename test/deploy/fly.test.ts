@@ -141,12 +141,12 @@ describe('Dockerfile', () => {
   const json = (instr: string) => JSON.parse(new RegExp(`^${instr} (\\[.*\\])$`, 'm').exec(dockerfile)![1]!) as string[];
   const env = Object.fromEntries([...dockerfile.matchAll(/^\s*(?:ENV\s+)?([A-Z_]+)=(\S+?)\s*\\?$/gm)].map((m) => [m[1]!, m[2]!]));
 
-  it('runs the compiled server that `npm start` runs once built, with heap limits for the Machine size', () => {
+  it('runs the compiled server that `npm start` runs once built, with heap and GC flags for the Machine size', () => {
     const cmd = json('CMD');
     expect(cmd[0]).toBe('node');
     expect(cmd.at(-1)).toBe('dist/main.js'); // bin/start.js (npm start) runs dist/main.js when built
     expect(pkg.scripts.start).toBe('node bin/start.js');
-    expect(cmd.slice(1, -1).every((f) => f.startsWith('--max-'))).toBe(true);
+    expect(cmd.slice(1, -1).every((f) => /^--(max-[a-z-]+=\d+|single-threaded-gc)$/.test(f))).toBe(true);
     expect(dockerfile).toMatch(/^RUN npm run build && npm prune --omit=dev$/m);
     expect(read('README.md')).toMatch(/npm start/);
   });
