@@ -64,7 +64,7 @@ interface Server {
 
 async function start(name: string, nodeFlags: string[], env: Record<string, string>): Promise<Server> {
   const receiver = await startReceiver();
-  const mh = await startMailhook(name, (deps) => seedRoutes(deps, DOMAIN, [receiver.url]), { MAX_MESSAGE_BYTES: String(64 * MB), ...env }, { built: true, nodeFlags });
+  const mh = await startMailhook(name, async (deps) => await seedRoutes(deps, DOMAIN, [receiver.url]), { MAX_MESSAGE_BYTES: String(64 * MB), ...env }, { built: true, nodeFlags });
   return { name, mh, receiver, idleMb: NaN, samples: [], seconds: 0, accepted: 0, delivered: 0, errors: [] };
 }
 
