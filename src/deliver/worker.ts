@@ -3,6 +3,8 @@ import { groupCommit } from '../db/group-commit.js';
 import type { MessageWithDomains } from '../db/messages.js';
 import type { Deps } from '../deps.js';
 import type { AttemptOutcomeLabel } from '../ops/metrics.js';
+import { createQueueLoop, POLL_MS, type QueueLoop } from '../queue/loop.js';
+import { createSlots } from '../queue/slots.js';
 import { postWebhook, type AttemptResult } from './post.js';
 import { buildWebhookRequest } from './request.js';
 import { nextAttemptDelay } from './schedule.js';
@@ -13,19 +15,7 @@ import { nextAttemptDelay } from './schedule.js';
  * before the request goes out and finished after it, so a crash leaves an open attempt row
  * that start() closes and re-sends, under the same webhook-id (the delivery id).
  */
-export interface DeliveryWorker {
-  /** Recovers attempts a crash left open, then runs: timer + kicks. */
-  start(): void;
-  /** New deliveries were committed: run a pass now rather than at the next timer. */
-  kick(): void;
-  /** Stops scheduling and waits (bounded) for attempts in flight. */
-  stop(): Promise<void>;
-  /** One pass; resolves when its attempts and any already in flight have finished and been recorded. For tests (fake clock). */
-  runOnce(): Promise<void>;
-}
-
-/** Safety net: even with no known due time, look again this often (retryNow, other writers). */
-const POLL_MS = 1000;
+export type DeliveryWorker = QueueLoop;
 /** The lease covers the whole attempt (timeoutMs bounds it) plus time to record the result. */
 const LEASE_MARGIN_MS = 30_000;
 export const INTERRUPTED = 'interrupted (process stopped)';
@@ -33,17 +23,11 @@ export const INTERRUPTED = 'interrupted (process stopped)';
 export function createDeliveryWorker(deps: Deps, opts: { random?: () => number } = {}): DeliveryWorker {
   const { config, repos, log } = deps;
   const random = opts.random ?? Math.random;
-  const perDest = new Map<string, number>(); // requests in flight per destination
-  let busy = 0; // requests in flight, all destinations: the global pool
+  // Requests in flight per destination and in all (the global pool).
+  const slots = createSlots(config.webhookConcurrency, config.webhookConcurrencyPerDestination);
+  const inflightAt = slots.inflightAt;
   const inflightIds = new Set<string>(); // claimed and not yet recorded as finished
   const answering = new Set<string>(); // destinations whose last attempt got a response in time
-  const running = new Set<Promise<void>>();
-  const claiming = new Set<Promise<unknown>>();
-  let started = false;
-  let stopping = false;
-  let timer: NodeJS.Timeout | undefined;
-  let kickQueued = false;
-  const inflightAt = (dest: string) => perDest.get(dest) ?? 0;
   // A domain's name never changes under its id: one lookup per domain, not one per attempt.
   const domainNames = new Map<string, string>();
   const domainName = (id: string): string => {
@@ -103,7 +87,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
       .sort((a, b) => inflightAt(a.dest) - inflightAt(b.dest) || a.nextAt - b.nextAt);
     const queues = new Map<string, { rows: Delivery[]; taken: number }>();
     const picked: Delivery[] = [];
-    let free = config.webhookConcurrency - busy;
+    let free = config.webhookConcurrency - slots.busy;
     while (free > 0 && active.length > 0) {
       const stillActive: typeof active = [];
       for (const d of active) {
@@ -130,7 +114,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     const ids = picked.map((d) => d.id);
     const leaseUntil = now + config.webhookTimeoutMs + LEASE_MARGIN_MS;
     // The attempt rows are durable before any request goes out; claims share the group commit.
-    const launched: Promise<Promise<void>[]> = groupCommit(deps.db)
+    const launched = groupCommit(deps.db)
       .run(() => repos.deliveries.claim(ids, now, leaseUntil))
       .then(
         (claimed) => {
@@ -144,24 +128,18 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
           return [];
         },
       );
-    claiming.add(launched);
-    void launched.finally(() => claiming.delete(launched));
     return { launched, wakeIn };
   }
 
   function hold(d: Delivery): void {
-    perDest.set(d.dest, inflightAt(d.dest) + 1);
-    busy++;
+    slots.hold(d.dest);
     inflightIds.add(d.id);
   }
 
   /** The request is over: its slot goes back to the pools (its result may still be committing). */
   function freeSlot(d: Delivery): void {
-    const left = inflightAt(d.dest) - 1;
-    if (left > 0) perDest.set(d.dest, left);
-    else perDest.delete(d.dest);
-    busy--;
-    kick(); // a destination held back by a cap may go now
+    slots.release(d.dest);
+    loop.kick(); // a destination held back by a cap may go now
   }
 
   function release(d: Delivery): void {
@@ -175,13 +153,10 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
       if (slotHeld) freeSlot(d);
       slotHeld = false;
     };
-    const p = attempt(d, attemptId, endRequest).finally(() => {
+    return attempt(d, attemptId, endRequest).finally(() => {
       endRequest();
       inflightIds.delete(d.id);
-      running.delete(p);
     });
-    running.add(p);
-    return p;
   }
 
   /**
@@ -239,58 +214,17 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     }
   }
 
-  function runPass(): Promise<Promise<void>[]> {
-    if (stopping) return Promise.resolve([]);
-    let launched: Promise<Promise<void>[]> = Promise.resolve([]);
-    let wakeIn = POLL_MS;
-    try {
-      ({ launched, wakeIn } = pass());
-    } catch (err) {
-      log.error('delivery pass failed', { err });
-    }
-    if (started) {
-      clearTimeout(timer);
-      timer = setTimeout(runPass, Math.max(0, wakeIn)).unref();
-    }
-    return launched;
-  }
-
-  function kick(): void {
-    if (!started || stopping || kickQueued) return;
-    kickQueued = true;
-    setImmediate(() => {
-      kickQueued = false;
-      if (started) runPass();
-    });
-  }
-
-  return {
-    start() {
-      if (started) return;
-      started = true;
-      stopping = false;
+  const loop = createQueueLoop({
+    name: 'delivery',
+    log,
+    pass,
+    recover() {
       const n = repos.deliveries.recoverInterrupted(deps.now(), INTERRUPTED);
       if (n > 0) log.warn('re-queued webhook attempts interrupted by a stop', { count: n });
-      runPass();
     },
-    kick,
-    async stop() {
-      started = false;
-      stopping = true;
-      clearTimeout(timer);
-      let bound: NodeJS.Timeout | undefined;
-      const limit = new Promise<void>((resolve) => (bound = setTimeout(resolve, config.webhookTimeoutMs + 1000)));
-      // Claims being committed launch their attempts: wait for those, then for every attempt.
-      await Promise.allSettled([...claiming]);
-      await Promise.race([Promise.allSettled([...running]), limit]);
-      clearTimeout(bound);
-    },
-    async runOnce() {
-      const launched = await runPass();
-      // Attempts already in flight count too: their results are recorded when this resolves.
-      await Promise.allSettled([...launched, ...running]);
-    },
-  };
+    stopWaitMs: config.webhookTimeoutMs + 1000,
+  });
+  return loop;
 }
 
 const outcomeLabel = (o: AttemptOutcome): AttemptOutcomeLabel => (o.status === 'pending' ? 'retry' : o.status);

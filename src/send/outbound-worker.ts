@@ -6,11 +6,12 @@ import { decide } from '../deliver/worker.js';
 import { postWebhook } from '../deliver/post.js';
 import type { Deps } from '../deps.js';
 import { createResolver } from '../dns/resolver.js';
+import { createQueueLoop, POLL_MS, type QueueLoop } from '../queue/loop.js';
+import { createSlots } from '../queue/slots.js';
 import { queueSendEvent } from './events.js';
 import { forwardBytes } from './forward.js';
 import { PermanentDnsError, resolveMx, type MxHost } from './mx.js';
 import { decideRecipient } from './outcome.js';
-import { createSlots } from './slots.js';
 import { closeTransfers, transfer, type RcptResult } from './transfer.js';
 
 /**
@@ -21,13 +22,8 @@ import { closeTransfers, transfer, type RcptResult } from './transfer.js';
  * those recipients due again (at least once: a message in flight at the crash may arrive twice).
  * The events the outcomes produce are a second, small queue of signed webhooks.
  */
-export interface OutboundWorker {
-  start(): void;
-  kick(): void;
-  stop(): Promise<void>;
-  /** One pass of both queues; resolves when its attempts (and those in flight) are recorded. For tests. */
-  runOnce(): Promise<void>;
-}
+/** runOnce() runs one pass of both queues, the recipients' and the events'. */
+export type OutboundWorker = QueueLoop;
 
 export const OUTBOUND_CONCURRENCY = 32;
 /** Connections at once to one destination: receivers throttle senders that open many. */
@@ -35,7 +31,6 @@ export const OUTBOUND_PER_DESTINATION = 4;
 const EVENT_CONCURRENCY = 16;
 /** Sends one slot takes at a time. */
 export const BATCH = 20;
-const POLL_MS = 1000;
 /** An SMTP transaction's timeouts add up to a few minutes; the lease outlasts them. */
 const LEASE_MS = 10 * 60_000;
 const INTERRUPTED = 'interrupted (process stopped)';
@@ -49,19 +44,8 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
   const slots = createSlots(OUTBOUND_CONCURRENCY, OUTBOUND_PER_DESTINATION);
   const inflight = new Set<string>();
   const eventsInflight = new Set<string>();
-  const running = new Set<Promise<void>>();
-  let started = false;
-  let stopping = false;
-  let timer: NodeJS.Timeout | undefined;
-  let kickQueued = false;
 
-  function track(p: Promise<void>): Promise<void> {
-    running.add(p);
-    void p.finally(() => running.delete(p));
-    return p;
-  }
-
-  function pass(): { launched: Promise<void>[]; wakeIn: number } {
+  function pass(): { launched: Promise<Promise<void>[]>; wakeIn: number } {
     const now = deps.now();
     const launched: Promise<void>[] = [];
     let wakeIn = POLL_MS;
@@ -82,7 +66,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
         const batch = groups.splice(0, Math.min(BATCH, Math.max(1, share))).flat();
         slots.hold(d.dest);
         for (const r of batch) inflight.add(r.id);
-        launched.push(track(run(d.dest, batch, now)));
+        launched.push(run(d.dest, batch, now));
       }
     }
     const nextEvent = q.nextEventAt();
@@ -91,9 +75,9 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
       if (eventsInflight.size >= EVENT_CONCURRENCY) break;
       if (eventsInflight.has(e.id)) continue;
       eventsInflight.add(e.id);
-      launched.push(track(postEvent(e, now)));
+      launched.push(postEvent(e, now));
     }
-    return { launched, wakeIn };
+    return { launched: Promise.resolve(launched), wakeIn };
   }
 
   async function run(dest: string, group: Recipient[], now: number): Promise<void> {
@@ -105,7 +89,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     } finally {
       slots.release(dest);
       for (const r of group) inflight.delete(r.id);
-      kick();
+      loop.kick();
     }
   }
 
@@ -185,54 +169,21 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     }
   }
 
-  function runPass(): Promise<void>[] {
-    if (stopping) return [];
-    let launched: Promise<void>[] = [];
-    let wakeIn = POLL_MS;
-    try {
-      ({ launched, wakeIn } = pass());
-    } catch (err) {
-      log.error('outbound pass failed', { err });
-    }
-    if (started) {
-      clearTimeout(timer);
-      timer = setTimeout(runPass, Math.max(0, wakeIn)).unref();
-    }
-    return launched;
-  }
-
-  function kick(): void {
-    if (!started || stopping || kickQueued) return;
-    kickQueued = true;
-    setImmediate(() => {
-      kickQueued = false;
-      if (started) runPass();
-    });
-  }
-
-  return {
-    start() {
-      if (started) return;
-      started = true;
-      stopping = false;
+  const loop = createQueueLoop({
+    name: 'outbound',
+    log,
+    pass,
+    recover() {
       const n = q.recoverInterrupted(deps.now(), INTERRUPTED);
       if (n > 0) log.warn('re-queued outbound attempts interrupted by a stop', { count: n });
-      runPass();
     },
-    kick,
+    stopWaitMs: config.webhookTimeoutMs + 1000,
+  });
+  return {
+    ...loop,
     async stop() {
-      started = false;
-      stopping = true;
-      clearTimeout(timer);
-      let bound: NodeJS.Timeout | undefined;
-      const limit = new Promise<void>((resolve) => (bound = setTimeout(resolve, config.webhookTimeoutMs + 1000)));
-      await Promise.race([Promise.allSettled([...running]), limit]);
-      clearTimeout(bound);
+      await loop.stop();
       closeTransfers();
-    },
-    async runOnce() {
-      const launched = runPass();
-      await Promise.allSettled([...launched, ...running]);
     },
   };
 }
