@@ -107,6 +107,8 @@ export function createQueueLoop(opts: QueueLoopOptions): QueueLoop {
     },
     async runOnce() {
       const launched = await runPass();
+      // Claims of earlier passes still committing launch attempts too: those count as in flight.
+      await Promise.allSettled([...claiming]);
       await Promise.allSettled([...launched, ...running]);
     },
   };
