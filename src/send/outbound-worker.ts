@@ -10,7 +10,7 @@ import { createQueueLoop, POLL_MS, type QueueLoop } from '../queue/loop.js';
 import { createSlots } from '../queue/slots.js';
 import { queueSendEvent } from './events.js';
 import { forwardBytes } from './forward.js';
-import { PermanentDnsError, resolveMx, type MxHost } from './mx.js';
+import { cachedMxLookup, PermanentDnsError, type MxHost } from './mx.js';
 import { decideRecipient } from './outcome.js';
 import { closeTransfers, transfer, type RcptResult } from './transfer.js';
 
@@ -39,7 +39,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
   const { config, repos, log } = deps;
   const q = repos.outbound;
   const random = opts.random ?? Math.random;
-  const resolver = createResolver(config.dnsServers);
+  const lookupMx = cachedMxLookup(createResolver(config.dnsServers), config.allowInsecureWebhooks, deps.now);
   const helo = config.mxHost || hostname();
   const slots = createSlots(OUTBOUND_CONCURRENCY, OUTBOUND_PER_DESTINATION);
   const inflight = new Set<string>();
@@ -102,7 +102,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     let dnsError: { message: string; permanent: boolean } | null = null;
     if (!config.smtpRelay) {
       try {
-        hosts = await resolveMx(resolver, dest, config.allowInsecureWebhooks);
+        hosts = await lookupMx(dest);
       } catch (err) {
         dnsError = { message: (err as Error).message, permanent: err instanceof PermanentDnsError };
       }
