@@ -168,8 +168,14 @@ export function deliveriesTable(db: Db) {
      WHERE id = @id AND user_id = @userId RETURNING *`,
   );
 
+  // Atomic on their own; inside the group commit's batch already (its savepoint per write), so
+  // without a savepoint of their own: two statements fewer per call on the hot path.
+  const atomic = <A extends unknown[], R>(fn: (...args: A) => R) => {
+    const tx = db.transaction(fn);
+    return (...args: A): R => (db.inTransaction ? fn(...args) : tx(...args));
+  };
   /** Records the attempts before the calls and leases the rows so no pass picks them meanwhile. */
-  const claim = db.transaction((ids: string[], now: number, leaseUntil: number) => {
+  const claim = atomic((ids: string[], now: number, leaseUntil: number) => {
     const claimed: { delivery: Delivery; attemptId: number }[] = [];
     for (const id of ids) {
       const r = lease.get({ id, now, leaseUntil });
@@ -177,7 +183,7 @@ export function deliveriesTable(db: Db) {
     }
     return claimed;
   });
-  const finish = db.transaction((deliveryId: string, attemptId: number, o: AttemptOutcome) => {
+  const finish = atomic((deliveryId: string, attemptId: number, o: AttemptOutcome) => {
     endAttempt.run({ attemptId, ...o });
     settle.run({ deliveryId, ...o });
   });

@@ -1,5 +1,6 @@
 import type { AttemptOutcome, Delivery } from '../db/deliveries.js';
 import { groupCommit } from '../db/group-commit.js';
+import { handoff } from './handoff.js';
 import type { MessageWithDomains } from '../db/messages.js';
 import type { Deps } from '../deps.js';
 import type { AttemptOutcomeLabel } from '../ops/metrics.js';
@@ -191,7 +192,8 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   async function attempt(d: Delivery, attemptId: number, requestDone: () => void): Promise<void> {
     let outcome: AttemptOutcome;
     try {
-      const message = repos.messages.getById(d.messageId);
+      const fresh = handoff(deps.db).take(d.messageId);
+      const message = fresh?.message ?? repos.messages.getById(d.messageId);
       if (!message) {
         const base = { finishedAt: deps.now(), statusCode: null, latencyMs: 0, responseBody: '', error: 'message deleted' };
         outcome = { ...base, status: 'failed', nextAttemptAt: null };
@@ -201,7 +203,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
           d,
           message,
           // Attachment rows mirror parsed.attachments one for one: none there, none to look up.
-          message.parsed.attachments.length ? repos.messages.attachments(message.id) : [],
+          fresh?.attachments ?? (message.parsed.attachments.length ? repos.messages.attachments(message.id) : []),
           domainName(eventDomainId(d, message)),
         );
         const result = await postWebhook({

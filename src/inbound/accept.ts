@@ -1,5 +1,5 @@
-import type { Readable } from 'node:stream';
-import type { StoredAttachment } from '../db/messages.js';
+import type { MessageWithDomains, StoredAttachment } from '../db/messages.js';
+import type { Domain } from '../db/domains.js';
 import type { Deps } from '../deps.js';
 import { newId } from '../ids.js';
 import { parseMessage, type ParseOutcome, type PutAttachment } from '../parse/parse-message.js';
@@ -9,6 +9,7 @@ import type { AuthResults, Envelope, SpamVerdict } from '../parse/types.js';
 import type { SpamCheck } from './spam-check.js';
 import { attachmentKey, rawKey } from '../store/blob-store.js';
 import { groupCommit, NotDurableError } from '../db/group-commit.js';
+import { handoff } from '../deliver/handoff.js';
 import { SmtpError } from '../errors.js';
 import { senderBlocked } from '../route/sender-block.js';
 import { blobWriter } from './blob-writer.js';
@@ -23,8 +24,8 @@ export interface InboundMessage {
   envelope: Envelope;
 }
 
-/** Computes SPF/DKIM/DMARC/ARC for a message; never throws. */
-export type AuthCheck = (raw: Readable, envelope: Envelope) => Promise<AuthResults | Record<string, never>>;
+/** Computes SPF/DKIM/DMARC/ARC for a message (in memory, or its spool file); never throws. */
+export type AuthCheck = (raw: InboundMessage['raw'], envelope: Envelope) => Promise<AuthResults | Record<string, never>>;
 
 /** Like Promise.all, but rejects only once every promise settled: nothing is still writing when we clean up. */
 async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
@@ -66,19 +67,25 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
   try {
     const [{ parsed, error }, auth, spam] = await allSettled<[ParseOutcome, AuthResults | Record<string, never>, SpamVerdict | null, void]>([
       parse(input, (i, content) => blobs.write(attachmentKey(firstId, i), content)),
-      checkAuth ? checkAuth(input.raw.open(), input.envelope) : Promise.resolve({}),
+      checkAuth ? checkAuth(input.raw, input.envelope) : Promise.resolve({}),
       checkSpam ? checkSpam(input.raw.open(), input.size, input.envelope) : Promise.resolve(null),
       small ? blobs.write(rawKey(firstId), rawBody()) : Promise.resolve(),
     ]);
     if (error) deps.metrics.parseErrors.inc();
     // Off the event loop and bounded in time (reply-thread.ts); computed once, sent on every attempt.
     parsed.reply = await extractReply(parsed.text);
-    const rcptTo = input.envelope.rcptTo.filter((a) => !blockedFor(deps, a, [input.envelope.mailFrom, parsed.from.address]));
+    // One lookup per recipient for the block check and the plan (DATA is one moment: both see the same domain).
+    const domains = new Map<string, Domain | null>();
+    const domainFor = (a: string) => {
+      if (!domains.has(a)) domains.set(a, receivingDomain(deps.repos, a));
+      return domains.get(a)!;
+    };
+    const rcptTo = input.envelope.rcptTo.filter((a) => !blockedFor(deps, domainFor(a), [input.envelope.mailFrom, parsed.from.address]));
     // One reply answers DATA for every recipient: refuse only when every one of them blocks the
     // sender; otherwise the blocking accounts just keep no copy (their own explicit choice).
     if (rcptTo.length === 0 && input.envelope.rcptTo.length > 0) throw new SmtpError(550, 'Message refused: sender blocked by the recipient');
     const refused: string[] = [];
-    const plans = planDelivery(deps.repos, rcptTo, { ...parsed, spam }, refused).filter((p) => p.keep);
+    const plans = planDelivery(deps.repos, rcptTo, { ...parsed, spam }, refused, domainFor).filter((p) => p.keep);
     // Refused by the recipients' own spam routes: 550 only when no recipient is left to take it.
     if (refused.length > 0 && refused.length === rcptTo.length) throw new SmtpError(550, 'Message refused as spam by the recipient');
     if (!small && plans.length > 0) await blobs.write(rawKey(firstId), rawBody());
@@ -87,7 +94,7 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
       return [];
     }
 
-    const copies: { id: string; plan: AccountPlan; attachments: StoredAttachment[] }[] = [];
+    const copies: { message: MessageWithDomains; plan: AccountPlan; attachments: StoredAttachment[] }[] = [];
     const copying: Promise<void>[] = [];
     // The first account keeps the blobs written above; every other account gets its own copy.
     const copy = (from: string, to: string) => {
@@ -102,30 +109,29 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
         if (n > 0) copy(attachmentKey(firstId, meta.index), blobKey);
         attachments.push({ ...meta, id: newId('att', receivedAt), messageId: id, blobKey });
       }
-      copies.push({ id, plan, attachments });
+      const message: MessageWithDomains = {
+        id,
+        userId: plan.userId,
+        domainId: plan.domainId,
+        domainIds: [...new Set([plan.domainId, ...plan.recipients.map((r) => r.domainId)])],
+        envelope: { ...input.envelope, rcptTo: plan.recipients.map((r) => r.address) },
+        parsed,
+        auth,
+        spam,
+        size: input.size,
+        rawKey: rawKey(id),
+        parseError: error,
+        receivedAt,
+        purgedAt: null,
+      };
+      copies.push({ message, plan, attachments });
     }
     await allSettled(copying);
 
     await groupCommit(deps.db).run(() => {
-      for (const { id, plan, attachments } of copies) {
-        const envelope = { ...input.envelope, rcptTo: plan.recipients.map((r) => r.address) };
-        deps.repos.messages.insert(
-          {
-            id,
-            userId: plan.userId,
-            domainId: plan.domainId,
-            envelope,
-            parsed,
-            auth,
-            spam,
-            size: input.size,
-            rawKey: rawKey(id),
-            parseError: error,
-            receivedAt,
-            purgedAt: null,
-          },
-          attachments,
-        );
+      for (const { message, plan, attachments } of copies) {
+        const id = message.id;
+        deps.repos.messages.insert(message, attachments);
         // Small blobs commit with their rows (DESIGN §3): no file, no fsync of their own.
         for (const key of [rawKey(id), ...attachments.map((a) => a.blobKey)]) {
           const data = blobs.inline.get(key);
@@ -138,7 +144,9 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
         queueForwards(deps, { messageId: id, userId: plan.userId, forwards: plan.forwards, mailFrom: input.envelope.mailFrom, parsed }, receivedAt);
       }
     });
-    return copies.map((c) => c.id);
+    // Durable now: the worker's first attempts take the message from here instead of reading it back.
+    for (const { message, plan, attachments } of copies) handoff(deps.db).put({ message, attachments }, plan.deliveries.length);
+    return copies.map((c) => c.message.id);
   } catch (err) {
     // Rows that did commit point at these blobs: they stay (the 451 makes the sender retry; at worst a duplicate).
     if (!(err instanceof NotDurableError)) await removeBlobs(deps, blobs.stored);
@@ -146,9 +154,8 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
   }
 }
 
-/** Whether the account receiving mail for `rcpt` blocks any of `senders` (envelope and header From). */
-function blockedFor(deps: Deps, rcpt: string, senders: string[]): boolean {
-  const domain = receivingDomain(deps.repos, rcpt);
+/** Whether the account receiving mail at `domain` blocks any of `senders` (envelope and header From). */
+function blockedFor(deps: Deps, domain: Domain | null, senders: string[]): boolean {
   if (!domain) return false;
   const patterns = deps.repos.senderBlocks.patternsFor(domain.userId, domain.id);
   return senders.some((s) => senderBlocked(patterns, s));

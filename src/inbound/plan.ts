@@ -54,11 +54,17 @@ export interface AccountPlan {
  * recipient whose routes refuse the message (a reject route with a spam filter) is left out
  * and listed in `refused`.
  */
-export function planDelivery(repos: Repos, rcptTo: string[], parsed: ParsedMessage & Pick<RoutedMessage, 'spam'>, refused: string[] = []): AccountPlan[] {
+export function planDelivery(
+  repos: Repos,
+  rcptTo: string[],
+  parsed: ParsedMessage & Pick<RoutedMessage, 'spam'>,
+  refused: string[] = [],
+  domainFor: (address: string) => Domain | null = (a) => receivingDomain(repos, a),
+): AccountPlan[] {
   const plans = new Map<string, AccountPlan>();
   const routesCache = new Map<string, Route[]>();
   for (const address of rcptTo) {
-    const domain = receivingDomain(repos, address);
+    const domain = domainFor(address);
     // The domain was removed or unverified between RCPT and DATA: nobody owns this recipient now.
     if (!domain) continue;
     let routes = routesCache.get(domain.id);
