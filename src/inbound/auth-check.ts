@@ -1,16 +1,15 @@
 import type { Deps } from '../deps.js';
-import { computeAuth, createAuthResolver } from '../parse/auth.js';
+import { authOffThread } from '../parse/auth-pool.js';
 import type { AuthCheck } from './accept.js';
 
-/** SPF/DKIM/DMARC/ARC for each message, or undefined when AUTH_CHECKS=false. */
+/** SPF/DKIM/DMARC/ARC for each message, on the auth thread; undefined when AUTH_CHECKS=false. */
 export function authCheck(deps: Deps): AuthCheck | undefined {
   if (!deps.config.authChecks) return undefined;
-  const resolver = createAuthResolver(deps.config.dnsServers, 2000);
   return (raw, envelope) =>
-    computeAuth(
-      raw,
+    authOffThread(
+      { raw: raw.path ? null : raw.buffer, path: raw.path ?? null },
       { remoteIp: envelope.remoteIp, helo: envelope.helo, mailFrom: envelope.mailFrom },
       // Bounded: a sender's slow DNS may delay its own 250 by this much, never more.
-      { resolver, mta: deps.config.mxHost, timeoutMs: 5000 },
+      { servers: deps.config.dnsServers, dnsTimeoutMs: 2000, mta: deps.config.mxHost, timeoutMs: 5000 },
     );
 }
