@@ -232,13 +232,30 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     }
     deps.metrics.attempts.inc({ kind: 'webhook', outcome: outcomeLabel(outcome) });
     try {
-      // Attempts ending in the same tick share one commit (and one fsync).
-      await groupCommit(deps.db).run(() => repos.deliveries.finish(d.id, attemptId, outcome));
+      await record(d.id, attemptId, outcome);
       log.debug('webhook attempt', { delivery: d.id, status: outcome.statusCode, error: outcome.error, next: outcome.status });
     } catch (err) {
       // The attempt row stays open; start() after a restart re-sends it, under the same id.
       log.error('could not record webhook attempt', { err, delivery: d.id });
     }
+  }
+
+  // Attempts ending before the group commit's next batch are finished in one write of it: one
+  // savepoint for all of them. Should one of them fail, none is recorded: their attempt rows stay
+  // open and start() after a restart re-sends them, under the same ids (at least once).
+  type Finishing = { items: { id: string; attemptId: number; outcome: AttemptOutcome }[]; done: Promise<void> };
+  let finishing: Finishing | null = null;
+  function record(id: string, attemptId: number, outcome: AttemptOutcome): Promise<void> {
+    if (!finishing) {
+      const batch: Finishing = { items: [], done: Promise.resolve() };
+      batch.done = groupCommit(deps.db).run(() => {
+        if (finishing === batch) finishing = null;
+        for (const f of batch.items) repos.deliveries.finish(f.id, f.attemptId, f.outcome);
+      });
+      finishing = batch;
+    }
+    finishing.items.push({ id, attemptId, outcome });
+    return finishing.done;
   }
 
   function runPass(): Promise<Promise<void>[]> {
