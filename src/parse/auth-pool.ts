@@ -4,11 +4,11 @@ import { newThread } from './thread.js';
 import type { AuthResults } from './types.js';
 
 /**
- * SPF/DKIM/DMARC/ARC on a thread of their own (issue 14, DESIGN §1 invariant 5). On the event loop
- * they cost ~0.5–0.9 ms of CPU per ordinary message, and a hostile one costs seconds that no
- * timer can interrupt: thousands of DKIM-Signature headers, each with its own `l=` and so its own
- * hash of the body, or 200,000 headers to split. Here the event loop only copies the message
- * over (or names its spool file). The thread keeps computeAuth's own bound (`timeoutMs`); if its
+ * SPF/DKIM/DMARC/ARC on a thread of their own (issue 14, DESIGN §1 invariant 5), for messages whose
+ * checks could hold the event loop (auth-cost.ts): a hostile one costs seconds that no timer can
+ * interrupt (hundreds of DKIM signatures each naming hundreds of headers, among thousands; or
+ * 200,000 headers to split). Here the event loop only copies the message over (or names its
+ * spool file). The thread keeps computeAuth's own bound (`timeoutMs`); if its
  * loop is so busy that even that cannot fire, the thread is ended at `timeoutMs` + STUCK_GRACE_MS
  * and every check it held answers temperror, as a timeout does.
  */
