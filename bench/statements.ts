@@ -39,7 +39,7 @@ for (const method of ['run', 'get', 'all', 'iterate']) {
 const dir = benchDir('statements');
 const receiver = await startReceiver();
 const deps = createDeps(loadConfig(benchEnv({ DATA_DIR: dir, PUBLIC_URL: 'http://127.0.0.1:3000', DNS_SERVERS: await dnsServer() })));
-seedRoutes(deps, 'bench.test', [receiver.url]);
+await seedRoutes(deps, 'bench.test', [receiver.url]);
 const worker = createDeliveryWorker(deps);
 worker.start();
 const smtp = createSmtpServer(deps, { onStored: () => worker.kick(), checkAuth: authCheck(deps) });
@@ -70,6 +70,6 @@ for (const [sql, n] of [...counts].sort((a, b) => b[1] - a[1])) console.log(`  $
 await smtp.close();
 await worker.stop();
 await receiver.close();
-deps.db.close();
+deps.db?.close();
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);

@@ -1,5 +1,4 @@
 import type { MessageWithDomains, StoredAttachment } from '../db/messages.js';
-import type { Db } from '../db/open.js';
 
 /** A stored message as its first attempts need it: what acceptInbound just committed. */
 export interface HandedOff {
@@ -27,12 +26,12 @@ export interface Handoff {
   take(messageId: string): HandedOff | null;
 }
 
-const byDb = new WeakMap<Db, Handoff>();
+const byOwner = new WeakMap<object, Handoff>();
 
-/** The hand-off of `db` (per database: tests run several in one process). */
-export function handoff(db: Db): Handoff {
-  let h = byDb.get(db);
-  if (!h) byDb.set(db, (h = createHandoff()));
+/** The hand-off of one repository (deps.repos: tests run several in one process). */
+export function handoff(repos: object): Handoff {
+  let h = byOwner.get(repos);
+  if (!h) byOwner.set(repos, (h = createHandoff()));
   return h;
 }
 

@@ -1,5 +1,6 @@
-import type { MessageWithDomains, StoredAttachment } from '../db/messages.js';
 import type { Domain } from '../db/domains.js';
+import type { MessageWithDomains, StoredAttachment } from '../db/messages.js';
+import { handoff } from '../deliver/handoff.js';
 import type { Deps } from '../deps.js';
 import { newId } from '../ids.js';
 import { parseMessage, type ParseOutcome, type PutAttachment } from '../parse/parse-message.js';
@@ -8,13 +9,13 @@ import { extractReply } from '../parse/reply-thread.js';
 import type { AuthResults, Envelope, SpamVerdict } from '../parse/types.js';
 import type { SpamCheck } from './spam-check.js';
 import { attachmentKey, rawKey } from '../store/blob-store.js';
-import { groupCommit, NotDurableError } from '../db/group-commit.js';
-import { handoff } from '../deliver/handoff.js';
+import { NotDurableError } from '../db/group-commit.js';
+import type { InboundCopy } from '../db/repository.js';
 import { SmtpError } from '../errors.js';
 import { senderBlocked } from '../route/sender-block.js';
 import { blobWriter } from './blob-writer.js';
 import { planDelivery, receivingDomain, type AccountPlan } from './plan.js';
-import { queueForwards } from '../send/queue-forward.js';
+import { forwardSends } from '../send/queue-forward.js';
 import type { Spool } from './spool.js';
 
 export interface InboundMessage {
@@ -74,18 +75,21 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
     if (error) deps.metrics.parseErrors.inc();
     // Off the event loop and bounded in time (reply-thread.ts); computed once, sent on every attempt.
     parsed.reply = await extractReply(parsed.text);
+    const senders = [input.envelope.mailFrom, parsed.from.address];
     // One lookup per recipient for the block check and the plan (DATA is one moment: both see the same domain).
-    const domains = new Map<string, Domain | null>();
+    const domains = new Map<string, Promise<Domain | null>>();
     const domainFor = (a: string) => {
-      if (!domains.has(a)) domains.set(a, receivingDomain(deps.repos, a));
-      return domains.get(a)!;
+      let d = domains.get(a);
+      if (!d) domains.set(a, (d = receivingDomain(deps.repos, a)));
+      return d;
     };
-    const rcptTo = input.envelope.rcptTo.filter((a) => !blockedFor(deps, domainFor(a), [input.envelope.mailFrom, parsed.from.address]));
+    const blocked = await Promise.all(input.envelope.rcptTo.map(async (a) => blockedFor(deps, await domainFor(a), senders)));
+    const rcptTo = input.envelope.rcptTo.filter((_, i) => !blocked[i]);
     // One reply answers DATA for every recipient: refuse only when every one of them blocks the
     // sender; otherwise the blocking accounts just keep no copy (their own explicit choice).
     if (rcptTo.length === 0 && input.envelope.rcptTo.length > 0) throw new SmtpError(550, 'Message refused: sender blocked by the recipient');
     const refused: string[] = [];
-    const plans = planDelivery(deps.repos, rcptTo, { ...parsed, spam }, refused, domainFor).filter((p) => p.keep);
+    const plans = (await planDelivery(deps.repos, rcptTo, { ...parsed, spam }, refused, domainFor)).filter((p) => p.keep);
     // Refused by the recipients' own spam routes: 550 only when no recipient is left to take it.
     if (refused.length > 0 && refused.length === rcptTo.length) throw new SmtpError(550, 'Message refused as spam by the recipient');
     if (!small && plans.length > 0) await blobs.write(rawKey(firstId), rawBody());
@@ -94,7 +98,7 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
       return [];
     }
 
-    const copies: { message: MessageWithDomains; plan: AccountPlan; attachments: StoredAttachment[] }[] = [];
+    const copies: { id: string; plan: AccountPlan; attachments: StoredAttachment[] }[] = [];
     const copying: Promise<void>[] = [];
     // The first account keeps the blobs written above; every other account gets its own copy.
     const copy = (from: string, to: string) => {
@@ -109,12 +113,23 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
         if (n > 0) copy(attachmentKey(firstId, meta.index), blobKey);
         attachments.push({ ...meta, id: newId('att', receivedAt), messageId: id, blobKey });
       }
-      const message: MessageWithDomains = {
+      copies.push({ id, plan, attachments });
+    }
+    await allSettled(copying);
+
+    const stored: { message: MessageWithDomains; uses: number; attachments: StoredAttachment[] }[] = [];
+    const rows: InboundCopy[] = copies.map(({ id, plan, attachments }) => {
+      const envelope = { ...input.envelope, rcptTo: plan.recipients.map((r) => r.address) };
+      // Small blobs commit with their rows (DESIGN §3): no file, no fsync of their own.
+      const inlineBlobs = [rawKey(id), ...attachments.map((a) => a.blobKey)].flatMap((key) => {
+        const data = blobs.inline.get(key);
+        return data ? [{ key, data }] : [];
+      });
+      const message = {
         id,
         userId: plan.userId,
         domainId: plan.domainId,
-        domainIds: [...new Set([plan.domainId, ...plan.recipients.map((r) => r.domainId)])],
-        envelope: { ...input.envelope, rcptTo: plan.recipients.map((r) => r.address) },
+        envelope,
         parsed,
         auth,
         spam,
@@ -124,29 +139,22 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
         receivedAt,
         purgedAt: null,
       };
-      copies.push({ message, plan, attachments });
-    }
-    await allSettled(copying);
-
-    await groupCommit(deps.db).run(() => {
-      for (const { message, plan, attachments } of copies) {
-        const id = message.id;
-        deps.repos.messages.insert(message, attachments);
-        // Small blobs commit with their rows (DESIGN §3): no file, no fsync of their own.
-        for (const key of [rawKey(id), ...attachments.map((a) => a.blobKey)]) {
-          const data = blobs.inline.get(key);
-          if (data) deps.repos.blobs.insert(key, id, data);
-        }
-        for (const r of plan.recipients) deps.repos.messages.insertRecipient(id, r.address, r.domainId);
-        for (const d of plan.deliveries) {
-          deps.repos.deliveries.insert({ id: newId('dlv', receivedAt), userId: plan.userId, messageId: id, ...d }, receivedAt);
-        }
-        queueForwards(deps, { messageId: id, userId: plan.userId, forwards: plan.forwards, mailFrom: input.envelope.mailFrom, parsed }, receivedAt);
-      }
+      const domainIds = [...new Set([plan.domainId, ...plan.recipients.map((r) => r.domainId)])];
+      stored.push({ message: { ...message, domainIds }, uses: plan.deliveries.length, attachments });
+      return {
+        message,
+        attachments,
+        inlineBlobs,
+        recipients: plan.recipients,
+        deliveries: plan.deliveries.map((d) => ({ id: newId('dlv', receivedAt), userId: plan.userId, messageId: id, ...d })),
+        forwards: forwardSends(deps, { messageId: id, userId: plan.userId, forwards: plan.forwards, mailFrom: input.envelope.mailFrom, parsed }, receivedAt),
+      };
     });
+    // One transaction for every copy; it joins the group commit of whatever else is being stored.
+    await deps.repos.storeInbound(rows, receivedAt);
     // Durable now: the worker's first attempts take the message from here instead of reading it back.
-    for (const { message, plan, attachments } of copies) handoff(deps.db).put({ message, attachments }, plan.deliveries.length);
-    return copies.map((c) => c.message.id);
+    for (const { message, uses, attachments } of stored) handoff(deps.repos).put({ message, attachments }, uses);
+    return copies.map((c) => c.id);
   } catch (err) {
     // Rows that did commit point at these blobs: they stay (the 451 makes the sender retry; at worst a duplicate).
     if (!(err instanceof NotDurableError)) await removeBlobs(deps, blobs.stored);
@@ -155,9 +163,9 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
 }
 
 /** Whether the account receiving mail at `domain` blocks any of `senders` (envelope and header From). */
-function blockedFor(deps: Deps, domain: Domain | null, senders: string[]): boolean {
+async function blockedFor(deps: Deps, domain: Domain | null, senders: string[]): Promise<boolean> {
   if (!domain) return false;
-  const patterns = deps.repos.senderBlocks.patternsFor(domain.userId, domain.id);
+  const patterns = await deps.repos.senderBlocks.patternsFor(domain.userId, domain.id);
   return senders.some((s) => senderBlocked(patterns, s));
 }
 

@@ -7,9 +7,9 @@ import { addRoute, seedUserAndDomain, testDeps, type TestDeps } from '../helpers
 import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -26,17 +26,18 @@ describe('hand-off from accept to the delivery worker (issue 14)', () => {
   beforeEach(async () => {
     deps = testDeps();
     receiver = await startWebhookReceiver();
-    const { user, domain } = seedUserAndDomain(deps, 'example.com');
-    const other = seedUserAndDomain(deps, 'example.org');
+    const { user, domain } = await seedUserAndDomain(deps, 'example.com');
+    const other = await seedUserAndDomain(deps, 'example.org');
     routes = [
-      addRoute(deps, { userId: user.id, domainId: domain.id }, { action: 'webhook', destination: receiver.url + '/one', secret: newWebhookSecret() }),
-      addRoute(deps, { userId: user.id, domainId: domain.id }, { action: 'webhook', destination: receiver.url + '/two', secret: newWebhookSecret(), priority: 2 }),
-      addRoute(deps, { userId: other.user.id, domainId: other.domain.id }, { match: '*@example.org', action: 'webhook', destination: receiver.url + '/org', secret: newWebhookSecret() }),
+      await addRoute(deps, { userId: user.id, domainId: domain.id }, { action: 'webhook', destination: receiver.url + '/one', secret: newWebhookSecret() }),
+      await addRoute(deps, { userId: user.id, domainId: domain.id }, { action: 'webhook', destination: receiver.url + '/two', secret: newWebhookSecret(), priority: 2 }),
+      await addRoute(deps, { userId: other.user.id, domainId: other.domain.id }, { match: '*@example.org', action: 'webhook', destination: receiver.url + '/org', secret: newWebhookSecret() }),
     ];
     // Every read of a stored message by id, as the worker did for each attempt before the hand-off.
     reads = 0;
-    const getById = deps.repos.messages.getById.bind(deps.repos.messages);
-    deps.repos.messages.getById = (id) => {
+    const messages = deps.repos.messages as { getById(id: string): Promise<unknown> };
+    const getById = messages.getById.bind(messages);
+    messages.getById = (id: string) => {
       reads++;
       return getById(id);
     };
@@ -69,10 +70,10 @@ describe('hand-off from accept to the delivery worker (issue 14)', () => {
     expect(reads).toBe(0);
     expect(first.map((r) => r.url).sort()).toEqual(['/one', '/org', '/two']);
 
-    const deliveries = deps.db.prepare("SELECT id, user_id FROM deliveries ORDER BY id").all() as { id: string; user_id: string }[];
+    const deliveries = deps.db!.prepare("SELECT id, user_id FROM deliveries ORDER BY id").all() as { id: string; user_id: string }[];
     expect(deliveries).toHaveLength(3);
-    await until(() => deliveries.every((d) => deps.repos.deliveries.getById(d.id)!.lastStatus === 500));
-    for (const d of deliveries) retryNow(deps, d.user_id, d.id);
+    await until(async () => (await Promise.all(deliveries.map((d) => deps.repos.deliveries.getById(d.id)))).every((d) => d!.lastStatus === 500));
+    for (const d of deliveries) await retryNow(deps, d.user_id, d.id);
     worker.kick();
     const all = await receiver.waitFor(6);
     expect(reads).toBe(3);

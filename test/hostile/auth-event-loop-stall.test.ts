@@ -44,8 +44,8 @@ describe('issue 14: pathological auth checks do not block the event loop', () =>
   ])('a message with %i DKIM signatures over %i headers is checked off the event loop, and stored', async (signatures, headers) => {
     dns = await startDnsServer([{ name: 'sender.test', type: 'TXT', value: 'v=spf1 ip4:127.0.0.1 -all' }]);
     deps = testDeps({ AUTH_CHECKS: 'true', DNS_SERVERS: dns.address });
-    const { user, domain } = seedUserAndDomain(deps, 'example.com');
-    addRoute(deps, { userId: user.id, domainId: domain.id });
+    const { user, domain } = await seedUserAndDomain(deps, 'example.com');
+    await addRoute(deps, { userId: user.id, domainId: domain.id });
     smtp = await startSmtp(deps, { checkAuth: authCheck(deps) });
     const raw = manySignatures('x@example.com', signatures, headers);
     // The same headers over the auth thread, first: mailauth is loaded there and on the loop before the clock starts.
@@ -61,7 +61,7 @@ describe('issue 14: pathological auth checks do not block the event loop', () =>
 
     expect(info.response).toMatch(/^250 /);
     const id = /msg_\w+/.exec(info.response ?? '')![0]!;
-    const stored = deps.repos.messages.getById(id)!;
+    const stored = (await deps.repos.messages.getById(id))!;
     // Checked, whatever the verdict (no key published: not a pass), or temperror if the thread's bound ended it.
     expect(stored.auth).toMatchObject({ spf: expect.stringMatching(/^(pass|temperror)$/) });
     expect(stored.auth).not.toMatchObject({ dkim: 'pass' });
