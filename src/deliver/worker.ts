@@ -7,6 +7,7 @@ import { createSlots } from '../queue/slots.js';
 import { postWebhook, type AttemptResult } from './post.js';
 import { buildWebhookRequest } from './request.js';
 import { nextAttemptDelay } from './schedule.js';
+import { handoff } from './handoff.js';
 
 /**
  * The durable webhook queue (DESIGN §6, invariant 3). The database is the queue: a delivery
@@ -165,7 +166,8 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   async function attempt(d: Delivery, attemptId: number, requestDone: () => void): Promise<void> {
     let outcome: AttemptOutcome;
     try {
-      const message = await repos.messages.getById(d.messageId);
+      const fresh = handoff(repos).take(d.messageId);
+      const message = fresh?.message ?? (await repos.messages.getById(d.messageId));
       if (!message) {
         const base = { finishedAt: deps.now(), statusCode: null, latencyMs: 0, responseBody: '', error: 'message deleted' };
         outcome = { ...base, status: 'failed', nextAttemptAt: null };
@@ -175,7 +177,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
           d,
           message,
           // Attachment rows mirror parsed.attachments one for one: none there, none to look up.
-          message.parsed.attachments.length ? await repos.messages.attachments(message.id) : [],
+          fresh?.attachments ?? (message.parsed.attachments.length ? await repos.messages.attachments(message.id) : []),
           await domainName(await eventDomainId(d, message)),
         );
         const result = await postWebhook({

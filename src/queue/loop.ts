@@ -82,9 +82,12 @@ export function createQueueLoop(opts: QueueLoopOptions): QueueLoop {
     return { tracked }; // wrapped: returning the promise itself would make the pass wait for the claim
   });
 
+  let passing: Promise<unknown> = Promise.resolve();
   function runPass(): Promise<Promise<void>[]> {
     if (stopping) return Promise.resolve([]);
-    return passOnce().then((p) => p.tracked);
+    const p = passOnce();
+    passing = p;
+    return p.then((r) => r.tracked);
   }
 
   function kick(): void {
@@ -111,7 +114,9 @@ export function createQueueLoop(opts: QueueLoopOptions): QueueLoop {
       clearTimeout(timer);
       let bound: NodeJS.Timeout | undefined;
       const limit = new Promise<void>((resolve) => (bound = setTimeout(resolve, opts.stopWaitMs)));
-      // Claims being committed launch their attempts: wait for those, then for every attempt.
+      // A pass under way picks and claims; claims being committed launch their attempts: wait
+      // for those, then for every attempt.
+      await passing.catch(() => undefined);
       await Promise.allSettled([...claiming]);
       await Promise.race([Promise.allSettled([...running]), limit]);
       clearTimeout(bound);

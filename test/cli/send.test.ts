@@ -46,7 +46,7 @@ describe('mailhook send', () => {
       body: JSON.stringify({ name: 'cli-send.test' }),
     });
     const domain = (await res.json()) as { records: { purpose: string; name: string; value: string }[] };
-    deps.db.close();
+    await deps.repos.close();
     const dkim = domain.records.find((r) => r.purpose === 'dkim')!;
     const dkimRecord = { name: dkim.name, type: 'TXT' as const, value: dkim.value };
     expect(JSON.parse((await cli('domain', 'verify', 'cli-send.test', '--email', 'owner@example.org', '--force')).stdout).can_send).toBe(true);

@@ -14,7 +14,7 @@ function deferred(): { promise: Promise<void>; resolve(): void } {
   return { promise, resolve };
 }
 
-const base = (log: Logger, pass: QueueLoopOptions['pass'], recover = () => {}): QueueLoopOptions => ({ name: 'test', log, pass, recover, stopWaitMs: 5000 });
+const base = (log: Logger, pass: QueueLoopOptions['pass'], recover = async () => {}): QueueLoopOptions => ({ name: 'test', log, pass, recover, stopWaitMs: 5000 });
 
 describe('queue loop (shared by the webhook and outbound queues)', () => {
   it('recovers before the first pass; a pass that throws or whose claim fails is logged, and the loop goes on', async () => {
@@ -24,14 +24,14 @@ describe('queue loop (shared by the webhook and outbound queues)', () => {
     const loop = createQueueLoop(
       base(
         log,
-        () => {
+        async () => {
           calls.push('pass');
           n++;
           if (n === 2) throw new Error('database is locked');
           if (n === 3) return { launched: Promise.reject(new Error('claim failed')), wakeIn: 1000 };
           return { launched: Promise.resolve([]), wakeIn: 1000 };
         },
-        () => void calls.push('recover'),
+        async () => void calls.push('recover'),
       ),
     );
     loop.start();
@@ -49,7 +49,7 @@ describe('queue loop (shared by the webhook and outbound queues)', () => {
     const claim = deferred();
     let passes = 0;
     const loop = createQueueLoop(
-      base(log, () => {
+      base(log, async () => {
         passes++;
         // The first pass's claim commits later and launches one long attempt.
         if (passes === 1) return { launched: claim.promise.then(() => [attempt.promise]), wakeIn: 1000 };
