@@ -88,7 +88,7 @@ export function createPgRepository(pool: pg.Pool): Repository {
         if (idem) {
           // Concurrent requests with one key (on any node) queue here until the first commits;
           // the next one then reads its row and sends nothing.
-          await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`idem\0${send.userId}\0${idem.key}`]);
+          await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [JSON.stringify(['idempotency', send.userId, idem.key])]);
           const seen = await x.idempotency.get(send.userId, idem.key, idem.since);
           if (seen) return seen;
         }
