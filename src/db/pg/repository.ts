@@ -4,6 +4,7 @@ import type { Repository, SendToQueue } from '../repository.js';
 import { migratePg } from './migrate.js';
 import { openPg, poolDb, row, type PgDb } from './pool.js';
 import { pgTables } from './tables.js';
+import { wakeSql } from './wake.js';
 
 /**
  * The PostgreSQL engine (DESIGN §10): the same groups and use cases as the SQLite one, each use
@@ -38,6 +39,9 @@ export function createPgRepository(pool: pg.Pool): Repository {
           for (const d of c.deliveries) await x.deliveries.insert(d, now);
           for (const s of c.forwards) await queueSend(tx, s, now);
         }
+        // Other nodes' workers start on these now rather than at their next poll (sent at COMMIT).
+        if (copies.some((c) => c.deliveries.length)) await tx.query(wakeSql('deliveries'));
+        if (copies.some((c) => c.forwards.length)) await tx.query(wakeSql('outbound'));
       }),
 
     async removeDomain(userId, domainId, catchAllSecret, now) {
@@ -94,6 +98,7 @@ export function createPgRepository(pool: pg.Pool): Repository {
         }
         await queueSend(tx, send, send.createdAt);
         if (idem) await x.idempotency.put(send.userId, idem.key, idem.hash, idem.response, send.createdAt);
+        await tx.query(wakeSql('outbound'));
         return null;
       }),
 
@@ -106,6 +111,7 @@ export function createPgRepository(pool: pg.Pool): Repository {
           if (r.suppression) await x.suppressions.add(r.suppression, now);
           if (r.event) await x.outbound.insertEvent(r.event, now);
         }
+        if (results.some((r) => r.event)) await tx.query(wakeSql('events'));
       }),
 
     applyBounces: (reports, now) =>
@@ -122,6 +128,7 @@ export function createPgRepository(pool: pg.Pool): Repository {
           if (b.event) await x.outbound.insertEvent(b.event, now);
           changed++;
         }
+        if (reports.some((b) => b.event)) await tx.query(wakeSql('events'));
         return changed;
       }),
 
