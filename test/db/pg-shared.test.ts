@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lazyPgRepository } from '../../src/db/pg/lazy.js';
 import { pgLeases } from '../../src/db/pg/leases.js';
 import { migratePg } from '../../src/db/pg/migrate.js';
 import { openPg, poolDb } from '../../src/db/pg/pool.js';
@@ -21,6 +22,14 @@ beforeAll(async () => {
 afterAll(() => cluster?.stop());
 
 describe('PostgreSQL: what nodes share', () => {
+  it('the repository createDeps builds fails start-up (ready) and every call with the connection error when DATABASE_URL is wrong', async () => {
+    const repo = lazyPgRepository(cluster.url('no_such_database'));
+    await expect(repo.ready).rejects.toThrow(/no_such_database/);
+    await expect(repo.users.get('usr_x')).rejects.toThrow(/no_such_database/);
+    await expect(repo.ping()).rejects.toThrow(/no_such_database/);
+    await repo.close();
+  });
+
   it('a singleton lease has one holder; it renews; another node takes it over only once it expired, or after release', async () => {
     const [a, b] = [openPg(url), openPg(url)];
     try {

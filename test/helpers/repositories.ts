@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb } from '../../src/db/open.js';
-import { openPgRepository } from '../../src/db/pg/repository.js';
+import { lazyPgRepository } from '../../src/db/pg/lazy.js';
 import type { Repository } from '../../src/db/repository.js';
 import { createSqliteRepository } from '../../src/db/sqlite-repository.js';
 import { startPgCluster, type PgCluster } from './pg-cluster.js';
@@ -32,6 +32,8 @@ export async function openRepository(engine: Engine): Promise<{ repo: Repository
     };
   }
   const url = await (await pgCluster()).createDatabase('contract');
-  const repo = await openPgRepository(url);
+  // The repository createDeps builds: `pg` loaded, pool opened and schema migrated behind every call.
+  const repo = lazyPgRepository(url);
+  await repo.ready;
   return { repo, url, close: () => repo.close() };
 }
