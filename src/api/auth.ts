@@ -71,16 +71,16 @@ export function authRoutes(deps: Deps, limits: Limits) {
     // Hashed before the look-up: a 409 costs the same scrypt as a sign-up, so its timing does not
     // tell which emails have accounts faster than the sign-up throttle above lets anyone ask.
     const passwordHash = await hashPassword(body.password);
-    if (deps.repos.users.getByEmail(email)) throw new HttpError(409, 'an account with this email already exists');
+    if (await deps.repos.users.getByEmail(email)) throw new HttpError(409, 'an account with this email already exists');
     let user: User;
     try {
-      user = deps.repos.users.insert({ id: newId('usr'), email, passwordHash, googleSub: null, createdAt: deps.now() });
+      user = await deps.repos.users.insert({ id: newId('usr'), email, passwordHash, googleSub: null, createdAt: deps.now() });
     } catch (err) {
       // Two sign-ups raced past the check above; the UNIQUE index decided.
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new HttpError(409, 'an account with this email already exists');
       throw err;
     }
-    return c.json({ token: createSession(deps, user.id), user: userJson(user) }, 201);
+    return c.json({ token: await createSession(deps, user.id), user: userJson(user) }, 201);
   });
 
   r.openapi(login, async (c) => {
@@ -92,17 +92,17 @@ export function authRoutes(deps: Deps, limits: Limits) {
     // Counted before the (slow) check, so a burst of parallel guesses cannot all slip past the limit.
     limits.loginPerAccount.record(email);
     limits.loginPerIp.record(ip);
-    const user = deps.repos.users.getByEmail(email);
+    const user = await deps.repos.users.getByEmail(email);
     const ok = user?.passwordHash ? await verifyPassword(body.password, user.passwordHash) : await burnPasswordCheck(body.password);
     // One answer for "no such account" and "wrong password": the response must not reveal which.
     if (!ok || !user) throw new HttpError(401, 'invalid email or password');
     limits.loginPerAccount.reset(email);
     limits.loginPerIp.unrecord(ip);
-    return c.json({ token: createSession(deps, user.id), user: userJson(user) }, 200);
+    return c.json({ token: await createSession(deps, user.id), user: userJson(user) }, 200);
   });
 
-  r.openapi(logout, (c) => {
-    deps.repos.sessions.delete(c.get('auth').credentialId);
+  r.openapi(logout, async (c) => {
+    await deps.repos.sessions.delete(c.get('auth').credentialId);
     return c.body(null, 204);
   });
 

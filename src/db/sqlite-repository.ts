@@ -2,7 +2,7 @@ import { queueReaders } from '../ops/queues.js';
 import { groupCommit } from './group-commit.js';
 import type { Db } from './open.js';
 import type { Async, Repository, SendToQueue, TableGroups } from './repository.js';
-import { createRepos as sqliteTables } from './index.js';
+import { sqliteTables } from './sqlite-tables.js';
 
 /** A table's synchronous methods as promises; a throw becomes a rejection. */
 function asyncTable<T extends object>(table: T): Async<T> {
@@ -118,7 +118,7 @@ export function createSqliteRepository(db: Db): Repository {
     finishOutbound: (results, now) =>
       gc.run(() => {
         for (const r of results) {
-          // A stale outcome (its attempt was taken over) causes nothing either.
+          // A stale outcome (its attempt was taken over, finish() false) causes nothing either.
           if (!t.outbound.finish(r.recipientId, r.attemptId, r.outcome)) continue;
           if (r.suppression) t.suppressions.add(r.suppression, now);
           if (r.event) t.outbound.insertEvent(r.event, now);

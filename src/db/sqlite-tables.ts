@@ -4,6 +4,7 @@ import { deliveriesTable } from './deliveries.js';
 import { deliveriesOfDomain } from './deliveries-list.js';
 import { domainsTable } from './domains.js';
 import { idempotencyTable } from './idempotency.js';
+import { leasesTable } from './leases.js';
 import { outboundQueue } from './outbound-queue.js';
 import { messageBlobKeys, messagesTable } from './messages.js';
 import { oauthAppsTable } from './oauth-apps.js';
@@ -19,7 +20,7 @@ import { suppressionsTable } from './suppressions.js';
 import { usersTable } from './users.js';
 
 /** Every table's prepared statements, made once per database. */
-export function createRepos(db: Db) {
+export function sqliteTables(db: Db) {
   return {
     users: usersTable(db),
     domains: domainsTable(db),
@@ -40,7 +41,8 @@ export function createRepos(db: Db) {
     suppressions: suppressionsTable(db),
     idempotency: idempotencyTable(db),
     outbound: outboundQueue(db),
+    leases: leasesTable(db),
   };
 }
 
-export type Repos = ReturnType<typeof createRepos>;
+export type SqliteTables = ReturnType<typeof sqliteTables>;
