@@ -591,6 +591,20 @@ describe.each(ENGINES)('repository contract: %s', (engine: Engine) => {
     expect(await repo.oauthApps.delete(u.id, app.id)).toBe(true);
   });
 
+  it('leases: one holder, renewed by it, taken over once expired or released', async () => {
+    const name = `sweeper-${newId('usr').slice(-6)}`;
+    const held = await Promise.all([repo.leases.acquire(name, 'a', T0, 1000), repo.leases.acquire(name, 'b', T0, 1000)]);
+    expect(held.filter(Boolean)).toHaveLength(1);
+    const [me, other] = held[0] ? ['a', 'b'] : ['b', 'a'];
+    expect(await repo.leases.acquire(name, me, T0 + 500, 1000)).toBe(true);
+    expect(await repo.leases.acquire(name, other, T0 + 1400, 1000)).toBe(false);
+    expect(await repo.leases.holder(name, T0 + 1400)).toBe(me);
+    expect(await repo.leases.acquire(name, other, T0 + 1500, 1000)).toBe(true);
+    expect(await repo.leases.release(name, me)).toBe(false);
+    expect(await repo.leases.release(name, other)).toBe(true);
+    expect(await repo.leases.holder(name, T0 + 1500)).toBeNull();
+  });
+
   it('ops state and queue readings', async () => {
     expect(await repo.opsState.lastSweep()).toBeNull();
     const ok = await repo.opsState.recordSweep({ startedAt: T0, finishedAt: T0 + 5, ok: true, error: null, attachmentsPurged: 1, messagesDeleted: 2 });
