@@ -1,5 +1,5 @@
 import type { Repository, UseCases } from '../repository.js';
-import type { PgDb } from './pool.js';
+import type { PgDb } from './db.js';
 import { pgTables } from './tables.js';
 
 /** Every use case of the Repository; `satisfies` keeps the list whole as UseCases grows. */

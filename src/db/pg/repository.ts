@@ -3,7 +3,8 @@ import { reading } from '../../ops/queues.js';
 import { destinationOf } from '../deliveries.js';
 import type { Repository, SendToQueue } from '../repository.js';
 import { migratePg } from './migrate.js';
-import { openPg, poolDb, row, type PgDb } from './pool.js';
+import { row, type PgDb } from './db.js';
+import { openPg, poolDb } from './pool.js';
 import { pgTables } from './tables.js';
 import { wakeSql } from './wake.js';
 

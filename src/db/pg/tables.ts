@@ -11,7 +11,7 @@ import { oauthCodesTable } from './oauth-codes.js';
 import { oauthTokensTable } from './oauth-tokens.js';
 import { opsStateTable } from './ops-state.js';
 import { outboundQueue } from './outbound-queue.js';
-import type { PgDb } from './pool.js';
+import type { PgDb } from './db.js';
 import { routesTable } from './routes.js';
 import { senderBlocksTable } from './sender-blocks.js';
 import { sendsTable } from './sends.js';

@@ -1,4 +1,4 @@
-import { changes, row, rows, type PgDb } from './pool.js';
+import { changes, row, rows, type PgDb } from './db.js';
 
 /**
  * A sliding-window throttle shared by every node (login and sign-up limits, DESIGN §10): the
