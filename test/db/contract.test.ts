@@ -607,6 +607,21 @@ describe.each(ENGINES)('repository contract: %s', (engine: Engine) => {
     expect(await repo.leases.holder(name, T0 + 1500)).toBeNull();
   });
 
+  it('throttles: the limit per window, the wait until the oldest event leaves it, unrecord and reset', async () => {
+    const rule = { name: `login-${newId('usr').slice(-6)}`, limit: 3, windowMs: 60_000 };
+    const waits = [];
+    for (let i = 0; i < 5; i++) waits.push(await repo.throttles.take(rule, 'k', T0 + i * 1000));
+    expect(waits).toEqual([0, 0, 0, 57, 56]); // the oldest (T0) leaves the window at T0 + 60 s
+    expect(await repo.throttles.retryAfter(rule, 'other', T0)).toBe(0);
+    await repo.throttles.unrecord(rule, 'k');
+    expect(await repo.throttles.retryAfter(rule, 'k', T0 + 5000)).toBe(0);
+    await repo.throttles.record(rule, 'k', T0 + 5000);
+    expect(await repo.throttles.retryAfter(rule, 'k', T0 + 5000)).toBe(55);
+    expect(await repo.throttles.retryAfter(rule, 'k', T0 + 60_001)).toBe(0);
+    await repo.throttles.reset(rule, 'k');
+    expect(await repo.throttles.take(rule, 'k', T0 + 6000)).toBe(0);
+  });
+
   it('ops state and queue readings', async () => {
     expect(await repo.opsState.lastSweep()).toBeNull();
     const ok = await repo.opsState.recordSweep({ startedAt: T0, finishedAt: T0 + 5, ok: true, error: null, attachmentsPurged: 1, messagesDeleted: 2 });

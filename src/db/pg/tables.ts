@@ -5,6 +5,7 @@ import { deliveriesOfDomain } from './deliveries-list.js';
 import { domainsTable } from './domains.js';
 import { idempotencyTable } from './idempotency.js';
 import { pgLeases } from './leases.js';
+import { pgThrottles } from './throttles.js';
 import { messageBlobKeys, messagesTable } from './messages.js';
 import { oauthAppsTable } from './oauth-apps.js';
 import { oauthCodesTable } from './oauth-codes.js';
@@ -42,5 +43,6 @@ export function pgTables(db: PgDb) {
     idempotency: idempotencyTable(db),
     outbound: outboundQueue(db),
     leases: pgLeases(db),
+    throttles: pgThrottles(db),
   };
 }
