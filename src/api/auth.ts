@@ -9,7 +9,7 @@ import { newId } from '../ids.js';
 import { requireSession } from './guard.js';
 import { clientIp, tooMany, type Limits } from './limits.js';
 import { bearer, errors, json, jsonBody, router } from './openapi.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isUniqueViolation } from '../db/repository.js';
 
 export const UserSchema = z
   .object({ id: z.string(), email: z.string(), google_linked: z.boolean(), created_at: z.number().int() })

@@ -7,7 +7,7 @@ import { dkimRecordName, dkimRecordValue, ensureDkimKey } from '../send/dkim-key
 import { DomainSchema, domainJson, spfValue, txtName, txtValue, type LastCheck, type RecordCheck } from './domain-json.js';
 import { ownDomain, requireScope } from './guard.js';
 import { bearer, errors, IdParam, json, router } from './openapi.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isUniqueViolation } from '../db/repository.js';
 
 /** "No such name" and "no record of that type" are answers (nothing found), not failures. */
 const NO_RECORD = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN', 'ENONAME']);

@@ -9,7 +9,7 @@ import { DomainSchema, domainJson } from './domain-json.js';
 import { notFound, ownDomain, requireScope } from './guard.js';
 import { bearer, errors, IdParam, json, jsonBody, page, PageQuery, paginate, router } from './openapi.js';
 import { removeBlobs } from './remove-blobs.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isUniqueViolation } from '../db/repository.js';
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destinationOf, LEASE_EXPIRED, type AttemptOutcome } from '../../src/db/deliveries.js';
-import { isUniqueViolation } from '../../src/db/errors.js';
 import type { StoredAttachment, StoredMessage } from '../../src/db/messages.js';
-import type { InboundCopy, Repository, SendToQueue } from '../../src/db/repository.js';
+import { isUniqueViolation, type InboundCopy, type Repository, type SendToQueue } from '../../src/db/repository.js';
 import { newId } from '../../src/ids.js';
 import { emptyParsed } from '../../src/parse/parse-message.js';
 import { ENGINES, openRepository, stopPgCluster, type Engine } from '../helpers/repositories.js';
