@@ -88,11 +88,16 @@ export function authRoutes(deps: Deps, limits: Limits) {
     const body = c.req.valid('json');
     const email = normaliseEmail(body.email) ?? body.email.trim().toLowerCase();
     const ip = clientIp(c, deps.config.trustProxy);
-    const wait = Math.max(await limits.loginPerAccount.retryAfter(email), await limits.loginPerIp.retryAfter(ip));
-    if (wait > 0) throw tooMany(wait, 'failed sign-ins');
-    // Counted before the (slow) check, so a burst of parallel guesses cannot all slip past the limit.
-    await limits.loginPerAccount.record(email);
-    await limits.loginPerIp.record(ip);
+    // Checked and counted in one step per throttle (take), before the (slow) password check: a
+    // burst of parallel guesses cannot all slip past the limit, on one node or several.
+    const byAccount = await limits.loginPerAccount.take(email);
+    const byIp = await limits.loginPerIp.take(ip);
+    if (byAccount > 0 || byIp > 0) {
+      // Refused unchecked: not a guess, so the other throttle's count is taken back.
+      if (byAccount === 0) await limits.loginPerAccount.unrecord(email);
+      if (byIp === 0) await limits.loginPerIp.unrecord(ip);
+      throw tooMany(Math.max(byAccount, byIp), 'failed sign-ins');
+    }
     const user = await deps.repos.users.getByEmail(email);
     const ok = user?.passwordHash ? await verifyPassword(body.password, user.passwordHash) : await burnPasswordCheck(body.password);
     // One answer for "no such account" and "wrong password": the response must not reveal which.
