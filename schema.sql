@@ -350,3 +350,12 @@ CREATE TABLE IF NOT EXISTS send_events (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS send_events_due ON send_events(next_attempt_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS send_events_send ON send_events(send_id, id);
+
+-- Singletons (the retention sweeper): the node holding a row runs it, renewing `until`; another
+-- takes the row over once `until` has passed. One process on SQLite always holds it; the same
+-- table on PostgreSQL (schema.pg.sql) is what makes several nodes run one sweeper between them.
+CREATE TABLE IF NOT EXISTS leases (
+  name   TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  until  INTEGER NOT NULL
+) STRICT;

@@ -156,6 +156,8 @@ async function database(argv: string[]): Promise<unknown> {
   const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
   const [verb, file, extra] = positionals;
   if (!file || extra) throw new CliError(`usage: mailhook ${verb} FILE`);
+  // They copy the SQLite file; a PostgreSQL database has its own tools (README "Running several nodes").
+  if (process.env.DATABASE_URL?.trim()) throw new CliError(`mailhook ${verb} copies the SQLite file; with DATABASE_URL use pg_dump / pg_restore`);
   if (verb === 'backup') return backupDatabase(dataDirOf(), file);
   return restoreDatabase(file, dataDirOf());
 }

@@ -31,6 +31,16 @@ async function main(): Promise<void> {
   }
   const deps = createDeps(config);
   const { log } = deps;
+  if (deps.repos.engine === 'postgres') {
+    // Connected and migrated before any port opens: a wrong DATABASE_URL stops start-up here
+    // instead of answering every message 451.
+    try {
+      await deps.repos.ping();
+    } catch (err) {
+      console.error(`mailhook: cannot use the database of DATABASE_URL: ${(err as Error).message}`);
+      process.exit(1);
+    }
+  }
   // Spooled files belong to sessions that never got a 250: the senders will retry them.
   await clearSpool(spoolDir(config.dataDir));
   if (deps.blobs.kind === 'fs') {
@@ -57,9 +67,13 @@ async function main(): Promise<void> {
     config.metricsPort === null ? null : await listenHttp(metricsOnlyApp(deps), config.metricsPort, config.metricsHost);
   const metricsPort = metricsHttp ? (metricsHttp.address() as AddressInfo).port : null;
   const sweeper = startSweeper(deps);
-  log.info('mailhook started', { smtpPort, httpPort, metricsPort, dataDir: config.dataDir, blobs: deps.blobs.kind });
+  // Several nodes: another node's queued mail and sends wake this one's workers (polling stays the backstop).
+  const wakeups = config.databaseUrl
+    ? (await import('./db/pg/wake.js')).listenWakeups(config.databaseUrl, (kind) => (kind === 'deliveries' ? worker.kick() : outbound.kick()))
+    : null;
+  log.info('mailhook started', { smtpPort, httpPort, metricsPort, dataDir: config.dataDir, blobs: deps.blobs.kind, engine: deps.repos.engine });
 
-  const running = { smtp, http: metricsHttp ? [http, metricsHttp] : [http], worker, outbound, sweeper };
+  const running = { smtp, http: metricsHttp ? [http, metricsHttp] : [http], worker, outbound, sweeper, wakeups };
   exitOnSignals(() => gracefulStop(deps, running, config.shutdownTimeoutMs), { log, timeoutMs: config.shutdownTimeoutMs });
 }
 

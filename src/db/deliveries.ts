@@ -87,7 +87,7 @@ interface AttemptRow {
   error: string | null;
 }
 
-const toAttempt = (r: AttemptRow): DeliveryAttempt => ({
+export const toAttempt = (r: AttemptRow): DeliveryAttempt => ({
   id: r.id,
   deliveryId: r.delivery_id,
   startedAt: r.started_at,
@@ -128,6 +128,13 @@ export const QUEUE_SQL = {
      WHERE id IN (SELECT value FROM json_each(@ids)) AND +status = 'pending' AND +next_attempt_at <= @now RETURNING *`,
 } as const;
 
+/**
+ * Written into an attempt that was still open when its delivery was claimed again: its lease had
+ * run out (a node that stopped answering, or a call stuck past WEBHOOK_TIMEOUT_MS + 30 s), the
+ * claim took the delivery over, and finish() of the old attempt now changes nothing.
+ */
+export const LEASE_EXPIRED = 'lease expired: the attempt did not finish in time and the delivery was taken over';
+
 /** The concurrency key of a webhook URL: one slow host never holds up another. */
 export function destinationOf(url: string): string {
   const u = new URL(url);
@@ -148,9 +155,12 @@ export function deliveriesTable(db: Db) {
   const startAttempts = db.prepare<{ ids: string; now: number }, { id: number; delivery_id: string }>(
     'INSERT INTO delivery_attempts (delivery_id, started_at) SELECT value, @now FROM json_each(@ids) RETURNING id, delivery_id',
   );
+  const closeOpen = db.prepare<{ ids: string; now: number; error: string }>(
+    'UPDATE delivery_attempts SET finished_at = @now, error = @error WHERE delivery_id IN (SELECT value FROM json_each(@ids)) AND finished_at IS NULL',
+  );
   const endAttempt = db.prepare(
     `UPDATE delivery_attempts SET finished_at = @finishedAt, status_code = @statusCode, latency_ms = @latencyMs,
-       response_body = @responseBody, error = @error WHERE id = @attemptId`,
+       response_body = @responseBody, error = @error WHERE id = @attemptId AND finished_at IS NULL`,
   );
   const settle = db.prepare(
     `UPDATE deliveries SET status = @status, next_attempt_at = @nextAttemptAt, last_status = @statusCode,
@@ -182,13 +192,16 @@ export function deliveriesTable(db: Db) {
   const claim = atomic((ids: string[], now: number, leaseUntil: number) => {
     const leased = new Map(lease.all({ ids: JSON.stringify(ids), now, leaseUntil }).map((r) => [r.id, toDelivery(r)]));
     if (leased.size === 0) return [];
+    // An attempt still open on a row due again lost its lease: closed, so its late finish() is void.
+    closeOpen.run({ ids: JSON.stringify([...leased.keys()]), now, error: LEASE_EXPIRED });
     const attemptIds = new Map(startAttempts.all({ ids: JSON.stringify([...leased.keys()]), now }).map((a) => [a.delivery_id, a.id]));
     // In the order asked for (the worker's fairness order).
     return ids.filter((id) => leased.has(id)).map((id) => ({ delivery: leased.get(id)!, attemptId: attemptIds.get(id)! }));
   });
   const finish = atomic((deliveryId: string, attemptId: number, o: AttemptOutcome) => {
-    endAttempt.run({ attemptId, ...o });
+    if (endAttempt.run({ attemptId, ...o }).changes === 0) return false;
     settle.run({ deliveryId, ...o });
+    return true;
   });
   const recover = db.transaction((now: number, error: string) => {
     const rows = unfinished.all();
@@ -244,14 +257,19 @@ export function deliveriesTable(db: Db) {
     },
     /**
      * Starts an attempt of each delivery still due, in one transaction (one fsync for a batch):
-     * an attempt row, attempts + 1, next_attempt_at = leaseUntil. Returns the ones started.
+     * an attempt row, attempts + 1, next_attempt_at = leaseUntil. An attempt still open on a
+     * delivery due again (its lease ran out) is closed with LEASE_EXPIRED. Returns the ones started.
      */
     claim(ids: string[], now: number, leaseUntil: number): { delivery: Delivery; attemptId: number }[] {
       return claim(ids, now, leaseUntil);
     },
-    /** Finishes the attempt row and sets the delivery's fate, in one transaction. */
-    finish(deliveryId: string, attemptId: number, outcome: AttemptOutcome): void {
-      finish(deliveryId, attemptId, outcome);
+    /**
+     * Finishes the attempt row and sets the delivery's fate, in one transaction. Fenced by the
+     * attempt: false, with nothing written, when it was already closed (recovered as interrupted;
+     * on PostgreSQL, taken over by another node once its lease ran out).
+     */
+    finish(deliveryId: string, attemptId: number, outcome: AttemptOutcome): boolean {
+      return finish(deliveryId, attemptId, outcome);
     },
     /** After a crash: closes attempts left open with `error` and makes their deliveries due now. */
     recoverInterrupted(now: number, error: string): number {

@@ -1,4 +1,5 @@
 import type { Db } from './open.js';
+import { LEASE_EXPIRED } from './deliveries.js';
 import { toRecipient, type Recipient, type RecipientStatus } from './sends.js';
 
 /** What became of one recipient after an attempt, as the worker decided. */
@@ -44,8 +45,10 @@ export function outboundQueue(db: Db) {
      WHERE id = @id AND next_attempt_at IS NOT NULL AND next_attempt_at <= @now RETURNING *`,
   );
   const startAttempt = db.prepare('INSERT INTO send_attempts (recipient_id, started_at) VALUES (@id, @now)');
+  const closeOpen = db.prepare('UPDATE send_attempts SET finished_at = @now, error = @error WHERE recipient_id = @id AND finished_at IS NULL');
   const endAttempt = db.prepare(
-    `UPDATE send_attempts SET finished_at = @finishedAt, mx = @mx, code = @code, reply = @reply, error = @error WHERE id = @attemptId`,
+    `UPDATE send_attempts SET finished_at = @finishedAt, mx = @mx, code = @code, reply = @reply, error = @error
+     WHERE id = @attemptId AND finished_at IS NULL`,
   );
   const settle = db.prepare(
     `UPDATE send_recipients SET status = @status, next_attempt_at = @nextAttemptAt, last_code = @code, last_reply = @reply,
@@ -108,14 +111,20 @@ export function outboundQueue(db: Db) {
       const claimed: { recipient: Recipient; attemptId: number }[] = [];
       for (const id of ids) {
         const r = lease.get({ id, now, leaseUntil });
-        if (r) claimed.push({ recipient: toRecipient(r), attemptId: Number(startAttempt.run({ id, now }).lastInsertRowid) });
+        if (!r) continue;
+        closeOpen.run({ id, now, error: LEASE_EXPIRED }); // its lease ran out: taken over (see deliveries)
+        claimed.push({ recipient: toRecipient(r), attemptId: Number(startAttempt.run({ id, now }).lastInsertRowid) });
       }
       return claimed;
     }),
-    /** Call inside the transaction that also records any suppression and events of the outcome. */
-    finish(recipientId: string, attemptId: number, o: RecipientOutcome): void {
-      endAttempt.run({ attemptId, ...o });
+    /**
+     * Call inside the transaction that also records any suppression and events of the outcome.
+     * Fenced by the attempt: false, nothing written, when it was already closed (see deliveries).
+     */
+    finish(recipientId: string, attemptId: number, o: RecipientOutcome): boolean {
+      if (endAttempt.run({ attemptId, ...o }).changes === 0) return false;
       settle.run({ recipientId, ...o });
+      return true;
     },
     /** After a crash: attempts left open are closed with `error`, their recipients due now. */
     recoverInterrupted: db.transaction((now: number, error: string) => {

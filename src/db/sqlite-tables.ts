@@ -4,6 +4,8 @@ import { deliveriesTable } from './deliveries.js';
 import { deliveriesOfDomain } from './deliveries-list.js';
 import { domainsTable } from './domains.js';
 import { idempotencyTable } from './idempotency.js';
+import { leasesTable } from './leases.js';
+import { memoryThrottles } from './throttles.js';
 import { outboundQueue } from './outbound-queue.js';
 import { messageBlobKeys, messagesTable } from './messages.js';
 import { oauthAppsTable } from './oauth-apps.js';
@@ -40,6 +42,8 @@ export function sqliteTables(db: Db) {
     suppressions: suppressionsTable(db),
     idempotency: idempotencyTable(db),
     outbound: outboundQueue(db),
+    leases: leasesTable(db),
+    throttles: memoryThrottles(),
   };
 }
 

@@ -12,6 +12,8 @@ export interface Running {
   /** The outbound mail queue (src/send/outbound-worker.ts): attempts in flight are re-sent after a restart if cut. */
   outbound?: { stop(): Promise<void> };
   sweeper: { stop(): void };
+  /** PostgreSQL's LISTEN connection (src/db/pg/wake.ts); null on SQLite. */
+  wakeups?: { stop(): Promise<void> } | null;
 }
 
 /** Resolves with true when `p` settled within `ms`, false when the time ran out first. */
@@ -45,6 +47,7 @@ export async function gracefulStop(deps: Deps, running: Running, timeoutMs: numb
   const deadline = Date.now() + timeoutMs;
   const left = () => Math.max(0, deadline - Date.now());
   running.sweeper.stop();
+  await running.wakeups?.stop();
   const [, attemptsDone] = await Promise.all([
     running.smtp.drain(timeoutMs),
     within(running.worker.stop(), timeoutMs),

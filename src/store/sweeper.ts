@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Deps } from '../deps.js';
 import { LINK_LIFETIME_MS } from './signed-links.js';
 
@@ -76,9 +78,20 @@ export async function releaseFreePages(deps: Pick<Deps, 'db'>): Promise<number> 
 }
 
 /** Runs `sweep` now and every `intervalMs`; one sweep at a time. */
+/** The lease row of the sweeper (schema `leases`): one node of a cluster sweeps at a time. */
+export const SWEEPER_LEASE = 'sweeper';
+
+/**
+ * Who this process is in the `leases` table. On SQLite one process owns the file, so a fixed name:
+ * a restarted process takes its lease straight back. On PostgreSQL, this host and process: after
+ * a crash, another node takes over once the lease (1.5 × the interval) has run out.
+ */
+const holderOf = (deps: Deps) => (deps.repos.engine === 'sqlite' ? 'sqlite' : `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`);
+
 export function startSweeper(deps: Deps, intervalMs = 60 * 60 * 1000): { stop(): void } {
   let running = false;
-  const run = () => {
+  const holder = holderOf(deps);
+  const run = async () => {
     if (running) return;
     running = true;
     const startedAt = deps.now();
@@ -90,7 +103,18 @@ export function startSweeper(deps: Deps, intervalMs = 60 * 60 * 1000): { stop():
         deps.log.warn('could not record the retention sweep', { err });
       }
     };
-    void sweep(deps)
+    let mine = false;
+    try {
+      // Another node holds the sweeper: it sweeps for everyone; this one asks again next interval.
+      mine = await deps.repos.leases.acquire(SWEEPER_LEASE, holder, startedAt, intervalMs * 1.5);
+    } catch (err) {
+      deps.log.warn('retention sweep: could not take its lease', { err });
+    }
+    if (!mine) {
+      running = false;
+      return;
+    }
+    await sweep(deps)
       .then(
         async (r) => {
           if (r.attachmentsPurged || r.messagesDeleted) deps.log.info('retention sweep', { ...r });
@@ -105,8 +129,14 @@ export function startSweeper(deps: Deps, intervalMs = 60 * 60 * 1000): { stop():
         running = false;
       });
   };
-  run();
-  const timer = setInterval(run, intervalMs);
+  void run();
+  const timer = setInterval(() => void run(), intervalMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop() {
+      clearInterval(timer);
+      // A clean stop hands the sweeper to another node at once rather than after the lease.
+      deps.repos.leases.release(SWEEPER_LEASE, holder).catch(() => undefined);
+    },
+  };
 }

@@ -54,4 +54,12 @@ describe('mailhook CLI', () => {
     });
     await expect(cli('frobnicate', 'now')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('mailhook user create') });
   });
+
+  it('backup and restore refuse with DATABASE_URL: they copy the SQLite file, PostgreSQL has pg_dump', async () => {
+    const pg = (...args: string[]) =>
+      run(process.execPath, [BIN, ...args], { env: { ...process.env, DATA_DIR: dir, LOG_LEVEL: 'silent', DATABASE_URL: 'postgres://db.invalid/mh' } });
+    for (const verb of ['backup', 'restore']) {
+      await expect(pg(verb, join(dir, 'copy.db'))).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('with DATABASE_URL use pg_dump') });
+    }
+  });
 });

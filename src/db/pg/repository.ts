@@ -1,0 +1,188 @@
+import type pg from 'pg';
+import { reading } from '../../ops/queues.js';
+import { destinationOf } from '../deliveries.js';
+import type { Repository, SendToQueue } from '../repository.js';
+import { migratePg } from './migrate.js';
+import { row, type PgDb } from './db.js';
+import { openPg, poolDb } from './pool.js';
+import { pgTables } from './tables.js';
+import { wakeSql } from './wake.js';
+
+/**
+ * The PostgreSQL engine (DESIGN §10): the same groups and use cases as the SQLite one, each use
+ * case one transaction on the pool. Every commit is durable when it returns
+ * (synchronous_commit=on), so there is no group commit to wait for: concurrent transactions share
+ * WAL flushes inside PostgreSQL instead.
+ */
+export function createPgRepository(pool: pg.Pool): Repository {
+  const db = poolDb(pool);
+  const t = pgTables(db);
+
+  /** Suppressed recipients are final at once: read in the transaction that writes the send. */
+  const queueSend = async (tx: PgDb, s: SendToQueue, now: number) => {
+    const x = pgTables(tx);
+    const recipients = [];
+    for (const r of s.recipients) recipients.push({ ...r, suppressed: await x.sends.isSuppressed(s.userId, r.address) });
+    await x.sends.insert({ ...s, recipients }, now);
+  };
+
+  return {
+    ...t,
+    engine: 'postgres',
+
+    storeInbound: (copies, now) =>
+      db.tx(async (tx) => {
+        const x = pgTables(tx);
+        for (const c of copies) await x.messages.insert(c.message, c.attachments);
+        // The rest of the transaction's rows, one multi-row statement per table: a handful of
+        // round trips however many recipients, blobs and deliveries the messages have.
+        const blobs = copies.flatMap((c) => c.inlineBlobs.map((b) => ({ ...b, messageId: c.message.id })));
+        if (blobs.length) {
+          await tx.query('INSERT INTO blobs (key, message_id, data) SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])', [
+            blobs.map((b) => b.key), blobs.map((b) => b.messageId), blobs.map((b) => b.data),
+          ]);
+        }
+        const rcpts = copies.flatMap((c) => c.recipients.map((r) => ({ ...r, messageId: c.message.id })));
+        if (rcpts.length) {
+          await tx.query(
+            `INSERT INTO message_recipients (message_id, address, domain_id)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING`,
+            [rcpts.map((r) => r.messageId), rcpts.map((r) => r.address.toLowerCase()), rcpts.map((r) => r.domainId)],
+          );
+        }
+        const dls = copies.flatMap((c) => c.deliveries);
+        if (dls.length) {
+          await tx.query(
+            `INSERT INTO deliveries (id, user_id, message_id, route_id, domain_id, url, secret, payload, dest, status, attempts, next_attempt_at, created_at, updated_at)
+             SELECT id, user_id, message_id, route_id, domain_id, url, secret, payload, dest, 'pending', 0, $10, $10, $10
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+               AS d(id, user_id, message_id, route_id, domain_id, url, secret, payload, dest)`,
+            [dls.map((d) => d.id), dls.map((d) => d.userId), dls.map((d) => d.messageId), dls.map((d) => d.routeId), dls.map((d) => d.domainId),
+              dls.map((d) => d.url), dls.map((d) => d.secret), dls.map((d) => d.payload ?? 'json'), dls.map((d) => destinationOf(d.url)), now],
+          );
+          // Other nodes' workers start on these now rather than at their next poll (sent at COMMIT).
+          await tx.query(wakeSql('deliveries'));
+        }
+        const forwards = copies.flatMap((c) => c.forwards);
+        for (const s of forwards) await queueSend(tx, s, now);
+        if (forwards.length) await tx.query(wakeSql('outbound'));
+      }),
+
+    async removeDomain(userId, domainId, catchAllSecret, now) {
+      const gone = Symbol('not the user’s domain');
+      try {
+        return await db.tx(async (tx) => {
+          const x = pgTables(tx);
+          await x.deliveries.endForDomain(domainId, catchAllSecret, now);
+          await x.messageBlobs.refileFrom(domainId);
+          const keys = await x.messageBlobs.ofDomain(domainId);
+          if (!(await x.domains.delete(userId, domainId))) throw gone; // rolls the rest back
+          return keys;
+        });
+      } catch (err) {
+        if (err === gone) return null;
+        throw err;
+      }
+    },
+
+    startGrant: (codeHash, grant, tokens) =>
+      db.tx(async (tx) => {
+        const x = pgTables(tx);
+        await x.oauthTokens.insertGrant(grant);
+        await x.oauthCodes.setGrant(codeHash, grant.id);
+        for (const token of tokens) await x.oauthTokens.insertToken(token);
+      }),
+
+    rotateRefresh: (tokenHash, grantId, now, tokens) =>
+      db.tx(async (tx) => {
+        const x = pgTables(tx);
+        if (!(await x.oauthTokens.markRotated(tokenHash, now))) return false;
+        await x.oauthTokens.pruneExpired(grantId, now);
+        await x.oauthTokens.touch(grantId, now);
+        for (const token of tokens) await x.oauthTokens.insertToken(token);
+        return true;
+      }),
+
+    purgeAttachments: (messageId, keys, now) =>
+      db.tx(async (tx) => {
+        const x = pgTables(tx);
+        await x.blobs.delete(keys);
+        await x.messages.markPurged(messageId, now);
+      }),
+
+    submitSend: (send, idem) =>
+      db.tx(async (tx) => {
+        const x = pgTables(tx);
+        if (idem) {
+          // Concurrent requests with one key (on any node) queue here until the first commits;
+          // the next one then reads its row and sends nothing.
+          await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [JSON.stringify(['idempotency', send.userId, idem.key])]);
+          const seen = await x.idempotency.get(send.userId, idem.key, idem.since);
+          if (seen) return seen;
+        }
+        await queueSend(tx, send, send.createdAt);
+        if (idem) await x.idempotency.put(send.userId, idem.key, idem.hash, idem.response, send.createdAt);
+        await tx.query(wakeSql('outbound'));
+        return null;
+      }),
+
+    finishOutbound: (results, now) =>
+      db.tx(async (tx) => {
+        const x = pgTables(tx);
+        for (const r of results) {
+          // A stale node's outcome (its attempt was taken over) causes nothing either.
+          if (!(await x.outbound.finish(r.recipientId, r.attemptId, r.outcome))) continue;
+          if (r.suppression) await x.suppressions.add(r.suppression, now);
+          if (r.event) await x.outbound.insertEvent(r.event, now);
+        }
+        if (results.some((r) => r.event)) await tx.query(wakeSql('events'));
+      }),
+
+    applyBounces: (reports, now) =>
+      db.tx(async (tx) => {
+        const x = pgTables(tx);
+        let changed = 0;
+        for (const b of reports) {
+          const r = await row<{ status: string }>(tx, 'SELECT status FROM send_recipients WHERE id = $1 AND send_id = $2 FOR UPDATE', [
+            b.recipientId, b.sendId,
+          ]);
+          if (!r || r.status === 'bounced' || r.status === 'suppressed') continue;
+          await x.outbound.markBounced(b.recipientId, b.bounce);
+          await x.suppressions.add(b.suppression, now);
+          if (b.event) await x.outbound.insertEvent(b.event, now);
+          changed++;
+        }
+        if (reports.some((b) => b.event)) await tx.query(wakeSql('events'));
+        return changed;
+      }),
+
+    async queueReadings(now) {
+      const r = (await row<{ depth: number; due: number; oldest: number | null }>(
+        db,
+        `SELECT COUNT(*) AS depth, COUNT(*) FILTER (WHERE next_attempt_at <= $1) AS due, MIN(next_attempt_at) AS oldest
+         FROM deliveries WHERE status = 'pending'`,
+        [now],
+      ))!;
+      return [reading('webhook', r.depth, r.due, r.oldest, now)];
+    },
+
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    // Every commit above returned only once durable: nothing is waiting to be flushed.
+    flush: async () => undefined,
+    close: () => pool.end(),
+  };
+}
+
+/** Opens the pool on DATABASE_URL, brings the schema up to date (under the migration lock) and returns the repository. */
+export async function openPgRepository(url: string, opts: { max?: number } = {}): Promise<Repository> {
+  const pool = openPg(url, opts);
+  try {
+    await migratePg(pool);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return createPgRepository(pool);
+}
