@@ -1,12 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
+/** The suites that run on PostgreSQL as well (issue 15): the same files, another engine, not a copy. */
+const ON_POSTGRES = ['test/api/**/*.test.ts', 'test/e2e/corpus.test.ts', 'test/deliver/**/*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
     // CI also keeps a machine-readable summary, which .ci/run prints as one closing line.
     reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]] : ['default'],
+    projects: [
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: ON_POSTGRES,
+          env: { MAILHOOK_TEST_ENGINE: 'postgres' },
+          // One throwaway cluster and one s3rver for the whole project, not one per file.
+          globalSetup: ['test/helpers/pg-global-setup.ts'],
+        },
+      },
+    ],
   },
 });

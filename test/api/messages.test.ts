@@ -160,7 +160,7 @@ describe("a message to recipients at two of an account's domains", () => {
   });
   afterAll(async () => {
     await smtp.close();
-    multi.deps.cleanup();
+    await multi.deps.cleanup();
   });
 
   it('is stored once and listed once under each domain it was addressed to', async () => {

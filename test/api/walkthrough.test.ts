@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await smtp.close();
   await Promise.all([dns.close(), receiver.close()]);
-  api.deps.cleanup();
+  await api.deps.cleanup();
 });
 
 describe('walkthrough over HTTP only (plus SMTP for the mail itself)', () => {

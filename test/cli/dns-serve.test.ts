@@ -46,9 +46,9 @@ describe('mailhook dns serve', () => {
     api = testApi({ DNS_SERVERS: address });
   }, 90_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     if (child.exitCode === null) child.kill('SIGKILL');
-    api?.deps.cleanup();
+    await api?.deps.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -219,7 +219,7 @@ describe('message domains', () => {
       expect(sqliteOf(deps).domains.delete(user.id, two.id)).toBeTruthy();
       expect(sqliteOf(deps).messages.get(user.id, id)!.domainIds).toEqual([domain.id]);
     } finally {
-      deps.cleanup();
+      await deps.cleanup();
     }
   });
 });

@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await smtp.close();
   await receiver.close();
-  api.deps.cleanup();
+  await api.deps.cleanup();
 });
 
 describe('data.domain of a message addressed to several domains of one account', () => {

@@ -31,7 +31,7 @@ describe('delivery fairness: a slow destination never delays another', () => {
     // Closing the hanging receivers ends the attempts in flight, so stop() returns at once.
     await Promise.all([slowA.close(), slowB.close(), healthy.close()]);
     await worker.stop();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   const queue = async (url: string) => {

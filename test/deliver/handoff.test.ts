@@ -22,12 +22,14 @@ describe('hand-off from accept to the delivery worker (issue 14)', () => {
   let receiver: WebhookReceiver;
   let routes: Route[];
   let reads: number;
+  let owners: string[];
 
   beforeEach(async () => {
     deps = testDeps();
     receiver = await startWebhookReceiver();
     const { user, domain } = await seedUserAndDomain(deps, 'example.com');
     const other = await seedUserAndDomain(deps, 'example.org');
+    owners = [user.id, other.user.id];
     routes = [
       await addRoute(deps, { userId: user.id, domainId: domain.id }, { action: 'webhook', destination: receiver.url + '/one', secret: newWebhookSecret() }),
       await addRoute(deps, { userId: user.id, domainId: domain.id }, { action: 'webhook', destination: receiver.url + '/two', secret: newWebhookSecret(), priority: 2 }),
@@ -50,7 +52,7 @@ describe('hand-off from accept to the delivery worker (issue 14)', () => {
     await smtp.close();
     await worker.stop();
     await receiver.close();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   it('first attempts post without reading the message back, and a retry from the rows posts the same bytes', async () => {
@@ -70,7 +72,7 @@ describe('hand-off from accept to the delivery worker (issue 14)', () => {
     expect(reads).toBe(0);
     expect(first.map((r) => r.url).sort()).toEqual(['/one', '/org', '/two']);
 
-    const deliveries = deps.db!.prepare("SELECT id, user_id FROM deliveries ORDER BY id").all() as { id: string; user_id: string }[];
+    const deliveries = (await Promise.all(owners.map((userId) => deps.repos.deliveries.list({ userId, limit: 10 })))).flat().map((d) => ({ id: d.id, user_id: d.userId }));
     expect(deliveries).toHaveLength(3);
     await until(async () => (await Promise.all(deliveries.map((d) => deps.repos.deliveries.getById(d.id)))).every((d) => d!.lastStatus === 500));
     for (const d of deliveries) await retryNow(deps, d.user_id, d.id);

@@ -30,7 +30,7 @@ describe('delivery reserve: a destination that answers is not held to one slot b
   afterEach(async () => {
     await Promise.all([...dead.map((d) => d.close()), healthy.close()]);
     await worker.stop();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   const queue = async (url: string) => {

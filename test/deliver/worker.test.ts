@@ -23,7 +23,7 @@ describe('delivery worker', () => {
   });
   afterEach(async () => {
     await receiver.close();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   const queue = async (url = receiver.url + '/hook', opts: { attachments?: number } = {}) => {
@@ -140,6 +140,9 @@ describe('delivery worker', () => {
     await worker.runOnce();
     expect(receiver.requests).toHaveLength(0); // leased: only recovery makes it due again
 
+    // The lease has run out: PostgreSQL reclaims only expired leases (another node may hold a live one);
+    // SQLite, one process, closes every open attempt at start-up either way.
+    clock.advance(60_001);
     worker.start();
     try {
       await receiver.waitFor(1);

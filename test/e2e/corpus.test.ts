@@ -53,13 +53,15 @@ describe('the public corpus goes through SMTP → webhook', () => {
   let worker: DeliveryWorker;
   let receiver: WebhookReceiver;
   const secret = newWebhookSecret();
+  let userId: string;
 
   beforeAll(async () => {
     deps = testDeps({ MAX_MESSAGE_BYTES: String(10 * 1024 * 1024) });
     receiver = await startWebhookReceiver();
-    await seedUserAndDomain(deps, 'corpus.test', { webhookUrl: receiver.url });
+    const seeded = await seedUserAndDomain(deps, 'corpus.test', { webhookUrl: receiver.url });
+    userId = seeded.user.id;
     // seedUserAndDomain made its own catch-all secret; use one this test knows.
-    deps.db.prepare('UPDATE domains SET webhook_secret = ?').run(secret);
+    await deps.repos.domains.setWebhook(seeded.domain.id, receiver.url, secret);
     worker = createDeliveryWorker(deps);
     worker.start();
     smtp = await startSmtp(deps, { onStored: worker.kick });
@@ -68,7 +70,7 @@ describe('the public corpus goes through SMTP → webhook', () => {
     await smtp.close();
     await worker.stop();
     await receiver.close();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   it(`delivers all ${files.length} messages with the subject, sender, text and attachments Python reads`, { timeout: 180_000 }, async () => {
@@ -116,7 +118,7 @@ describe('the public corpus goes through SMTP → webhook', () => {
     }
     expect(problems).toEqual([]);
     // The receiver has each body before the worker records its 2xx: wait for the last records.
-    const delivered = () => (deps.db.prepare("SELECT count(*) AS n FROM deliveries WHERE status = 'delivered'").get() as { n: number }).n;
-    await vi.waitFor(() => expect(delivered()).toBe(files.length), { timeout: 30_000, interval: 100 });
+    const delivered = async () => (await deps.repos.deliveries.list({ userId, status: 'delivered', limit: files.length + 1 })).length;
+    await vi.waitFor(async () => expect(await delivered()).toBe(files.length), { timeout: 30_000, interval: 100 });
   });
 });

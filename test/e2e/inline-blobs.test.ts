@@ -38,7 +38,7 @@ describe.each(['files', 's3'] as const)('inline and stored blobs, %s store', (st
   });
   afterEach(async () => {
     await smtp.close();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   const inlineKeys = () => (deps.db.prepare('SELECT key FROM blobs ORDER BY key').all() as { key: string }[]).map((r) => r.key);

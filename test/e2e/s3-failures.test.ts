@@ -49,7 +49,7 @@ describe('S3 failures', () => {
     s3.failWhen(null);
     await s3.start();
     await smtp.close();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   it('answers 451 while S3 is down, writes nothing, and accepts the retry once S3 is back', async () => {

@@ -65,7 +65,7 @@ describe.each([
     await smtp.close();
     await worker.stop();
     await receiver.close();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   it('stores in the bucket, serves the exact bytes, expires links and sweeps the objects', async () => {

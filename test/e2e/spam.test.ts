@@ -47,7 +47,7 @@ describe('SPAM_FILTER=rspamd (the real Debian rspamd)', () => {
     await smtp?.close();
     await worker?.stop();
     await receiver?.close();
-    deps?.cleanup();
+    await deps?.cleanup();
   });
 
   const send = (text: string, subject = 'hello') => smtp.transport.sendMail({ from: 'a@sender.test', to: 'support@example.com', subject, text });
@@ -166,7 +166,7 @@ describe('routes API: the spam filter', () => {
       const mixed = await call({ ...base, action: 'reject', filters: { spam: 'reject', from: 'a@b.test' } }, token);
       expect(mixed.status).toBe(400);
     } finally {
-      deps.cleanup();
+      await deps.cleanup();
     }
   });
 });

@@ -68,7 +68,7 @@ describe('webhook payload: data.reply', () => {
     await smtp.close();
     await worker.stop();
     await receiver.close();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   it('carries the new text, the signature and the quote of a reply sent over SMTP', async () => {
@@ -110,7 +110,7 @@ describe('webhook payload modes', () => {
     await smtp.close();
     await worker.stop();
     await receiver.close();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   const fetchLink = async (url: string) => {
@@ -235,7 +235,7 @@ describe('routes API: payload', () => {
       const bad = await api.call('POST', '/api/routes', { token, body: { ...base, match: 'c@example.com', payload: 'mime' } });
       expect(bad.status).toBe(400);
     } finally {
-      deps.cleanup();
+      await deps.cleanup();
     }
   });
 });

@@ -63,7 +63,7 @@ describe('end to end: SMTP in, signed webhook out', () => {
     await smtp.close();
     await worker.stop();
     await receiver.close();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   it('delivers a signed, parsed webhook whose links return the exact bytes', async () => {

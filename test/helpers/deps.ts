@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,8 +6,45 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import type { Db } from '../../src/db/open.js';
 import type { Route } from '../../src/db/routes.js';
+import { inject } from 'vitest';
 import { sqliteTables, type SqliteTables } from '../../src/db/sqlite-tables.js';
 import { newId } from '../../src/ids.js';
+import { pgBinDir } from './pg-cluster.js';
+import { S3RVER_CREDENTIALS } from './s3-server.js';
+
+/**
+ * The engine this run tests (the `postgres` project of vitest.config.ts sets it): the API, e2e corpus
+ * and deliver suites run on both engines without a copy of the tests (issue 15).
+ */
+export const engine: 'sqlite' | 'postgres' = process.env.MAILHOOK_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite';
+
+let databases = 0;
+/** SQL on the matrix cluster's admin database, synchronously (testDeps is synchronous). */
+function psql(adminUrl: string, sql: string): void {
+  execFileSync(join(pgBinDir(), 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', adminUrl, '-c', sql], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** On PostgreSQL: a fresh database copied from the migrated template, and the S3 settings of the shared s3rver. */
+function postgresEnv(): { env: Record<string, string>; drop(): void } {
+  const { adminUrl, template, s3Env } = matrixContext();
+  const name = `t_${process.pid}_${++databases}_${Date.now().toString(36)}`;
+  psql(adminUrl, `CREATE DATABASE ${name} TEMPLATE ${template}`);
+  process.env.AWS_ACCESS_KEY_ID ??= S3RVER_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY ??= S3RVER_CREDENTIALS.secretAccessKey;
+  return {
+    env: { ...s3Env, DATABASE_URL: adminUrl.replace(/\/postgres$/, `/${name}`) },
+    drop: () => psql(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
+/** What test/helpers/pg-global-setup.ts provides (only in the postgres project). */
+function matrixContext() {
+  const adminUrl = inject('pgAdminUrl');
+  const template = inject('pgTemplate');
+  const s3Env = inject('s3Env');
+  if (!adminUrl || !template || !s3Env) throw new Error('MAILHOOK_TEST_ENGINE=postgres needs the globalSetup of the postgres project (npx vitest run --project postgres)');
+  return { adminUrl, template, s3Env };
+}
 
 /** A clock the test moves by hand. */
 export interface FakeClock {
@@ -28,15 +66,17 @@ export function fakeClock(start = Date.UTC(2026, 10, 23, 12, 0, 0)): FakeClock {
   };
 }
 
-/** Deps on SQLite: `db` is there for the tests that are about SQLite itself. */
+/** Deps on the engine of this run: `db` is there for the tests that are about SQLite itself. */
 export interface TestDeps extends Deps {
+  /** SQLite only: on PostgreSQL reading it throws, so a matrix test that reaches into SQLite fails loudly. */
   db: Db;
-  cleanup(): void;
+  cleanup(): Promise<void>;
 }
 
 /** Fresh deps on a temporary DATA_DIR. `env` overrides configuration variables. */
 export function testDeps(env: Record<string, string> = {}, opts: { now?: () => number } = {}): TestDeps {
   const dir = mkdtempSync(join(tmpdir(), 'mailhook-test-'));
+  const pgRun = engine === 'postgres' && !('DATABASE_URL' in env) ? postgresEnv() : null;
   const config: Readonly<Config> = loadConfig({
     DATA_DIR: dir,
     SECRET: 'test-secret-test-secret-test-secret-0123456789',
@@ -47,15 +87,20 @@ export function testDeps(env: Record<string, string> = {}, opts: { now?: () => n
     ALLOW_INSECURE_WEBHOOKS: 'true',
     AUTH_CHECKS: 'false',
     LOG_LEVEL: 'silent',
+    ...pgRun?.env,
     ...env,
   });
   const deps = createDeps(config, { now: opts.now });
-  const db = deps.db!;
+  const db = deps.db;
   return {
     ...deps,
-    db,
-    cleanup() {
-      db.close();
+    get db(): Db {
+      if (!db) throw new Error('deps.db is SQLite-only and this run is on PostgreSQL: go through deps.repos, or mark the test SQLite-specific');
+      return db;
+    },
+    async cleanup() {
+      await deps.repos.close();
+      pgRun?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -32,7 +32,7 @@ let dns: TestDnsServer | undefined;
 afterEach(async () => {
   await smtp?.close();
   await dns?.close();
-  deps?.cleanup();
+  await deps?.cleanup();
   smtp = deps = dns = undefined;
 });
 

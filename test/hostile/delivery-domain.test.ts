@@ -24,7 +24,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await smtp.close();
   await receiver.close();
-  api.deps.cleanup();
+  await api.deps.cleanup();
 });
 
 const verifiedDomain = async (name: string) => {

@@ -62,7 +62,7 @@ export async function hostileSmtp(
     async close() {
       destroyClients();
       await smtp.close();
-      deps.cleanup();
+      await deps.cleanup();
     },
   };
 }

@@ -54,7 +54,7 @@ let api: TestApi | undefined;
 let smtp: RunningSmtp | undefined;
 afterEach(async () => {
   await smtp?.close();
-  api?.deps.cleanup();
+  await api?.deps.cleanup();
   smtp = undefined;
   api = undefined;
 });

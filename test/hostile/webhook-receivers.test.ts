@@ -31,7 +31,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await receiver.close();
   for (const s of servers.splice(0)) s.close();
-  deps.cleanup();
+  await deps.cleanup();
 });
 
 const queue = async (url = receiver.url + '/hook') => {

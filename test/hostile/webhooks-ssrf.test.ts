@@ -189,7 +189,7 @@ describe('URLs that got into the database before the rules (or around them) are 
   });
   afterEach(async () => {
     await receiver.close();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   it('the delivery worker records a refused attempt, sends nothing and keeps the delivery on its schedule', async () => {
@@ -224,7 +224,7 @@ describe('URLs that got into the database before the rules (or around them) are 
       expect(res.body).toMatchObject({ ok: false, status_code: null, error: REFUSED_ADDRESS });
       expect(receiver.requests).toHaveLength(0);
     } finally {
-      api.deps.cleanup();
+      await api.deps.cleanup();
     }
   });
 });
@@ -290,7 +290,7 @@ describe('redirects are never followed', () => {
   afterEach(async () => {
     await receiver.close();
     await inside.close();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   it.each([301, 302, 303, 307, 308])('%i to an internal address: one request, recorded, retried later, the target never hit', async (status) => {

@@ -57,7 +57,7 @@ describe('GET /metrics', () => {
     for (const s of servers) await new Promise((r) => s.close(r));
     await smtp.close();
     await receiver.close();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   it('counts SMTP traffic, storage, parse errors, group commits and webhook outcomes by the right amounts', { timeout: 60_000 }, async () => {

@@ -91,7 +91,7 @@ describe('mailhook status', () => {
       while (!await d.repos.opsState.lastSweep() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       expect(await d.repos.opsState.lastSweep()).toMatchObject({ ok: false, error: 'store unreachable', lastSuccessAt: null });
     } finally {
-      d.cleanup();
+      await d.cleanup();
     }
   });
 

@@ -20,10 +20,10 @@ beforeAll(async () => {
   [dns, mx] = await Promise.all([startDnsServer(), startMxServer()]);
 });
 afterAll(() => Promise.all([dns.close(), mx.close()]));
-afterEach(() => {
+afterEach(async () => {
   // Kept SMTP connections would hold the test servers open.
   closeTransfers();
-  api?.deps.cleanup();
+  await api?.deps.cleanup();
 });
 
 const ORIGINAL = [

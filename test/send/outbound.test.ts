@@ -54,10 +54,10 @@ beforeEach(() => {
   mx.onData = () => undefined;
   hooks.requests.length = 0;
 });
-afterEach(() => {
+afterEach(async () => {
   // Kept SMTP connections would hold the test servers open.
   closeTransfers();
-  api?.deps.cleanup();
+  await api?.deps.cleanup();
 });
 
 const send = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>

@@ -15,7 +15,7 @@ describe('SMTP drain (graceful stop)', () => {
   });
   afterAll(async () => {
     await smtp.close();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   it('refuses new sessions and new transactions with 421 4.3.2, lets a transaction finish, then resolves', { timeout: 30_000 }, async () => {

@@ -55,7 +55,7 @@ let deps: TestDeps | undefined;
 let smtp: RunningSmtp | undefined;
 afterEach(async () => {
   await smtp?.close();
-  deps?.cleanup();
+  await deps?.cleanup();
   smtp = deps = undefined;
 });
 

@@ -32,7 +32,7 @@ describe('SMTP receive', () => {
   });
   afterEach(async () => {
     await smtp.close();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   it('stores the message, its envelope and its attachments, and names the msg_ id in the 250', async () => {
@@ -90,7 +90,7 @@ describe('SMTP receive', () => {
   it('answers 451 when the blob store fails, leaving no row and no object behind', async () => {
     // Every blob to the store: with the default INLINE_BLOB_BYTES these would be committed with the rows.
     await smtp.close();
-    deps.cleanup();
+    await deps.cleanup();
     deps = testDeps({ MAX_MESSAGE_BYTES: '65536', MAX_RECIPIENTS: '3', INLINE_BLOB_BYTES: '0' });
     seed = await seedUserAndDomain(deps, 'example.com');
     await addRoute(deps, { userId: seed.user.id, domainId: seed.domain.id }, { match: '*@example.com', action: 'store' });

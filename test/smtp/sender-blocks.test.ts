@@ -31,7 +31,7 @@ describe('sender blocks', () => {
 
   afterEach(async () => {
     await smtp.close();
-    deps.cleanup();
+    await deps.cleanup();
   });
 
   const block = async (owner: { userId: string }, pattern: string, domainId: string | null = null) =>

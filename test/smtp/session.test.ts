@@ -32,7 +32,7 @@ describe('SMTP sessions', () => {
   let certDir: string | undefined;
   afterEach(async () => {
     await smtp?.close();
-    deps?.cleanup();
+    await deps?.cleanup();
     if (certDir) rmSync(certDir, { recursive: true, force: true });
     smtp = deps = certDir = undefined;
   });

@@ -52,7 +52,7 @@ export async function startStack(): Promise<Stack> {
       (http as Server).closeAllConnections();
       await new Promise((r) => http.close(r));
       await Promise.all([dns.close(), receiver.close()]);
-      deps.cleanup();
+      await deps.cleanup();
     },
   };
 }

@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await smtp.close();
-  api.deps.cleanup();
+  await api.deps.cleanup();
 });
 
 describe('inline (cid:) images in the dashboard’s mail frame', () => {

@@ -35,7 +35,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await smtp.close();
-  api.deps.cleanup();
+  await api.deps.cleanup();
 });
 
 const csp = (h: Headers) => Object.fromEntries((h.get('content-security-policy') ?? '').split(/;\s*/).map((d) => [d.split(' ')[0], d.split(' ').slice(1)]));

@@ -30,6 +30,14 @@ export function pgListQuery(f: MessageListFilter): { sql: string; params: unknow
   return { sql: `SELECT m.*, ${DOMAIN_IDS} FROM messages m WHERE ${where.join(' AND ')} ORDER BY m.id DESC LIMIT ${p(f.limit)}`, params };
 }
 
+/**
+ * PostgreSQL's TEXT cannot hold U+0000 (SQLite's can), and mail does carry it (the corpus has a
+ * subject with one): such a message got 451 forever on PostgreSQL. The message's own columns are
+ * only for lists and search; what callers read is `parsed` (JSON, where it is escaped as \u0000),
+ * so dropping NULs there loses nothing. Attachment names lose only the NUL itself.
+ */
+const noNul = <T extends string | null>(s: T): T => (s === null ? s : (s.replace(/\0/g, '') as T));
+
 export function messagesTable(db: PgDb) {
   const one = async (sql: string, params: unknown[]) => {
     const r = await row<Row>(db, sql, params);
@@ -45,9 +53,9 @@ export function messagesTable(db: PgDb) {
           `INSERT INTO messages (id, user_id, domain_id, mail_from, rcpt_to, helo, remote_ip, tls, from_address, from_name,
              subject, message_id, size, raw_key, parsed, auth, spam, parse_error, received_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-          [m.id, m.userId, m.domainId, m.envelope.mailFrom, JSON.stringify(m.envelope.rcptTo), m.envelope.helo, m.envelope.remoteIp,
-            m.envelope.tls ? 1 : 0, p.from.address.toLowerCase(), p.from.name, p.subject, p.messageId, m.size, m.rawKey,
-            JSON.stringify(p), JSON.stringify(m.auth), m.spam ? JSON.stringify(m.spam) : null, m.parseError, m.receivedAt],
+          [m.id, m.userId, m.domainId, noNul(m.envelope.mailFrom), JSON.stringify(m.envelope.rcptTo), noNul(m.envelope.helo), m.envelope.remoteIp,
+            m.envelope.tls ? 1 : 0, noNul(p.from.address.toLowerCase()), noNul(p.from.name), noNul(p.subject), noNul(p.messageId), m.size, m.rawKey,
+            JSON.stringify(p), JSON.stringify(m.auth), m.spam ? JSON.stringify(m.spam) : null, m.parseError === null ? null : noNul(m.parseError), m.receivedAt],
         );
         if (!attachments.length) return;
         // One statement for every attachment: a round trip per message, not per attachment.
@@ -55,7 +63,7 @@ export function messagesTable(db: PgDb) {
         await t.query(
           `INSERT INTO attachments (id, message_id, idx, filename, content_type, size, sha256, content_id, blob_key)
            SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[])`,
-          cols.map((c) => attachments.map((a) => a[c])),
+          cols.map((c) => attachments.map((a) => (typeof a[c] === 'string' ? noNul(a[c]) : a[c]))),
         );
       });
     },

@@ -171,7 +171,10 @@ export function createPgRepository(pool: pg.Pool): Repository {
     },
     // Every commit above returned only once durable: nothing is waiting to be flushed.
     flush: async () => undefined,
-    close: () => pool.end(),
+    // Idempotent like SQLite's close(): pg's Pool throws on a second end().
+    close: async () => {
+      if (!pool.ended && !pool.ending) await pool.end();
+    },
   };
 }
 
