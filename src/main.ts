@@ -12,6 +12,7 @@ import { clearSpool, spoolDir } from './inbound/spool.js';
 import { authCheck } from './inbound/auth-check.js';
 import { spamCheck } from './inbound/spam-check.js';
 import { exitOnSignals, gracefulStop } from './ops/shutdown.js';
+import { NODE_ID } from './node-id.js';
 import { createSmtpServer } from './smtp/server.js';
 import { createOutboundWorker } from './send/outbound-worker.js';
 import { removeFsOrphans } from './store/orphans.js';
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
     config.metricsPort === null ? null : await listenHttp(metricsOnlyApp(deps), config.metricsPort, config.metricsHost);
   const metricsPort = metricsHttp ? (metricsHttp.address() as AddressInfo).port : null;
   const sweeper = startSweeper(deps);
-  log.info('mailhook started', { smtpPort, httpPort, metricsPort, dataDir: config.dataDir, blobs: deps.blobs.kind });
+  log.info('mailhook started', { smtpPort, httpPort, metricsPort, dataDir: config.dataDir, blobs: deps.blobs.kind, nodeId: NODE_ID });
 
   const running = { smtp, http: metricsHttp ? [http, metricsHttp] : [http], worker, outbound, sweeper };
   exitOnSignals(() => gracefulStop(deps, running, config.shutdownTimeoutMs), { log, timeoutMs: config.shutdownTimeoutMs });

@@ -1,100 +1,16 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accepts, freePorts, readmeBlocks, ROOT, shell, SLOW, stop, waitFor, type Shell } from '../helpers/shell.js';
 
 // Runs README's "Five-minute walkthrough" as written, in bash, as a newcomer would: terminal 1
 // (DNS server + Mailhook) and terminal 2 (receiver) as background processes, then terminal 3.
 // Only the port numbers are rewritten to free ones (Mailhook's own through HTTP_PORT and
 // SMTP_PORT, since the README relies on the defaults), DATA_DIR and zone.json go to a temp dir.
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const README_PORTS = [3000, 2525, 4000, 5300] as const;
-const SLOW = 180_000; // 2 busy cores: npm, npx and tsx each take seconds to start
-
-/** The ```sh blocks between the "## Five-minute walkthrough" heading and the next "## " heading. */
-function walkthroughBlocks(markdown: string): string[] {
-  const start = markdown.indexOf('\n## Five-minute walkthrough\n');
-  if (start < 0) throw new Error('README.md has no "## Five-minute walkthrough" section');
-  const end = markdown.indexOf('\n## ', start + 1);
-  const section = markdown.slice(start, end < 0 ? undefined : end);
-  return [...section.matchAll(/^```(?:sh|bash)\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
-}
-
-/** A port free for TCP on every interface and for UDP on 127.0.0.1 (the DNS server needs both). */
-async function freePorts(n: number): Promise<number[]> {
-  const held: Server[] = [];
-  const ports: number[] = [];
-  while (ports.length < n) {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, resolve));
-    held.push(server);
-    const port = (server.address() as { port: number }).port;
-    const udp = createSocket('udp4');
-    const udpFree = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    if (udpFree) udp.close();
-    if (udpFree && !ports.includes(port)) ports.push(port);
-  }
-  await Promise.all(held.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
-
-interface Shell {
-  child: ChildProcess;
-  stdout: () => string;
-  all: () => string;
-  exited: Promise<number | null>;
-}
-
-/** `bash -c script` in its own process group, so stop() reaches everything it started. */
-function shell(script: string, env: NodeJS.ProcessEnv): Shell {
-  const child = spawn('bash', ['-c', script], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let all = '';
-  child.stdout!.on('data', (d: Buffer) => ((stdout += d), (all += d)));
-  child.stderr!.on('data', (d: Buffer) => (all += d));
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  return { child, stdout: () => stdout, all: () => all, exited };
-}
-
-const groupAlive = (pid: number) => {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function stop(sh: Shell | undefined): Promise<void> {
-  const pid = sh?.child.pid;
-  if (!pid || !groupAlive(pid)) return;
-  process.kill(-pid, 'SIGTERM');
-  for (let i = 0; i < 100 && groupAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-  if (groupAlive(pid)) process.kill(-pid, 'SIGKILL');
-}
-
-async function waitFor(what: string, sh: Shell, ready: () => boolean | Promise<boolean>, timeoutMs = SLOW): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ready())) {
-    if (sh.child.exitCode !== null) throw new Error(`${what}: the shell exited with ${sh.child.exitCode}:\n${sh.all()}`);
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs / 1000} s:\n${sh.all()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const accepts = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
 
 /** Every top-level JSON object in `text` (curl answers end without a newline, so they run together). */
 function jsonObjects(text: string): Record<string, unknown>[] {
@@ -124,7 +40,7 @@ function jsonObjects(text: string): Record<string, unknown>[] {
 }
 
 describe('README five-minute walkthrough, run for real', () => {
-  const blocks = walkthroughBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+  const blocks = readmeBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'), '## Five-minute walkthrough');
   let dir: string;
   let env: NodeJS.ProcessEnv;
   let ports: Map<number, number>;
