@@ -23,7 +23,7 @@ ENV NODE_ENV=production \
     HTTP_PORT=3000
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY package.json package-lock.json schema.sql ./
+COPY package.json package-lock.json schema.sql schema.pg.sql ./
 COPY bin ./bin
 EXPOSE 2525 3000
 # Fly mounts the volume owned by root at boot, after the image is built: hand the data folder to the

@@ -10,18 +10,25 @@ declare -A why=()
 while read -r pkg cmd reason; do
   [[ -z "$pkg" || "$pkg" == \#* ]] && continue
   why[$pkg]=$reason
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  if [[ $cmd == */* ]]; then
+    compgen -G "$cmd" >/dev/null || missing+=("$pkg") # a path pattern: /usr/lib/postgresql/*/bin/initdb
+  else
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  fi
 done < test/system-packages.txt
 
 # Recommends would pull in daemons (redis-server for rspamd) and desktop services for chromium.
 install_cmd="apt-get install -y --no-install-recommends ${missing[*]:-}"
 
-# A package's postinst may start and enable its system service (rspamd on ports 11332-11334).
-# The tests start their own copies on loopback ports, so a system copy must hold no ports and must
-# not come back at boot. Only packages this script installed are touched, never an admin's own.
+# A package's postinst may start and enable its system service (rspamd on ports 11332-11334; the
+# Debian cluster 'main' of postgresql on 5432, through postgresql-common, a dependency). The tests
+# start their own copies on loopback ports, so a system copy must hold no ports and must not come
+# back at boot. Only packages this script installed (with their new dependencies) are touched,
+# never an admin's own. Template units (postgresql@.service) are skipped: their instances hang off
+# postgresql.service, which is disabled.
 stop_services() {
   local unit script
-  for unit in $(dpkg-query -L "$1" | sed -n 's#^/\(usr/\)\{0,1\}lib/systemd/system/\([^/]*\.\(service\|socket\)\)$#\2#p'); do
+  for unit in $(dpkg-query -L "$1" | sed -n 's#^/\(usr/\)\{0,1\}lib/systemd/system/\([^/@]*\.\(service\|socket\)\)$#\2#p'); do
     if [[ -d /run/systemd/system ]]; then
       systemctl disable --now "$unit"
     elif command -v systemctl >/dev/null; then
@@ -54,8 +61,10 @@ if ((${#missing[@]})); then
       exit 1
     fi
   done
+  before=$(dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' | awk '$1 == "ii" {print $2}' | sort)
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  for pkg in "${missing[@]}"; do stop_services "$pkg"; done
+  after=$(dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' | awk '$1 == "ii" {print $2}' | sort)
+  for pkg in $(comm -13 <(echo "$before") <(echo "$after")); do stop_services "$pkg"; done
 fi
 
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then

@@ -26,7 +26,7 @@ interface Row {
   revoked_at: number | null;
 }
 
-const toKey = (r: Row): ApiKey => ({
+export const toKey = (r: Row): ApiKey => ({
   id: r.id,
   userId: r.user_id,
   name: r.name,

@@ -87,7 +87,7 @@ interface AttemptRow {
   error: string | null;
 }
 
-const toAttempt = (r: AttemptRow): DeliveryAttempt => ({
+export const toAttempt = (r: AttemptRow): DeliveryAttempt => ({
   id: r.id,
   deliveryId: r.delivery_id,
   startedAt: r.started_at,
@@ -146,7 +146,7 @@ export function deliveriesTable(db: Db) {
   const startAttempt = db.prepare('INSERT INTO delivery_attempts (delivery_id, started_at) VALUES (@id, @now)');
   const endAttempt = db.prepare(
     `UPDATE delivery_attempts SET finished_at = @finishedAt, status_code = @statusCode, latency_ms = @latencyMs,
-       response_body = @responseBody, error = @error WHERE id = @attemptId`,
+       response_body = @responseBody, error = @error WHERE id = @attemptId AND finished_at IS NULL`,
   );
   const settle = db.prepare(
     `UPDATE deliveries SET status = @status, next_attempt_at = @nextAttemptAt, last_status = @statusCode,
@@ -178,8 +178,9 @@ export function deliveriesTable(db: Db) {
     return claimed;
   });
   const finish = db.transaction((deliveryId: string, attemptId: number, o: AttemptOutcome) => {
-    endAttempt.run({ attemptId, ...o });
+    if (endAttempt.run({ attemptId, ...o }).changes === 0) return false;
     settle.run({ deliveryId, ...o });
+    return true;
   });
   const recover = db.transaction((now: number, error: string) => {
     const rows = unfinished.all();
@@ -240,9 +241,13 @@ export function deliveriesTable(db: Db) {
     claim(ids: string[], now: number, leaseUntil: number): { delivery: Delivery; attemptId: number }[] {
       return claim(ids, now, leaseUntil);
     },
-    /** Finishes the attempt row and sets the delivery's fate, in one transaction. */
-    finish(deliveryId: string, attemptId: number, outcome: AttemptOutcome): void {
-      finish(deliveryId, attemptId, outcome);
+    /**
+     * Finishes the attempt row and sets the delivery's fate, in one transaction. Fenced by the
+     * attempt: false, with nothing written, when it was already closed (recovered as interrupted;
+     * on PostgreSQL, taken over by another node once its lease ran out).
+     */
+    finish(deliveryId: string, attemptId: number, outcome: AttemptOutcome): boolean {
+      return finish(deliveryId, attemptId, outcome);
     },
     /** After a crash: closes attempts left open with `error` and makes their deliveries due now. */
     recoverInterrupted(now: number, error: string): number {

@@ -41,7 +41,7 @@ interface Row {
   dkim_verified_at: number | null;
 }
 
-const toDomain = (r: Row): Domain => ({
+export const toDomain = (r: Row): Domain => ({
   id: r.id,
   userId: r.user_id,
   name: r.name,

@@ -63,7 +63,7 @@ interface AttRow {
   blob_key: string;
 }
 
-const toMessage = (r: Row): MessageWithDomains => ({
+export const toMessage = (r: Row): MessageWithDomains => ({
   id: r.id,
   userId: r.user_id,
   domainId: r.domain_id,
@@ -93,7 +93,7 @@ const toMessage = (r: Row): MessageWithDomains => ({
 const DOMAIN_IDS = `(SELECT json_group_array(rd.domain_id) FROM message_recipients rd CROSS JOIN domains d ON d.id = rd.domain_id
   WHERE rd.message_id = m.id) AS domain_ids`;
 
-const toAttachment = (r: AttRow): StoredAttachment => ({
+export const toAttachment = (r: AttRow): StoredAttachment => ({
   id: r.id,
   messageId: r.message_id,
   index: r.idx,

@@ -21,7 +21,7 @@ interface Row {
   created_at: number;
 }
 
-const toApp = (r: Row): OAuthApp => ({
+export const toApp = (r: Row): OAuthApp => ({
   id: r.id,
   userId: r.user_id,
   name: r.name,

@@ -26,7 +26,7 @@ interface Row {
   grant_id: string | null;
 }
 
-const toCode = (r: Row): OAuthCode => ({
+export const toCode = (r: Row): OAuthCode => ({
   codeHash: r.code_hash,
   appId: r.app_id,
   userId: r.user_id,

@@ -39,7 +39,7 @@ interface TokenRow {
   rotated_at: number | null;
 }
 
-const toGrant = (r: GrantRow): OAuthGrant => ({
+export const toGrant = (r: GrantRow): OAuthGrant => ({
   id: r.id,
   appId: r.app_id,
   userId: r.user_id,
@@ -48,7 +48,7 @@ const toGrant = (r: GrantRow): OAuthGrant => ({
   lastUsedAt: r.last_used_at,
 });
 
-const toToken = (r: TokenRow): OAuthToken => ({
+export const toToken = (r: TokenRow): OAuthToken => ({
   tokenHash: r.token_hash,
   grantId: r.grant_id,
   kind: r.kind,

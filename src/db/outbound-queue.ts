@@ -45,7 +45,8 @@ export function outboundQueue(db: Db) {
   );
   const startAttempt = db.prepare('INSERT INTO send_attempts (recipient_id, started_at) VALUES (@id, @now)');
   const endAttempt = db.prepare(
-    `UPDATE send_attempts SET finished_at = @finishedAt, mx = @mx, code = @code, reply = @reply, error = @error WHERE id = @attemptId`,
+    `UPDATE send_attempts SET finished_at = @finishedAt, mx = @mx, code = @code, reply = @reply, error = @error
+     WHERE id = @attemptId AND finished_at IS NULL`,
   );
   const settle = db.prepare(
     `UPDATE send_recipients SET status = @status, next_attempt_at = @nextAttemptAt, last_code = @code, last_reply = @reply,
@@ -112,10 +113,14 @@ export function outboundQueue(db: Db) {
       }
       return claimed;
     }),
-    /** Call inside the transaction that also records any suppression and events of the outcome. */
-    finish(recipientId: string, attemptId: number, o: RecipientOutcome): void {
-      endAttempt.run({ attemptId, ...o });
+    /**
+     * Call inside the transaction that also records any suppression and events of the outcome.
+     * Fenced by the attempt: false, nothing written, when it was already closed (see deliveries).
+     */
+    finish(recipientId: string, attemptId: number, o: RecipientOutcome): boolean {
+      if (endAttempt.run({ attemptId, ...o }).changes === 0) return false;
       settle.run({ recipientId, ...o });
+      return true;
     },
     /** After a crash: attempts left open are closed with `error`, their recipients due now. */
     recoverInterrupted: db.transaction((now: number, error: string) => {

@@ -48,7 +48,7 @@ interface Row {
   updated_at: number;
 }
 
-const toRoute = (r: Row): Route => ({
+export const toRoute = (r: Row): Route => ({
   id: r.id,
   userId: r.user_id,
   domainId: r.domain_id,
@@ -65,7 +65,7 @@ const toRoute = (r: Row): Route => ({
   updatedAt: r.updated_at,
 });
 
-const toRow = (r: Route) => ({
+export const toRow = (r: Route) => ({
   ...r,
   stop: r.stop ? 1 : 0,
   enabled: r.enabled ? 1 : 0,

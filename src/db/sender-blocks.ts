@@ -19,7 +19,7 @@ interface Row {
   created_at: number;
 }
 
-const toBlock = (r: Row): SenderBlock => ({ id: r.id, userId: r.user_id, domainId: r.domain_id, pattern: r.pattern, createdAt: r.created_at });
+export const toBlock = (r: Row): SenderBlock => ({ id: r.id, userId: r.user_id, domainId: r.domain_id, pattern: r.pattern, createdAt: r.created_at });
 
 export function senderBlocksTable(db: Db) {
   const insert = db.prepare(

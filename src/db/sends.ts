@@ -82,7 +82,7 @@ interface AttemptRow {
 
 const SEND_COLUMNS = 'id, user_id, domain_id, kind, source_message_id, route_id, from_address, subject, message_id, mail_from, created_at';
 
-const toSend = (r: SendRow): Send => ({
+export const toSend = (r: SendRow): Send => ({
   id: r.id,
   userId: r.user_id,
   domainId: r.domain_id,
@@ -110,7 +110,7 @@ export const toRecipient = (r: RecipientRow): Recipient => ({
   updatedAt: r.updated_at,
 });
 
-const toAttempt = (r: AttemptRow): SendAttempt => ({
+export const toSendAttempt = (r: AttemptRow): SendAttempt => ({
   id: r.id,
   recipientId: r.recipient_id,
   startedAt: r.started_at,
@@ -202,7 +202,7 @@ export function sendsTable(db: Db) {
       return recipientsOf.all(sendId).map(toRecipient);
     },
     attempts(sendId: string): SendAttempt[] {
-      return attemptsOf.all(sendId).map(toAttempt);
+      return attemptsOf.all(sendId).map(toSendAttempt);
     },
     list(f: SendListFilter): Send[] {
       return list

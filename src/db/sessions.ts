@@ -18,7 +18,7 @@ interface Row {
   last_used_at: number | null;
 }
 
-const toSession = (r: Row): Session => ({
+export const toSession = (r: Row): Session => ({
   id: r.id,
   userId: r.user_id,
   tokenHash: r.token_hash,

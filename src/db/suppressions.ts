@@ -16,7 +16,7 @@ interface Row {
   created_at: number;
 }
 
-const toSuppression = (r: Row): Suppression => ({ address: r.address, reason: r.reason, detail: r.detail, sendId: r.send_id, createdAt: r.created_at });
+export const toSuppression = (r: Row): Suppression => ({ address: r.address, reason: r.reason, detail: r.detail, sendId: r.send_id, createdAt: r.created_at });
 
 export function suppressionsTable(db: Db) {
   const add = db.prepare(

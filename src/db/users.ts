@@ -16,7 +16,7 @@ interface Row {
   created_at: number;
 }
 
-const toUser = (r: Row): User => ({
+export const toUser = (r: Row): User => ({
   id: r.id,
   email: r.email,
   passwordHash: r.password_hash,

@@ -1,0 +1,157 @@
+import type pg from 'pg';
+import { reading } from '../../ops/queues.js';
+import type { Repository, SendToQueue } from '../repository.js';
+import { migratePg } from './migrate.js';
+import { openPg, poolDb, row, type PgDb } from './pool.js';
+import { pgTables } from './tables.js';
+
+/**
+ * The PostgreSQL engine (DESIGN §10): the same groups and use cases as the SQLite one, each use
+ * case one transaction on the pool. Every commit is durable when it returns
+ * (synchronous_commit=on), so there is no group commit to wait for: concurrent transactions share
+ * WAL flushes inside PostgreSQL instead.
+ */
+export function createPgRepository(pool: pg.Pool): Repository {
+  const db = poolDb(pool);
+  const t = pgTables(db);
+
+  /** Suppressed recipients are final at once: read in the transaction that writes the send. */
+  const queueSend = async (tx: PgDb, s: SendToQueue, now: number) => {
+    const x = pgTables(tx);
+    const recipients = [];
+    for (const r of s.recipients) recipients.push({ ...r, suppressed: await x.sends.isSuppressed(s.userId, r.address) });
+    await x.sends.insert({ ...s, recipients }, now);
+  };
+
+  return {
+    ...t,
+    engine: 'postgres',
+
+    storeInbound: (copies, now) =>
+      db.tx(async (tx) => {
+        const x = pgTables(tx);
+        for (const c of copies) {
+          const id = c.message.id;
+          await x.messages.insert(c.message, c.attachments);
+          for (const b of c.inlineBlobs) await x.blobs.insert(b.key, id, b.data);
+          for (const r of c.recipients) await x.messages.insertRecipient(id, r.address, r.domainId);
+          for (const d of c.deliveries) await x.deliveries.insert(d, now);
+          for (const s of c.forwards) await queueSend(tx, s, now);
+        }
+      }),
+
+    async removeDomain(userId, domainId, catchAllSecret, now) {
+      const gone = Symbol('not the user’s domain');
+      try {
+        return await db.tx(async (tx) => {
+          const x = pgTables(tx);
+          await x.deliveries.endForDomain(domainId, catchAllSecret, now);
+          await x.messageBlobs.refileFrom(domainId);
+          const keys = await x.messageBlobs.ofDomain(domainId);
+          if (!(await x.domains.delete(userId, domainId))) throw gone; // rolls the rest back
+          return keys;
+        });
+      } catch (err) {
+        if (err === gone) return null;
+        throw err;
+      }
+    },
+
+    startGrant: (codeHash, grant, tokens) =>
+      db.tx(async (tx) => {
+        const x = pgTables(tx);
+        await x.oauthTokens.insertGrant(grant);
+        await x.oauthCodes.setGrant(codeHash, grant.id);
+        for (const token of tokens) await x.oauthTokens.insertToken(token);
+      }),
+
+    rotateRefresh: (tokenHash, grantId, now, tokens) =>
+      db.tx(async (tx) => {
+        const x = pgTables(tx);
+        if (!(await x.oauthTokens.markRotated(tokenHash, now))) return false;
+        await x.oauthTokens.pruneExpired(grantId, now);
+        await x.oauthTokens.touch(grantId, now);
+        for (const token of tokens) await x.oauthTokens.insertToken(token);
+        return true;
+      }),
+
+    purgeAttachments: (messageId, keys, now) =>
+      db.tx(async (tx) => {
+        const x = pgTables(tx);
+        await x.blobs.delete(keys);
+        await x.messages.markPurged(messageId, now);
+      }),
+
+    submitSend: (send, idem) =>
+      db.tx(async (tx) => {
+        const x = pgTables(tx);
+        if (idem) {
+          // Concurrent requests with one key (on any node) queue here until the first commits;
+          // the next one then reads its row and sends nothing.
+          await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`idem\0${send.userId}\0${idem.key}`]);
+          const seen = await x.idempotency.get(send.userId, idem.key, idem.since);
+          if (seen) return seen;
+        }
+        await queueSend(tx, send, send.createdAt);
+        if (idem) await x.idempotency.put(send.userId, idem.key, idem.hash, idem.response, send.createdAt);
+        return null;
+      }),
+
+    finishOutbound: (results, now) =>
+      db.tx(async (tx) => {
+        const x = pgTables(tx);
+        for (const r of results) {
+          // A stale node's outcome (its attempt was taken over) causes nothing either.
+          if (!(await x.outbound.finish(r.recipientId, r.attemptId, r.outcome))) continue;
+          if (r.suppression) await x.suppressions.add(r.suppression, now);
+          if (r.event) await x.outbound.insertEvent(r.event, now);
+        }
+      }),
+
+    applyBounces: (reports, now) =>
+      db.tx(async (tx) => {
+        const x = pgTables(tx);
+        let changed = 0;
+        for (const b of reports) {
+          const r = await row<{ status: string }>(tx, 'SELECT status FROM send_recipients WHERE id = $1 AND send_id = $2 FOR UPDATE', [
+            b.recipientId, b.sendId,
+          ]);
+          if (!r || r.status === 'bounced' || r.status === 'suppressed') continue;
+          await x.outbound.markBounced(b.recipientId, b.bounce);
+          await x.suppressions.add(b.suppression, now);
+          if (b.event) await x.outbound.insertEvent(b.event, now);
+          changed++;
+        }
+        return changed;
+      }),
+
+    async queueReadings(now) {
+      const r = (await row<{ depth: number; due: number; oldest: number | null }>(
+        db,
+        `SELECT COUNT(*) AS depth, COUNT(*) FILTER (WHERE next_attempt_at <= $1) AS due, MIN(next_attempt_at) AS oldest
+         FROM deliveries WHERE status = 'pending'`,
+        [now],
+      ))!;
+      return [reading('webhook', r.depth, r.due, r.oldest, now)];
+    },
+
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    // Every commit above returned only once durable: nothing is waiting to be flushed.
+    flush: async () => undefined,
+    close: () => pool.end(),
+  };
+}
+
+/** Opens the pool on DATABASE_URL, brings the schema up to date (under the migration lock) and returns the repository. */
+export async function openPgRepository(url: string, opts: { max?: number } = {}): Promise<Repository> {
+  const pool = openPg(url, opts);
+  try {
+    await migratePg(pool);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return createPgRepository(pool);
+}

@@ -1,0 +1,154 @@
+import { queueReaders } from '../ops/queues.js';
+import { groupCommit } from './group-commit.js';
+import type { Db } from './open.js';
+import type { Async, Repository, SendToQueue, TableGroups } from './repository.js';
+import { createRepos as sqliteTables } from './index.js';
+
+/** A table's synchronous methods as promises; a throw becomes a rejection. */
+function asyncTable<T extends object>(table: T): Async<T> {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(table) as [string, (...a: unknown[]) => unknown][]) {
+    out[name] = (...args: unknown[]) => {
+      try {
+        return Promise.resolve(fn(...args));
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    };
+  }
+  return out as Async<T>;
+}
+
+class DomainNotFound extends Error {}
+
+/**
+ * The SQLite engine: today's synchronous prepared statements, each use case one synchronous
+ * transaction (never an await inside). The hot-path writes (storing mail, claiming and
+ * finishing attempts, sends and their outcomes) join the group commit (group-commit.ts), so a
+ * promise resolves only once its rows are fsync'd, shared with whatever committed alongside.
+ */
+export function createSqliteRepository(db: Db): Repository {
+  const t = sqliteTables(db);
+  const gc = groupCommit(db);
+  const groups = Object.fromEntries(Object.entries(t).map(([name, table]) => [name, asyncTable(table)])) as unknown as TableGroups;
+  const ping = db.prepare('SELECT 1');
+  let readers: ReturnType<typeof queueReaders> | undefined;
+
+  /** Suppressed recipients are final at once: read in the transaction that writes the send. */
+  const queueSend = (s: SendToQueue, now: number) =>
+    t.sends.insert({ ...s, recipients: s.recipients.map((r) => ({ ...r, suppressed: t.sends.isSuppressed(s.userId, r.address) })) }, now);
+
+  return {
+    ...groups,
+    deliveries: {
+      ...groups.deliveries,
+      claim: (ids, now, leaseUntil) => gc.run(() => t.deliveries.claim(ids, now, leaseUntil)),
+      finish: (id, attemptId, outcome) => gc.run(() => t.deliveries.finish(id, attemptId, outcome)),
+    },
+    outbound: {
+      ...groups.outbound,
+      claim: (ids, now, leaseUntil) => gc.run(() => t.outbound.claim(ids, now, leaseUntil)),
+      leaseEvent: (id, now, leaseUntil) => gc.run(() => t.outbound.leaseEvent(id, now, leaseUntil)),
+      finishEvent: (id, o) => gc.run(() => t.outbound.finishEvent(id, o)),
+    },
+    engine: 'sqlite',
+
+    storeInbound: (copies, now) =>
+      gc.run(() => {
+        for (const c of copies) {
+          const id = c.message.id;
+          t.messages.insert(c.message, c.attachments);
+          for (const b of c.inlineBlobs) t.blobs.insert(b.key, id, b.data);
+          for (const r of c.recipients) t.messages.insertRecipient(id, r.address, r.domainId);
+          for (const d of c.deliveries) t.deliveries.insert(d, now);
+          for (const s of c.forwards) queueSend(s, now);
+        }
+      }),
+
+    async removeDomain(userId, domainId, catchAllSecret, now) {
+      try {
+        return db.transaction(() => {
+          t.deliveries.endForDomain(domainId, catchAllSecret, now);
+          t.messageBlobs.refileFrom(domainId);
+          const keys = t.messageBlobs.ofDomain(domainId);
+          if (!t.domains.delete(userId, domainId)) throw new DomainNotFound(); // rolls the rest back
+          return keys;
+        })();
+      } catch (err) {
+        if (err instanceof DomainNotFound) return null;
+        throw err;
+      }
+    },
+
+    async startGrant(codeHash, grant, tokens) {
+      db.transaction(() => {
+        t.oauthTokens.insertGrant(grant);
+        t.oauthCodes.setGrant(codeHash, grant.id);
+        for (const token of tokens) t.oauthTokens.insertToken(token);
+      })();
+    },
+
+    async rotateRefresh(tokenHash, grantId, now, tokens) {
+      return db.transaction(() => {
+        if (!t.oauthTokens.markRotated(tokenHash, now)) return false;
+        t.oauthTokens.pruneExpired(grantId, now);
+        t.oauthTokens.touch(grantId, now);
+        for (const token of tokens) t.oauthTokens.insertToken(token);
+        return true;
+      })();
+    },
+
+    async purgeAttachments(messageId, keys, now) {
+      db.transaction(() => {
+        t.blobs.delete(keys);
+        t.messages.markPurged(messageId, now);
+      })();
+    },
+
+    submitSend: (send, idem) =>
+      gc.run(() => {
+        // Decided in the transaction that writes: concurrent requests with one key cannot both insert.
+        const seen = idem && t.idempotency.get(send.userId, idem.key, idem.since);
+        if (seen) return seen;
+        queueSend(send, send.createdAt);
+        if (idem) t.idempotency.put(send.userId, idem.key, idem.hash, idem.response, send.createdAt);
+        return null;
+      }),
+
+    finishOutbound: (results, now) =>
+      gc.run(() => {
+        for (const r of results) {
+          t.outbound.finish(r.recipientId, r.attemptId, r.outcome);
+          if (r.suppression) t.suppressions.add(r.suppression, now);
+          if (r.event) t.outbound.insertEvent(r.event, now);
+        }
+      }),
+
+    applyBounces: (reports, now) =>
+      gc.run(() => {
+        let changed = 0;
+        for (const b of reports) {
+          const r = t.sends.recipients(b.sendId).find((x) => x.id === b.recipientId);
+          if (!r || r.status === 'bounced' || r.status === 'suppressed') continue;
+          t.outbound.markBounced(r.id, b.bounce);
+          t.suppressions.add(b.suppression, now);
+          if (b.event) t.outbound.insertEvent(b.event, now);
+          changed++;
+        }
+        return changed;
+      }),
+
+    async queueReadings(now) {
+      readers ??= queueReaders(db);
+      return readers.map((read) => read(now));
+    },
+
+    async ping() {
+      ping.get();
+    },
+    flush: () => gc.run(() => undefined),
+    async close() {
+      db.close();
+    },
+  };
+}
