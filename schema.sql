@@ -194,6 +194,14 @@ CREATE TABLE IF NOT EXISTS ops_state (
   updated_at INTEGER NOT NULL
 ) STRICT;
 
+-- Singletons (the sweeper, the lease reclaimer: src/ops/singleton.ts): a process runs one while it
+-- holds its row, renewing `until`; on PostgreSQL another node takes the row once `until` passed.
+CREATE TABLE IF NOT EXISTS leases (
+  name   TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,                         -- NODE_ID (src/node-id.ts)
+  until  INTEGER NOT NULL                       -- epoch ms
+) STRICT;
+
 -- OAuth 2.0 (src/oauth): third-party apps registered by a user, approved by any user.
 CREATE TABLE IF NOT EXISTS oauth_apps (
   id            TEXT PRIMARY KEY,               -- app_

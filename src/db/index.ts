@@ -4,6 +4,7 @@ import { deliveriesTable } from './deliveries.js';
 import { deliveriesOfDomain } from './deliveries-list.js';
 import { domainsTable } from './domains.js';
 import { idempotencyTable } from './idempotency.js';
+import { leasesTable } from './leases.js';
 import { outboundQueue } from './outbound-queue.js';
 import { messageBlobKeys, messagesTable } from './messages.js';
 import { oauthAppsTable } from './oauth-apps.js';
@@ -40,6 +41,7 @@ export function createRepos(db: Db) {
     suppressions: suppressionsTable(db),
     idempotency: idempotencyTable(db),
     outbound: outboundQueue(db),
+    leases: leasesTable(db),
   };
 }
 
