@@ -341,3 +341,9 @@ CREATE TABLE IF NOT EXISTS throttle_hits (
   at     BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS throttle_hits_bucket ON throttle_hits(bucket, at);
+
+-- Which node made each attempt (DESIGN §10): the session's application_name, which every node's
+-- pool sets to its NODE_ID (src/node-id.ts, src/db/pg/pool.ts), so no statement has to pass it.
+-- It tells an operator (and test/e2e/two-nodes.test.ts) which node held a delivery when.
+ALTER TABLE delivery_attempts ADD COLUMN IF NOT EXISTS node_id TEXT DEFAULT current_setting('application_name');
+ALTER TABLE send_attempts ADD COLUMN IF NOT EXISTS node_id TEXT DEFAULT current_setting('application_name');

@@ -38,9 +38,57 @@ async function seed(url: string, rows: number): Promise<void> {
   }
 }
 
-async function run(url: string, rows: number, claimers: number, batch: number): Promise<ClaimFigures> {
+/**
+ * For comparison, not Mailhook's code: the read and the claim in one statement, each claimer
+ * locking the first due rows no other claimer holds (SELECT … FOR UPDATE SKIP LOCKED LIMIT n), so
+ * concurrent claimers take disjoint rows instead of racing for the same head of the queue.
+ */
+async function runHeadClaim(url: string, rows: number, claimers: number, batch: number): Promise<ClaimFigures> {
+  const pools = await Promise.all(Array.from({ length: claimers }, () => openPgRepository(url, { max: 2 })));
+  await Promise.all(pools.map((p) => p.close()));
   await seed(url, rows);
+  const clients = await Promise.all(
+    Array.from({ length: claimers }, async () => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      return c;
+    }),
+  );
+  const seen = new Map<string, number>();
+  try {
+    const now = Date.now();
+    const t0 = performance.now();
+    await Promise.all(
+      clients.map(async (c) => {
+        for (;;) {
+          await c.query('BEGIN');
+          const r = await c.query<{ id: string }>(
+            `UPDATE deliveries d SET attempts = d.attempts + 1, next_attempt_at = $4, updated_at = $2
+             FROM (SELECT id FROM deliveries WHERE status = 'pending' AND dest = $1 AND next_attempt_at <= $2
+                   ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
+             WHERE d.id = due.id RETURNING d.id`,
+            [DEST, now, batch, now + 60_000],
+          );
+          const ids = r.rows.map((x) => x.id);
+          if (ids.length) await c.query('INSERT INTO delivery_attempts (delivery_id, started_at) SELECT unnest($1::text[]), $2', [ids, now]);
+          await c.query('COMMIT');
+          if (!ids.length) return;
+          for (const id of ids) seen.set(id, (seen.get(id) ?? 0) + 1);
+        }
+      }),
+    );
+    const ms = performance.now() - t0;
+    const claimed = [...seen.values()].reduce((a, b) => a + b, 0);
+    return { rate: (claimed / ms) * 1000, claimed: seen.size, duplicates: claimed - seen.size, batch };
+  } finally {
+    await Promise.all(clients.map((c) => c.end()));
+  }
+}
+
+async function run(url: string, rows: number, claimers: number, batch: number): Promise<ClaimFigures> {
+  // Opening migrates the database (under its lock); then the queue is filled.
   const repos = await Promise.all(Array.from({ length: claimers }, () => openPgRepository(url, { max: 2 })));
+  await seed(url, rows);
   const seen = new Map<string, number>();
   try {
     const now = Date.now();
@@ -63,9 +111,12 @@ async function run(url: string, rows: number, claimers: number, batch: number): 
   }
 }
 
-/** Claim figures per number of concurrent claimers, each run on a freshly seeded queue of `rows`. */
-export async function measureClaims(url: string, opts: { rows: number; claimers: number[]; batch?: number }): Promise<Map<number, ClaimFigures>> {
+/** Claim figures per number of concurrent claimers, each run on a freshly seeded queue of `rows`; `head`: the one-statement claim instead of Mailhook's. */
+export async function measureClaims(
+  url: string,
+  opts: { rows: number; claimers: number[]; batch?: number; head?: boolean },
+): Promise<Map<number, ClaimFigures>> {
   const out = new Map<number, ClaimFigures>();
-  for (const n of opts.claimers) out.set(n, await run(url, opts.rows, n, opts.batch ?? 8));
+  for (const n of opts.claimers) out.set(n, await (opts.head ? runHeadClaim : run)(url, opts.rows, n, opts.batch ?? 8));
   return out;
 }
