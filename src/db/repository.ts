@@ -1,3 +1,4 @@
+import type { Throttle, ThrottleOptions } from '../auth/throttle.js';
 import type { QueueReading } from '../ops/queues.js';
 import type { StoredAttachment, StoredMessage } from './messages.js';
 import type { NewEvent, RecipientOutcome } from './outbound-queue.js';
@@ -91,6 +92,11 @@ export interface UseCases {
   applyBounces(reports: BounceReport[], now: number): Promise<number>;
   /** The durable queues' backlog for /metrics and `mailhook status`. */
   queueReadings(now: number): Promise<QueueReading[]>;
+  /**
+   * A throttle every node sharing this database counts in (login, sign-up: DESIGN §10), or null
+   * when this process is the only one (SQLite): then a throttle in memory is the shared one.
+   */
+  sharedThrottle(name: string, o: ThrottleOptions): Throttle | null;
 }
 
 export interface Repository extends TableGroups, UseCases {

@@ -143,6 +143,8 @@ export function createSqliteRepository(db: Db): Repository {
       return readers.map((read) => read(now));
     },
 
+    sharedThrottle: () => null,
+
     async ping() {
       ping.get();
     },

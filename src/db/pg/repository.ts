@@ -4,6 +4,7 @@ import type { Repository, SendToQueue } from '../repository.js';
 import { migratePg } from './migrate.js';
 import { openPg, poolDb, row, type PgDb } from './pool.js';
 import { pgTables } from './tables.js';
+import { pgThrottle } from './throttles.js';
 
 /**
  * The PostgreSQL engine (DESIGN §10): the same groups and use cases as the SQLite one, each use
@@ -134,6 +135,8 @@ export function createPgRepository(pool: pg.Pool): Repository {
       ))!;
       return [reading('webhook', r.depth, r.due, r.oldest, now)];
     },
+
+    sharedThrottle: (name, o) => pgThrottle(db, name, o),
 
     async ping() {
       await pool.query('SELECT 1');
