@@ -56,6 +56,11 @@ export interface Config {
   /** How long the 250 may wait for the spam filter's answer. */
   spamTimeoutMs: number;
   s3: S3Config | null;
+  /**
+   * DATABASE_URL (postgres://…): rows and queues in PostgreSQL, shared by every node started with
+   * it (DESIGN §10); null: the embedded SQLite file in DATA_DIR.
+   */
+  databaseUrl: string | null;
   /** SMTP_RELAY: send every outgoing message through this server instead of each recipient's MX. */
   smtpRelay: SmtpRelay | null;
   /** Port of recipients' MX hosts; anything but 25 is for local testing (ALLOW_INSECURE_WEBHOOKS). */
@@ -171,6 +176,31 @@ function spamFilter(env: Env): 'rspamd' | null {
   throw new ConfigError(`SPAM_FILTER must be rspamd or none, got "${env.SPAM_FILTER}"`);
 }
 
+/**
+ * DATABASE_URL: PostgreSQL, for several nodes. They share the rows, so each needs what a single
+ * node keeps in DATA_DIR from somewhere shared too: blobs in S3 (another node must serve a link to
+ * an attachment this one stored) and the SECRET (signed links, sealed DKIM keys and sessions made
+ * by one node are checked by another; a secret generated per node would differ).
+ */
+function databaseUrl(env: Env): string | null {
+  const raw = env.DATABASE_URL?.trim();
+  if (!raw) return null;
+  let u: URL | null = null;
+  try {
+    u = new URL(raw);
+  } catch {
+    u = null;
+  }
+  if (!u || (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') || !u.hostname) {
+    throw new ConfigError('DATABASE_URL must be a PostgreSQL URL like postgres://user:pass@host:5432/mailhook');
+  }
+  if (!env.S3_BUCKET?.trim()) throw new ConfigError('S3_BUCKET must be set with DATABASE_URL: every node must read the blobs another stored');
+  if (!env.SECRET?.trim()) {
+    throw new ConfigError('SECRET must be set with DATABASE_URL, the same on every node (one generated per node would not match)');
+  }
+  return raw;
+}
+
 function readSecret(env: Env, dataDir: string): string {
   const given = env.SECRET?.trim();
   if (given) {
@@ -238,6 +268,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   // A short token is guessable by anyone who can reach the HTTP port.
   if (metricsToken !== null && metricsToken.length < 16) throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
   const metricsPortRaw = env.METRICS_PORT?.trim();
+  const database = databaseUrl(env);
   const googleId = env.GOOGLE_CLIENT_ID?.trim();
   const googleSecret = env.GOOGLE_CLIENT_SECRET?.trim();
   if (!!googleId !== !!googleSecret) {
@@ -290,6 +321,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
           presignRedirect: bool(env, 'S3_PRESIGN_REDIRECT', false),
         }
       : null,
+    databaseUrl: database,
     google:
       googleId && googleSecret
         ? {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -75,6 +75,21 @@ describe('configuration', () => {
 
   it('needs paired variables together', () => {
     expect(() => loadConfig({ DATA_DIR: dir, GOOGLE_CLIENT_ID: 'x' })).toThrow(/GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET/);
+  });
+
+  it('DATABASE_URL selects PostgreSQL, only with S3_BUCKET and an explicit SECRET, each named when missing', () => {
+    expect(loadConfig({ DATA_DIR: dir }).databaseUrl).toBeNull();
+    const pg = { DATA_DIR: join(dir, 'node'), DATABASE_URL: 'postgres://mh:pw@db.internal:5432/mailhook', S3_BUCKET: 'mail', S3_REGION: 'auto', SECRET: 'x'.repeat(32) };
+    expect(loadConfig(pg).databaseUrl).toBe('postgres://mh:pw@db.internal:5432/mailhook');
+    expect(loadConfig({ ...pg, DATABASE_URL: 'postgresql://db/mh' }).databaseUrl).toBe('postgresql://db/mh');
+    expect(() => loadConfig({ ...pg, S3_BUCKET: '', S3_REGION: '' })).toThrow(/^S3_BUCKET must be set with DATABASE_URL/);
+    expect(() => loadConfig({ ...pg, SECRET: '' })).toThrow(/^SECRET must be set with DATABASE_URL/);
+    // Not generated into DATA_DIR either: that file would be this node's alone.
+    expect(existsSync(join(dir, 'node', 'secret'))).toBe(false);
+    for (const bad of ['mysql://db/mh', 'file:./mailhook.db', 'not a url', 'postgres:///nohost']) {
+      expect(() => loadConfig({ ...pg, DATABASE_URL: bad })).toThrow(ConfigError);
+      expect(() => loadConfig({ ...pg, DATABASE_URL: bad })).toThrow(/^DATABASE_URL must be a PostgreSQL URL/);
+    }
   });
 
   it('reads S3 settings when S3_BUCKET is set', () => {

@@ -126,6 +126,13 @@ export const QUEUE_SQL = {
      WHERE id = @id AND status = 'pending' AND next_attempt_at <= @now RETURNING *`,
 } as const;
 
+/**
+ * Written into an attempt that was still open when its delivery was claimed again: its lease had
+ * run out (a node that stopped answering, or a call stuck past WEBHOOK_TIMEOUT_MS + 30 s), the
+ * claim took the delivery over, and finish() of the old attempt now changes nothing.
+ */
+export const LEASE_EXPIRED = 'lease expired: the attempt did not finish in time and the delivery was taken over';
+
 /** The concurrency key of a webhook URL: one slow host never holds up another. */
 export function destinationOf(url: string): string {
   const u = new URL(url);
@@ -144,6 +151,7 @@ export function deliveriesTable(db: Db) {
   const dueFor = db.prepare<{ dest: string; now: number; limit: number }, DeliveryRow>(QUEUE_SQL.dueFor);
   const lease = db.prepare<{ id: string; now: number; leaseUntil: number }, DeliveryRow>(QUEUE_SQL.lease);
   const startAttempt = db.prepare('INSERT INTO delivery_attempts (delivery_id, started_at) VALUES (@id, @now)');
+  const closeOpen = db.prepare('UPDATE delivery_attempts SET finished_at = @now, error = @error WHERE delivery_id = @id AND finished_at IS NULL');
   const endAttempt = db.prepare(
     `UPDATE delivery_attempts SET finished_at = @finishedAt, status_code = @statusCode, latency_ms = @latencyMs,
        response_body = @responseBody, error = @error WHERE id = @attemptId AND finished_at IS NULL`,
@@ -173,7 +181,9 @@ export function deliveriesTable(db: Db) {
     const claimed: { delivery: Delivery; attemptId: number }[] = [];
     for (const id of ids) {
       const r = lease.get({ id, now, leaseUntil });
-      if (r) claimed.push({ delivery: toDelivery(r), attemptId: Number(startAttempt.run({ id, now }).lastInsertRowid) });
+      if (!r) continue;
+      closeOpen.run({ id, now, error: LEASE_EXPIRED });
+      claimed.push({ delivery: toDelivery(r), attemptId: Number(startAttempt.run({ id, now }).lastInsertRowid) });
     }
     return claimed;
   });
@@ -236,7 +246,8 @@ export function deliveriesTable(db: Db) {
     },
     /**
      * Starts an attempt of each delivery still due, in one transaction (one fsync for a batch):
-     * an attempt row, attempts + 1, next_attempt_at = leaseUntil. Returns the ones started.
+     * an attempt row, attempts + 1, next_attempt_at = leaseUntil. An attempt still open on a
+     * delivery due again (its lease ran out) is closed with LEASE_EXPIRED. Returns the ones started.
      */
     claim(ids: string[], now: number, leaseUntil: number): { delivery: Delivery; attemptId: number }[] {
       return claim(ids, now, leaseUntil);

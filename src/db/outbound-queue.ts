@@ -1,4 +1,5 @@
 import type { Db } from './open.js';
+import { LEASE_EXPIRED } from './deliveries.js';
 import { toRecipient, type Recipient, type RecipientStatus } from './sends.js';
 
 /** What became of one recipient after an attempt, as the worker decided. */
@@ -44,6 +45,7 @@ export function outboundQueue(db: Db) {
      WHERE id = @id AND next_attempt_at IS NOT NULL AND next_attempt_at <= @now RETURNING *`,
   );
   const startAttempt = db.prepare('INSERT INTO send_attempts (recipient_id, started_at) VALUES (@id, @now)');
+  const closeOpen = db.prepare('UPDATE send_attempts SET finished_at = @now, error = @error WHERE recipient_id = @id AND finished_at IS NULL');
   const endAttempt = db.prepare(
     `UPDATE send_attempts SET finished_at = @finishedAt, mx = @mx, code = @code, reply = @reply, error = @error
      WHERE id = @attemptId AND finished_at IS NULL`,
@@ -109,7 +111,9 @@ export function outboundQueue(db: Db) {
       const claimed: { recipient: Recipient; attemptId: number }[] = [];
       for (const id of ids) {
         const r = lease.get({ id, now, leaseUntil });
-        if (r) claimed.push({ recipient: toRecipient(r), attemptId: Number(startAttempt.run({ id, now }).lastInsertRowid) });
+        if (!r) continue;
+        closeOpen.run({ id, now, error: LEASE_EXPIRED }); // its lease ran out: taken over (see deliveries)
+        claimed.push({ recipient: toRecipient(r), attemptId: Number(startAttempt.run({ id, now }).lastInsertRowid) });
       }
       return claimed;
     }),

@@ -92,15 +92,15 @@ export interface UseCases {
   applyBounces(reports: BounceReport[], now: number): Promise<number>;
   /** The durable queues' backlog for /metrics and `mailhook status`. */
   queueReadings(now: number): Promise<QueueReading[]>;
+}
+
+export interface Repository extends TableGroups, UseCases {
+  readonly engine: 'sqlite' | 'postgres';
   /**
    * A throttle every node sharing this database counts in (login, sign-up: DESIGN §10), or null
    * when this process is the only one (SQLite): then a throttle in memory is the shared one.
    */
   sharedThrottle(name: string, o: ThrottleOptions): Throttle | null;
-}
-
-export interface Repository extends TableGroups, UseCases {
-  readonly engine: 'sqlite' | 'postgres';
   /** Throws when the database does not answer (GET /api/health). */
   ping(): Promise<void>;
   /** Resolves once every write started before it is durable (shutdown). */

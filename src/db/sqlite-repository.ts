@@ -118,7 +118,8 @@ export function createSqliteRepository(db: Db): Repository {
     finishOutbound: (results, now) =>
       gc.run(() => {
         for (const r of results) {
-          t.outbound.finish(r.recipientId, r.attemptId, r.outcome);
+          // A stale outcome (its attempt was taken over) causes nothing either.
+          if (!t.outbound.finish(r.recipientId, r.attemptId, r.outcome)) continue;
           if (r.suppression) t.suppressions.add(r.suppression, now);
           if (r.event) t.outbound.insertEvent(r.event, now);
         }

@@ -2,10 +2,10 @@ import type { Logger } from '../log.js';
 
 /** Lease rows of singletons (DESIGN §10; `repos.leases`): one holder per name until `until`. */
 export interface LeaseStore {
-  /** Takes lease `name` for `holder` until `until` if it is free, expired or already `holder`'s; true when held. */
-  take(name: string, holder: string, now: number, until: number): Promise<boolean>;
+  /** Takes lease `name` for `holder` until now + ttlMs if it is free, expired or already `holder`'s; true when held. */
+  acquire(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
   /** Gives the lease up at once (a clean stop), so another node need not wait for it to expire. */
-  release(name: string, holder: string): Promise<void>;
+  release(name: string, holder: string): Promise<unknown>;
 }
 
 export interface Singleton {
@@ -56,7 +56,7 @@ export function startSingleton(leases: LeaseStore, o: SingletonOptions, task: ()
     try {
       const now = o.now();
       const was = held;
-      held = await leases.take(o.name, o.holder, now, now + o.leaseMs);
+      held = await leases.acquire(o.name, o.holder, now, o.leaseMs);
       if (held && !was) o.log.info(`${o.name}: this node runs it`, { holder: o.holder });
       if (!held && was) o.log.warn(`${o.name}: lease lost to another node`);
       if (held && !running && !stopped && o.now() - lastRun >= o.everyMs) run();
@@ -74,7 +74,7 @@ export function startSingleton(leases: LeaseStore, o: SingletonOptions, task: ()
       stopped = true;
       clearTimeout(timer);
       await running;
-      if (held) await leases.release(o.name, o.holder).catch(() => undefined);
+      if (held) await leases.release(o.name, o.holder).then(() => undefined, () => undefined);
       held = false;
     },
   };

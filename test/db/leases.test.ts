@@ -8,21 +8,21 @@ import { openPgRepository } from '../../src/db/pg/repository.js';
 import type { Repository } from '../../src/db/repository.js';
 import { startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
 
-type Leases = { take(n: string, h: string, now: number, until: number): unknown; release(n: string, h: string): unknown };
+type Leases = { acquire(n: string, h: string, now: number, ttlMs: number): unknown; release(n: string, h: string): unknown };
 
 /** The lease rules, the same on both engines (src/ops/singleton.ts relies on them). */
 async function leaseRules(leases: Leases) {
-  expect(await leases.take('sweeper', 'a', 1000, 2000)).toBe(true);
-  expect(await leases.take('sweeper', 'b', 1500, 2500)).toBe(false); // held by a until 2000
-  expect(await leases.take('reclaimer', 'b', 1500, 2500)).toBe(true); // another name, another row
-  expect(await leases.take('sweeper', 'a', 1900, 2900)).toBe(true); // a renews
-  expect(await leases.take('sweeper', 'b', 2500, 3500)).toBe(false); // renewed: still a's
-  expect(await leases.take('sweeper', 'b', 2900, 3900)).toBe(true); // a stopped renewing: b takes over
-  expect(await leases.take('sweeper', 'a', 3000, 4000)).toBe(false); // and a, back, finds it taken
+  expect(await leases.acquire('sweeper', 'a', 1000, 1000)).toBe(true);
+  expect(await leases.acquire('sweeper', 'b', 1500, 1000)).toBe(false); // held by a until 2000
+  expect(await leases.acquire('reclaimer', 'b', 1500, 1000)).toBe(true); // another name, another row
+  expect(await leases.acquire('sweeper', 'a', 1900, 1000)).toBe(true); // a renews
+  expect(await leases.acquire('sweeper', 'b', 2500, 1000)).toBe(false); // renewed: still a's
+  expect(await leases.acquire('sweeper', 'b', 2900, 1000)).toBe(true); // a stopped renewing: b takes over
+  expect(await leases.acquire('sweeper', 'a', 3000, 1000)).toBe(false); // and a, back, finds it taken
   await leases.release('sweeper', 'a'); // not a's any more: changes nothing
-  expect(await leases.take('sweeper', 'a', 3100, 4100)).toBe(false);
+  expect(await leases.acquire('sweeper', 'a', 3100, 1000)).toBe(false);
   await leases.release('sweeper', 'b');
-  expect(await leases.take('sweeper', 'a', 3200, 4200)).toBe(true); // released: free at once
+  expect(await leases.acquire('sweeper', 'a', 3200, 1000)).toBe(true); // released: free at once
 }
 
 describe('lease rows', () => {

@@ -21,9 +21,9 @@ function mortal(repos: LeaseStore) {
   let dead = false;
   let lastRenewal = 0;
   const store: LeaseStore = {
-    async take(name, holder, now, until) {
+    async acquire(name, holder, now, ttlMs) {
       if (dead) throw new Error('this node is dead');
-      const held = await repos.take(name, holder, now, until);
+      const held = await repos.acquire(name, holder, now, ttlMs);
       if (held) lastRenewal = now;
       return held;
     },

@@ -1,13 +1,10 @@
 import type { PayloadMode } from '../../deliver/payload.js';
-import { destinationOf, toAttempt, toDelivery, type AttemptOutcome, type Delivery, type DeliveryAttempt } from '../deliveries.js';
+import { destinationOf, LEASE_EXPIRED, toAttempt, toDelivery, type AttemptOutcome, type Delivery, type DeliveryAttempt } from '../deliveries.js';
 import type { DeliveryListFilter } from '../deliveries-list.js';
 import { pgDeliveryListQuery } from './deliveries-list.js';
 import { changes, row, rows, type PgDb } from './pool.js';
 
 type Row = Parameters<typeof toDelivery>[0];
-
-/** Written into an attempt another node left open when its lease ran out and this one took over. */
-export const LEASE_EXPIRED = 'lease expired: the node that made this attempt stopped answering; the delivery was taken over';
 
 /**
  * The webhook queue on PostgreSQL (DESIGN §10): the delivery row is the queue. A claim leases the

@@ -1,10 +1,12 @@
 import type pg from 'pg';
 import { reading } from '../../ops/queues.js';
+import { destinationOf } from '../deliveries.js';
 import type { Repository, SendToQueue } from '../repository.js';
 import { migratePg } from './migrate.js';
 import { openPg, poolDb, row, type PgDb } from './pool.js';
 import { pgTables } from './tables.js';
-import { pgThrottle } from './throttles.js';
+import { pgSlidingWindow } from './throttles.js';
+import { wakeSql } from './wake.js';
 
 /**
  * The PostgreSQL engine (DESIGN §10): the same groups and use cases as the SQLite one, each use
@@ -31,14 +33,39 @@ export function createPgRepository(pool: pg.Pool): Repository {
     storeInbound: (copies, now) =>
       db.tx(async (tx) => {
         const x = pgTables(tx);
-        for (const c of copies) {
-          const id = c.message.id;
-          await x.messages.insert(c.message, c.attachments);
-          for (const b of c.inlineBlobs) await x.blobs.insert(b.key, id, b.data);
-          for (const r of c.recipients) await x.messages.insertRecipient(id, r.address, r.domainId);
-          for (const d of c.deliveries) await x.deliveries.insert(d, now);
-          for (const s of c.forwards) await queueSend(tx, s, now);
+        for (const c of copies) await x.messages.insert(c.message, c.attachments);
+        // The rest of the transaction's rows, one multi-row statement per table: a handful of
+        // round trips however many recipients, blobs and deliveries the messages have.
+        const blobs = copies.flatMap((c) => c.inlineBlobs.map((b) => ({ ...b, messageId: c.message.id })));
+        if (blobs.length) {
+          await tx.query('INSERT INTO blobs (key, message_id, data) SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])', [
+            blobs.map((b) => b.key), blobs.map((b) => b.messageId), blobs.map((b) => b.data),
+          ]);
         }
+        const rcpts = copies.flatMap((c) => c.recipients.map((r) => ({ ...r, messageId: c.message.id })));
+        if (rcpts.length) {
+          await tx.query(
+            `INSERT INTO message_recipients (message_id, address, domain_id)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING`,
+            [rcpts.map((r) => r.messageId), rcpts.map((r) => r.address.toLowerCase()), rcpts.map((r) => r.domainId)],
+          );
+        }
+        const dls = copies.flatMap((c) => c.deliveries);
+        if (dls.length) {
+          await tx.query(
+            `INSERT INTO deliveries (id, user_id, message_id, route_id, domain_id, url, secret, payload, dest, status, attempts, next_attempt_at, created_at, updated_at)
+             SELECT id, user_id, message_id, route_id, domain_id, url, secret, payload, dest, 'pending', 0, $10, $10, $10
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+               AS d(id, user_id, message_id, route_id, domain_id, url, secret, payload, dest)`,
+            [dls.map((d) => d.id), dls.map((d) => d.userId), dls.map((d) => d.messageId), dls.map((d) => d.routeId), dls.map((d) => d.domainId),
+              dls.map((d) => d.url), dls.map((d) => d.secret), dls.map((d) => d.payload ?? 'json'), dls.map((d) => destinationOf(d.url)), now],
+          );
+          // Other nodes' workers start on these now rather than at their next poll (sent at COMMIT).
+          await tx.query(wakeSql('deliveries'));
+        }
+        const forwards = copies.flatMap((c) => c.forwards);
+        for (const s of forwards) await queueSend(tx, s, now);
+        if (forwards.length) await tx.query(wakeSql('outbound'));
       }),
 
     async removeDomain(userId, domainId, catchAllSecret, now) {
@@ -89,12 +116,13 @@ export function createPgRepository(pool: pg.Pool): Repository {
         if (idem) {
           // Concurrent requests with one key (on any node) queue here until the first commits;
           // the next one then reads its row and sends nothing.
-          await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`idem\0${send.userId}\0${idem.key}`]);
+          await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [JSON.stringify(['idempotency', send.userId, idem.key])]);
           const seen = await x.idempotency.get(send.userId, idem.key, idem.since);
           if (seen) return seen;
         }
         await queueSend(tx, send, send.createdAt);
         if (idem) await x.idempotency.put(send.userId, idem.key, idem.hash, idem.response, send.createdAt);
+        await tx.query(wakeSql('outbound'));
         return null;
       }),
 
@@ -107,6 +135,7 @@ export function createPgRepository(pool: pg.Pool): Repository {
           if (r.suppression) await x.suppressions.add(r.suppression, now);
           if (r.event) await x.outbound.insertEvent(r.event, now);
         }
+        if (results.some((r) => r.event)) await tx.query(wakeSql('events'));
       }),
 
     applyBounces: (reports, now) =>
@@ -123,6 +152,7 @@ export function createPgRepository(pool: pg.Pool): Repository {
           if (b.event) await x.outbound.insertEvent(b.event, now);
           changed++;
         }
+        if (reports.some((b) => b.event)) await tx.query(wakeSql('events'));
         return changed;
       }),
 
@@ -136,7 +166,7 @@ export function createPgRepository(pool: pg.Pool): Repository {
       return [reading('webhook', r.depth, r.due, r.oldest, now)];
     },
 
-    sharedThrottle: (name, o) => pgThrottle(db, name, o),
+    sharedThrottle: (name, o) => pgSlidingWindow(db, { name, ...o }),
 
     async ping() {
       await pool.query('SELECT 1');

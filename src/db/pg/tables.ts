@@ -4,7 +4,7 @@ import { deliveriesTable } from './deliveries.js';
 import { deliveriesOfDomain } from './deliveries-list.js';
 import { domainsTable } from './domains.js';
 import { idempotencyTable } from './idempotency.js';
-import { leasesTable } from './leases.js';
+import { pgLeases } from './leases.js';
 import { messageBlobKeys, messagesTable } from './messages.js';
 import { oauthAppsTable } from './oauth-apps.js';
 import { oauthCodesTable } from './oauth-codes.js';
@@ -41,6 +41,6 @@ export function pgTables(db: PgDb) {
     suppressions: suppressionsTable(db),
     idempotency: idempotencyTable(db),
     outbound: outboundQueue(db),
-    leases: leasesTable(db),
+    leases: pgLeases(db),
   };
 }

@@ -1,85 +1,62 @@
 import pg from 'pg';
-import type { Logger } from '../../log.js';
-import type { Wake, WakeTopic } from '../wake.js';
 
-const CHANNEL = 'mailhook_wake';
-/** After the listening connection drops: try again this often (polling covers the gap). */
-const RECONNECT_MS = 2000;
+/** The LISTEN/NOTIFY channel nodes wake each other on (DESIGN §10). */
+export const WAKE_CHANNEL = 'mailhook_wake';
+
+/** What there is new work for: a payload of the notification. */
+export type WakeKind = 'deliveries' | 'outbound' | 'events';
 
 /**
- * Wake-ups between nodes through LISTEN/NOTIFY (DESIGN §10): a node that queued work tells the
- * others at once instead of leaving it to their next poll. Best effort by design: a lost
- * notification (no listener connected, the connection dropping) only costs the poll interval.
- * One dedicated connection listens; a NOTIFY per topic is in flight at most once, so a burst of
- * stored messages sends a handful of notifications, not one each.
+ * SQL that wakes every node's `kind` worker once the current transaction commits (a NOTIFY inside
+ * a transaction is delivered at COMMIT, and not at all on ROLLBACK): run it in the transaction
+ * that queues the work. Polling stays the backstop: a node that was disconnected misses it.
  */
-export function pgWake(url: string, log: Logger): Wake {
-  const handlers = new Map<WakeTopic, Set<() => void>>();
-  const sending = new Set<WakeTopic>();
-  const again = new Set<WakeTopic>();
-  let closed = false;
-  let listener: pg.Client | null = null;
-  let retry: NodeJS.Timeout | undefined;
-  const notifier = new pg.Client({ connectionString: url });
-  const notifierReady = notifier.connect().then(
-    () => true,
-    (err: unknown) => (log.warn('wake-ups: cannot connect to notify', { err }), false),
-  );
-  notifier.on('error', () => undefined); // a dropped connection: notify() just stops reaching others
+export const wakeSql = (kind: WakeKind) => `SELECT pg_notify('${WAKE_CHANNEL}', '${kind}')`;
 
-  const listen = async () => {
-    if (closed || handlers.size === 0 || listener) return;
-    const client = new pg.Client({ connectionString: url });
-    listener = client;
-    const lost = (err?: unknown) => {
-      if (listener !== client) return;
-      listener = null;
-      void client.end().catch(() => undefined);
-      if (closed) return;
-      log.warn('wake-ups: listening connection lost; polling until it is back', { err });
-      retry = setTimeout(() => void listen(), RECONNECT_MS).unref();
-    };
-    client.on('error', lost);
-    client.on('end', () => lost());
-    client.on('notification', (n) => {
-      for (const fn of handlers.get(n.payload as WakeTopic) ?? []) fn();
+/**
+ * Listens for wake-ups on one dedicated connection (LISTEN holds its session: it cannot be a
+ * pooled one) and calls `onWake` per notification. A lost connection is opened again after a
+ * pause; meanwhile the workers' polling carries on. Returns a stop function.
+ */
+export function listenWakeups(url: string, onWake: (kind: WakeKind) => void, opts: { retryMs?: number } = {}): { ready: Promise<void>; stop(): Promise<void> } {
+  let client: pg.Client | null = null;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const connect = async () => {
+    if (stopped) return;
+    const c = new pg.Client({ connectionString: url });
+    c.on('notification', (n) => {
+      if (n.channel === WAKE_CHANNEL && n.payload) onWake(n.payload as WakeKind);
     });
+    c.on('error', () => retry(c));
     try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
-    } catch (err) {
-      lost(err);
+      await c.connect();
+      await c.query(`LISTEN ${WAKE_CHANNEL}`);
+      client = c;
+      markReady();
+    } catch {
+      retry(c);
     }
   };
-
-  const send = (topic: WakeTopic) => {
-    if (closed) return;
-    if (sending.has(topic)) return void again.add(topic);
-    sending.add(topic);
-    void notifierReady
-      .then((ok) => (ok ? notifier.query('SELECT pg_notify($1, $2)', [CHANNEL, topic]) : null))
-      .catch(() => undefined)
-      .finally(() => {
-        sending.delete(topic);
-        // Work queued while this one was in flight may have been missed by a node that just looked.
-        if (again.delete(topic)) send(topic);
-      });
+  const retry = (c: pg.Client) => {
+    if (client === c) client = null;
+    c.end().catch(() => undefined);
+    if (stopped || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void connect();
+    }, opts.retryMs ?? 1000);
+    timer.unref();
   };
-
+  void connect();
   return {
-    notify: send,
-    on(topic, fn) {
-      const set = handlers.get(topic) ?? new Set();
-      set.add(fn);
-      handlers.set(topic, set);
-      void listen();
-    },
-    async close() {
-      closed = true;
-      clearTimeout(retry);
-      const l = listener;
-      listener = null;
-      await Promise.all([l?.end().catch(() => undefined), notifierReady.then(() => notifier.end()).catch(() => undefined)]);
+    ready,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await client?.end().catch(() => undefined);
     },
   };
 }
