@@ -12,7 +12,7 @@ import { benchTmp } from './lib/mailhook.js';
 import { table, type Row } from './lib/report.js';
 import { fsOf, SMTP_SINK } from './ingest.js';
 
-const SCENARIOS = ['ingest', 'latency', 'big-mail', 'api-scale', 'slow-endpoints', 'fanout', 'memory', 'stall', 'send'];
+const SCENARIOS = ['ingest', 'latency', 'big-mail', 'api-scale', 'slow-endpoints', 'fanout', 'memory', 'stall', 'send', 'nodes'];
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
 const dir = mkdtempSync(join(tmpdir(), 'mailhook-bench-results-'));
 const results = join(dir, 'results.jsonl');

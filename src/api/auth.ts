@@ -66,7 +66,7 @@ export function authRoutes(deps: Deps, limits: Limits) {
   r.openapi(signup, async (c) => {
     const body = c.req.valid('json');
     const email = emailOrThrow(body.email);
-    const wait = limits.signupPerIp.take(clientIp(c, deps.config.trustProxy));
+    const wait = await limits.signupPerIp.take(clientIp(c, deps.config.trustProxy));
     if (wait > 0) throw tooMany(wait, 'sign-ups from this address');
     // Hashed before the look-up: a 409 costs the same scrypt as a sign-up, so its timing does not
     // tell which emails have accounts faster than the sign-up throttle above lets anyone ask.
@@ -87,17 +87,15 @@ export function authRoutes(deps: Deps, limits: Limits) {
     const body = c.req.valid('json');
     const email = normaliseEmail(body.email) ?? body.email.trim().toLowerCase();
     const ip = clientIp(c, deps.config.trustProxy);
-    const wait = Math.max(limits.loginPerAccount.retryAfter(email), limits.loginPerIp.retryAfter(ip));
+    const wait = Math.max(...(await Promise.all([limits.loginPerAccount.retryAfter(email), limits.loginPerIp.retryAfter(ip)])));
     if (wait > 0) throw tooMany(wait, 'failed sign-ins');
     // Counted before the (slow) check, so a burst of parallel guesses cannot all slip past the limit.
-    limits.loginPerAccount.record(email);
-    limits.loginPerIp.record(ip);
+    await Promise.all([limits.loginPerAccount.record(email), limits.loginPerIp.record(ip)]);
     const user = deps.repos.users.getByEmail(email);
     const ok = user?.passwordHash ? await verifyPassword(body.password, user.passwordHash) : await burnPasswordCheck(body.password);
     // One answer for "no such account" and "wrong password": the response must not reveal which.
     if (!ok || !user) throw new HttpError(401, 'invalid email or password');
-    limits.loginPerAccount.reset(email);
-    limits.loginPerIp.unrecord(ip);
+    await Promise.all([limits.loginPerAccount.reset(email), limits.loginPerIp.unrecord(ip)]);
     return c.json({ token: createSession(deps, user.id), user: userJson(user) }, 200);
   });
 

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { SlidingWindow } from '../auth/throttle.js';
+import { inMemory, SlidingWindow, type Throttle } from '../auth/throttle.js';
 import type { TrustProxy } from '../config.js';
 import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
@@ -9,18 +9,24 @@ import { isProxyAddress } from '../net/ip-class.js';
 
 const MINUTE = 60_000;
 
-/** Every in-memory limit of the API, one set per app. Numbers are in README. */
+/**
+ * Every limit of the API, one set per app. Numbers are in README. The sign-in and sign-up
+ * throttles count across every node sharing the database (DESIGN §10: otherwise N nodes behind
+ * a load balancer allow N × the guesses); the per-credential rate stays per node.
+ */
 export function createLimits(deps: Deps) {
   const now = deps.now;
+  const shared = (name: string, limit: number, windowMs: number): Throttle =>
+    deps.repos.sharedThrottle(name, { limit, windowMs, now }) ?? inMemory(new SlidingWindow({ limit, windowMs, now }));
   return {
     /** Any authenticated call, per session or API key. */
     perCredential: new SlidingWindow({ limit: 600, windowMs: MINUTE, now }),
     /** Failed logins per account: a targeted guess at one password. */
-    loginPerAccount: new SlidingWindow({ limit: 10, windowMs: 15 * MINUTE, now }),
+    loginPerAccount: shared('login-account', 10, 15 * MINUTE),
     /** Failed logins per client address: spraying one password over many accounts. */
-    loginPerIp: new SlidingWindow({ limit: 50, windowMs: 15 * MINUTE, now }),
+    loginPerIp: shared('login-ip', 50, 15 * MINUTE),
     /** Sign-ups per client address: each one costs a scrypt and a row. */
-    signupPerIp: new SlidingWindow({ limit: 100, windowMs: 60 * MINUTE, now }),
+    signupPerIp: shared('signup-ip', 100, 60 * MINUTE),
   };
 }
 
