@@ -194,14 +194,6 @@ CREATE TABLE IF NOT EXISTS ops_state (
   updated_at INTEGER NOT NULL
 ) STRICT;
 
--- Singletons (the sweeper, the lease reclaimer: src/ops/singleton.ts): a process runs one while it
--- holds its row, renewing `until`; on PostgreSQL another node takes the row once `until` passed.
-CREATE TABLE IF NOT EXISTS leases (
-  name   TEXT PRIMARY KEY,
-  holder TEXT NOT NULL,                         -- NODE_ID (src/node-id.ts)
-  until  INTEGER NOT NULL                       -- epoch ms
-) STRICT;
-
 -- OAuth 2.0 (src/oauth): third-party apps registered by a user, approved by any user.
 CREATE TABLE IF NOT EXISTS oauth_apps (
   id            TEXT PRIMARY KEY,               -- app_
@@ -358,3 +350,12 @@ CREATE TABLE IF NOT EXISTS send_events (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS send_events_due ON send_events(next_attempt_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS send_events_send ON send_events(send_id, id);
+
+-- Singletons (the retention sweeper): the node holding a row runs it, renewing `until`; another
+-- takes the row over once `until` has passed. One process on SQLite always holds it; the same
+-- table on PostgreSQL (schema.pg.sql) is what makes several nodes run one sweeper between them.
+CREATE TABLE IF NOT EXISTS leases (
+  name   TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  until  INTEGER NOT NULL
+) STRICT;

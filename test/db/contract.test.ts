@@ -4,7 +4,7 @@ import type { StoredAttachment, StoredMessage } from '../../src/db/messages.js';
 import type { InboundCopy, Repository, SendToQueue } from '../../src/db/repository.js';
 import { newId } from '../../src/ids.js';
 import { emptyParsed } from '../../src/parse/parse-message.js';
-import { ENGINES, openRepository, type Engine } from '../helpers/repositories.js';
+import { ENGINES, openRepository, stopPgCluster, type Engine } from '../helpers/repositories.js';
 
 /**
  * The repository contract (DESIGN §10): one suite, run against both engines. What a caller can
@@ -123,6 +123,8 @@ function send(userId: string, domainId: string, to: string[], at = T0): SendToQu
     recipients: to.map((address) => ({ id: newId('rcp'), address, dest: `mx:${address.split('@')[1]}:${id}` })),
   };
 }
+
+afterAll(stopPgCluster);
 
 describe.each(ENGINES)('repository contract: %s', (engine: Engine) => {
   let repo: Repository;

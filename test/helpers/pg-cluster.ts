@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,9 +53,41 @@ function runPg(bin: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout || r.error}`);
 }
 
+const PREFIX = 'mailhook-pg-';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Clusters left running by test processes that were killed before their afterAll: stopped and removed. */
+function reapOrphans(bin: string): void {
+  for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith(PREFIX))) {
+    const dir = join(tmpdir(), name);
+    let owner = NaN;
+    try {
+      owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8'));
+    } catch {
+      continue; // being set up right now, or not ours
+    }
+    if (!Number.isInteger(owner) || alive(owner)) continue;
+    try {
+      runPg(join(bin, 'pg_ctl'), ['stop', '-D', join(dir, 'data'), '-m', 'immediate', '-w']);
+    } catch {
+      // not running any more
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function startPgCluster(): Promise<PgCluster> {
   const bin = pgBinDir();
-  const dir = mkdtempSync(join(tmpdir(), 'mailhook-pg-'));
+  reapOrphans(bin);
+  const dir = mkdtempSync(join(tmpdir(), PREFIX));
   if (isRoot()) {
     const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
@@ -68,6 +100,7 @@ export async function startPgCluster(): Promise<PgCluster> {
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=200`;
   runPg(join(bin, 'pg_ctl'), ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'server.log'), '-o', opts]);
 
+  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
   let stopped = false;
   const stop = () => {
     if (stopped) return;
@@ -79,7 +112,8 @@ export async function startPgCluster(): Promise<PgCluster> {
       rmSync(dir, { recursive: true, force: true });
     }
   };
-  // A test process that dies without afterAll still takes its cluster down.
+  // A test process that ends without afterAll still takes its cluster down; one that is killed
+  // leaves owner.pid behind, and the next startPgCluster() reaps it.
   process.on('exit', stop);
 
   const url = (name: string) => `postgres://postgres@127.0.0.1:${port}/${name}`;

@@ -18,6 +18,13 @@ export function pgCluster(): Promise<PgCluster> {
   return cluster;
 }
 
+/** Stops this file's cluster, if one was started: call it in the file's afterAll. */
+export async function stopPgCluster(): Promise<void> {
+  const c = cluster;
+  cluster = undefined;
+  if (c) (await c).stop();
+}
+
 /** A fresh, empty repository of `engine`: a new SQLite file, or a new database in this file's cluster. */
 export async function openRepository(engine: Engine): Promise<{ repo: Repository; url?: string; close(): Promise<void> }> {
   if (engine === 'sqlite') {
