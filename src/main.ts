@@ -15,6 +15,7 @@ import { exitOnSignals, gracefulStop } from './ops/shutdown.js';
 import { NODE_ID } from './node-id.js';
 import { createSmtpServer } from './smtp/server.js';
 import { createOutboundWorker } from './send/outbound-worker.js';
+import { startReclaimer } from './ops/reclaimer.js';
 import { removeFsOrphans } from './store/orphans.js';
 import { startSweeper } from './store/sweeper.js';
 
@@ -58,9 +59,16 @@ async function main(): Promise<void> {
     config.metricsPort === null ? null : await listenHttp(metricsOnlyApp(deps), config.metricsPort, config.metricsHost);
   const metricsPort = metricsHttp ? (metricsHttp.address() as AddressInfo).port : null;
   const sweeper = startSweeper(deps);
+  // Several nodes (DESIGN §10): one of them closes the attempts of nodes that died; the others'
+  // commits wake this node's workers (LISTEN/NOTIFY; `pg` loaded only on PostgreSQL).
+  const reclaimer = deps.repos.engine === 'postgres' ? startReclaimer(deps.repos, { holder: NODE_ID, now: deps.now, log }) : null;
+  const wakeups = config.databaseUrl
+    ? (await import('./db/pg/wake.js')).listenWakeups(config.databaseUrl, (kind) => (kind === 'deliveries' ? worker.kick() : outbound.kick()))
+    : null;
   log.info('mailhook started', { smtpPort, httpPort, metricsPort, dataDir: config.dataDir, blobs: deps.blobs.kind, nodeId: NODE_ID });
 
-  const running = { smtp, http: metricsHttp ? [http, metricsHttp] : [http], worker, outbound, sweeper };
+  const singletons = [reclaimer, wakeups].filter((x) => x !== null);
+  const running = { smtp, http: metricsHttp ? [http, metricsHttp] : [http], worker, outbound, sweeper, singletons };
   exitOnSignals(() => gracefulStop(deps, running, config.shutdownTimeoutMs), { log, timeoutMs: config.shutdownTimeoutMs });
 }
 

@@ -12,7 +12,9 @@ export interface Running {
   worker: DeliveryWorker;
   /** The outbound mail queue (src/send/outbound-worker.ts): attempts in flight are re-sent after a restart if cut. */
   outbound?: { stop(): Promise<void> };
-  sweeper: { stop(): void };
+  sweeper: { stop(): void | Promise<void> };
+  /** Several nodes (DESIGN §10): lease holders give their leases up, the wake-up listener closes. */
+  singletons?: { stop(): Promise<void> }[];
 }
 
 /** Resolves with true when `p` settled within `ms`, false when the time ran out first. */
@@ -45,7 +47,8 @@ export async function gracefulStop(deps: Deps, running: Running, timeoutMs: numb
   const { log } = deps;
   const deadline = Date.now() + timeoutMs;
   const left = () => Math.max(0, deadline - Date.now());
-  running.sweeper.stop();
+  // Leases released at once, so another node takes over now rather than when they expire.
+  const singletons = Promise.all([running.sweeper.stop(), ...(running.singletons ?? []).map((x) => x.stop())]);
   const [, attemptsDone] = await Promise.all([
     running.smtp.drain(timeoutMs),
     within(running.worker.stop(), timeoutMs),
@@ -53,6 +56,7 @@ export async function gracefulStop(deps: Deps, running: Running, timeoutMs: numb
     ...running.http.map((s) => closeHttp(s, timeoutMs)),
   ]);
   if (!attemptsDone) log.warn('webhook attempts still in flight at the shutdown deadline: they are re-sent after the restart');
+  await within(singletons, Math.max(left(), 1000));
   // Everything queued before this no-op write is committed and fsync'd once it resolves.
   const flushed = await within(
     groupCommit(deps.db).run(() => undefined).catch((err: unknown) => log.error('final group commit failed', { err })),

@@ -1,4 +1,6 @@
 import type { Deps } from '../deps.js';
+import { NODE_ID } from '../node-id.js';
+import { startSingleton, type Singleton } from '../ops/singleton.js';
 import { LINK_LIFETIME_MS } from './signed-links.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -79,36 +81,35 @@ export async function releaseFreePages(deps: Pick<Deps, 'db'>): Promise<number> 
   }
 }
 
-/** Runs `sweep` now and every `intervalMs`; one sweep at a time. */
-export function startSweeper(deps: Deps, intervalMs = 60 * 60 * 1000): { stop(): void } {
-  let running = false;
-  const run = () => {
-    if (running) return;
-    running = true;
-    const startedAt = deps.now();
-    // Kept in the database, so `mailhook status` and /metrics see it after a restart too.
-    const record = (r: SweepResult, error: unknown) => {
-      try {
-        deps.repos.opsState.recordSweep({ startedAt, finishedAt: deps.now(), ok: !error, error: error ? String((error as Error).message ?? error) : null, ...r });
-      } catch (err) {
-        deps.log.warn('could not record the retention sweep', { err });
-      }
-    };
-    sweep(deps)
-      .then((r) => {
-        record(r, null);
-        if (r.attachmentsPurged || r.messagesDeleted) deps.log.info('retention sweep', { ...r });
-      })
-      .catch((err) => {
-        record({ attachmentsPurged: 0, messagesDeleted: 0 }, err ?? 'failed');
-        deps.log.error('retention sweep failed', { err });
-      })
-      .finally(() => {
-        running = false;
-      });
+/** How long the sweeper's lease lasts unrenewed: another node sweeps at most this long after the holder died. */
+const SWEEPER_LEASE_MS = 5 * 60 * 1000;
+
+/** One sweep, recorded in the database (ops_state), so `mailhook status` and /metrics see it after a restart too. */
+async function sweepAndRecord(deps: Deps): Promise<void> {
+  const startedAt = deps.now();
+  const record = async (r: SweepResult, error: unknown) => {
+    try {
+      await deps.repos.opsState.recordSweep({ startedAt, finishedAt: deps.now(), ok: !error, error: error ? String((error as Error).message ?? error) : null, ...r });
+    } catch (err) {
+      deps.log.warn('could not record the retention sweep', { err });
+    }
   };
-  run();
-  const timer = setInterval(run, intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  try {
+    const r = await sweep(deps);
+    if (r.attachmentsPurged || r.messagesDeleted) deps.log.info('retention sweep', { ...r });
+    await record(r, null);
+  } catch (err) {
+    deps.log.error('retention sweep failed', { err });
+    await record({ attachmentsPurged: 0, messagesDeleted: 0 }, err ?? 'failed');
+  }
+}
+
+/**
+ * Runs `sweep` now and every `intervalMs`, one sweep at a time, on one node of those sharing the
+ * database: the holder of the lease row 'sweeper' (src/ops/singleton.ts). Alone on SQLite, this
+ * process holds it.
+ */
+export function startSweeper(deps: Deps, intervalMs = 60 * 60 * 1000, holder = NODE_ID): Singleton {
+  const o = { name: 'sweeper', holder, everyMs: intervalMs, leaseMs: SWEEPER_LEASE_MS, now: deps.now, log: deps.log };
+  return startSingleton(deps.repos.leases, o, () => sweepAndRecord(deps));
 }
