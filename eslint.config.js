@@ -13,6 +13,15 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware: a forgotten `await` on the repository (src/db/repository.ts) fails the lint.
+    files: ['src/**/*.ts', 'src/**/*.tsx', 'test/**/*.ts', 'bench/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
     files: ['bin/**', 'bench/**', 'src/cli.ts', 'test/**'],
     rules: { 'no-console': 'off' },
   },

@@ -27,6 +27,7 @@ import { createSession } from '../src/auth/sessions.js';
 import { loadConfig } from '../src/config.js';
 import { deliveryListQuery, SMALL_DOMAIN, type DeliveryListFilter } from '../src/db/deliveries-list.js';
 import { listQuery, type MessageListFilter } from '../src/db/messages.js';
+import { sqliteTables } from '../src/db/sqlite-tables.js';
 import { createDeps, type Deps } from '../src/deps.js';
 import { newId } from '../src/ids.js';
 import { seedUserAndDomain } from '../test/helpers/deps.js';
@@ -56,16 +57,16 @@ interface Seeded {
 }
 
 /** The account's domains, routes, messages and deliveries, straight into the tables. */
-function seed(deps: Deps): Seeded {
-  const { user, domain } = seedUserAndDomain(deps, 'd0.bench.test');
+async function seed(deps: Deps): Promise<Seeded> {
+  const { user, domain } = await seedUserAndDomain(deps, 'd0.bench.test');
   const domainIds = [domain.id];
   for (let d = 1; d < DOMAINS; d++) {
     const id = newId('dom');
-    deps.repos.domains.insert({ ...domain, id, name: `d${d}.bench.test`, verificationToken: `tok${d}` });
+    await deps.repos.domains.insert({ ...domain, id, name: `d${d}.bench.test`, verificationToken: `tok${d}` });
     domainIds.push(id);
   }
   const created = Date.now() - 31 * DAY;
-  const route = deps.db.prepare(
+  const route = deps.db!.prepare(
     `INSERT INTO routes (id, user_id, domain_id, match, action, destination, secret, priority, stop, enabled, created_at, updated_at)
      VALUES (?, ?, ?, ?, 'webhook', ?, 'whsec_bench', 100, 0, 1, ?, ?)`,
   );
@@ -74,17 +75,17 @@ function seed(deps: Deps): Seeded {
     route.run(id, user.id, domainId, `*@d${d}.bench.test`, `https://hook${d % 10}.bench.test/in`, created, created);
     return id;
   });
-  const insert = deps.db.prepare(
+  const insert = deps.db!.prepare(
     `INSERT INTO messages (id, user_id, domain_id, mail_from, rcpt_to, helo, remote_ip, tls, from_address, from_name,
        subject, message_id, size, raw_key, parsed, auth, parse_error, received_at)
      VALUES (?, ?, ?, ?, ?, 'bench.client.test', '127.0.0.1', 0, ?, 'Bench Sender', ?, ?, 4096, ?, ?, '{}', NULL, ?)`,
   );
-  const recipient = deps.db.prepare('INSERT INTO message_recipients (message_id, address, domain_id) VALUES (?, ?, ?)');
+  const recipient = deps.db!.prepare('INSERT INTO message_recipients (message_id, address, domain_id) VALUES (?, ?, ?)');
   let oldMessageId = '';
   const start = Date.now() - 30 * DAY;
   const step = (30 * DAY) / N;
   const text = 'The quick brown fox jumps over the lazy dog. '.repeat(10);
-  deps.db.transaction(() => {
+  deps.db!.transaction(() => {
     for (let i = 0; i < N; i++) {
       const at = Math.floor(start + i * step);
       const id = newId('msg', at);
@@ -125,12 +126,12 @@ function seed(deps: Deps): Seeded {
  * inserts into each. On this VM it is bound by the writes to the WAL: ~20 s a million.
  */
 function seedDeliveries(deps: Deps): void {
-  const indexes = deps.db
+  const indexes = deps.db!
     .prepare<[], { name: string; sql: string }>("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries' AND sql IS NOT NULL")
     .all();
-  for (const i of indexes) deps.db.exec(`DROP INDEX ${i.name}`);
+  for (const i of indexes) deps.db!.exec(`DROP INDEX ${i.name}`);
   // The message's id with the delivery's prefix: unique, and ordered as the messages are.
-  deps.db.exec(`
+  deps.db!.exec(`
     INSERT INTO deliveries (id, user_id, message_id, route_id, domain_id, url, secret, dest, status, attempts, next_attempt_at, last_status, created_at, updated_at)
     SELECT 'dlv_' || substr(m.id, 5), m.user_id, m.id,
       IIF(m.catchall, NULL, r.id), m.domain_id, replace(r.destination, '/in', IIF(m.catchall, '/all', '/in')), 'whsec_bench',
@@ -141,7 +142,7 @@ function seedDeliveries(deps: Deps): void {
             CASE WHEN (rowid - 1) % 1000 = 500 THEN 'failed' WHEN (rowid - 1) % 100 = 37 THEN 'pending' ELSE 'delivered' END AS status
           FROM messages) m
     JOIN routes r ON r.domain_id = m.domain_id`);
-  for (const i of indexes) deps.db.exec(i.sql);
+  for (const i of indexes) deps.db!.exec(i.sql);
 }
 
 interface Query {
@@ -151,7 +152,7 @@ interface Query {
   /** Rows a page must hold. */
   expect: number;
   /** An API key's secret, else a session's. */
-  key?: () => string;
+  key?: () => Promise<string>;
   /** The same page straight from the repository. */
   direct: () => unknown;
   /** The SQL, for EXPLAIN QUERY PLAN. */
@@ -162,11 +163,13 @@ export async function apiScale(): Promise<void> {
   const dir = benchDir('api');
   const config = loadConfig(benchEnv({ DATA_DIR: dir, HTTP_PORT: '0', SMTP_PORT: '0', PUBLIC_URL: 'http://127.0.0.1:3000' }));
   const deps = createDeps(config);
+  // The direct baseline is SQLite's own statements, without the repository's promise around them.
+  const tables = sqliteTables(deps.db!);
   try {
     const t = performance.now();
-    const { userId, domainIds, routeIds, oldMessageId } = seed(deps);
+    const { userId, domainIds, routeIds, oldMessageId } = await seed(deps);
     const seedSec = (performance.now() - t) / 1000;
-    deps.db.pragma('optimize');
+    deps.db!.pragma('optimize');
     progress(`api at scale: seeded ${N} messages and deliveries in ${seedSec.toFixed(1)} s`);
     const app = createApp(deps);
 
@@ -174,7 +177,7 @@ export async function apiScale(): Promise<void> {
     const rare = domainIds[RARE]!;
     const lastCursor = (domainId: string | null) =>
       (
-        deps.db
+        deps.db!
           .prepare(
             `SELECT id FROM messages WHERE user_id = ? AND (? IS NULL OR domain_id = ?) ORDER BY id ASC LIMIT 1 OFFSET ${LIMIT}`,
           )
@@ -182,17 +185,17 @@ export async function apiScale(): Promise<void> {
       ).id;
     const message = (name: string, path: string, filter: MessageListFilter): Query => {
       const query = listQuery(filter);
-      const raw = deps.db.prepare(query.sql);
+      const raw = deps.db!.prepare(query.sql);
       return { name: `GET /api/messages?limit=${LIMIT} ${name}`, path: `/api/messages?limit=${LIMIT}${path}`, expect: LIMIT, direct: () => raw.all(query.params), query };
     };
     const recipients = (domainId: string) =>
-      (deps.db.prepare('SELECT count(*) AS n FROM message_recipients WHERE domain_id = ?').get(domainId) as { n: number }).n;
+      (deps.db!.prepare('SELECT count(*) AS n FROM message_recipients WHERE domain_id = ?').get(domainId) as { n: number }).n;
     // An API key restricted to the domain, for one query: a fresh one every 500 calls (the rate limit).
     const keyFor = (domainId: string) => {
       let secret = '';
       let uses = 0;
-      return () => {
-        if (uses++ % 500 === 0) secret = createApiKey(deps, { userId, name: 'bench', scopes: ['deliveries:read'], domainId }).secret;
+      return async () => {
+        if (uses++ % 500 === 0) secret = (await createApiKey(deps, { userId, name: 'bench', scopes: ['deliveries:read'], domainId })).secret;
         return secret;
       };
     };
@@ -204,12 +207,12 @@ export async function apiScale(): Promise<void> {
         path: `/api/deliveries?limit=${LIMIT}${path}`,
         expect: opts.expect ?? LIMIT,
         key: domainId ? keyFor(domainId) : undefined,
-        direct: domainId ? () => deps.repos.domainDeliveries.list({ ...f, domainId }) : () => deps.repos.deliveries.list(f),
+        direct: domainId ? () => tables.domainDeliveries.list({ ...f, domainId }) : () => tables.deliveries.list(f),
         query: deliveryListQuery({ ...f, domainId, smallDomain: domainId !== undefined && recipients(domainId) < SMALL_DOMAIN }),
       };
     };
     const lastDelivery = (
-      deps.db.prepare(`SELECT id FROM deliveries WHERE user_id = ? ORDER BY id ASC LIMIT 1 OFFSET ${LIMIT}`).get(userId) as { id: string }
+      deps.db!.prepare(`SELECT id FROM deliveries WHERE user_id = ? ORDER BY id ASC LIMIT 1 OFFSET ${LIMIT}`).get(userId) as { id: string }
     ).id;
     const rareRoute = routeIds[RARE]!;
     const queries: Query[] = [
@@ -235,7 +238,7 @@ export async function apiScale(): Promise<void> {
     let calls = 0;
     const call = async (q: Query) => {
       if (++calls % 500 === 0) token = createSession(deps, userId);
-      const res = await app.request(q.path, { headers: { authorization: `Bearer ${q.key?.() ?? token}` } });
+      const res = await app.request(q.path, { headers: { authorization: `Bearer ${(await q.key?.()) ?? token}` } });
       const body = (await res.json()) as { data: unknown[] };
       if (res.status !== 200 || body.data.length !== q.expect) throw new Error(`${q.path}: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
     };
@@ -265,7 +268,7 @@ export async function apiScale(): Promise<void> {
         target: 'p99 ≤ 10 ms',
         met: p99 <= 10 ? 'met' : 'NOT MET',
       });
-      const plan = deps.db.prepare(`EXPLAIN QUERY PLAN ${q.query.sql}`).all(q.query.params) as { detail: string }[];
+      const plan = deps.db!.prepare(`EXPLAIN QUERY PLAN ${q.query.sql}`).all(q.query.params) as { detail: string }[];
       plans.push(`EXPLAIN QUERY PLAN (${q.name}): ${plan.map((p) => p.detail).join(' | ')}`);
     }
     // A key restricted to a small domain sorts that domain's deliveries, by design (deliveryListQuery()).
@@ -278,7 +281,7 @@ export async function apiScale(): Promise<void> {
         : `Every plan walks an index in id order (no table scan, no sort), but a key restricted to a domain with under ${SMALL_DOMAIN.toLocaleString('en')} recipients: that domain's deliveries, sorted.`,
     ]);
   } finally {
-    deps.db.close();
+    deps.db!.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

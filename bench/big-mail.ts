@@ -115,7 +115,7 @@ async function mailhook(store: 'fs' | 's3', all: Case[]): Promise<Outcome[]> {
     const server = await startS3Server('mailhook-bench');
     s3 = { env: { ...server.env, AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey }, close: () => server.close() };
   }
-  const mh = await startMailhook(`big-${store}`, (deps) => seedRoutes(deps, 'bench.test', [receiver.url]), { MAX_MESSAGE_BYTES: MAX_BYTES, ...s3?.env });
+  const mh = await startMailhook(`big-${store}`, async (deps) => await seedRoutes(deps, 'bench.test', [receiver.url]), { MAX_MESSAGE_BYTES: MAX_BYTES, ...s3?.env });
   try {
     // Idle = after one small message went all the way through, its raw link fetched.
     await sendMessage(mh.smtpPort, TO, plainMessage(0, TO));

@@ -37,8 +37,8 @@ async function mailhook(delayMs: number, cap: number, seconds: number): Promise<
   const receiver = await startReceiver({ key: 'webhook-id', delayMs });
   const urls = Array.from({ length: PER_MESSAGE }, (_, i) => `${receiver.url}?route=${i}`);
   const env: Record<string, string> = cap === DEFAULT_CAP ? {} : { WEBHOOK_CONCURRENCY_PER_DESTINATION: String(cap), WEBHOOK_CONCURRENCY: String(cap * 4) };
-  const mh = await startMailhook(`fanout-${delayMs}ms-${cap}`, (deps) => {
-    const { user, domain } = seedRoutes(deps, 'bench.test', []);
+  const mh = await startMailhook(`fanout-${delayMs}ms-${cap}`, async (deps) => {
+    const { user, domain } = await seedRoutes(deps, 'bench.test', []);
     seedPending(deps, { userId: user.id, domainId: domain.id }, Math.ceil(N / PER_MESSAGE), urls);
   }, env);
   try {

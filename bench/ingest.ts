@@ -112,7 +112,7 @@ async function webhookBaseline(mode: 'forward' | 'deliver' | 'sqlite'): Promise<
 
 async function mailhook(main?: string): Promise<Measured & { acceptRate: number }> {
   const receiver = await startReceiver();
-  const mh = await startMailhook(main ? 'ingest-before' : 'ingest', (deps) => seedRoutes(deps, DOMAIN, [receiver.url]), {}, { main });
+  const mh = await startMailhook(main ? 'ingest-before' : 'ingest', async (deps) => await seedRoutes(deps, DOMAIN, [receiver.url]), {}, { main });
   try {
     return await measureDelivered(mh.smtpPort, receiver, () => mh.stats().cpuSec);
   } finally {

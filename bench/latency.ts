@@ -67,7 +67,7 @@ export function histogram(values: number[]): string {
 
 async function mailhook(): Promise<Latencies> {
   const receiver = await startReceiver();
-  const mh = await startMailhook('latency', (deps) => seedRoutes(deps, 'bench.test', [receiver.url]));
+  const mh = await startMailhook('latency', async (deps) => await seedRoutes(deps, 'bench.test', [receiver.url]));
   try {
     return await measureLatency(mh.smtpPort, receiver, RATE, SECONDS, CONNS);
   } finally {

@@ -67,7 +67,7 @@ async function measure(name: string, nodeFlags: string[], big: boolean): Promise
   const receiver = await startReceiver();
   let mh: RunningMailhook | undefined;
   try {
-    mh = await startMailhook(name, (deps) => seedRoutes(deps, DOMAIN, [receiver.url]), { MAX_MESSAGE_BYTES: String(64 * MB) }, { built: true, nodeFlags });
+    mh = await startMailhook(name, async (deps) => await seedRoutes(deps, DOMAIN, [receiver.url]), { MAX_MESSAGE_BYTES: String(64 * MB) }, { built: true, nodeFlags });
     await sleep(5000);
     const idle = procStats(mh.child.pid).rss;
     const s = sampler(mh.child.pid);

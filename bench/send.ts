@@ -74,13 +74,13 @@ async function main() {
   const keys: string[] = [];
   const mh = await startMailhook(
     'send',
-    (deps) => {
-      const { user, domain } = seedUserAndDomain(deps, 'bench.test');
-      deps.repos.domains.setDkimKey(domain.id, key);
-      deps.repos.domains.setDkimVerified(domain.id, Date.now());
-      deps.repos.domains.setWebhook(domain.id, hookUrl, newWebhookSecret());
+    async (deps) => {
+      const { user, domain } = await seedUserAndDomain(deps, 'bench.test');
+      await deps.repos.domains.setDkimKey(domain.id, key);
+      await deps.repos.domains.setDkimVerified(domain.id, Date.now());
+      await deps.repos.domains.setWebhook(domain.id, hookUrl, newWebhookSecret());
       // One key per client: each stays under the 600 requests/min per-credential limit.
-      for (let i = 0; i < CLIENTS; i++) keys.push(createApiKey(deps, { userId: user.id, name: `bench${i}`, scopes: ['send'], domainId: null }).secret);
+      for (let i = 0; i < CLIENTS; i++) keys.push((await createApiKey(deps, { userId: user.id, name: `bench${i}`, scopes: ['send'], domainId: null })).secret);
     },
     { DNS_SERVERS: dns.address, OUTBOUND_SMTP_PORT: String(sink.port), SEND_RATE_PER_MINUTE: '1000000' },
   );

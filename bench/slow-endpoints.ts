@@ -28,7 +28,7 @@ async function healthyLatency(withDead: boolean): Promise<Latencies> {
   const healthy = await startReceiver();
   const dead = await startReceiver({ hang: true });
   const urls = withDead ? [healthy.url, dead.url] : [healthy.url];
-  const mh = await startMailhook(withDead ? 'slow-with-dead' : 'slow-solo', (deps) => seedRoutes(deps, 'bench.test', urls));
+  const mh = await startMailhook(withDead ? 'slow-with-dead' : 'slow-solo', async (deps) => await seedRoutes(deps, 'bench.test', urls));
   try {
     return await measureLatency(mh.smtpPort, healthy, RATE, SECONDS, 20);
   } finally {
@@ -42,10 +42,10 @@ async function acceptance(backlog: boolean): Promise<{ acceptRate: number; hookR
   const healthy = await startReceiver();
   const dead: Receiver[] = [];
   if (backlog) for (let i = 0; i < DEAD_DESTINATIONS; i++) dead.push(await startReceiver({ hang: true }));
-  const mh = await startMailhook(backlog ? 'backlog' : 'no-backlog', (deps) => {
-    seedRoutes(deps, 'bench.test', [healthy.url]);
+  const mh = await startMailhook(backlog ? 'backlog' : 'no-backlog', async (deps) => {
+    await seedRoutes(deps, 'bench.test', [healthy.url]);
     if (!backlog) return;
-    const other = seedRoutes(deps, 'dead.bench.test', []);
+    const other = await seedRoutes(deps, 'dead.bench.test', []);
     const perDest = Math.ceil(BACKLOG / DEAD_DESTINATIONS);
     for (const d of dead) seedPending(deps, { userId: other.user.id, domainId: other.domain.id }, perDest, [d.url], 5_000_000);
   });

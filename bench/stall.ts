@@ -92,10 +92,10 @@ async function probe(mh: RunningMailhook, tokens: string[], domainId: string, lo
 async function run(main?: string): Promise<{ idle: Probes; loaded: Probes }> {
   let domainId = '';
   let tokens: string[] = [];
-  const mh = await startMailhook(main ? 'stall-before' : 'stall', (deps) => {
-    const seed = addRouteSeed(deps);
+  const mh = await startMailhook(main ? 'stall-before' : 'stall', async (deps) => {
+    const seed = await addRouteSeed(deps);
     domainId = seed.domainId;
-    tokens = Array.from({ length: DRY_RUNS }, () => createSession(deps, seed.userId));
+    tokens = await Promise.all(Array.from({ length: DRY_RUNS }, () => createSession(deps, seed.userId)));
   }, {}, { main });
   try {
     const idle = await probe(mh, tokens, domainId, false);
@@ -106,9 +106,9 @@ async function run(main?: string): Promise<{ idle: Probes; loaded: Probes }> {
   }
 }
 
-function addRouteSeed(deps: Deps) {
-  const { user, domain } = seedUserAndDomain(deps, DOMAIN);
-  addRoute(deps, { userId: user.id, domainId: domain.id }, { match: `*@${DOMAIN}` });
+async function addRouteSeed(deps: Deps) {
+  const { user, domain } = await seedUserAndDomain(deps, DOMAIN);
+  await addRoute(deps, { userId: user.id, domainId: domain.id }, { match: `*@${DOMAIN}` });
   return { userId: user.id, domainId: domain.id };
 }
 

@@ -33,8 +33,8 @@ Everything else goes through the API (see README), e.g. with the token printed a
 
 class CliError extends Error {}
 
-function userByEmail(deps: Deps, email: string) {
-  const user = deps.repos.users.getByEmail(email.trim().toLowerCase());
+async function userByEmail(deps: Deps, email: string) {
+  const user = await deps.repos.users.getByEmail(email.trim().toLowerCase());
   if (!user) throw new CliError(`no account with email ${email}`);
   return user;
 }
@@ -42,7 +42,7 @@ function userByEmail(deps: Deps, email: string) {
 /** Runs one API call in-process as `userId`: the CLI has no logic of its own. */
 async function api(deps: Deps, userId: string | null, method: string, path: string, body?: unknown) {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-forwarded-for': '127.0.0.1' };
-  if (userId) headers.authorization = `Bearer ${createSession(deps, userId)}`;
+  if (userId) headers.authorization = `Bearer ${await createSession(deps, userId)}`;
   const res = await createApp(deps).request(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const json = (await res.json()) as Record<string, unknown>;
   if (!res.ok) throw new CliError(`${method} ${path}: ${res.status} ${String(json.error)}`);
@@ -64,26 +64,26 @@ async function run(deps: Deps, argv: string[]): Promise<unknown> {
     case 'user create':
       return api(deps, null, 'POST', '/api/auth/signup', { email: need(values.email, 'email'), password: need(values.password, 'password') });
     case 'token create': {
-      const user = userByEmail(deps, need(values.email, 'email'));
-      return { token: createSession(deps, user.id), user: { id: user.id, email: user.email } };
+      const user = await userByEmail(deps, need(values.email, 'email'));
+      return { token: await createSession(deps, user.id), user: { id: user.id, email: user.email } };
     }
     case 'domain verify': {
-      const user = userByEmail(deps, need(values.email, 'email'));
+      const user = await userByEmail(deps, need(values.email, 'email'));
       const name = need(arg, 'domain name (NAME)').trim().toLowerCase().replace(/\.$/, '');
-      const domain = deps.repos.domains.getByName(user.id, name);
+      const domain = await deps.repos.domains.getByName(user.id, name);
       if (!domain) throw new CliError(`${user.email} has no domain ${name}; add it with POST /api/domains first`);
       if (!values.force) return api(deps, user.id, 'POST', `/api/domains/${domain.id}/verify`);
-      const holder = deps.repos.domains.findVerified(name);
+      const holder = await deps.repos.domains.findVerified(name);
       if (holder && holder.id !== domain.id) throw new CliError(`${name} is already verified by another account`);
       const now = deps.now();
-      deps.repos.domains.setStatus(domain.id, 'verified', now, { checked_at: now, ok: true, records: [], forced: true });
+      await deps.repos.domains.setStatus(domain.id, 'verified', now, { checked_at: now, ok: true, records: [], forced: true });
       // The GET makes the DKIM key of a domain that has none yet; then sending counts as verified too.
       await api(deps, user.id, 'GET', `/api/domains/${domain.id}`);
-      deps.repos.domains.setDkimVerified(domain.id, now);
+      await deps.repos.domains.setDkimVerified(domain.id, now);
       return api(deps, user.id, 'GET', `/api/domains/${domain.id}`);
     }
     case 'status':
-      return statusReport(opsSnapshots(deps)());
+      return statusReport(await opsSnapshots(deps)());
     default:
       throw new CliError(USAGE);
   }
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     }
     throw err;
   } finally {
-    deps?.db.close();
+    await deps?.repos.close();
   }
 }
 

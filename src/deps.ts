@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Config } from './config.js';
-import { createRepos, type Repos } from './db/index.js';
+import type { Repository } from './db/repository.js';
+import { createSqliteRepository } from './db/sqlite-repository.js';
 import { openDb, type Db } from './db/open.js';
 import { observeCommits } from './db/group-commit.js';
 import { createLogger, type Logger } from './log.js';
@@ -14,8 +15,10 @@ import { S3BlobStore } from './store/s3-blob-store.js';
 /** What every part of Mailhook needs. Built once in main.ts; tests build their own. */
 export interface Deps {
   config: Readonly<Config>;
-  db: Db;
-  repos: Repos;
+  /** The SQLite connection, for what only SQLite has (backup, incremental vacuum, its file size); absent on another engine. */
+  db?: Db;
+  /** Every read and write of rows goes through this (src/db/repository.ts). */
+  repos: Repository;
   blobs: BlobStore;
   log: Logger;
   now: () => number;
@@ -28,7 +31,7 @@ export function createDeps(
   overrides: Partial<Pick<Deps, 'blobs' | 'log' | 'now'>> = {},
 ): Deps {
   const db = openDb(join(config.dataDir, 'mailhook.db'), config.sqliteCacheMb);
-  const repos = createRepos(db);
+  const repos = createSqliteRepository(db);
   const metrics = createMetrics();
   observeCommits(db, (writes, seconds) => {
     metrics.commitBatchSize.observe(writes);

@@ -64,11 +64,11 @@ export interface RunningMailhook {
 }
 
 /** A user with one verified domain and webhook routes to `urls` (one route each, all matching). */
-export function seedRoutes(deps: Deps, domainName: string, urls: string[], match = `*@${domainName}`) {
-  const { user, domain } = seedUserAndDomain(deps, domainName);
+export async function seedRoutes(deps: Deps, domainName: string, urls: string[], match = `*@${domainName}`) {
+  const { user, domain } = await seedUserAndDomain(deps, domainName);
   const now = Date.now();
-  urls.forEach((url, i) =>
-    deps.repos.routes.insert({
+  for (const [i, url] of urls.entries()) {
+    await deps.repos.routes.insert({
       id: newId('rte'),
       userId: user.id,
       domainId: domain.id,
@@ -82,8 +82,8 @@ export function seedRoutes(deps: Deps, domainName: string, urls: string[], match
       enabled: true,
       createdAt: now,
       updatedAt: now,
-    }),
-  );
+    });
+  }
   return { user, domain };
 }
 
@@ -106,7 +106,7 @@ export function beforeMain(): { main: string; label: string } | null {
  */
 export async function startMailhook(
   name: string,
-  seed: (deps: Deps) => void,
+  seed: (deps: Deps) => unknown,
   extraEnv: Record<string, string> = {},
   opts: StartOptions = {},
 ): Promise<RunningMailhook> {
@@ -121,9 +121,9 @@ export async function startMailhook(
   });
   const deps = createDeps(loadConfig(env));
   try {
-    seed(deps);
+    await seed(deps);
   } finally {
-    deps.db.close();
+    deps.db!.close();
   }
   // BENCH_MAILHOOK_NODE_FLAGS: extra node flags for experiments (e.g. --max-semi-space-size=4).
   const extraFlags = (process.env.BENCH_MAILHOOK_NODE_FLAGS ?? '').split(' ').filter(Boolean);

@@ -85,26 +85,26 @@ export function appRoutes(deps: Deps) {
   const r = router();
   r.use('*', requireSession);
 
-  r.openapi(create, (c) => {
+  r.openapi(create, async (c) => {
     const body = c.req.valid('json');
-    const { app, secret } = registerApp(deps, { userId: c.get('auth').user.id, name: body.name, redirectUris: body.redirect_uris, confidential: body.confidential });
+    const { app, secret } = await registerApp(deps, { userId: c.get('auth').user.id, name: body.name, redirectUris: body.redirect_uris, confidential: body.confidential });
     return c.json({ ...appJson(app), ...(secret ? { client_secret: secret } : {}) }, 201);
   });
 
-  r.openapi(list, (c) => {
+  r.openapi(list, async (c) => {
     const q = c.req.valid('query');
-    const rows = deps.repos.oauthApps.list(c.get('auth').user.id, { before: q.before, limit: q.limit + 1 });
+    const rows = await deps.repos.oauthApps.list(c.get('auth').user.id, { before: q.before, limit: q.limit + 1 });
     return c.json(paginate(rows, q.limit, appJson), 200);
   });
 
-  r.openapi(getOne, (c) => {
-    const app = deps.repos.oauthApps.get(c.get('auth').user.id, c.req.valid('param').id);
+  r.openapi(getOne, async (c) => {
+    const app = await deps.repos.oauthApps.get(c.get('auth').user.id, c.req.valid('param').id);
     if (!app) throw notFound('app');
     return c.json(appJson(app), 200);
   });
 
-  r.openapi(remove, (c) => {
-    if (!deps.repos.oauthApps.delete(c.get('auth').user.id, c.req.valid('param').id)) throw notFound('app');
+  r.openapi(remove, async (c) => {
+    if (!await deps.repos.oauthApps.delete(c.get('auth').user.id, c.req.valid('param').id)) throw notFound('app');
     return c.body(null, 204);
   });
   return r;

@@ -49,7 +49,7 @@ export function attachmentRoutes(deps: Deps): Hono {
     if ((q.exp?.length ?? 0) > 1 || (q.sig?.length ?? 0) > 1) throw new HttpError(403, 'invalid link');
     const check = checkLink(deps.config.secret, mid, idx, q.exp?.[0], q.sig?.[0], deps.now());
     if (!check.ok) throw new HttpError(check.status, check.status === 410 ? 'link expired' : 'invalid link');
-    const message = deps.repos.messages.getById(mid);
+    const message = await deps.repos.messages.getById(mid);
     if (!message) throw new HttpError(410, 'message deleted');
 
     let key: string;
@@ -60,7 +60,7 @@ export function attachmentRoutes(deps: Deps): Hono {
       filename = `${mid}.eml`;
       contentType = 'message/rfc822';
     } else {
-      const att = deps.repos.messages.attachment(mid, check.target);
+      const att = await deps.repos.messages.attachment(mid, check.target);
       if (!att) throw new HttpError(403, 'invalid link');
       if (message.purgedAt !== null) throw new HttpError(410, 'attachment expired');
       key = att.blobKey;

@@ -71,36 +71,40 @@ export function authRoutes(deps: Deps, limits: Limits) {
     // Hashed before the look-up: a 409 costs the same scrypt as a sign-up, so its timing does not
     // tell which emails have accounts faster than the sign-up throttle above lets anyone ask.
     const passwordHash = await hashPassword(body.password);
-    if (deps.repos.users.getByEmail(email)) throw new HttpError(409, 'an account with this email already exists');
+    if (await deps.repos.users.getByEmail(email)) throw new HttpError(409, 'an account with this email already exists');
     let user: User;
     try {
-      user = deps.repos.users.insert({ id: newId('usr'), email, passwordHash, googleSub: null, createdAt: deps.now() });
+      user = await deps.repos.users.insert({ id: newId('usr'), email, passwordHash, googleSub: null, createdAt: deps.now() });
     } catch (err) {
       // Two sign-ups raced past the check above; the UNIQUE index decided.
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new HttpError(409, 'an account with this email already exists');
       throw err;
     }
-    return c.json({ token: createSession(deps, user.id), user: userJson(user) }, 201);
+    return c.json({ token: await createSession(deps, user.id), user: userJson(user) }, 201);
   });
 
   r.openapi(login, async (c) => {
     const body = c.req.valid('json');
     const email = normaliseEmail(body.email) ?? body.email.trim().toLowerCase();
     const ip = clientIp(c, deps.config.trustProxy);
-    const wait = Math.max(...(await Promise.all([limits.loginPerAccount.retryAfter(email), limits.loginPerIp.retryAfter(ip)])));
-    if (wait > 0) throw tooMany(wait, 'failed sign-ins');
-    // Counted before the (slow) check, so a burst of parallel guesses cannot all slip past the limit.
-    await Promise.all([limits.loginPerAccount.record(email), limits.loginPerIp.record(ip)]);
-    const user = deps.repos.users.getByEmail(email);
+    // Counted before the (slow) check, each in one step (take: check and count, atomic on every
+    // node), so a burst of parallel guesses cannot all slip past the limit. A refused guess is
+    // not counted: whichever throttle it got past takes it back.
+    const [perAccount, perIp] = await Promise.all([limits.loginPerAccount.take(email), limits.loginPerIp.take(ip)]);
+    if (perAccount > 0 || perIp > 0) {
+      await Promise.all([perAccount === 0 && limits.loginPerAccount.unrecord(email), perIp === 0 && limits.loginPerIp.unrecord(ip)]);
+      throw tooMany(Math.max(perAccount, perIp), 'failed sign-ins');
+    }
+    const user = await deps.repos.users.getByEmail(email);
     const ok = user?.passwordHash ? await verifyPassword(body.password, user.passwordHash) : await burnPasswordCheck(body.password);
     // One answer for "no such account" and "wrong password": the response must not reveal which.
     if (!ok || !user) throw new HttpError(401, 'invalid email or password');
     await Promise.all([limits.loginPerAccount.reset(email), limits.loginPerIp.unrecord(ip)]);
-    return c.json({ token: createSession(deps, user.id), user: userJson(user) }, 200);
+    return c.json({ token: await createSession(deps, user.id), user: userJson(user) }, 200);
   });
 
-  r.openapi(logout, (c) => {
-    deps.repos.sessions.delete(c.get('auth').credentialId);
+  r.openapi(logout, async (c) => {
+    await deps.repos.sessions.delete(c.get('auth').credentialId);
     return c.body(null, 204);
   });
 

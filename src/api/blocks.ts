@@ -64,8 +64,8 @@ const remove = createRoute({
   responses: { 204: { description: 'Unblocked' }, ...errors(401, 403, 404) },
 });
 
-function ownBlock(deps: Deps, auth: Auth, id: string): SenderBlock {
-  const b = deps.repos.senderBlocks.get(auth.user.id, id);
+async function ownBlock(deps: Deps, auth: Auth, id: string): Promise<SenderBlock> {
+  const b = await deps.repos.senderBlocks.get(auth.user.id, id);
   // An account-wide block is outside a domain-limited key's reach.
   if (!b || (auth.domainId !== null && b.domainId !== auth.domainId)) throw notFound('block');
   return b;
@@ -75,36 +75,36 @@ function ownBlock(deps: Deps, auth: Auth, id: string): SenderBlock {
 export function blockRoutes(deps: Deps) {
   const r = router();
 
-  r.openapi(create, (c) => {
+  r.openapi(create, async (c) => {
     const auth = c.get('auth');
     const body = c.req.valid('json');
     const domainId = body.domain_id ?? auth.domainId;
-    if (domainId) ownDomain(deps, auth, domainId);
+    if (domainId) await ownDomain(deps, auth, domainId);
     const normal = normaliseBlockPattern(body.pattern);
     if ('error' in normal) throw new HttpError(400, `pattern: ${normal.error}`);
-    if (deps.repos.senderBlocks.find(auth.user.id, domainId, normal.pattern)) throw new HttpError(409, `${normal.pattern} is already blocked`);
-    if (deps.repos.senderBlocks.count(auth.user.id) >= MAX_BLOCKS_PER_ACCOUNT) {
+    if (await deps.repos.senderBlocks.find(auth.user.id, domainId, normal.pattern)) throw new HttpError(409, `${normal.pattern} is already blocked`);
+    if (await deps.repos.senderBlocks.count(auth.user.id) >= MAX_BLOCKS_PER_ACCOUNT) {
       throw new HttpError(409, `an account has at most ${MAX_BLOCKS_PER_ACCOUNT} blocks`);
     }
     const block: SenderBlock = { id: newId('blk', deps.now()), userId: auth.user.id, domainId, pattern: normal.pattern, createdAt: deps.now() };
-    deps.repos.senderBlocks.insert(block);
+    await deps.repos.senderBlocks.insert(block);
     return c.json(blockJson(block), 201);
   });
 
-  r.openapi(list, (c) => {
+  r.openapi(list, async (c) => {
     const auth = c.get('auth');
     const q = c.req.valid('query');
     const rows =
       q.domain_id && !canSeeDomain(auth, q.domain_id)
         ? []
-        : deps.repos.senderBlocks.list(auth.user.id, { domainId: auth.domainId ?? q.domain_id, before: q.before, limit: q.limit + 1 });
+        : await deps.repos.senderBlocks.list(auth.user.id, { domainId: auth.domainId ?? q.domain_id, before: q.before, limit: q.limit + 1 });
     return c.json(paginate(rows, q.limit, blockJson), 200);
   });
 
-  r.openapi(remove, (c) => {
+  r.openapi(remove, async (c) => {
     const auth = c.get('auth');
-    const block = ownBlock(deps, auth, c.req.valid('param').id);
-    deps.repos.senderBlocks.delete(auth.user.id, block.id);
+    const block = await ownBlock(deps, auth, c.req.valid('param').id);
+    await deps.repos.senderBlocks.delete(auth.user.id, block.id);
     return c.body(null, 204);
   });
   return r;

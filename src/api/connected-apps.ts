@@ -15,12 +15,12 @@ export const ConnectedAppSchema = z
   .openapi('ConnectedApp');
 
 /** One row per app, however often it was approved: revoking is per app, as users think of it. */
-function byApp(deps: Deps, grants: OAuthGrant[]) {
+async function byApp(deps: Deps, grants: OAuthGrant[]) {
   const rows = new Map<string, z.infer<typeof ConnectedAppSchema>>();
   for (const g of grants) {
     const row = rows.get(g.appId);
     if (!row) {
-      const app = deps.repos.oauthApps.getById(g.appId);
+      const app = await deps.repos.oauthApps.getById(g.appId);
       rows.set(g.appId, { app_id: g.appId, name: app?.name ?? g.appId, scopes: [...g.scopes], approved_at: g.createdAt, last_used_at: g.lastUsedAt });
       continue;
     }
@@ -52,9 +52,9 @@ const revoke = createRoute({
 export function connectedAppRoutes(deps: Deps) {
   const r = router();
   r.use('*', requireSession);
-  r.openapi(list, (c) => c.json({ data: byApp(deps, deps.repos.oauthTokens.listByUser(c.get('auth').user.id)) }, 200));
-  r.openapi(revoke, (c) => {
-    if (deps.repos.oauthTokens.deleteGrantsOf(c.get('auth').user.id, c.req.valid('param').app_id) === 0) throw notFound('connected app');
+  r.openapi(list, async (c) => c.json({ data: await byApp(deps, await deps.repos.oauthTokens.listByUser(c.get('auth').user.id)) }, 200));
+  r.openapi(revoke, async (c) => {
+    if (await deps.repos.oauthTokens.deleteGrantsOf(c.get('auth').user.id, c.req.valid('param').app_id) === 0) throw notFound('connected app');
     return c.body(null, 204);
   });
   return r;

@@ -104,8 +104,8 @@ const retry = createRoute({
  * A delivery of this caller: owned, and for a key restricted to a domain, under that domain
  * (its route's, or for a catch-all one a domain its message was addressed to).
  */
-function ownDelivery(deps: Deps, auth: Auth, id: string): Delivery {
-  const d = auth.domainId === null ? deps.repos.deliveries.get(auth.user.id, id) : deps.repos.domainDeliveries.get(auth.user.id, auth.domainId, id);
+async function ownDelivery(deps: Deps, auth: Auth, id: string): Promise<Delivery> {
+  const d = auth.domainId === null ? await deps.repos.deliveries.get(auth.user.id, id) : await deps.repos.domainDeliveries.get(auth.user.id, auth.domainId, id);
   if (!d) throw notFound('delivery');
   return d;
 }
@@ -114,28 +114,28 @@ function ownDelivery(deps: Deps, auth: Auth, id: string): Delivery {
 export function deliveryRoutes(deps: Deps, kickDeliveries: () => void) {
   const r = router();
 
-  r.openapi(list, (c) => {
+  r.openapi(list, async (c) => {
     const auth = c.get('auth');
     const q = c.req.valid('query');
     const filter = { userId: auth.user.id, status: q.status, messageId: q.message_id, routeId: q.route_id, before: q.before, limit: q.limit + 1 };
     const rows = auth.domainId
-      ? deps.repos.domainDeliveries.list({ ...filter, domainId: auth.domainId })
-      : deps.repos.deliveries.list(filter);
+      ? await deps.repos.domainDeliveries.list({ ...filter, domainId: auth.domainId })
+      : await deps.repos.deliveries.list(filter);
     return c.json(paginate(rows, q.limit, (d) => deliveryJson(d)), 200);
   });
 
-  r.openapi(get, (c) => {
-    const d = ownDelivery(deps, c.get('auth'), c.req.valid('param').id);
-    return c.json(deliveryJson(d, deps.repos.deliveries.attempts(d.id)), 200);
+  r.openapi(get, async (c) => {
+    const d = await ownDelivery(deps, c.get('auth'), c.req.valid('param').id);
+    return c.json(deliveryJson(d, await deps.repos.deliveries.attempts(d.id)), 200);
   });
 
-  r.openapi(retry, (c) => {
+  r.openapi(retry, async (c) => {
     const auth = c.get('auth');
-    const d = ownDelivery(deps, auth, c.req.valid('param').id);
-    const queued = retryNow(deps, auth.user.id, d.id);
+    const d = await ownDelivery(deps, auth, c.req.valid('param').id);
+    const queued = await retryNow(deps, auth.user.id, d.id);
     if (!queued) throw notFound('delivery');
     kickDeliveries();
-    return c.json(deliveryJson(queued, deps.repos.deliveries.attempts(d.id)), 202);
+    return c.json(deliveryJson(queued, await deps.repos.deliveries.attempts(queued.id)), 202);
   });
   return r;
 }

@@ -79,22 +79,22 @@ export function domainVerifyRoutes(deps: Deps) {
   const resolver = createResolver(deps.config.dnsServers);
   r.openapi(verify, async (c) => {
     const auth = c.get('auth');
-    const domain = await ensureDkimKey(deps, ownDomain(deps, auth, c.req.valid('param').id));
+    const domain = await ensureDkimKey(deps, await ownDomain(deps, auth, c.req.valid('param').id));
     const check = await checkDomain(resolver, deps.config.mxHost, domain, deps.now());
-    const holder = deps.repos.domains.findVerified(domain.name);
+    const holder = await deps.repos.domains.findVerified(domain.name);
     const takenElsewhere = check.ok && holder !== null && holder.id !== domain.id;
     const verified = domain.status === 'verified' || (check.ok && !takenElsewhere);
     try {
-      deps.repos.domains.setStatus(domain.id, verified ? 'verified' : 'pending', verified ? (domain.verifiedAt ?? check.checked_at) : null, check);
+      await deps.repos.domains.setStatus(domain.id, verified ? 'verified' : 'pending', verified ? (domain.verifiedAt ?? check.checked_at) : null, check);
     } catch (err) {
       if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
       // Another account verified the name between our read and our write.
-      deps.repos.domains.setStatus(domain.id, 'pending', null, check);
+      await deps.repos.domains.setStatus(domain.id, 'pending', null, check);
       throw new HttpError(409, `${domain.name} is already verified by another account`);
     }
     if (takenElsewhere) throw new HttpError(409, `${domain.name} is already verified by another account`);
-    if (verified && check.records.some((r) => r.purpose === 'dkim' && r.ok)) deps.repos.domains.setDkimVerified(domain.id, check.checked_at);
-    return c.json(domainJson(deps.config, deps.repos.domains.get(auth.user.id, domain.id)!), 200);
+    if (verified && check.records.some((r) => r.purpose === 'dkim' && r.ok)) await deps.repos.domains.setDkimVerified(domain.id, check.checked_at);
+    return c.json(domainJson(deps.config, (await deps.repos.domains.get(auth.user.id, domain.id))!), 200);
   });
   return r;
 }

@@ -61,26 +61,26 @@ const test = createRoute({
 export function domainWebhookRoutes(deps: Deps) {
   const r = router();
 
-  r.openapi(put, (c) => {
-    const domain = ownDomain(deps, c.get('auth'), c.req.valid('param').id);
+  r.openapi(put, async (c) => {
+    const domain = await ownDomain(deps, c.get('auth'), c.req.valid('param').id);
     const body = c.req.valid('json');
     const url = body.url.trim();
     assertWebhookUrl(url, { allowInsecure: deps.config.allowInsecureWebhooks });
     // Replacing the URL keeps the secret: the receiver's verification code keeps working.
     const secret = domain.webhookSecret ?? newWebhookSecret();
     const payload = body.payload ?? (domain.webhookUrl ? domain.webhookPayload : 'json');
-    deps.repos.domains.setWebhook(domain.id, url, secret, payload);
+    await deps.repos.domains.setWebhook(domain.id, url, secret, payload);
     return c.json({ url, secret, payload }, 200);
   });
 
-  r.openapi(remove, (c) => {
-    const domain = ownDomain(deps, c.get('auth'), c.req.valid('param').id);
-    deps.repos.domains.setWebhook(domain.id, null, null);
+  r.openapi(remove, async (c) => {
+    const domain = await ownDomain(deps, c.get('auth'), c.req.valid('param').id);
+    await deps.repos.domains.setWebhook(domain.id, null, null);
     return c.body(null, 204);
   });
 
   r.openapi(test, async (c) => {
-    const domain = ownDomain(deps, c.get('auth'), c.req.valid('param').id);
+    const domain = await ownDomain(deps, c.get('auth'), c.req.valid('param').id);
     if (!domain.webhookUrl || !domain.webhookSecret) throw new HttpError(409, 'this domain has no webhook; PUT one first');
     const now = deps.now();
     const result = await postWebhook({

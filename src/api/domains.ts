@@ -71,12 +71,12 @@ export function domainRoutes(deps: Deps) {
     if (auth.domainId) throw new HttpError(403, 'this API key is restricted to one domain and cannot add domains');
     const name = normaliseDomainName(c.req.valid('json').name);
     if (!name) throw new HttpError(400, 'name: not a valid domain name');
-    if (deps.repos.domains.getByName(auth.user.id, name)) throw new HttpError(409, `you already added ${name}`);
+    if (await deps.repos.domains.getByName(auth.user.id, name)) throw new HttpError(409, `you already added ${name}`);
     const dkim = await newDkimKey(deps.config.secret);
     const now = deps.now();
     const id = newId('dom', now);
     try {
-      deps.repos.domains.insert({
+      await deps.repos.domains.insert({
         id,
         userId: auth.user.id,
         name,
@@ -92,40 +92,35 @@ export function domainRoutes(deps: Deps) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new HttpError(409, `you already added ${name}`);
       throw err;
     }
-    return c.json(domainJson(deps.config, deps.repos.domains.get(auth.user.id, id)!), 201);
+    return c.json(domainJson(deps.config, (await deps.repos.domains.get(auth.user.id, id))!), 201);
   });
 
-  r.openapi(list, (c) => {
+  r.openapi(list, async (c) => {
     const auth = c.get('auth');
     const q = c.req.valid('query');
     if (auth.domainId) {
-      const own = deps.repos.domains.get(auth.user.id, auth.domainId);
+      const own = await deps.repos.domains.get(auth.user.id, auth.domainId);
       const rows = own && (!q.before || own.id < q.before) ? [own] : [];
       return c.json(paginate(rows, q.limit, (d) => domainJson(deps.config, d)), 200);
     }
-    const rows = deps.repos.domains.list(auth.user.id, { before: q.before, limit: q.limit + 1 });
+    const rows = await deps.repos.domains.list(auth.user.id, { before: q.before, limit: q.limit + 1 });
     return c.json(paginate(rows, q.limit, (d) => domainJson(deps.config, d)), 200);
   });
 
   r.openapi(get, async (c) => {
-    const domain = await ensureDkimKey(deps, ownDomain(deps, c.get('auth'), c.req.valid('param').id));
+    const domain = await ensureDkimKey(deps, await ownDomain(deps, c.get('auth'), c.req.valid('param').id));
     return c.json(domainJson(deps.config, domain), 200);
   });
 
   r.openapi(remove, async (c) => {
     const auth = c.get('auth');
-    const domain = ownDomain(deps, auth, c.req.valid('param').id);
+    const domain = await ownDomain(deps, auth, c.req.valid('param').id);
     // Blob keys and rows in one transaction, so a message committed meanwhile is not missed;
     // the delete cascades to routes, messages, deliveries and keys. Objects go last. Mail that
     // was also addressed to another of the account's domains stays, filed under that domain;
     // this domain's deliveries of it still pending end as failed.
-    const keys = deps.db.transaction(() => {
-      deps.repos.deliveries.endForDomain(domain.id, domain.webhookSecret, deps.now());
-      deps.repos.messageBlobs.refileFrom(domain.id);
-      const found = deps.repos.messageBlobs.ofDomain(domain.id);
-      if (!deps.repos.domains.delete(auth.user.id, domain.id)) throw notFound('domain');
-      return found;
-    })();
+    const keys = await deps.repos.removeDomain(auth.user.id, domain.id, domain.webhookSecret, deps.now());
+    if (!keys) throw notFound('domain');
     await removeBlobs(deps, keys);
     return c.body(null, 204);
   });

@@ -29,15 +29,15 @@ const googleRoute = createRoute({
  * sign-up does not prove the mailbox, so that account may be an attacker's, made in advance
  * with the victim's address and a password the attacker keeps (account pre-hijacking).
  */
-function accountFor(deps: Deps, id: OidcIdentity): User {
-  const linked = deps.repos.users.getByGoogleSub(id.sub);
+async function accountFor(deps: Deps, id: OidcIdentity): Promise<User> {
+  const linked = await deps.repos.users.getByGoogleSub(id.sub);
   if (linked) return linked;
-  const byEmail = deps.repos.users.getByEmail(id.email);
+  const byEmail = await deps.repos.users.getByEmail(id.email);
   if (byEmail) {
     if (byEmail.googleSub !== null) throw new HttpError(409, 'this email is linked to another Google account');
     throw new HttpError(409, 'an account with this email already exists: sign in with its password');
   }
-  return deps.repos.users.insert({ id: newId('usr'), email: id.email, passwordHash: null, googleSub: id.sub, createdAt: deps.now() });
+  return await deps.repos.users.insert({ id: newId('usr'), email: id.email, passwordHash: null, googleSub: id.sub, createdAt: deps.now() });
 }
 
 /** POST /api/auth/google: 404 when GOOGLE_CLIENT_ID is not set. */
@@ -49,8 +49,8 @@ export function googleRoutes(deps: Deps) {
   r.openapi(googleRoute, async (c) => {
     if (!client) throw new HttpError(404, 'Google sign-in is not configured on this server');
     const body = c.req.valid('json');
-    const user = accountFor(deps, await (await client).signIn(body.code, body.redirect_uri));
-    return c.json({ token: createSession(deps, user.id), user: userJson(user) }, 200);
+    const user = await accountFor(deps, await (await client).signIn(body.code, body.redirect_uri));
+    return c.json({ token: await createSession(deps, user.id), user: userJson(user) }, 200);
   });
   return r;
 }

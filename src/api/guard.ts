@@ -31,16 +31,16 @@ export function authenticate(deps: Deps, limits: Limits): MiddlewareHandler<ApiE
     const token = match[1]!;
     let auth: Auth | null = null;
     if (token.startsWith('mhs_')) {
-      const found = findSession(deps, token);
+      const found = await findSession(deps, token);
       if (found) auth = { user: found.user, kind: 'session', credentialId: found.session.id, scopes: ['*'], domainId: null };
     } else if (token.startsWith('mhk_')) {
-      const found = findApiKey(deps, token);
+      const found = await findApiKey(deps, token);
       if (found) {
         const { key, user } = found;
         auth = { user, kind: 'key', credentialId: key.id, scopes: key.scopes, domainId: key.domainId };
       }
     } else if (token.startsWith('mho_')) {
-      const found = findAccessToken(deps, token);
+      const found = await findAccessToken(deps, token);
       if (!found) throw unauthorized('invalid, expired or revoked access token', 'Bearer error="invalid_token"');
       auth = { user: found.user, kind: 'oauth', credentialId: found.grant.id, scopes: found.scopes, domainId: null };
     }
@@ -85,8 +85,8 @@ export const canSeeMessage = (auth: Auth, m: { domainIds: readonly string[] }) =
   auth.domainId === null || m.domainIds.includes(auth.domainId);
 
 /** The caller's domain, or the same 404 whether it is missing, another user's or outside the key's domain. */
-export function ownDomain(deps: Deps, auth: Auth, id: string): Domain {
-  const domain = deps.repos.domains.get(auth.user.id, id);
+export async function ownDomain(deps: Deps, auth: Auth, id: string): Promise<Domain> {
+  const domain = await deps.repos.domains.get(auth.user.id, id);
   if (!domain || !canSeeDomain(auth, domain.id)) throw notFound('domain');
   return domain;
 }

@@ -6,7 +6,7 @@ export function healthRoutes(deps: Deps): Hono {
   app.get('/api/health', async (c) => {
     const checks = { db: false, blobs: false };
     try {
-      deps.db.prepare('SELECT 1').get();
+      await deps.repos.ping();
       checks.db = true;
     } catch (err) {
       deps.log.error('health: database', { err });

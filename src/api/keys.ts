@@ -67,22 +67,22 @@ export function keyRoutes(deps: Deps) {
   const r = router();
   r.use('*', requireSession);
 
-  r.openapi(create, (c) => {
+  r.openapi(create, async (c) => {
     const auth = c.get('auth');
     const body = c.req.valid('json');
-    const domainId = body.domain_id ? ownDomain(deps, auth, body.domain_id).id : null;
-    const { key, secret } = createApiKey(deps, { userId: auth.user.id, name: body.name, scopes: body.scopes, domainId });
+    const domainId = body.domain_id ? (await ownDomain(deps, auth, body.domain_id)).id : null;
+    const { key, secret } = await createApiKey(deps, { userId: auth.user.id, name: body.name, scopes: body.scopes, domainId });
     return c.json({ ...keyJson(key), key: secret }, 201);
   });
 
-  r.openapi(list, (c) => {
+  r.openapi(list, async (c) => {
     const q = c.req.valid('query');
-    const rows = deps.repos.apiKeys.list(c.get('auth').user.id, { before: q.before, limit: q.limit + 1 });
+    const rows = await deps.repos.apiKeys.list(c.get('auth').user.id, { before: q.before, limit: q.limit + 1 });
     return c.json(paginate(rows, q.limit, keyJson), 200);
   });
 
-  r.openapi(revoke, (c) => {
-    if (!deps.repos.apiKeys.revoke(c.get('auth').user.id, c.req.valid('param').id, deps.now())) throw notFound('API key');
+  r.openapi(revoke, async (c) => {
+    if (!await deps.repos.apiKeys.revoke(c.get('auth').user.id, c.req.valid('param').id, deps.now())) throw notFound('API key');
     return c.body(null, 204);
   });
   return r;

@@ -75,8 +75,8 @@ const remove = createRoute({
   },
 });
 
-function ownMessage(deps: Deps, auth: Auth, id: string): MessageWithDomains {
-  const m = deps.repos.messages.get(auth.user.id, id);
+async function ownMessage(deps: Deps, auth: Auth, id: string): Promise<MessageWithDomains> {
+  const m = await deps.repos.messages.get(auth.user.id, id);
   if (!m || !canSeeMessage(auth, m)) throw notFound('message');
   return m;
 }
@@ -85,11 +85,11 @@ function ownMessage(deps: Deps, auth: Auth, id: string): MessageWithDomains {
 export function messageRoutes(deps: Deps) {
   const r = router();
 
-  r.openapi(list, (c) => {
+  r.openapi(list, async (c) => {
     const auth = c.get('auth');
     const q = c.req.valid('query');
     if (q.domain_id && !canSeeDomain(auth, q.domain_id)) return c.json({ data: [], next_cursor: null }, 200);
-    const rows = deps.repos.messages.list({
+    const rows = await deps.repos.messages.list({
       userId: auth.user.id,
       domainId: auth.domainId ?? q.domain_id,
       recipient: q.recipient?.trim(),
@@ -102,21 +102,22 @@ export function messageRoutes(deps: Deps) {
     return c.json(paginate(rows, q.limit, messageSummaryJson), 200);
   });
 
-  r.openapi(get, (c) => {
+  r.openapi(get, async (c) => {
     const auth = c.get('auth');
-    const m = ownMessage(deps, auth, c.req.valid('param').id);
+    const m = await ownMessage(deps, auth, c.req.valid('param').id);
     // A key restricted to one domain sees that domain's deliveries, as GET /api/deliveries does.
-    const rows = auth.domainId ? deps.repos.domainDeliveries.forMessage(m.id, auth.domainId) : deps.repos.deliveries.forMessage(m.id);
-    const deliveries = rows.map((d) => deliveryJson(d, deps.repos.deliveries.attempts(d.id)));
-    const forwards = deps.repos.sends
-      .forMessage(m.id)
-      .filter((s) => s.kind === 'forward' && (!auth.domainId || s.domainId === auth.domainId))
-      .map((s) => sendJson(deps, s, true));
-    return c.json({ ...messageJson(deps.config, m, deps.repos.messages.attachments(m.id)), deliveries, forwards }, 200);
+    const rows = auth.domainId ? await deps.repos.domainDeliveries.forMessage(m.id, auth.domainId) : await deps.repos.deliveries.forMessage(m.id);
+    const deliveries = await Promise.all(rows.map(async (d) => deliveryJson(d, await deps.repos.deliveries.attempts(d.id))));
+    const forwards = await Promise.all(
+      (await deps.repos.sends.forMessage(m.id))
+        .filter((s) => s.kind === 'forward' && (!auth.domainId || s.domainId === auth.domainId))
+        .map((s) => sendJson(deps, s, true)),
+    );
+    return c.json({ ...messageJson(deps.config, m, await deps.repos.messages.attachments(m.id)), deliveries, forwards }, 200);
   });
 
   r.openapi(raw, async (c) => {
-    const m = ownMessage(deps, c.get('auth'), c.req.valid('param').id);
+    const m = await ownMessage(deps, c.get('auth'), c.req.valid('param').id);
     let body: Readable;
     try {
       body = await deps.blobs.get(m.rawKey);
@@ -140,15 +141,15 @@ export function messageRoutes(deps: Deps) {
 
   r.openapi(remove, async (c) => {
     const auth = c.get('auth');
-    const m = ownMessage(deps, auth, c.req.valid('param').id);
+    const m = await ownMessage(deps, auth, c.req.valid('param').id);
     // One stored copy serves every domain it was addressed to: a key restricted to one of them
     // may read it, but deleting it would also take it (and its delivery log) from the others.
     if (!m.domainIds.every((d) => canSeeDomain(auth, d))) {
       throw new HttpError(403, 'this message was also addressed to another domain: delete it with a key not restricted to one domain');
     }
     // Blobs kept in the database go with the row (cascade); the others are objects to delete after it.
-    const keys = deps.repos.blobs.external([m.rawKey, ...deps.repos.messages.attachments(m.id).map((a) => a.blobKey)]);
-    deps.repos.messages.delete(m.id);
+    const keys = await deps.repos.blobs.external([m.rawKey, ...(await deps.repos.messages.attachments(m.id)).map((a) => a.blobKey)]);
+    await deps.repos.messages.delete(m.id);
     await removeBlobs(deps, keys);
     return c.body(null, 204);
   });

@@ -25,7 +25,7 @@ export function metricsRoutes(deps: Deps, opts: { privateListener?: boolean } = 
       privateListener: opts.privateListener ?? false,
     });
     if (!allowed) return c.json({ error: 'not found' }, 404);
-    const body = await deps.metrics.render(snapshot());
+    const body = await deps.metrics.render(await snapshot());
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType, 'cache-control': 'no-store' });
   });
   return app;

@@ -54,8 +54,8 @@ export const MAX_ROUTES_PER_DOMAIN = 1000;
 export const MAX_DOMAIN_PATTERN_COST = 10_000;
 
 /** A new or newly enabled or re-matched route must keep its domain within the limits above. */
-function assertDomainLimits(deps: Deps, route: Route): void {
-  const others = deps.repos.routes.enabledForDomain(route.domainId).filter((r) => r.id !== route.id);
+async function assertDomainLimits(deps: Deps, route: Route): Promise<void> {
+  const others = (await deps.repos.routes.enabledForDomain(route.domainId)).filter((r) => r.id !== route.id);
   if (others.length >= MAX_ROUTES_PER_DOMAIN) {
     throw new HttpError(409, `a domain has at most ${MAX_ROUTES_PER_DOMAIN} enabled routes; this one has ${others.length}`);
   }
@@ -72,7 +72,7 @@ function assertDomainLimits(deps: Deps, route: Route): void {
  * The route after applying `patch` to `current` (null when creating), every field validated
  * against the result: changing `action` re-checks destination and filters.
  */
-export function applyRoutePatch(deps: Deps, domain: Domain, userId: string, current: Route | null, patch: RoutePatch): Route {
+export async function applyRoutePatch(deps: Deps, domain: Domain, userId: string, current: Route | null, patch: RoutePatch): Promise<Route> {
   const now = deps.now();
   const match = (patch.match ?? current?.match ?? '').trim();
   const matchError = validatePattern(match, domain.name);
@@ -121,7 +121,7 @@ export function applyRoutePatch(deps: Deps, domain: Domain, userId: string, curr
     updatedAt: now,
   };
   const costlier = !current || (route.match !== current.match && route.enabled) || (route.enabled && !current.enabled);
-  if (costlier && route.enabled) assertDomainLimits(deps, route);
+  if (costlier && route.enabled) await assertDomainLimits(deps, route);
   return route;
 }
 

@@ -69,13 +69,13 @@ export function routeTestRoutes(deps: Deps) {
   r.openapi(test, async (c) => {
     const auth = c.get('auth');
     const body = c.req.valid('json');
-    const domain = ownDomain(deps, auth, body.domain_id);
+    const domain = await ownDomain(deps, auth, body.domain_id);
     if (body.raw !== undefined && body.message_id !== undefined) throw new HttpError(400, 'raw, message_id: give one, not both');
 
     let parsed = emptyParsed();
     let recipients: string[] = [];
     if (body.message_id !== undefined) {
-      const message = deps.repos.messages.get(auth.user.id, body.message_id);
+      const message = await deps.repos.messages.get(auth.user.id, body.message_id);
       if (!message || !canSeeMessage(auth, message)) throw notFound('message');
       parsed = message.parsed;
       recipients = message.envelope.rcptTo.filter((a) => domainOf(a) === domain.name);
@@ -87,7 +87,7 @@ export function routeTestRoutes(deps: Deps) {
     recipients = [...new Set(recipients.map((a) => a.toLowerCase()))].slice(0, MAX_RECIPIENTS);
     if (recipients.length === 0) throw new HttpError(400, `recipient: required (no recipient at ${domain.name} in the message)`);
 
-    const routes = deps.repos.routes.enabledForDomain(domain.id);
+    const routes = await deps.repos.routes.enabledForDomain(domain.id);
     const results = recipients.map((recipient) => {
       const { fired, trace } = routesForRecipient(routes, recipient, parsed);
       const catchAll = fired.length === 0 && domain.webhookUrl ? { url: domain.webhookUrl } : null;

@@ -52,8 +52,8 @@ const remove = createRoute({
   responses: { 204: { description: 'Deleted (its past deliveries keep their route_id)' }, ...errors(401, 403, 404) },
 });
 
-function ownRoute(deps: Deps, auth: Auth, id: string): Route {
-  const route = deps.repos.routes.get(auth.user.id, id);
+async function ownRoute(deps: Deps, auth: Auth, id: string): Promise<Route> {
+  const route = await deps.repos.routes.get(auth.user.id, id);
   if (!route || !canSeeDomain(auth, route.domainId)) throw notFound('route');
   return route;
 }
@@ -62,16 +62,16 @@ function ownRoute(deps: Deps, auth: Auth, id: string): Route {
 export function routeRoutes(deps: Deps) {
   const r = router();
 
-  r.openapi(create, (c) => {
+  r.openapi(create, async (c) => {
     const auth = c.get('auth');
     const body = c.req.valid('json');
-    const domain = ownDomain(deps, auth, body.domain_id);
-    const route = applyRoutePatch(deps, domain, auth.user.id, null, body);
-    deps.repos.routes.insert(route);
+    const domain = await ownDomain(deps, auth, body.domain_id);
+    const route = await applyRoutePatch(deps, domain, auth.user.id, null, body);
+    await deps.repos.routes.insert(route);
     return c.json(routeJson(route), 201);
   });
 
-  r.openapi(list, (c) => {
+  r.openapi(list, async (c) => {
     const auth = c.get('auth');
     const q = c.req.valid('query');
     const domainId = auth.domainId ?? q.domain_id;
@@ -79,25 +79,25 @@ export function routeRoutes(deps: Deps) {
     const rows =
       q.domain_id && !canSeeDomain(auth, q.domain_id)
         ? []
-        : deps.repos.routes.list(auth.user.id, { domainId, before: q.before, limit: q.limit + 1 });
+        : await deps.repos.routes.list(auth.user.id, { domainId, before: q.before, limit: q.limit + 1 });
     return c.json(paginate(rows, q.limit, routeJson), 200);
   });
 
-  r.openapi(get, (c) => c.json(routeJson(ownRoute(deps, c.get('auth'), c.req.valid('param').id)), 200));
+  r.openapi(get, async (c) => c.json(routeJson(await ownRoute(deps, c.get('auth'), c.req.valid('param').id)), 200));
 
-  r.openapi(patch, (c) => {
+  r.openapi(patch, async (c) => {
     const auth = c.get('auth');
-    const current = ownRoute(deps, auth, c.req.valid('param').id);
-    const domain = ownDomain(deps, auth, current.domainId);
-    const route = applyRoutePatch(deps, domain, auth.user.id, current, c.req.valid('json'));
-    deps.repos.routes.update(route);
+    const current = await ownRoute(deps, auth, c.req.valid('param').id);
+    const domain = await ownDomain(deps, auth, current.domainId);
+    const route = await applyRoutePatch(deps, domain, auth.user.id, current, c.req.valid('json'));
+    await deps.repos.routes.update(route);
     return c.json(routeJson(route), 200);
   });
 
-  r.openapi(remove, (c) => {
+  r.openapi(remove, async (c) => {
     const auth = c.get('auth');
-    const route = ownRoute(deps, auth, c.req.valid('param').id);
-    deps.repos.routes.delete(auth.user.id, route.id);
+    const route = await ownRoute(deps, auth, c.req.valid('param').id);
+    await deps.repos.routes.delete(auth.user.id, route.id);
     return c.body(null, 204);
   });
   return r;

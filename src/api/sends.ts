@@ -53,9 +53,9 @@ function overall(rs: Recipient[]): z.infer<typeof SendSchema>['status'] {
 
 const attemptJson = (a: SendAttempt) => ({ started_at: a.startedAt, finished_at: a.finishedAt, mx: a.mx, code: a.code, reply: a.reply, error: a.error });
 
-export function sendJson(deps: Deps, s: Send, withAttempts: boolean): z.infer<typeof SendSchema> {
-  const rs = deps.repos.sends.recipients(s.id);
-  const attempts = withAttempts ? deps.repos.sends.attempts(s.id) : [];
+export async function sendJson(deps: Deps, s: Send, withAttempts: boolean): Promise<z.infer<typeof SendSchema>> {
+  const rs = await deps.repos.sends.recipients(s.id);
+  const attempts = withAttempts ? await deps.repos.sends.attempts(s.id) : [];
   return {
     id: s.id,
     kind: s.kind,
@@ -111,28 +111,29 @@ const retry = createRoute({
 /** GET /api/sends, GET /api/sends/:id, POST /api/sends/:id/retry (`kick` wakes the outbound worker). */
 export function sendsRoutes(deps: Deps, kick: () => void = () => {}) {
   const r = router();
-  r.openapi(list, (c) => {
+  r.openapi(list, async (c) => {
     const auth = c.get('auth');
     const q = c.req.valid('query');
     const domainId = auth.domainId ?? q.domain_id;
     if (auth.domainId && q.domain_id && q.domain_id !== auth.domainId) return c.json({ data: [], next_cursor: null }, 200);
-    const rows = deps.repos.sends.list({ userId: auth.user.id, domainId, status: q.status, before: q.before, limit: q.limit + 1 });
-    return c.json(paginate(rows, q.limit, (s) => sendJson(deps, s, false)), 200);
+    const rows = await deps.repos.sends.list({ userId: auth.user.id, domainId, status: q.status, before: q.before, limit: q.limit + 1 });
+    const page = paginate(rows, q.limit, (s) => s);
+    return c.json({ data: await Promise.all(page.data.map((s) => sendJson(deps, s, false))), next_cursor: page.next_cursor }, 200);
   });
-  r.openapi(get, (c) => {
+  r.openapi(get, async (c) => {
     const auth = c.get('auth');
-    const s = deps.repos.sends.get(auth.user.id, c.req.valid('param').id);
+    const s = await deps.repos.sends.get(auth.user.id, c.req.valid('param').id);
     if (!s || !canSeeDomain(auth, s.domainId)) throw notFound('send');
-    return c.json(sendJson(deps, s, true), 200);
+    return c.json(await sendJson(deps, s, true), 200);
   });
-  r.openapi(retry, (c) => {
+  r.openapi(retry, async (c) => {
     const auth = c.get('auth');
-    const s = deps.repos.sends.get(auth.user.id, c.req.valid('param').id);
+    const s = await deps.repos.sends.get(auth.user.id, c.req.valid('param').id);
     if (!s || !canSeeDomain(auth, s.domainId)) throw notFound('send');
     // A recipient in flight keeps its lease: its attempt's result decides, then the retry runs.
-    deps.repos.outbound.retryNow(s.id, deps.now());
+    await deps.repos.outbound.retryNow(s.id, deps.now());
     kick();
-    return c.json(sendJson(deps, s, true), 200);
+    return c.json(await sendJson(deps, s, true), 200);
   });
   return r;
 }

@@ -39,9 +39,9 @@ const remove = createRoute({
  */
 export function suppressionRoutes(deps: Deps) {
   const r = router();
-  r.openapi(list, (c) => {
+  r.openapi(list, async (c) => {
     const q = c.req.valid('query');
-    const rows = deps.repos.suppressions.list(c.get('auth').user.id, q.before, q.limit + 1);
+    const rows = await deps.repos.suppressions.list(c.get('auth').user.id, q.before, q.limit + 1);
     const items = rows.slice(0, q.limit);
     return c.json(
       {
@@ -51,10 +51,10 @@ export function suppressionRoutes(deps: Deps) {
       200,
     );
   });
-  r.openapi(remove, (c) => {
+  r.openapi(remove, async (c) => {
     const auth = c.get('auth');
     if (auth.domainId) throw new HttpError(403, 'this API key is restricted to one domain and cannot change the account suppression list');
-    if (!deps.repos.suppressions.remove(auth.user.id, c.req.valid('param').address)) throw notFound('suppression');
+    if (!await deps.repos.suppressions.remove(auth.user.id, c.req.valid('param').address)) throw notFound('suppression');
     return c.body(null, 204);
   });
   return r;

@@ -27,10 +27,10 @@ export function hasScope(granted: readonly string[], needed: Scope): boolean {
 }
 
 /** Makes a key; `secret` is the only time the full key exists outside the caller's hands. */
-export function createApiKey(
+export async function createApiKey(
   deps: Deps,
   input: { userId: string; name: string; scopes: Scope[]; domainId: string | null },
-): { key: ApiKey; secret: string } {
+): Promise<{ key: ApiKey; secret: string }> {
   const now = deps.now();
   const secret = newToken('mhk_');
   const key: ApiKey = {
@@ -45,17 +45,17 @@ export function createApiKey(
     lastUsedAt: null,
     revokedAt: null,
   };
-  deps.repos.apiKeys.insert(key);
+  await deps.repos.apiKeys.insert(key);
   return { key, secret };
 }
 
 /** The live key with its user; null when unknown or revoked (checked on every request). */
-export function findApiKey(deps: Deps, secret: string): { key: ApiKey; user: User } | null {
-  const key = deps.repos.apiKeys.getByKeyHash(sha256Hex(secret));
+export async function findApiKey(deps: Deps, secret: string): Promise<{ key: ApiKey; user: User } | null> {
+  const key = await deps.repos.apiKeys.getByKeyHash(sha256Hex(secret));
   if (!key || key.revokedAt !== null) return null;
-  const user = deps.repos.users.get(key.userId);
+  const user = await deps.repos.users.get(key.userId);
   if (!user) return null;
   const now = deps.now();
-  if (key.lastUsedAt === null || now - key.lastUsedAt >= TOUCH_INTERVAL_MS) deps.repos.apiKeys.touch(key.id, now);
+  if (key.lastUsedAt === null || now - key.lastUsedAt >= TOUCH_INTERVAL_MS) await deps.repos.apiKeys.touch(key.id, now);
   return { key, user };
 }

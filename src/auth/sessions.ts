@@ -11,11 +11,11 @@ export const SESSION_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
 export const TOUCH_INTERVAL_MS = 60 * 1000;
 
 /** Starts a session; the token is returned once and only its hash is kept. */
-export function createSession(deps: Deps, userId: string): string {
+export async function createSession(deps: Deps, userId: string): Promise<string> {
   const now = deps.now();
   const token = newToken('mhs_');
-  deps.repos.sessions.deleteExpired(userId, now);
-  deps.repos.sessions.insert({
+  await deps.repos.sessions.deleteExpired(userId, now);
+  await deps.repos.sessions.insert({
     id: newId('ses', now),
     userId,
     tokenHash: sha256Hex(token),
@@ -27,16 +27,16 @@ export function createSession(deps: Deps, userId: string): string {
 }
 
 /** The live session a token belongs to, with its user; null when unknown, expired or revoked. */
-export function findSession(deps: Deps, token: string): { session: Session; user: User } | null {
-  const session = deps.repos.sessions.getByTokenHash(sha256Hex(token));
+export async function findSession(deps: Deps, token: string): Promise<{ session: Session; user: User } | null> {
+  const session = await deps.repos.sessions.getByTokenHash(sha256Hex(token));
   if (!session) return null;
   const now = deps.now();
   if (session.expiresAt <= now) {
-    deps.repos.sessions.delete(session.id);
+    await deps.repos.sessions.delete(session.id);
     return null;
   }
-  const user = deps.repos.users.get(session.userId);
+  const user = await deps.repos.users.get(session.userId);
   if (!user) return null;
-  if (session.lastUsedAt === null || now - session.lastUsedAt >= TOUCH_INTERVAL_MS) deps.repos.sessions.touch(session.id, now);
+  if (session.lastUsedAt === null || now - session.lastUsedAt >= TOUCH_INTERVAL_MS) await deps.repos.sessions.touch(session.id, now);
   return { session, user };
 }

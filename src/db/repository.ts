@@ -4,7 +4,7 @@ import type { StoredAttachment, StoredMessage } from './messages.js';
 import type { NewEvent, RecipientOutcome } from './outbound-queue.js';
 import type { OAuthGrant, OAuthToken } from './oauth-tokens.js';
 import type { NewSend } from './sends.js';
-import type { createRepos as sqliteTables } from './index.js';
+import type { sqliteTables } from './sqlite-tables.js';
 
 /**
  * The one door to the database (DESIGN §10): what callers do, async, with an implementation per

@@ -2,7 +2,7 @@ import { queueReaders } from '../ops/queues.js';
 import { groupCommit } from './group-commit.js';
 import type { Db } from './open.js';
 import type { Async, Repository, SendToQueue, TableGroups } from './repository.js';
-import { createRepos as sqliteTables } from './index.js';
+import { sqliteTables } from './sqlite-tables.js';
 
 /** A table's synchronous methods as promises; a throw becomes a rejection. */
 function asyncTable<T extends object>(table: T): Async<T> {

@@ -1,10 +1,10 @@
 import type { AttemptOutcome, Delivery } from '../db/deliveries.js';
-import { groupCommit } from '../db/group-commit.js';
 import type { MessageWithDomains } from '../db/messages.js';
 import type { Deps } from '../deps.js';
 import type { AttemptOutcomeLabel } from '../ops/metrics.js';
 import { postWebhook, type AttemptResult } from './post.js';
 import { buildWebhookRequest } from './request.js';
+import { onePassAtATime } from './one-pass.js';
 import { nextAttemptDelay } from './schedule.js';
 
 /**
@@ -43,13 +43,14 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let kickQueued = false;
+  let recovered: Promise<void> = Promise.resolve();
   const inflightAt = (dest: string) => perDest.get(dest) ?? 0;
   // A domain's name never changes under its id: one lookup per domain, not one per attempt.
   const domainNames = new Map<string, string>();
-  const domainName = (id: string): string => {
+  const domainName = async (id: string): Promise<string> => {
     let name = domainNames.get(id);
     if (name === undefined) {
-      name = repos.domains.getById(id)?.name ?? '';
+      name = (await repos.domains.getById(id))?.name ?? '';
       if (name) {
         if (domainNames.size >= 10_000) domainNames.clear();
         domainNames.set(id, name);
@@ -61,12 +62,12 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   // catch-all delivery the domain whose catch-all it was. A message to several of the account's
   // domains is filed under the first; each domain's webhooks must still name their own.
   const routeDomains = new Map<string, string>();
-  const eventDomainId = (d: Delivery, message: MessageWithDomains): string => {
+  const eventDomainId = async (d: Delivery, message: MessageWithDomains): Promise<string> => {
     if (d.domainId) return d.domainId; // recorded when queued; below, rows of older versions
     if (d.routeId) {
       let id = routeDomains.get(d.routeId);
       if (id === undefined) {
-        id = repos.routes.get(d.userId, d.routeId)?.domainId;
+        id = (await repos.routes.get(d.userId, d.routeId))?.domainId;
         if (id === undefined) return message.domainId; // route deleted since: the row kept no domain
         if (routeDomains.size >= 10_000) routeDomains.clear();
         routeDomains.set(d.routeId, id);
@@ -75,7 +76,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     }
     // The catch-all delivery carries its domain's signing secret (a snapshot, random per domain).
     if (message.domainIds.length > 1) {
-      for (const id of message.domainIds) if (repos.domains.getById(id)?.webhookSecret === d.secret) return id;
+      for (const id of message.domainIds) if ((await repos.domains.getById(id))?.webhookSecret === d.secret) return id;
     }
     return message.domainId;
   };
@@ -93,11 +94,11 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
    *   reserve up to its cap: next to dead destinations holding the rest of the pool, a healthy
    *   one still runs `perDestination` requests at once, not one.
    */
-  function pass(): { launched: Promise<Promise<void>[]>; wakeIn: number } {
+  async function pass(): Promise<{ launched: Promise<Promise<void>[]>; wakeIn: number }> {
     const now = deps.now();
     const cap = config.webhookConcurrencyPerDestination;
     const reserve = Math.floor(config.webhookConcurrency / 4);
-    const dests = repos.deliveries.pendingDestinations();
+    const dests = await repos.deliveries.pendingDestinations();
     let active = dests
       .filter((d) => d.nextAt <= now && inflightAt(d.dest) < cap)
       .sort((a, b) => inflightAt(a.dest) - inflightAt(b.dest) || a.nextAt - b.nextAt);
@@ -110,7 +111,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
         let q = queues.get(d.dest);
         const busy = inflightAt(d.dest) + (q?.taken ?? 0) > 0;
         if (free === 0 || (busy && free <= reserve && !answering.has(d.dest))) continue;
-        if (!q) queues.set(d.dest, (q = { rows: repos.deliveries.dueFor(d.dest, now, cap - inflightAt(d.dest)), taken: 0 }));
+        if (!q) queues.set(d.dest, (q = { rows: await repos.deliveries.dueFor(d.dest, now, cap - inflightAt(d.dest)), taken: 0 }));
         let row = q.rows.shift();
         while (row && inflightIds.has(row.id)) row = q.rows.shift(); // requeued by retryNow while in flight
         if (!row) continue;
@@ -130,8 +131,8 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     const ids = picked.map((d) => d.id);
     const leaseUntil = now + config.webhookTimeoutMs + LEASE_MARGIN_MS;
     // The attempt rows are durable before any request goes out; claims share the group commit.
-    const launched: Promise<Promise<void>[]> = groupCommit(deps.db)
-      .run(() => repos.deliveries.claim(ids, now, leaseUntil))
+    const launched: Promise<Promise<void>[]> = repos.deliveries
+      .claim(ids, now, leaseUntil)
       .then(
         (claimed) => {
           const started = new Set(claimed.map((c) => c.delivery.id));
@@ -191,7 +192,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   async function attempt(d: Delivery, attemptId: number, requestDone: () => void): Promise<void> {
     let outcome: AttemptOutcome;
     try {
-      const message = repos.messages.getById(d.messageId);
+      const message = await repos.messages.getById(d.messageId);
       if (!message) {
         const base = { finishedAt: deps.now(), statusCode: null, latencyMs: 0, responseBody: '', error: 'message deleted' };
         outcome = { ...base, status: 'failed', nextAttemptAt: null };
@@ -201,8 +202,8 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
           d,
           message,
           // Attachment rows mirror parsed.attachments one for one: none there, none to look up.
-          message.parsed.attachments.length ? repos.messages.attachments(message.id) : [],
-          domainName(eventDomainId(d, message)),
+          message.parsed.attachments.length ? await repos.messages.attachments(message.id) : [],
+          await domainName(await eventDomainId(d, message)),
         );
         const result = await postWebhook({
           url: d.url,
@@ -231,7 +232,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     deps.metrics.attempts.inc({ kind: 'webhook', outcome: outcomeLabel(outcome) });
     try {
       // Attempts ending in the same tick share one commit (and one fsync).
-      await groupCommit(deps.db).run(() => repos.deliveries.finish(d.id, attemptId, outcome));
+      await repos.deliveries.finish(d.id, attemptId, outcome);
       log.debug('webhook attempt', { delivery: d.id, status: outcome.statusCode, error: outcome.error, next: outcome.status });
     } catch (err) {
       // The attempt row stays open; start() after a restart re-sends it, under the same id.
@@ -239,20 +240,27 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     }
   }
 
-  function runPass(): Promise<Promise<void>[]> {
-    if (stopping) return Promise.resolve([]);
+  // The pass ends once its rows are picked and held; their claim commits on its own (wrapped,
+  // so that the next pass does not wait for it).
+  const passOnce = onePassAtATime(async (): Promise<{ launched: Promise<Promise<void>[]> }> => {
     let launched: Promise<Promise<void>[]> = Promise.resolve([]);
     let wakeIn = POLL_MS;
     try {
-      ({ launched, wakeIn } = pass());
+      await recovered;
+      ({ launched, wakeIn } = await pass());
     } catch (err) {
       log.error('delivery pass failed', { err });
     }
     if (started) {
       clearTimeout(timer);
-      timer = setTimeout(runPass, Math.max(0, wakeIn)).unref();
+      timer = setTimeout(() => void runPass(), Math.max(0, wakeIn)).unref();
     }
-    return launched;
+    return { launched };
+  });
+
+  function runPass(): Promise<Promise<void>[]> {
+    if (stopping) return Promise.resolve([]);
+    return passOnce().then((p) => p.launched);
   }
 
   function kick(): void {
@@ -260,7 +268,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     kickQueued = true;
     setImmediate(() => {
       kickQueued = false;
-      if (started) runPass();
+      if (started) void runPass();
     });
   }
 
@@ -269,9 +277,14 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
       if (started) return;
       started = true;
       stopping = false;
-      const n = repos.deliveries.recoverInterrupted(deps.now(), INTERRUPTED);
-      if (n > 0) log.warn('re-queued webhook attempts interrupted by a stop', { count: n });
-      runPass();
+      // Passes wait for it: no claim before the attempts a stop left open are closed.
+      recovered = repos.deliveries.recoverInterrupted(deps.now(), INTERRUPTED).then(
+        (n) => {
+          if (n > 0) log.warn('re-queued webhook attempts interrupted by a stop', { count: n });
+        },
+        (err: unknown) => log.error('could not recover interrupted webhook attempts', { err }),
+      );
+      void runPass();
     },
     kick,
     async stop() {
@@ -315,6 +328,6 @@ export function decide(r: AttemptResult, attemptsMade: number, now: number, rand
  * worker's kick() after it; otherwise its poll picks it up within a second. If an attempt is
  * in flight at that moment, that attempt's result decides.
  */
-export function retryNow(deps: Deps, userId: string, deliveryId: string): Delivery | null {
+export function retryNow(deps: Deps, userId: string, deliveryId: string): Promise<Delivery | null> {
   return deps.repos.deliveries.requeue(userId, deliveryId, deps.now());
 }

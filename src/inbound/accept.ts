@@ -8,12 +8,13 @@ import { extractReply } from '../parse/reply-thread.js';
 import type { AuthResults, Envelope, SpamVerdict } from '../parse/types.js';
 import type { SpamCheck } from './spam-check.js';
 import { attachmentKey, rawKey } from '../store/blob-store.js';
-import { groupCommit, NotDurableError } from '../db/group-commit.js';
+import { NotDurableError } from '../db/group-commit.js';
+import type { InboundCopy } from '../db/repository.js';
 import { SmtpError } from '../errors.js';
 import { senderBlocked } from '../route/sender-block.js';
 import { blobWriter } from './blob-writer.js';
 import { planDelivery, receivingDomain, type AccountPlan } from './plan.js';
-import { queueForwards } from '../send/queue-forward.js';
+import { forwardSends } from '../send/queue-forward.js';
 import type { Spool } from './spool.js';
 
 export interface InboundMessage {
@@ -73,12 +74,14 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
     if (error) deps.metrics.parseErrors.inc();
     // Off the event loop and bounded in time (reply-thread.ts); computed once, sent on every attempt.
     parsed.reply = await extractReply(parsed.text);
-    const rcptTo = input.envelope.rcptTo.filter((a) => !blockedFor(deps, a, [input.envelope.mailFrom, parsed.from.address]));
+    const senders = [input.envelope.mailFrom, parsed.from.address];
+    const blocked = await Promise.all(input.envelope.rcptTo.map((a) => blockedFor(deps, a, senders)));
+    const rcptTo = input.envelope.rcptTo.filter((_, i) => !blocked[i]);
     // One reply answers DATA for every recipient: refuse only when every one of them blocks the
     // sender; otherwise the blocking accounts just keep no copy (their own explicit choice).
     if (rcptTo.length === 0 && input.envelope.rcptTo.length > 0) throw new SmtpError(550, 'Message refused: sender blocked by the recipient');
     const refused: string[] = [];
-    const plans = planDelivery(deps.repos, rcptTo, { ...parsed, spam }, refused).filter((p) => p.keep);
+    const plans = (await planDelivery(deps.repos, rcptTo, { ...parsed, spam }, refused)).filter((p) => p.keep);
     // Refused by the recipients' own spam routes: 550 only when no recipient is left to take it.
     if (refused.length > 0 && refused.length === rcptTo.length) throw new SmtpError(550, 'Message refused as spam by the recipient');
     if (!small && plans.length > 0) await blobs.write(rawKey(firstId), rawBody());
@@ -106,38 +109,37 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
     }
     await allSettled(copying);
 
-    await groupCommit(deps.db).run(() => {
-      for (const { id, plan, attachments } of copies) {
-        const envelope = { ...input.envelope, rcptTo: plan.recipients.map((r) => r.address) };
-        deps.repos.messages.insert(
-          {
-            id,
-            userId: plan.userId,
-            domainId: plan.domainId,
-            envelope,
-            parsed,
-            auth,
-            spam,
-            size: input.size,
-            rawKey: rawKey(id),
-            parseError: error,
-            receivedAt,
-            purgedAt: null,
-          },
-          attachments,
-        );
-        // Small blobs commit with their rows (DESIGN §3): no file, no fsync of their own.
-        for (const key of [rawKey(id), ...attachments.map((a) => a.blobKey)]) {
-          const data = blobs.inline.get(key);
-          if (data) deps.repos.blobs.insert(key, id, data);
-        }
-        for (const r of plan.recipients) deps.repos.messages.insertRecipient(id, r.address, r.domainId);
-        for (const d of plan.deliveries) {
-          deps.repos.deliveries.insert({ id: newId('dlv', receivedAt), userId: plan.userId, messageId: id, ...d }, receivedAt);
-        }
-        queueForwards(deps, { messageId: id, userId: plan.userId, forwards: plan.forwards, mailFrom: input.envelope.mailFrom, parsed }, receivedAt);
-      }
+    const rows: InboundCopy[] = copies.map(({ id, plan, attachments }) => {
+      const envelope = { ...input.envelope, rcptTo: plan.recipients.map((r) => r.address) };
+      // Small blobs commit with their rows (DESIGN §3): no file, no fsync of their own.
+      const inlineBlobs = [rawKey(id), ...attachments.map((a) => a.blobKey)].flatMap((key) => {
+        const data = blobs.inline.get(key);
+        return data ? [{ key, data }] : [];
+      });
+      return {
+        message: {
+          id,
+          userId: plan.userId,
+          domainId: plan.domainId,
+          envelope,
+          parsed,
+          auth,
+          spam,
+          size: input.size,
+          rawKey: rawKey(id),
+          parseError: error,
+          receivedAt,
+          purgedAt: null,
+        },
+        attachments,
+        inlineBlobs,
+        recipients: plan.recipients,
+        deliveries: plan.deliveries.map((d) => ({ id: newId('dlv', receivedAt), userId: plan.userId, messageId: id, ...d })),
+        forwards: forwardSends(deps, { messageId: id, userId: plan.userId, forwards: plan.forwards, mailFrom: input.envelope.mailFrom, parsed }, receivedAt),
+      };
     });
+    // One transaction for every copy; it joins the group commit of whatever else is being stored.
+    await deps.repos.storeInbound(rows, receivedAt);
     return copies.map((c) => c.id);
   } catch (err) {
     // Rows that did commit point at these blobs: they stay (the 451 makes the sender retry; at worst a duplicate).
@@ -147,10 +149,10 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
 }
 
 /** Whether the account receiving mail for `rcpt` blocks any of `senders` (envelope and header From). */
-function blockedFor(deps: Deps, rcpt: string, senders: string[]): boolean {
-  const domain = receivingDomain(deps.repos, rcpt);
+async function blockedFor(deps: Deps, rcpt: string, senders: string[]): Promise<boolean> {
+  const domain = await receivingDomain(deps.repos, rcpt);
   if (!domain) return false;
-  const patterns = deps.repos.senderBlocks.patternsFor(domain.userId, domain.id);
+  const patterns = await deps.repos.senderBlocks.patternsFor(domain.userId, domain.id);
   return senders.some((s) => senderBlocked(patterns, s));
 }
 

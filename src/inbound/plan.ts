@@ -1,6 +1,6 @@
 import { domainToASCII } from 'node:url';
 import type { Domain } from '../db/domains.js';
-import type { Repos } from '../db/index.js';
+import type { Repository } from '../db/repository.js';
 import type { Route } from '../db/routes.js';
 import { routesForRecipient, type RoutedMessage } from '../route/match.js';
 import type { ParsedMessage } from '../parse/types.js';
@@ -16,9 +16,9 @@ export function domainOf(address: string): string {
 }
 
 /** The verified domain that receives mail for `address`, or null. */
-export function receivingDomain(repos: Repos, address: string): Domain | null {
+export async function receivingDomain(repos: Repository, address: string): Promise<Domain | null> {
   const name = domainOf(address);
-  return name ? repos.domains.findVerified(name) : null;
+  return name ? await repos.domains.findVerified(name) : null;
 }
 
 export interface PlannedDelivery {
@@ -54,15 +54,20 @@ export interface AccountPlan {
  * recipient whose routes refuse the message (a reject route with a spam filter) is left out
  * and listed in `refused`.
  */
-export function planDelivery(repos: Repos, rcptTo: string[], parsed: ParsedMessage & Pick<RoutedMessage, 'spam'>, refused: string[] = []): AccountPlan[] {
+export async function planDelivery(
+  repos: Repository,
+  rcptTo: string[],
+  parsed: ParsedMessage & Pick<RoutedMessage, 'spam'>,
+  refused: string[] = [],
+): Promise<AccountPlan[]> {
   const plans = new Map<string, AccountPlan>();
   const routesCache = new Map<string, Route[]>();
   for (const address of rcptTo) {
-    const domain = receivingDomain(repos, address);
+    const domain = await receivingDomain(repos, address);
     // The domain was removed or unverified between RCPT and DATA: nobody owns this recipient now.
     if (!domain) continue;
     let routes = routesCache.get(domain.id);
-    if (!routes) routesCache.set(domain.id, (routes = repos.routes.enabledForDomain(domain.id)));
+    if (!routes) routesCache.set(domain.id, (routes = await repos.routes.enabledForDomain(domain.id)));
     const { fired, refused: refusedHere } = routesForRecipient(routes, address, parsed);
     if (refusedHere) {
       refused.push(address);

@@ -9,10 +9,10 @@ import { newToken, sha256Hex } from '../auth/secrets.js';
  * secret, returned this once and stored as SHA-256 like API keys; a public client (a browser or
  * native app) gets none and relies on PKCE alone (RFC 6749 §2.1, RFC 8252 §8.4).
  */
-export function registerApp(
+export async function registerApp(
   deps: Deps,
   input: { userId: string; name: string; redirectUris: string[]; confidential: boolean },
-): { app: OAuthApp; secret: string | null } {
+): Promise<{ app: OAuthApp; secret: string | null }> {
   const now = deps.now();
   const secret = input.confidential ? newToken('mhcs_') : null;
   const app: OAuthApp = {
@@ -25,6 +25,6 @@ export function registerApp(
     redirectUris: [...new Set(input.redirectUris)],
     createdAt: now,
   };
-  deps.repos.oauthApps.insert(app);
+  await deps.repos.oauthApps.insert(app);
   return { app, secret };
 }

@@ -36,13 +36,13 @@ export function errorRedirect(deps: Deps, redirectUri: string, state: string | n
   return withParams(redirectUri, { error, error_description: description, state, iss: issuerOf(deps) });
 }
 
-export function checkAuthorize(deps: Deps, all: Params): Checked {
+export async function checkAuthorize(deps: Deps, all: Params): Promise<Checked> {
   // RFC 6749 §3.1: parameters MUST NOT be repeated; a repeated client_id or redirect_uri leaves
   // us without a trustworthy place to send the error.
   const one = (name: string) => all(name)[0];
   const clientId = all('client_id');
   if (clientId.length !== 1 || !clientId[0]) return { ok: false, page: 'The link that brought you here has no client_id (or more than one): ask the app that sent you for a new one.' };
-  const app = deps.repos.oauthApps.getByClientId(clientId[0]);
+  const app = await deps.repos.oauthApps.getByClientId(clientId[0]);
   if (!app) return { ok: false, page: 'No app with this client_id is registered here: it may have been deleted. Nothing was shared.' };
   const redirectUri = all('redirect_uri');
   if (redirectUri.length !== 1 || !redirectUri[0]) return { ok: false, page: `“${app.name}” did not say where to send you back (redirect_uri is required). Nothing was shared.` };
@@ -71,11 +71,11 @@ export function checkAuthorize(deps: Deps, all: Params): Checked {
 }
 
 /** The user approved: a single-use code, valid 60 s, bound to app, user, redirect URI and challenge. */
-export function approve(deps: Deps, req: AuthorizeRequest, userId: string): string {
+export async function approve(deps: Deps, req: AuthorizeRequest, userId: string): Promise<string> {
   const now = deps.now();
   // 256 random bits: a code is a bearer credential for its 60 s, stored hashed like tokens.
   const code = randomBytes(32).toString('base64url');
-  deps.repos.oauthCodes.insert({
+  await deps.repos.oauthCodes.insert({
     codeHash: sha256Hex(code),
     appId: req.app.id,
     userId,

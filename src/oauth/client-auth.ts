@@ -30,7 +30,7 @@ const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEq
  * client_secret in the body (one method, never both: RFC 6749 §2.3); public clients send only
  * client_id and must not send a secret, since one they cannot keep proves nothing (§2.1).
  */
-export function authenticateClient(deps: Deps, authorization: string | undefined, form: OAuthForm): OAuthApp {
+export async function authenticateClient(deps: Deps, authorization: string | undefined, form: OAuthForm): Promise<OAuthApp> {
   const viaBasic = basic(authorization);
   const bodyId = form.get('client_id');
   const bodySecret = form.get('client_secret');
@@ -40,7 +40,7 @@ export function authenticateClient(deps: Deps, authorization: string | undefined
   // An empty Basic password is no secret, as an empty body parameter is none (RFC 6749 §3.1).
   const secret = viaBasic ? viaBasic.secret || undefined : bodySecret;
   if (!clientId) throw invalidClient('client authentication failed: no client_id');
-  const app = deps.repos.oauthApps.getByClientId(clientId);
+  const app = await deps.repos.oauthApps.getByClientId(clientId);
   if (!app) throw invalidClient('client authentication failed: unknown client_id');
   if (app.secretHash === null) {
     if (secret !== undefined) throw invalidClient('this is a public client: it has no secret and must not send one');

@@ -10,11 +10,11 @@ import { required, type OAuthForm } from './request.js';
  * included (the SHOULD of §2.1); an access token revokes only itself. token_type_hint is
  * optional and ignored: one lookup finds either kind.
  */
-export function revokeToken(deps: Deps, app: OAuthApp, form: OAuthForm): void {
+export async function revokeToken(deps: Deps, app: OAuthApp, form: OAuthForm): Promise<void> {
   const tokenHash = sha256Hex(required(form, 'token'));
-  const found = deps.repos.oauthTokens.find(tokenHash);
+  const found = await deps.repos.oauthTokens.find(tokenHash);
   if (!found) return;
   if (found.grant.appId !== app.id) throw new OAuthError('unauthorized_client', 'the token was issued to another client');
-  if (found.token.kind === 'refresh') deps.repos.oauthTokens.deleteGrant(found.grant.id);
-  else deps.repos.oauthTokens.deleteToken(tokenHash);
+  if (found.token.kind === 'refresh') await deps.repos.oauthTokens.deleteGrant(found.grant.id);
+  else await deps.repos.oauthTokens.deleteToken(tokenHash);
 }

@@ -46,11 +46,11 @@ export function oauthRoutes(deps: Deps): Hono {
   r.post('/oauth/token', async (c) => {
     throttle(c);
     const form = await readOAuthForm(c);
-    const app = authenticateClient(deps, c.req.header('authorization'), form);
+    const app = await authenticateClient(deps, c.req.header('authorization'), form);
     const grantType = required(form, 'grant_type');
     let body;
-    if (grantType === 'authorization_code') body = exchangeCode(deps, app, form);
-    else if (grantType === 'refresh_token') body = refresh(deps, app, form);
+    if (grantType === 'authorization_code') body = await exchangeCode(deps, app, form);
+    else if (grantType === 'refresh_token') body = await refresh(deps, app, form);
     else throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token');
     noStore(c);
     return c.json(body, 200);
@@ -59,8 +59,8 @@ export function oauthRoutes(deps: Deps): Hono {
   r.post('/oauth/revoke', async (c) => {
     throttle(c);
     const form = await readOAuthForm(c);
-    const app = authenticateClient(deps, c.req.header('authorization'), form);
-    revokeToken(deps, app, form);
+    const app = await authenticateClient(deps, c.req.header('authorization'), form);
+    await revokeToken(deps, app, form);
     noStore(c);
     return c.body(null, 200);
   });

@@ -5,39 +5,38 @@ import { OAuthError } from './errors.js';
 import { isCodeVerifier, verifyS256 } from './pkce.js';
 import { required, type OAuthForm } from './request.js';
 import { parseScope } from './scopes.js';
-import { issueTokens, startFamily, type TokenResponse } from './tokens.js';
+import { newFamily, newTokens, type TokenResponse } from './tokens.js';
 
 const invalidGrant = (message: string) => new OAuthError('invalid_grant', message);
 
 /**
  * RFC 6749 §4.1.3 with RFC 7636 §4.5: the code is used at most once, whatever the outcome; a
  * second use revokes the family it started (§4.1.2: "SHOULD revoke … all tokens previously
- * issued based on that authorization code"). Synchronous from lookup to issue, so two requests
- * with one code cannot both pass.
+ * issued based on that authorization code"). markUsed is a conditional update: of two requests
+ * with one code, only one passes.
  */
-export function exchangeCode(deps: Deps, app: OAuthApp, form: OAuthForm): TokenResponse {
+export async function exchangeCode(deps: Deps, app: OAuthApp, form: OAuthForm): Promise<TokenResponse> {
   const code = required(form, 'code');
   const redirectUri = required(form, 'redirect_uri');
   const verifier = required(form, 'code_verifier', ' (PKCE, RFC 7636)');
   if (!isCodeVerifier(verifier)) throw new OAuthError('invalid_request', 'code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)');
   const codeHash = sha256Hex(code);
-  const row = deps.repos.oauthCodes.get(codeHash);
+  const row = await deps.repos.oauthCodes.get(codeHash);
   if (!row) throw invalidGrant('unknown or expired authorization code');
   // Another client's code is refused without spending it: that client may not be its owner's.
   if (row.appId !== app.id) throw invalidGrant('the authorization code was issued to another client');
   const now = deps.now();
-  if (!deps.repos.oauthCodes.markUsed(codeHash, now)) {
-    if (row.grantId) deps.repos.oauthTokens.deleteGrant(row.grantId);
+  if (!await deps.repos.oauthCodes.markUsed(codeHash, now)) {
+    if (row.grantId) await deps.repos.oauthTokens.deleteGrant(row.grantId);
     throw invalidGrant('the authorization code was already used; every token issued from it is revoked');
   }
   if (now >= row.expiresAt) throw invalidGrant('the authorization code expired (codes are valid for 60 s)');
   if (row.redirectUri !== redirectUri) throw invalidGrant('redirect_uri differs from the one in the authorization request');
   if (!verifyS256(verifier, row.codeChallenge)) throw invalidGrant('code_verifier does not match the code_challenge');
-  return deps.db.transaction(() => {
-    const grant = startFamily(deps, { appId: app.id, userId: row.userId, scopes: row.scopes });
-    deps.repos.oauthCodes.setGrant(codeHash, grant.id);
-    return issueTokens(deps, grant, grant.scopes);
-  })();
+  const grant = newFamily({ appId: app.id, userId: row.userId, scopes: row.scopes }, now);
+  const tokens = newTokens(grant, grant.scopes, now);
+  await deps.repos.startGrant(codeHash, grant, tokens.rows);
+  return tokens.response;
 }
 
 /**
@@ -45,14 +44,14 @@ export function exchangeCode(deps: Deps, app: OAuthApp, form: OAuthForm): TokenR
  * refresh token; presenting one that was already exchanged means it leaked, so the whole family
  * is revoked, the legitimate holder's tokens too.
  */
-export function refresh(deps: Deps, app: OAuthApp, form: OAuthForm): TokenResponse {
+export async function refresh(deps: Deps, app: OAuthApp, form: OAuthForm): Promise<TokenResponse> {
   const tokenHash = sha256Hex(required(form, 'refresh_token'));
-  const found = deps.repos.oauthTokens.find(tokenHash);
+  const found = await deps.repos.oauthTokens.find(tokenHash);
   if (!found || found.token.kind !== 'refresh') throw invalidGrant('unknown, expired or revoked refresh token');
   const { token, grant } = found;
   if (grant.appId !== app.id) throw invalidGrant('the refresh token was issued to another client');
   if (token.rotatedAt !== null) {
-    deps.repos.oauthTokens.deleteGrant(grant.id);
+    await deps.repos.oauthTokens.deleteGrant(grant.id);
     throw invalidGrant('the refresh token was already used; every token of this grant is revoked');
   }
   const now = deps.now();
@@ -66,10 +65,11 @@ export function refresh(deps: Deps, app: OAuthApp, form: OAuthForm): TokenRespon
     if (beyond.length) throw new OAuthError('invalid_scope', `not granted by the user: ${beyond.join(' ')}`);
     scopes = parsed.scopes;
   }
-  return deps.db.transaction(() => {
-    deps.repos.oauthTokens.markRotated(tokenHash, now);
-    deps.repos.oauthTokens.pruneExpired(grant.id, now);
-    deps.repos.oauthTokens.touch(grant.id, now);
-    return issueTokens(deps, grant, scopes);
-  })();
+  const tokens = newTokens(grant, scopes, now);
+  // Rotated only if no concurrent exchange of the same token rotated it first: that one is reuse.
+  if (!(await deps.repos.rotateRefresh(tokenHash, grant.id, now, tokens.rows))) {
+    await deps.repos.oauthTokens.deleteGrant(grant.id);
+    throw invalidGrant('the refresh token was already used; every token of this grant is revoked');
+  }
+  return tokens.response;
 }

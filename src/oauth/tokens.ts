@@ -1,4 +1,4 @@
-import type { OAuthGrant } from '../db/oauth-tokens.js';
+import type { OAuthGrant, OAuthToken } from '../db/oauth-tokens.js';
 import type { User } from '../db/users.js';
 import type { Deps } from '../deps.js';
 import { newId } from '../ids.js';
@@ -21,35 +21,35 @@ export interface TokenResponse {
 
 /**
  * A new access token (with `accessScopes`) and a new refresh token (with the family's scopes:
- * RFC 6749 §6 keeps a refresh token's scope identical). Call inside a transaction.
+ * RFC 6749 §6 keeps a refresh token's scope identical): the response, and the rows to insert in
+ * the transaction that starts or rotates the family.
  */
-export function issueTokens(deps: Deps, grant: OAuthGrant, accessScopes: string[]): TokenResponse {
-  const now = deps.now();
+export function newTokens(grant: OAuthGrant, accessScopes: string[], now: number): { rows: OAuthToken[]; response: TokenResponse } {
   const access = newToken('mho_');
   const refresh = newToken('mhr_');
-  const rows = deps.repos.oauthTokens;
-  rows.insertToken({ tokenHash: sha256Hex(access), grantId: grant.id, kind: 'access', scopes: accessScopes, createdAt: now, expiresAt: now + ACCESS_TOKEN_TTL_MS, rotatedAt: null });
-  rows.insertToken({ tokenHash: sha256Hex(refresh), grantId: grant.id, kind: 'refresh', scopes: grant.scopes, createdAt: now, expiresAt: now + REFRESH_TOKEN_TTL_MS, rotatedAt: null });
-  return { access_token: access, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_MS / 1000, refresh_token: refresh, scope: accessScopes.join(' ') };
+  return {
+    rows: [
+      { tokenHash: sha256Hex(access), grantId: grant.id, kind: 'access', scopes: accessScopes, createdAt: now, expiresAt: now + ACCESS_TOKEN_TTL_MS, rotatedAt: null },
+      { tokenHash: sha256Hex(refresh), grantId: grant.id, kind: 'refresh', scopes: grant.scopes, createdAt: now, expiresAt: now + REFRESH_TOKEN_TTL_MS, rotatedAt: null },
+    ],
+    response: { access_token: access, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_MS / 1000, refresh_token: refresh, scope: accessScopes.join(' ') },
+  };
 }
 
-/** A new token family for an exchanged code. Call inside a transaction. */
-export function startFamily(deps: Deps, input: { appId: string; userId: string; scopes: string[] }): OAuthGrant {
-  const now = deps.now();
-  const grant: OAuthGrant = { id: newId('grt', now), appId: input.appId, userId: input.userId, scopes: input.scopes, createdAt: now, lastUsedAt: now };
-  deps.repos.oauthTokens.insertGrant(grant);
-  return grant;
+/** A new token family for an exchanged code (written by repos.startGrant). */
+export function newFamily(input: { appId: string; userId: string; scopes: string[] }, now: number): OAuthGrant {
+  return { id: newId('grt', now), appId: input.appId, userId: input.userId, scopes: input.scopes, createdAt: now, lastUsedAt: now };
 }
 
 /** A live access token with its family and user; null when unknown, expired, revoked or its app deleted. */
-export function findAccessToken(deps: Deps, token: string): { grant: OAuthGrant; scopes: string[]; user: User } | null {
-  const found = deps.repos.oauthTokens.find(sha256Hex(token));
+export async function findAccessToken(deps: Deps, token: string): Promise<{ grant: OAuthGrant; scopes: string[]; user: User } | null> {
+  const found = await deps.repos.oauthTokens.find(sha256Hex(token));
   if (!found || found.token.kind !== 'access') return null;
   const now = deps.now();
   if (found.token.expiresAt <= now) return null;
-  const user = deps.repos.users.get(found.grant.userId);
+  const user = await deps.repos.users.get(found.grant.userId);
   if (!user) return null;
   const { grant } = found;
-  if (grant.lastUsedAt === null || now - grant.lastUsedAt >= TOUCH_INTERVAL_MS) deps.repos.oauthTokens.touch(grant.id, now);
+  if (grant.lastUsedAt === null || now - grant.lastUsedAt >= TOUCH_INTERVAL_MS) await deps.repos.oauthTokens.touch(grant.id, now);
   return { grant, scopes: found.token.scopes, user };
 }

@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import { groupCommit } from '../db/group-commit.js';
 import type { DeliveryWorker } from '../deliver/worker.js';
 import type { Deps } from '../deps.js';
 import type { Logger } from '../log.js';
@@ -59,11 +58,11 @@ export async function gracefulStop(deps: Deps, running: Running, timeoutMs: numb
   await within(singletons, Math.max(left(), 1000));
   // Everything queued before this no-op write is committed and fsync'd once it resolves.
   const flushed = await within(
-    groupCommit(deps.db).run(() => undefined).catch((err: unknown) => log.error('final group commit failed', { err })),
+    deps.repos.flush().catch((err: unknown) => log.error('final group commit failed', { err })),
     Math.max(left(), 5000),
   );
   if (!flushed) log.error('final group commit did not finish');
-  deps.db.close();
+  await deps.repos.close();
 }
 
 /**

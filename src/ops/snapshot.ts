@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
 import type { Db } from '../db/open.js';
 import type { SweepRecord } from '../db/ops-state.js';
-import type { Repos } from '../db/index.js';
-import { queueReaders, type QueueReading } from './queues.js';
+import type { Repository } from '../db/repository.js';
+import type { QueueReading } from './queues.js';
 
 /** What an operator checks first: the same numbers for GET /metrics and `mailhook status`. */
 export interface OpsSnapshot {
@@ -20,16 +20,16 @@ const sizeOf = (file: string) => {
   }
 };
 
-/** Prepares the queries once; each call reads them now. */
-export function opsSnapshots(deps: { db: Db; repos: Repos; now: () => number }): () => OpsSnapshot {
-  const readers = queueReaders(deps.db);
-  return () => {
+/** Reads the numbers now, each call. The file sizes are SQLite's; another engine reports zeros there. */
+export function opsSnapshots(deps: { db?: Db; repos: Repository; now: () => number }): () => Promise<OpsSnapshot> {
+  return async () => {
     const now = deps.now();
+    const file = deps.db?.name;
     return {
       at: now,
-      queues: readers.map((read) => read(now)),
-      lastSweep: deps.repos.opsState.lastSweep(),
-      database: { path: deps.db.name, bytes: sizeOf(deps.db.name), walBytes: sizeOf(`${deps.db.name}-wal`) },
+      queues: await deps.repos.queueReadings(now),
+      lastSweep: await deps.repos.opsState.lastSweep(),
+      database: { path: file ?? '', bytes: file ? sizeOf(file) : 0, walBytes: file ? sizeOf(`${file}-wal`) : 0 },
     };
   };
 }

@@ -49,6 +49,6 @@ export function dkimPrivateKey(secret: string, key: DkimKey): string {
 export async function ensureDkimKey(deps: Deps, domain: Domain): Promise<Domain> {
   if (domain.dkim) return domain;
   const key = await newDkimKey(deps.config.secret);
-  deps.repos.domains.setDkimKey(domain.id, key);
-  return deps.repos.domains.getById(domain.id) ?? domain;
+  await deps.repos.domains.setDkimKey(domain.id, key);
+  return (await deps.repos.domains.getById(domain.id)) ?? domain;
 }

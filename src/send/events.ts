@@ -1,4 +1,5 @@
 import type { Recipient, Send } from '../db/sends.js';
+import type { NewEvent } from '../db/outbound-queue.js';
 import type { Deps } from '../deps.js';
 import { newId } from '../ids.js';
 
@@ -32,22 +33,19 @@ export function sendEventBody(type: SendEventType, send: Send, domain: string, r
 }
 
 /**
- * Queues the event for the sending domain's catch-all webhook, when it has one. Call inside the
- * transaction that records the outcome, so the event exists exactly when the outcome does.
+ * The event for the sending domain's catch-all webhook, when it has one (null otherwise). Handed
+ * to the use case that records the outcome, so the event exists exactly when the outcome does.
  */
-export function queueSendEvent(deps: Deps, type: SendEventType, send: Send, r: Recipient, smtp: SmtpDetail, now: number): void {
-  const domain = deps.repos.domains.getById(send.domainId);
-  if (!domain?.webhookUrl || !domain.webhookSecret) return;
-  deps.repos.outbound.insertEvent(
-    {
-      id: newId('evt', now),
-      userId: send.userId,
-      sendId: send.id,
-      type,
-      url: domain.webhookUrl,
-      secret: domain.webhookSecret,
-      body: JSON.stringify(sendEventBody(type, send, domain.name, r, smtp, now)),
-    },
-    now,
-  );
+export async function sendEvent(deps: Deps, type: SendEventType, send: Send, r: Recipient, smtp: SmtpDetail, now: number): Promise<NewEvent | null> {
+  const domain = await deps.repos.domains.getById(send.domainId);
+  if (!domain?.webhookUrl || !domain.webhookSecret) return null;
+  return {
+    id: newId('evt', now),
+    userId: send.userId,
+    sendId: send.id,
+    type,
+    url: domain.webhookUrl,
+    secret: domain.webhookSecret,
+    body: JSON.stringify(sendEventBody(type, send, domain.name, r, smtp, now)),
+  };
 }

@@ -17,12 +17,12 @@ export function alreadyForwarded(parsed: ParsedMessage, routeId: string): boolea
  * prepended; the original message follows byte for byte.
  */
 export async function forwardBytes(deps: Deps, send: Send): Promise<Buffer | null> {
-  const message = send.sourceMessageId ? deps.repos.messages.getById(send.sourceMessageId) : null;
+  const message = send.sourceMessageId ? await deps.repos.messages.getById(send.sourceMessageId) : null;
   if (!message || !send.routeId) return null;
   const chunks: Buffer[] = [];
   for await (const c of await deps.blobs.get(message.rawKey)) chunks.push(c as Buffer);
   const withMark = Buffer.concat([Buffer.from(`${LOOP_HEADER}: ${send.routeId}\r\n`), ...chunks]);
-  const domain = deps.repos.domains.getById(send.domainId);
+  const domain = await deps.repos.domains.getById(send.domainId);
   if (!domain?.dkim) return withMark;
   return sign(withMark, { domain: domain.name, selector: domain.dkim.selector, privateKey: dkimPrivateKey(deps.config.secret, domain.dkim) });
 }

@@ -1,12 +1,13 @@
 import { hostname } from 'node:os';
-import { groupCommit } from '../db/group-commit.js';
 import type { SendEvent } from '../db/outbound-queue.js';
+import type { OutboundResult } from '../db/repository.js';
 import type { Recipient, Send } from '../db/sends.js';
 import { decide } from '../deliver/worker.js';
 import { postWebhook } from '../deliver/post.js';
 import type { Deps } from '../deps.js';
 import { createResolver } from '../dns/resolver.js';
-import { queueSendEvent } from './events.js';
+import { onePassAtATime } from '../deliver/one-pass.js';
+import { sendEvent } from './events.js';
 import { forwardBytes } from './forward.js';
 import { PermanentDnsError, resolveMx, type MxHost } from './mx.js';
 import { decideRecipient } from './outcome.js';
@@ -54,6 +55,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let kickQueued = false;
+  let recovered: Promise<void> = Promise.resolve();
 
   function track(p: Promise<void>): Promise<void> {
     running.add(p);
@@ -61,17 +63,17 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     return p;
   }
 
-  function pass(): { launched: Promise<void>[]; wakeIn: number } {
+  async function pass(): Promise<{ launched: Promise<void>[]; wakeIn: number }> {
     const now = deps.now();
     const launched: Promise<void>[] = [];
     let wakeIn = POLL_MS;
-    for (const d of q.pendingDestinations().sort((a, b) => a.nextAt - b.nextAt)) {
+    for (const d of (await q.pendingDestinations()).sort((a, b) => a.nextAt - b.nextAt)) {
       if (d.nextAt > now) {
         wakeIn = Math.min(wakeIn, d.nextAt - now);
         continue;
       }
       if (!slots.free(d.dest)) continue;
-      const due = q.dueFor(d.dest, now, 500).filter((r) => !inflight.has(r.id));
+      const due = (await q.dueFor(d.dest, now, 500)).filter((r) => !inflight.has(r.id));
       // Up to BATCH sends per slot: one claim, one MX lookup and one finishing commit for all of
       // them, each send its own transaction over the kept connection (transfer.ts).
       const bySend = new Map<string, Recipient[]>();
@@ -85,9 +87,9 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
         launched.push(track(run(d.dest, batch, now)));
       }
     }
-    const nextEvent = q.nextEventAt();
+    const nextEvent = await q.nextEventAt();
     if (nextEvent !== null) wakeIn = Math.min(wakeIn, Math.max(0, nextEvent - now));
-    for (const e of q.dueEvents(now, EVENT_CONCURRENCY)) {
+    for (const e of await q.dueEvents(now, EVENT_CONCURRENCY)) {
       if (eventsInflight.size >= EVENT_CONCURRENCY) break;
       if (eventsInflight.has(e.id)) continue;
       eventsInflight.add(e.id);
@@ -98,7 +100,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
 
   async function run(dest: string, group: Recipient[], now: number): Promise<void> {
     try {
-      const claimed = await groupCommit(deps.db).run(() => q.claim(group.map((r) => r.id), now, now + LEASE_MS));
+      const claimed = await q.claim(group.map((r) => r.id), now, now + LEASE_MS);
       if (claimed.length) await attempt(dest, claimed);
     } catch (err) {
       log.error('outbound attempt failed internally', { err, dest });
@@ -125,8 +127,8 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     }
     const outcomes: { send: Send | null; c: { recipient: Recipient; attemptId: number }; answer: { code: number | null; reply: string }; mx: string | null; permanent: boolean; raw: boolean }[] = [];
     for (const [sendId, rows] of bySend) {
-      const send = repos.sends.getById(sendId);
-      const raw = !send ? null : send.kind === 'forward' ? await forwardBytes(deps, send) : repos.sends.raw(send.id);
+      const send = await repos.sends.getById(sendId);
+      const raw = !send ? null : send.kind === 'forward' ? await forwardBytes(deps, send) : await repos.sends.raw(send.id);
       const addresses = rows.map((c) => c.recipient.address);
       let results: RcptResult[];
       let mxName: string | null = null;
@@ -157,27 +159,32 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
       }
     }
     const at = deps.now();
-    await groupCommit(deps.db).run(() => {
-      for (const { send, c, answer, mx, permanent, raw } of outcomes) {
-        const d = raw
-          ? decideRecipient(c.recipient, { ...answer, mx, permanent }, at, random)
-          : // Nothing left to send (the send or the forwarded original is gone): failed, the address is not at fault.
-            { outcome: { finishedAt: at, mx: null, code: null, reply: answer.reply, error: answer.reply, status: 'failed' as const, nextAttemptAt: null }, event: 'email.failed' as const, suppress: false };
-        q.finish(c.recipient.id, c.attemptId, d.outcome);
-        if (!send) continue;
-        if (d.suppress) repos.suppressions.add({ userId: send.userId, address: c.recipient.address, reason: 'bounce', detail: answer.reply, sendId: send.id }, at);
-        if (d.event) queueSendEvent(deps, d.event, send, { ...c.recipient, status: d.outcome.status }, { code: answer.code, reply: answer.reply, mx }, at);
-      }
-    });
+    const results: OutboundResult[] = [];
+    for (const { send, c, answer, mx, permanent, raw } of outcomes) {
+      const d = raw
+        ? decideRecipient(c.recipient, { ...answer, mx, permanent }, at, random)
+        : // Nothing left to send (the send or the forwarded original is gone): failed, the address is not at fault.
+          { outcome: { finishedAt: at, mx: null, code: null, reply: answer.reply, error: answer.reply, status: 'failed' as const, nextAttemptAt: null }, event: 'email.failed' as const, suppress: false };
+      const smtp = { code: answer.code, reply: answer.reply, mx };
+      results.push({
+        recipientId: c.recipient.id,
+        attemptId: c.attemptId,
+        outcome: d.outcome,
+        suppression: send && d.suppress ? { userId: send.userId, address: c.recipient.address, reason: 'bounce', detail: answer.reply, sendId: send.id } : null,
+        event: send && d.event ? await sendEvent(deps, d.event, send, { ...c.recipient, status: d.outcome.status }, smtp, at) : null,
+      });
+    }
+    // The outcomes, their suppressions and events in one commit.
+    await repos.finishOutbound(results, at);
     log.debug('outbound attempt', { dest, recipients: outcomes.length });
   }
 
   async function postEvent(e: SendEvent, now: number): Promise<void> {
     try {
-      if (!(await groupCommit(deps.db).run(() => q.leaseEvent(e.id, now, now + config.webhookTimeoutMs + 30_000)))) return;
+      if (!(await q.leaseEvent(e.id, now, now + config.webhookTimeoutMs + 30_000))) return;
       const result = await postWebhook({ url: e.url, secret: e.secret, id: e.id, body: e.body, now: deps.now(), timeoutMs: config.webhookTimeoutMs, allowInsecure: config.allowInsecureWebhooks });
       const o = decide(result, e.attempts + 1, deps.now(), random);
-      await groupCommit(deps.db).run(() => q.finishEvent(e.id, { ...o, status: o.status }));
+      await q.finishEvent(e.id, { ...o, status: o.status });
     } catch (err) {
       log.error('send event attempt failed internally', { err, event: e.id });
     } finally {
@@ -185,20 +192,24 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     }
   }
 
-  function runPass(): Promise<void>[] {
-    if (stopping) return [];
+  const passOnce = onePassAtATime(async (): Promise<Promise<void>[]> => {
     let launched: Promise<void>[] = [];
     let wakeIn = POLL_MS;
     try {
-      ({ launched, wakeIn } = pass());
+      await recovered;
+      ({ launched, wakeIn } = await pass());
     } catch (err) {
       log.error('outbound pass failed', { err });
     }
     if (started) {
       clearTimeout(timer);
-      timer = setTimeout(runPass, Math.max(0, wakeIn)).unref();
+      timer = setTimeout(() => void runPass(), Math.max(0, wakeIn)).unref();
     }
     return launched;
+  });
+
+  function runPass(): Promise<Promise<void>[]> {
+    return stopping ? Promise.resolve([]) : passOnce();
   }
 
   function kick(): void {
@@ -206,7 +217,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     kickQueued = true;
     setImmediate(() => {
       kickQueued = false;
-      if (started) runPass();
+      if (started) void runPass();
     });
   }
 
@@ -215,9 +226,14 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
       if (started) return;
       started = true;
       stopping = false;
-      const n = q.recoverInterrupted(deps.now(), INTERRUPTED);
-      if (n > 0) log.warn('re-queued outbound attempts interrupted by a stop', { count: n });
-      runPass();
+      // Passes wait for it: no claim before the attempts a stop left open are closed.
+      recovered = q.recoverInterrupted(deps.now(), INTERRUPTED).then(
+        (n) => {
+          if (n > 0) log.warn('re-queued outbound attempts interrupted by a stop', { count: n });
+        },
+        (err: unknown) => log.error('could not recover interrupted outbound attempts', { err }),
+      );
+      void runPass();
     },
     kick,
     async stop() {
@@ -231,7 +247,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
       closeTransfers();
     },
     async runOnce() {
-      const launched = runPass();
+      const launched = await runPass();
       await Promise.allSettled([...launched, ...running]);
     },
   };

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Domain } from '../db/domains.js';
-import { groupCommit } from '../db/group-commit.js';
 import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -25,17 +24,16 @@ export function requestHash(body: SendBody): string {
   return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
 }
 
-function replayOrConflict(deps: Deps, userId: string, key: string, hash: string): SendAccepted | null {
-  const seen = deps.repos.idempotency.get(userId, key, deps.now() - IDEMPOTENCY_MS);
+function replayOrConflict(seen: { hash: string; response: string } | null, hash: string): SendAccepted | null {
   if (!seen) return null;
   if (seen.hash !== hash) throw new HttpError(409, 'Idempotency-Key: already used with a different request body in the last 24 h');
   return JSON.parse(seen.response) as SendAccepted;
 }
 
 /** 403 not the caller's domain, 409 not ready to send. */
-function sendingDomain(deps: Deps, auth: Auth, address: string): Domain {
+async function sendingDomain(deps: Deps, auth: Auth, address: string): Promise<Domain> {
   const name = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-  const domain = deps.repos.domains.getByName(auth.user.id, name);
+  const domain = await deps.repos.domains.getByName(auth.user.id, name);
   if (!domain) throw new HttpError(403, `from: ${name} is not one of your domains`);
   if (auth.domainId && auth.domainId !== domain.id) throw new HttpError(403, `from: this API key may only send from its own domain, not ${name}`);
   if (!canSend(domain)) {
@@ -61,16 +59,16 @@ export async function submitSend(
   const userId = auth.user.id;
   const hash = requestHash(body);
   if (key) {
-    const replay = replayOrConflict(deps, userId, key, hash);
+    const replay = replayOrConflict(await deps.repos.idempotency.get(userId, key, deps.now() - IDEMPOTENCY_MS), hash);
     if (replay) return replay;
   }
   const valid = validateSend(body, deps.config.maxMessageBytes);
-  const domain = sendingDomain(deps, auth, valid.from.address);
+  const domain = await sendingDomain(deps, auth, valid.from.address);
   rateLimit(userId);
   let inReplyTo: string | undefined;
   let references: string[] | undefined;
   if (body.reply_to_message_id !== undefined) {
-    const original = deps.repos.messages.get(userId, body.reply_to_message_id);
+    const original = await deps.repos.messages.get(userId, body.reply_to_message_id);
     if (!original || (auth.domainId && !original.domainIds.includes(auth.domainId))) {
       throw new HttpError(400, 'reply_to_message_id: no such message of yours');
     }
@@ -94,35 +92,28 @@ export async function submitSend(
     throw new HttpError(400, `message: ${raw.length} bytes encoded is more than MAX_MESSAGE_BYTES (${deps.config.maxMessageBytes})`);
   }
   const accepted: SendAccepted = { id, status: 'queued' };
-  return groupCommit(deps.db).run(() => {
-    if (key) {
-      const replay = replayOrConflict(deps, userId, key, hash);
-      if (replay) return replay;
-    }
-    deps.repos.sends.insert(
-      {
-        id,
-        userId,
-        domainId: domain.id,
-        kind: 'send',
-        sourceMessageId: body.reply_to_message_id ?? null,
-        routeId: null,
-        fromAddress: valid.from.address.toLowerCase(),
-        subject: body.subject,
-        messageId,
-        mailFrom: bounceAddress(id, domain.name),
-        raw,
-        createdAt: now,
-        recipients: valid.recipients.map((address) => ({
-          id: newId('rcp', now),
-          address,
-          dest: destinationOf(deps.config, address),
-          suppressed: deps.repos.sends.isSuppressed(userId, address),
-        })),
-      },
-      now,
-    );
-    if (key) deps.repos.idempotency.put(userId, key, hash, JSON.stringify(accepted), now);
-    return accepted;
-  });
+  const seen = await deps.repos.submitSend(
+    {
+      id,
+      userId,
+      domainId: domain.id,
+      kind: 'send',
+      sourceMessageId: body.reply_to_message_id ?? null,
+      routeId: null,
+      fromAddress: valid.from.address.toLowerCase(),
+      subject: body.subject,
+      messageId,
+      mailFrom: bounceAddress(id, domain.name),
+      raw,
+      createdAt: now,
+      recipients: valid.recipients.map((address) => ({
+        id: newId('rcp', now),
+        address,
+        dest: destinationOf(deps.config, address),
+      })),
+    },
+    key ? { key, hash, response: JSON.stringify(accepted), since: now - IDEMPOTENCY_MS } : null,
+  );
+  // A concurrent request with the same key wrote first: its answer (or a conflict) is this one's.
+  return (seen && replayOrConflict(seen, hash)) ?? accepted;
 }

@@ -14,23 +14,28 @@ import { senderBlocked } from '../route/sender-block.js';
  * the recipients of the blocking account are refused; the others still get the message.
  */
 export function acceptRecipient(deps: Deps) {
-  return (address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void) => {
-    try {
-      // A DSN to one of our sends' bounce addresses needs no route (src/send/bounce.ts).
-      if (isBounceRecipient(deps, address.address)) return callback();
-      const domain = receivingDomain(deps.repos, address.address);
-      if (!domain) return callback(new SmtpError(550, 'Recipient address rejected: domain not served here'));
-      const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-      if (senderBlocked(deps.repos.senderBlocks.patternsFor(domain.userId, domain.id), sender)) {
-        return callback(new SmtpError(550, 'Sender blocked by the recipient'));
-      }
-      const verdict = rcptDecision(deps.repos.routes.enabledForDomain(domain.id), address.address, !!domain.webhookUrl);
-      // smtp-server prefixes the enhanced status code itself.
-      if (!verdict.accept) return callback(new SmtpError(verdict.code, verdict.message.replace(/^\d\.\d{1,3}\.\d{1,3} /, '')));
-      callback();
-    } catch (err) {
-      deps.log.error('RCPT check failed', { err });
-      callback(new SmtpError(451, 'Temporary failure, try again later'));
+  // smtp-server calls back; the promise is ours to settle, once, with the reply.
+  const decide = async (address: SMTPServerAddress, session: SMTPServerSession): Promise<SmtpError | null> => {
+    // A DSN to one of our sends' bounce addresses needs no route (src/send/bounce.ts).
+    if (await isBounceRecipient(deps, address.address)) return null;
+    const domain = await receivingDomain(deps.repos, address.address);
+    if (!domain) return new SmtpError(550, 'Recipient address rejected: domain not served here');
+    const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    if (senderBlocked(await deps.repos.senderBlocks.patternsFor(domain.userId, domain.id), sender)) {
+      return new SmtpError(550, 'Sender blocked by the recipient');
     }
+    const verdict = rcptDecision(await deps.repos.routes.enabledForDomain(domain.id), address.address, !!domain.webhookUrl);
+    // smtp-server prefixes the enhanced status code itself.
+    if (!verdict.accept) return new SmtpError(verdict.code, verdict.message.replace(/^\d\.\d{1,3}\.\d{1,3} /, ''));
+    return null;
+  };
+  return (address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void) => {
+    decide(address, session).then(
+      (refusal) => callback(refusal),
+      (err: unknown) => {
+        deps.log.error('RCPT check failed', { err });
+        callback(new SmtpError(451, 'Temporary failure, try again later'));
+      },
+    );
   };
 }

@@ -42,7 +42,8 @@ export function receiveMessage(deps: Deps, hooks: ReceiveHooks = {}) {
         if (stream.sizeExceeded) throw new SmtpError(552, 'Message too big');
         const all = session.envelope.rcptTo.map((r) => r.address);
         // Bounce addresses were accepted at RCPT only for existing sends: their DSN updates the send, nothing is stored.
-        const bounces = all.filter((a) => isBounceRecipient(deps, a));
+        const bounce = await Promise.all(all.map((a) => isBounceRecipient(deps, a)));
+        const bounces = all.filter((_, i) => bounce[i]);
         if (bounces.length > 0) {
           const text = await head(file, MAX_DSN_BYTES);
           for (const a of bounces) await applyDsn(deps, a, text);

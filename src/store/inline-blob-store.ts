@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
-import type { blobsTable } from '../db/blobs.js';
+import type { Repository } from '../db/repository.js';
 import type { BlobStore } from './blob-store.js';
 
-type InlineBlobs = ReturnType<typeof blobsTable>;
+type InlineBlobs = Repository['blobs'];
 
 /**
  * The one read path for blobs: a key is looked up among the small blobs kept in the database
@@ -16,14 +16,14 @@ export function withInlineBlobs(inline: InlineBlobs, store: BlobStore): BlobStor
     kind: store.kind,
     put: (key, body) => store.put(key, body),
     async get(key) {
-      const data = inline.get(key);
+      const data = await inline.get(key);
       return data ? Readable.from([data], { objectMode: false }) : store.get(key);
     },
     async delete(key) {
-      if (inline.delete([key]) === 0) await store.delete(key);
+      if ((await inline.delete([key])) === 0) await store.delete(key);
     },
     check: () => store.check(),
     // A blob in the database has no URL of its own: the link streams it.
-    presign: async (key, headers) => (inline.has(key) ? null : store.presign(key, headers)),
+    presign: async (key, headers) => ((await inline.has(key)) ? null : store.presign(key, headers)),
   };
 }

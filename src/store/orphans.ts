@@ -19,7 +19,7 @@ export async function removeFsOrphans(deps: Deps, root: string): Promise<{ folde
   }
   for (const id of ids) {
     const dir = join(msgRoot, id);
-    if (!deps.repos.messages.getById(id)) {
+    if (!await deps.repos.messages.getById(id)) {
       await rm(dir, { recursive: true, force: true });
       result.folders++;
       continue;

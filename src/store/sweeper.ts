@@ -17,35 +17,30 @@ export interface SweepResult {
  * updated, so a sweep cut short anywhere is finished by the next one.
  */
 export async function sweep(deps: Deps): Promise<SweepResult> {
-  const { repos, blobs, db } = deps;
+  const { repos, blobs } = deps;
   const now = deps.now();
   const result: SweepResult = { attachmentsPurged: 0, messagesDeleted: 0 };
-  // Blobs kept in the database go with their rows, in one transaction (the `blobs` rows of a
-  // deleted message by its cascade); only the others are objects to delete first.
-  const purge = db.transaction((id: string, keys: string[]) => {
-    repos.blobs.delete(keys);
-    repos.messages.markPurged(id, now);
-  });
-
   for (;;) {
     // A link is 410 from received_at + 7 days exactly; the query is `received_at < cutoff`, hence + 1.
-    const due = repos.messages.unpurgedBefore(now - LINK_LIFETIME_MS + 1, BATCH);
+    const due = await repos.messages.unpurgedBefore(now - LINK_LIFETIME_MS + 1, BATCH);
     for (const m of due) {
-      const atts = repos.messages.attachments(m.id);
+      const atts = await repos.messages.attachments(m.id);
       const keys = atts.map((a) => a.blobKey);
-      await Promise.all(repos.blobs.external(keys).map((k) => blobs.delete(k)));
-      purge(m.id, keys);
+      // Blobs kept in the database go with their rows, in one transaction (the `blobs` rows of a
+      // deleted message by its cascade); only the others are objects to delete first.
+      await Promise.all((await repos.blobs.external(keys)).map((k) => blobs.delete(k)));
+      await repos.purgeAttachments(m.id, keys, now);
       result.attachmentsPurged += atts.length;
     }
     if (due.length < BATCH) break;
   }
 
   for (;;) {
-    const due = repos.messages.receivedBefore(now - deps.config.retentionDays * DAY_MS, BATCH);
+    const due = await repos.messages.receivedBefore(now - deps.config.retentionDays * DAY_MS, BATCH);
     for (const m of due) {
-      const keys = [m.rawKey, ...repos.messages.attachments(m.id).map((a) => a.blobKey)];
-      await Promise.all(repos.blobs.external(keys).map((k) => blobs.delete(k)));
-      repos.messages.delete(m.id);
+      const keys = [m.rawKey, ...(await repos.messages.attachments(m.id)).map((a) => a.blobKey)];
+      await Promise.all((await repos.blobs.external(keys)).map((k) => blobs.delete(k)));
+      await repos.messages.delete(m.id);
       result.messagesDeleted++;
     }
     if (due.length < BATCH) break;
@@ -68,7 +63,8 @@ const VACUUM_STEP_PAGES = 1000;
  */
 export async function releaseFreePages(deps: Pick<Deps, 'db'>): Promise<number> {
   const { db } = deps;
-  if (Number(db.pragma('auto_vacuum', { simple: true })) !== 2) return 0;
+  // SQLite only: another engine reclaims space its own way.
+  if (!db || Number(db.pragma('auto_vacuum', { simple: true })) !== 2) return 0;
   let freed = 0;
   for (;;) {
     const before = Number(db.pragma('freelist_count', { simple: true }));

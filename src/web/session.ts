@@ -38,7 +38,7 @@ export function endSession(deps: Deps, c: Context): void {
 export function loadSession(deps: Deps): MiddlewareHandler<WebEnv> {
   return async (c, next) => {
     const token = getCookie(c, SESSION_COOKIE) ?? '';
-    const found = token.startsWith('mhs_') ? findSession(deps, token) : null;
+    const found = token.startsWith('mhs_') ? await findSession(deps, token) : null;
     if (token && !found) endSession(deps, c);
     c.set('token', found ? token : null);
     c.set('user', found?.user ?? null);

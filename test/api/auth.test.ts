@@ -15,11 +15,11 @@ describe('signup', () => {
     expect(res.body.token).toMatch(/^mhs_[A-Za-z0-9_-]{43}$/);
     expect(res.body.user).toMatchObject({ email: 'alice@example.org', google_linked: false });
     expect(res.body.user.id).toMatch(/^usr_/);
-    const stored = api.deps.repos.users.getByEmail('alice@example.org')!;
+    const stored = (await api.deps.repos.users.getByEmail('alice@example.org'))!;
     expect(stored.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$/);
     expect(stored.passwordHash).not.toContain('longenough');
     // Only the token's hash is stored.
-    expect(api.deps.repos.sessions.getByTokenHash(sha256Hex(res.body.token))).not.toBeNull();
+    expect(await api.deps.repos.sessions.getByTokenHash(sha256Hex(res.body.token))).not.toBeNull();
     const dup = await api.call('POST', '/api/auth/signup', { body: { email: 'alice@example.org', password: 'longenough' } });
     expect(dup.status).toBe(409);
   });
@@ -62,7 +62,7 @@ describe('signup', () => {
     const almost = await api.call('POST', '/api/auth/signup', { body: { email: 'a@b.co', password: 'x'.repeat(900_000) } });
     expect(almost.status).toBe(400);
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(api.deps.repos.users.getByEmail('a@b.co')).toBeNull();
+    expect(await api.deps.repos.users.getByEmail('a@b.co')).toBeNull();
   });
 });
 

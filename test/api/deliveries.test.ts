@@ -12,13 +12,13 @@ async function setup() {
   const s = await signup(api);
   const d = await addDomain(api, s.token, 'example.com');
   const owner = { userId: s.user.id, domainId: d.id };
-  const deliver = (messageId: string, routeId: string | null, status: 'pending' | 'delivered' | 'failed' = 'pending', domainId = owner.domainId) => {
+  const deliver = async (messageId: string, routeId: string | null, status: 'pending' | 'delivered' | 'failed' = 'pending', domainId = owner.domainId) => {
     const id = newId('dlv');
     const now = api.deps.now();
-    api.deps.repos.deliveries.insert({ id, userId: owner.userId, messageId, routeId, domainId, url: 'https://h.example.net/x', secret: 'whsec_x' }, now);
+    await api.deps.repos.deliveries.insert({ id, userId: owner.userId, messageId, routeId, domainId, url: 'https://h.example.net/x', secret: 'whsec_x' }, now);
     if (status !== 'pending') {
-      const [c] = api.deps.repos.deliveries.claim([id], now, now + 1000);
-      api.deps.repos.deliveries.finish(id, c!.attemptId, {
+      const [c] = await api.deps.repos.deliveries.claim([id], now, now + 1000);
+      await api.deps.repos.deliveries.finish(id, c!.attemptId, {
         finishedAt: now,
         statusCode: status === 'delivered' ? 200 : 410,
         latencyMs: 3,
@@ -75,7 +75,7 @@ describe('deliveries', () => {
     expect(res.body).toMatchObject({ id, status: 'pending', next_attempt_at: expect.any(Number) });
     expect(res.body.next_attempt_at).toBeLessThanOrEqual(Date.now());
     expect(kicks()).toBe(1);
-    expect(api.deps.repos.deliveries.getById(id)!.status).toBe('pending');
+    expect((await api.deps.repos.deliveries.getById(await id))!.status).toBe('pending');
   });
 
   it("another user's delivery is 404 for get and retry, like a random id; lists are scoped", async () => {
@@ -90,7 +90,7 @@ describe('deliveries', () => {
       expect(theirs.text).toBe(random.text);
     }
     expect(kicks()).toBe(0);
-    expect(api.deps.repos.deliveries.getById(id)!.status).toBe('failed');
+    expect((await api.deps.repos.deliveries.getById(await id))!.status).toBe('failed');
     expect((await api.call('GET', '/api/deliveries', { token: bob.token })).body.data).toEqual([]);
   });
 
@@ -113,8 +113,8 @@ describe('deliveries', () => {
     const mine: string[] = [];
     for (let i = 0; i < 7; i++) {
       const status = i % 3 === 0 ? 'delivered' : 'failed';
-      const id = deliver((await storeMessage(api.deps, owner)).id, null, status);
-      deliver((await storeMessage(api.deps, { ...owner, domainId: d2.id })).id, null, 'failed', d2.id);
+      const id = await deliver((await storeMessage(api.deps, owner)).id, null, status);
+      await deliver((await storeMessage(api.deps, { ...owner, domainId: d2.id })).id, null, 'failed', d2.id);
       if (status === 'failed') mine.unshift(id);
     }
     const { secret } = await createKey(api, token, ['deliveries:read'], owner.domainId);
@@ -133,14 +133,14 @@ describe('deliveries', () => {
     const two = await addDomain(api, token, 'two.example');
     const three = await addDomain(api, token, 'three.example');
     const route = async (domainId: string, match: string) => {
-      markVerified(api, domainId);
+      await markVerified(api, domainId);
       const res = await api.call('POST', '/api/routes', { token, body: { domain_id: domainId, match, action: 'webhook', destination: 'http://127.0.0.1:9/h' } });
       expect(res.status).toBe(201);
       return res.body.id as string;
     };
     const [r1, r2, gone] = [await route(owner.domainId, '*@example.com'), await route(two.id, '*@two.example'), await route(two.id, 'old@two.example')];
     const m = await storeMessage(api.deps, owner);
-    api.deps.repos.messages.insertRecipient(m.id, 'y@two.example', two.id);
+    await api.deps.repos.messages.insertRecipient(m.id, 'y@two.example', two.id);
     const d1 = deliver(m.id, r1, 'failed');
     const d2 = deliver(m.id, r2, 'failed', two.id);
     const catchAll = deliver(m.id, null); // the first domain's catch-all
@@ -175,6 +175,6 @@ describe('deliveries', () => {
     expect((await api.call('POST', `/api/deliveries/${d2}/retry`, { token: k2 })).status).toBe(202);
     expect((await api.call('POST', `/api/deliveries/${catchAll}/retry`, { token: k1 })).status).toBe(202);
     expect(kicks()).toBe(2);
-    expect(api.deps.repos.deliveries.getById(d1)!.status).toBe('failed');
+    expect((await api.deps.repos.deliveries.getById(await d1))!.status).toBe('failed');
   });
 });

@@ -100,7 +100,7 @@ describe('deleting a domain that shares mail with another of the account', () =>
       const { token } = await signup(api);
       const one = await addDomain(api, token, 'one.test');
       const two = await addDomain(api, token, 'two.test');
-      for (const d of [one, two]) markVerified(api, d.id);
+      for (const d of [one, two]) await markVerified(api, d.id);
       // one.test's webhook is never answered (port 9): its delivery stays pending.
       await api.call('POST', '/api/routes', { token, body: { domain_id: one.id, match: '*@one.test', action: 'webhook', destination: 'http://127.0.0.1:9/hook' } });
       await api.call('POST', '/api/routes', { token, body: { domain_id: two.id, match: '*@two.test', action: 'store' } });

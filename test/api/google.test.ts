@@ -50,7 +50,7 @@ describe('POST /api/auth/google', () => {
     const res = await signIn(code({ sub: 'g-link', email, email_verified: true }));
     expect(res.status).toBe(409);
     expect(res.body.error).toMatch(/sign in with its password/);
-    expect(api.deps.repos.users.get(user.id)!.googleSub).toBeNull();
+    expect((await api.deps.repos.users.get(user.id))!.googleSub).toBeNull();
     expect((await api.call('POST', '/api/auth/login', { body: { email, password } })).status).toBe(200);
   });
 
@@ -67,7 +67,7 @@ describe('POST /api/auth/google', () => {
     const res = await signIn(code({ sub: 'g-3', email, email_verified: false }));
     expect(res.status).toBe(403);
     expect(res.body.error).toMatch(/not verified/);
-    expect(api.deps.repos.users.getByEmail(email)!.googleSub).toBeNull();
+    expect((await api.deps.repos.users.getByEmail(email))!.googleSub).toBeNull();
   });
 
   it('refuses an expired token', async () => {
@@ -84,7 +84,7 @@ describe('POST /api/auth/google', () => {
     expect(wrongIss.status).toBe(401);
     const wrongKey = await signIn(code({ sub: 'g-6', email: 'c@gmail.com', email_verified: true }, { sign: 'other' }));
     expect(wrongKey.status).toBe(401);
-    expect(api.deps.repos.users.getByEmail('c@gmail.com')).toBeNull();
+    expect(await api.deps.repos.users.getByEmail('c@gmail.com')).toBeNull();
   });
 
   it('answers 400 for a code the issuer rejects and for a malformed body', async () => {

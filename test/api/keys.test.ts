@@ -16,7 +16,7 @@ describe('API keys', () => {
     expect(res.body).toMatchObject({ name: 'CI', scopes: ['messages:read', 'routes:write'], domain_id: null, last_used_at: null });
     expect(res.body.id).toMatch(/^key_/);
     expect(res.body.key.startsWith(res.body.prefix)).toBe(true);
-    const row = api.deps.repos.apiKeys.get(user.id, res.body.id)!;
+    const row = (await api.deps.repos.apiKeys.get(user.id, res.body.id))!;
     expect(row.keyHash).toBe(sha256Hex(res.body.key));
     const list = await api.call('GET', '/api/keys', { token });
     expect(list.status).toBe(200);

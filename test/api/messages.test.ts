@@ -41,7 +41,7 @@ describe('messages', () => {
     expect(await q('recipient=y@example.com')).toEqual([]);
     expect(await q('from=a@sender.test')).toHaveLength(5);
     expect(await q('from=b@sender.test')).toEqual([]);
-    const t0 = api.deps.repos.messages.get(owner.userId, ids[1]!)!.receivedAt;
+    const t0 = (await api.deps.repos.messages.get(owner.userId, ids[1]!))!.receivedAt;
     expect(await q(`since=${t0}&until=${t0 + 2000}`)).toEqual([ids[2], ids[1]]);
     for (const bad of ['since=yesterday', 'until=-1', 'limit=500']) {
       const res = await api.call('GET', `/api/messages?${bad}`, { token });
@@ -54,9 +54,9 @@ describe('messages', () => {
     const { token, owner, clock } = await setup();
     const msg = await storeMessage(api.deps, owner, { attachments: [{ filename: 'a.pdf', content: Buffer.from('%PDF'), contentType: 'application/pdf' }] });
     const dlv = newId('dlv', clock.now());
-    api.deps.repos.deliveries.insert({ id: dlv, userId: owner.userId, messageId: msg.id, routeId: null, domainId: owner.domainId, url: 'https://h.example.net/x', secret: 'whsec_x' }, clock.now());
-    const [claimed] = api.deps.repos.deliveries.claim([dlv], clock.now(), clock.now() + 30_000);
-    api.deps.repos.deliveries.finish(dlv, claimed!.attemptId, {
+    await api.deps.repos.deliveries.insert({ id: dlv, userId: owner.userId, messageId: msg.id, routeId: null, domainId: owner.domainId, url: 'https://h.example.net/x', secret: 'whsec_x' }, clock.now());
+    const [claimed] = await api.deps.repos.deliveries.claim([dlv], clock.now(), clock.now() + 30_000);
+    await api.deps.repos.deliveries.finish(dlv, claimed!.attemptId, {
       finishedAt: clock.now() + 5,
       statusCode: 500,
       latencyMs: 5,
@@ -100,7 +100,7 @@ describe('messages', () => {
     const { token, owner } = await setup();
     const msg = await storeMessage(api.deps, owner, { attachments: [{ filename: 'a.txt', content: Buffer.from('a') }, { filename: 'b.txt', content: Buffer.from('b') }] });
     const dlv = newId('dlv');
-    api.deps.repos.deliveries.insert({ id: dlv, userId: owner.userId, messageId: msg.id, routeId: null, domainId: owner.domainId, url: 'https://h.example.net/x', secret: 'whsec_x' }, api.deps.now());
+    await api.deps.repos.deliveries.insert({ id: dlv, userId: owner.userId, messageId: msg.id, routeId: null, domainId: owner.domainId, url: 'https://h.example.net/x', secret: 'whsec_x' }, api.deps.now());
     expect((await api.call('DELETE', `/api/messages/${msg.id}`, { token })).status).toBe(204);
     expect((await api.call('GET', `/api/messages/${msg.id}`, { token })).status).toBe(404);
     expect((await api.call('GET', `/api/deliveries/${dlv}`, { token })).status).toBe(404);
@@ -144,7 +144,7 @@ describe("a message to recipients at two of an account's domains", () => {
     token = (await signup(multi)).token;
     const domain = async (name: string) => {
       const { id } = await addDomain(multi, token, name);
-      markVerified(multi, id);
+      await markVerified(multi, id);
       const route = await multi.call('POST', '/api/routes', {
         token,
         body: { domain_id: id, match: `*@${name}`, action: 'webhook', destination: `http://127.0.0.1:9/${name}` },

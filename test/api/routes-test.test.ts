@@ -20,7 +20,7 @@ async function setup() {
   api = testApi();
   const s = await signup(api);
   const d = await addDomain(api, s.token, 'example.com');
-  markVerified(api, d.id);
+  await markVerified(api, d.id);
   const route = async (body: Record<string, unknown>) =>
     (await api.call('POST', '/api/routes', { token: s.token, body: { domain_id: d.id, ...body } })).body as { id: string };
   const dryRun = (body: Record<string, unknown>) => api.call('POST', '/api/routes/test', { token: s.token, body: { domain_id: d.id, ...body } });

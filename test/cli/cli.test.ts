@@ -34,7 +34,7 @@ describe('mailhook CLI', () => {
       body: JSON.stringify({ name: 'cli.example' }),
     });
     expect(res.status).toBe(201);
-    deps.db.close();
+    deps.db!.close();
 
     const verified = JSON.parse((await cli('domain', 'verify', 'cli.example', '--email', 'owner@example.org', '--force')).stdout);
     expect(verified.status).toBe('verified');

@@ -3,7 +3,7 @@ import { QUEUE_SQL, type DeliveryStatus } from '../../src/db/deliveries.js';
 import { deliveryListQuery, type DeliveryListFilter } from '../../src/db/deliveries-list.js';
 import { newId } from '../../src/ids.js';
 import { emptyParsed } from '../../src/parse/parse-message.js';
-import { seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
+import { seedUserAndDomain, testDeps, type TestDeps, sqliteOf } from '../helpers/deps.js';
 
 type Key = 'status' | 'messageId' | 'routeId';
 const KEYS: Key[] = ['status', 'messageId', 'routeId'];
@@ -58,20 +58,20 @@ function random(seed: number) {
  * are made in shuffled message order, so delivery ids do not follow message ids; a tenth failed,
  * a sixth pending.
  */
-function seed(deps: TestDeps, n: number): Data {
-  const a = seedUserAndDomain(deps, 'a.test');
-  const b = seedUserAndDomain(deps, 'b.test');
+async function seed(deps: TestDeps, n: number): Promise<Data> {
+  const a = await seedUserAndDomain(deps, 'a.test');
+  const b = await seedUserAndDomain(deps, 'b.test');
   const domains = [a.domain.id];
   for (const name of ['c.test', 'small.test']) {
     const id = newId('dom');
-    deps.repos.domains.insert({ ...a.domain, id, name, verificationToken: `tok-${name}` });
+    sqliteOf(deps).domains.insert({ ...a.domain, id, name, verificationToken: `tok-${name}` });
     domains.push(id);
   }
   const routes = new Map<string, string>();
   const route = (userId: string, domainId: string) => {
     const id = newId('rte');
     const now = deps.now();
-    deps.repos.routes.insert({
+    sqliteOf(deps).routes.insert({
       id, userId, domainId, match: '*', action: 'webhook', destination: 'https://h.example.net/x', secret: 'whsec_x',
       priority: 100, stop: false, filters: null, enabled: true, createdAt: now, updatedAt: now,
     });
@@ -95,7 +95,7 @@ function seed(deps: TestDeps, n: number): Data {
       const first = own ? domains[i % 23 === 1 ? 2 : i % 2]! : b.domain.id;
       const to = own && i % 5 === 0 ? [first, domains[(domains.indexOf(first) + 1) % 2]!] : [first];
       const id = newId('msg', T0 + i * 60_000);
-      deps.repos.messages.insert(
+      sqliteOf(deps).messages.insert(
         {
           id, userId, domainId: first,
           envelope: { mailFrom: 's@example.org', rcptTo: to.map((d) => `r@${d}`), helo: 'c.test', remoteIp: '127.0.0.1', tls: false },
@@ -103,9 +103,9 @@ function seed(deps: TestDeps, n: number): Data {
         },
         [],
       );
-      for (const d of new Set(to)) deps.repos.messages.insertRecipient(id, `r@${d}`, d);
+      for (const d of new Set(to)) sqliteOf(deps).messages.insertRecipient(id, `r@${d}`, d);
       // Two recipients at one domain: the message is still listed once under it.
-      if (i % 11 === 0) deps.repos.messages.insertRecipient(id, `s@${first}`, first);
+      if (i % 11 === 0) sqliteOf(deps).messages.insertRecipient(id, `s@${first}`, first);
       messages.set(id, to);
       for (const d of new Set(to)) {
         const fired = rnd(4) === 0 ? [] : routesOf.get(d)!.filter(() => rnd(3) !== 0);
@@ -114,7 +114,7 @@ function seed(deps: TestDeps, n: number): Data {
       }
     }
   })();
-  deps.repos.routes.delete(a.user.id, gone);
+  sqliteOf(deps).routes.delete(a.user.id, gone);
   routes.delete(gone);
   const rows: Seeded[] = [];
   const setStatus = deps.db.prepare('UPDATE deliveries SET status = ?, next_attempt_at = NULL WHERE id = ?');
@@ -124,7 +124,7 @@ function seed(deps: TestDeps, n: number): Data {
       const id = newId('dlv');
       const r = rnd(60);
       const status: DeliveryStatus = r < 6 ? 'failed' : r < 16 ? 'pending' : 'delivered';
-      deps.repos.deliveries.insert({ id, ...p, url: 'https://h.example.net/x', secret: 'whsec_x' }, deps.now());
+      sqliteOf(deps).deliveries.insert({ id, ...p, url: 'https://h.example.net/x', secret: 'whsec_x' }, deps.now());
       if (status !== 'pending') setStatus.run(status, id);
       rows.push({ id, ...p, status });
     }
@@ -166,9 +166,9 @@ describe('deliveries list', () => {
   /** A message of account a with deliveries by a route, the catch-all and the deleted route. */
   let busyMessage: string;
   let busyRoute: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     deps = testDeps();
-    data = seed(deps, 700);
+    data = await seed(deps, 700);
     const perMessage = new Map<string, Seeded[]>();
     for (const r of data.rows) perMessage.set(r.messageId, [...(perMessage.get(r.messageId) ?? []), r]);
     busyMessage = [...perMessage.entries()].find(([, ds]) => ds.length >= 3 && ds.some((d) => d.routeId === data.gone))![0];
@@ -241,8 +241,8 @@ describe('deliveries list', () => {
           const statement = deps.db.prepare(sql);
           const viaRepo = (before?: string) =>
             f.domainId
-              ? deps.repos.domainDeliveries.list({ ...f, domainId: f.domainId, before })
-              : deps.repos.deliveries.list({ ...f, before });
+              ? sqliteOf(deps).domainDeliveries.list({ ...f, domainId: f.domainId, before })
+              : sqliteOf(deps).deliveries.list({ ...f, before });
           let before: string | undefined;
           let pages = 0;
           for (;;) {
@@ -266,9 +266,9 @@ describe('deliveries list', () => {
 
   it('lists nothing for a route of another domain under a restricted key, or of another account', () => {
     const [first, second] = data.domains;
-    expect(deps.repos.domainDeliveries.list({ userId: data.userId, domainId: second!, routeId: busyRoute, limit: 5 })).toEqual([]);
-    expect(deps.repos.domainDeliveries.list({ userId: data.userId, domainId: first!, routeId: busyRoute, limit: 5 })).toHaveLength(5);
-    expect(deps.repos.deliveries.list({ userId: data.userId, routeId: data.theirs, limit: 5 })).toEqual([]);
+    expect(sqliteOf(deps).domainDeliveries.list({ userId: data.userId, domainId: second!, routeId: busyRoute, limit: 5 })).toEqual([]);
+    expect(sqliteOf(deps).domainDeliveries.list({ userId: data.userId, domainId: first!, routeId: busyRoute, limit: 5 })).toHaveLength(5);
+    expect(sqliteOf(deps).deliveries.list({ userId: data.userId, routeId: data.theirs, limit: 5 })).toEqual([]);
     const { sql, params } = deliveryListQuery({ userId: data.userId, domainId: second!, routeId: busyRoute, limit: 5 });
     // The route's domain is compared once, before the walk.
     expect(plan(sql, params)).toContainEqual(expect.stringMatching(/^SCALAR SUBQUERY \d+$/));
@@ -279,16 +279,16 @@ describe('deliveries list', () => {
       'SEARCH deliveries USING INDEX deliveries_message_id (message_id=?)',
     ]);
     const ids = data.rows.filter((r) => r.messageId === busyMessage).map((r) => r.id).sort();
-    expect(deps.repos.deliveries.forMessage(busyMessage).map((d) => d.id)).toEqual(ids);
+    expect(sqliteOf(deps).deliveries.forMessage(busyMessage).map((d) => d.id)).toEqual(ids);
   });
 });
 
 // The worker's queue keeps its plans on deliveries_due next to the list's indexes, with and without statistics.
 describe('delivery queue', () => {
   let deps: TestDeps;
-  beforeAll(() => {
+  beforeAll(async () => {
     deps = testDeps();
-    seed(deps, 300);
+    await seed(deps, 300);
   });
   afterAll(() => deps.cleanup());
 

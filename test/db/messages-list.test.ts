@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listQuery, type MessageListFilter } from '../../src/db/messages.js';
 import { newId } from '../../src/ids.js';
 import { emptyParsed } from '../../src/parse/parse-message.js';
-import { seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
+import { seedUserAndDomain, testDeps, type TestDeps, sqliteOf } from '../helpers/deps.js';
 
 type Key = 'domainId' | 'recipient' | 'from' | 'since' | 'until';
 const KEYS: Key[] = ['domainId', 'recipient', 'from', 'since', 'until'];
@@ -25,11 +25,11 @@ interface Seeded {
  * Two accounts, three domains, mail from four senders to one or two of five recipients each:
  * one in six messages to both of an account's domains, one in six to two addresses at one domain.
  */
-function seed(deps: TestDeps, n: number): { rows: Seeded[]; userId: string; domains: string[] } {
-  const a = seedUserAndDomain(deps, 'a.test');
-  const b = seedUserAndDomain(deps, 'b.test');
+async function seed(deps: TestDeps, n: number): Promise<{ rows: Seeded[]; userId: string; domains: string[] }> {
+  const a = await seedUserAndDomain(deps, 'a.test');
+  const b = await seedUserAndDomain(deps, 'b.test');
   const extra = { ...a.domain, id: newId('dom'), name: 'c.test', verificationToken: 'tok-c' };
-  deps.repos.domains.insert(extra);
+  sqliteOf(deps).domains.insert(extra);
   const domains = [a.domain.id, extra.id];
   const names = new Map([[a.domain.id, 'a.test'], [extra.id, 'c.test'], [b.domain.id, 'b.test']]);
   const at = (local: string, domainId: string) => ({ address: `${local}@${names.get(domainId)!}`, domainId });
@@ -49,7 +49,7 @@ function seed(deps: TestDeps, n: number): { rows: Seeded[]; userId: string; doma
         receivedAt,
       };
       rows.push(row);
-      deps.repos.messages.insert(
+      sqliteOf(deps).messages.insert(
         {
           id: row.id,
           userId: row.userId,
@@ -65,7 +65,7 @@ function seed(deps: TestDeps, n: number): { rows: Seeded[]; userId: string; doma
         },
         [],
       );
-      for (const r of row.recipients) deps.repos.messages.insertRecipient(row.id, r.address, r.domainId);
+      for (const r of row.recipients) sqliteOf(deps).messages.insertRecipient(row.id, r.address, r.domainId);
     }
   })();
   return { rows, userId: a.user.id, domains };
@@ -102,10 +102,10 @@ function filter(userId: string, keys: Key[], domainId: string): MessageListFilte
 
 describe('messages list', () => {
   let deps: TestDeps;
-  let data: ReturnType<typeof seed>;
-  beforeAll(() => {
+  let data: Awaited<ReturnType<typeof seed>>;
+  beforeAll(async () => {
     deps = testDeps();
-    data = seed(deps, 600);
+    data = await seed(deps, 600);
   });
   afterAll(() => deps.cleanup());
 
@@ -150,7 +150,7 @@ describe('messages list', () => {
         let before: string | undefined;
         let pages = 0;
         for (;;) {
-          const page = deps.repos.messages.list({ ...f, before }).map((m) => m.id);
+          const page = sqliteOf(deps).messages.list({ ...f, before }).map((m) => m.id);
           expect(page, label).toEqual(expected(data.rows, { ...f, before }));
           if (page.length < f.limit) break;
           before = page.at(-1);
@@ -163,10 +163,10 @@ describe('messages list', () => {
 
   it('matches nothing for another account, an empty recipient or an unknown sender', () => {
     const other = data.rows.find((r) => r.userId !== data.userId)!;
-    expect(deps.repos.messages.list({ userId: data.userId, recipient: '', limit: 5 })).toEqual([]);
-    expect(deps.repos.messages.list({ userId: data.userId, from: 'nobody@example.org', limit: 5 })).toEqual([]);
-    expect(deps.repos.messages.list({ userId: data.userId, domainId: other.domainId, limit: 5 })).toEqual([]);
-    expect(deps.repos.messages.list({ userId: data.userId, recipient: other.recipients[0]!.address, limit: 500 }).every((m) => m.userId === data.userId)).toBe(true);
+    expect(sqliteOf(deps).messages.list({ userId: data.userId, recipient: '', limit: 5 })).toEqual([]);
+    expect(sqliteOf(deps).messages.list({ userId: data.userId, from: 'nobody@example.org', limit: 5 })).toEqual([]);
+    expect(sqliteOf(deps).messages.list({ userId: data.userId, domainId: other.domainId, limit: 5 })).toEqual([]);
+    expect(sqliteOf(deps).messages.list({ userId: data.userId, recipient: other.recipients[0]!.address, limit: 500 }).every((m) => m.userId === data.userId)).toBe(true);
   });
 
   it("lists a message to both of an account's domains once under each, with both in domainIds", () => {
@@ -175,12 +175,12 @@ describe('messages list', () => {
     expect(both.length).toBeGreaterThan(10);
     expect(twice.length).toBeGreaterThan(10);
     for (const domainId of data.domains) {
-      const listed = deps.repos.messages.list({ userId: data.userId, domainId, limit: 1000 });
+      const listed = sqliteOf(deps).messages.list({ userId: data.userId, domainId, limit: 1000 });
       const ids = listed.map((m) => m.id);
       expect(new Set(ids).size).toBe(ids.length);
       for (const r of both) expect(ids).toContain(r.id);
     }
-    for (const m of deps.repos.messages.list({ userId: data.userId, limit: 1000 })) {
+    for (const m of sqliteOf(deps).messages.list({ userId: data.userId, limit: 1000 })) {
       const row = data.rows.find((r) => r.id === m.id)!;
       expect(m.domainIds).toEqual([...new Set([row.domainId, ...row.recipients.map((x) => x.domainId)])]);
     }
@@ -188,14 +188,14 @@ describe('messages list', () => {
 });
 
 describe('message domains', () => {
-  it('leaves out a domain deleted since, and lists nothing under it for another account', () => {
+  it('leaves out a domain deleted since, and lists nothing under it for another account', async () => {
     const deps = testDeps();
     try {
-      const { user, domain } = seedUserAndDomain(deps, 'one.test');
+      const { user, domain } = await seedUserAndDomain(deps, 'one.test');
       const two = { ...domain, id: newId('dom'), name: 'two.test', verificationToken: 'tok-two' };
-      deps.repos.domains.insert(two);
+      sqliteOf(deps).domains.insert(two);
       const id = newId('msg');
-      deps.repos.messages.insert(
+      sqliteOf(deps).messages.insert(
         {
           id,
           userId: user.id,
@@ -211,13 +211,13 @@ describe('message domains', () => {
         },
         [],
       );
-      deps.repos.messages.insertRecipient(id, 'a@one.test', domain.id);
-      deps.repos.messages.insertRecipient(id, 'b@two.test', two.id);
-      expect(deps.repos.messages.get(user.id, id)!.domainIds).toEqual([domain.id, two.id]);
-      const other = seedUserAndDomain(deps, 'other.test');
-      expect(deps.repos.messages.list({ userId: other.user.id, domainId: two.id, limit: 5 })).toEqual([]);
-      expect(deps.repos.domains.delete(user.id, two.id)).toBeTruthy();
-      expect(deps.repos.messages.get(user.id, id)!.domainIds).toEqual([domain.id]);
+      sqliteOf(deps).messages.insertRecipient(id, 'a@one.test', domain.id);
+      sqliteOf(deps).messages.insertRecipient(id, 'b@two.test', two.id);
+      expect(sqliteOf(deps).messages.get(user.id, id)!.domainIds).toEqual([domain.id, two.id]);
+      const other = await seedUserAndDomain(deps, 'other.test');
+      expect(sqliteOf(deps).messages.list({ userId: other.user.id, domainId: two.id, limit: 5 })).toEqual([]);
+      expect(sqliteOf(deps).domains.delete(user.id, two.id)).toBeTruthy();
+      expect(sqliteOf(deps).messages.get(user.id, id)!.domainIds).toEqual([domain.id]);
     } finally {
       deps.cleanup();
     }

@@ -27,7 +27,7 @@ describe('data.domain of a message addressed to several domains of one account',
     const { token } = await signup(api);
     for (const name of ['one.test', 'two.test', 'three.test']) {
       const d = await addDomain(api, token, name);
-      markVerified(api, d.id);
+      await markVerified(api, d.id);
       if (name === 'three.test') {
         // No route: its catch-all webhook takes the mail.
         const set = await api.call('PUT', `/api/domains/${d.id}/webhook`, { token, body: { url: `${receiver.url}/catch-all-three` } });

@@ -23,7 +23,7 @@ describe('delivery fairness: a slow destination never delays another', () => {
     [slowA, slowB, healthy] = await Promise.all([startWebhookReceiver(), startWebhookReceiver(), startWebhookReceiver()]);
     slowA.setDefault({ hang: true });
     slowB.setDefault({ hang: true });
-    const { user, domain } = seedUserAndDomain(deps);
+    const { user, domain } = await seedUserAndDomain(deps);
     owner = { userId: user.id, domainId: domain.id };
     worker = createDeliveryWorker(deps);
   });
@@ -34,17 +34,17 @@ describe('delivery fairness: a slow destination never delays another', () => {
     deps.cleanup();
   });
 
-  const queue = (url: string) => {
-    const { message } = seedMessage(deps, owner);
-    return seedDelivery(deps, { userId: owner.userId, messageId: message.id, url });
+  const queue = async (url: string) => {
+    const { message } = await seedMessage(deps, owner);
+    return await seedDelivery(deps, { userId: owner.userId, messageId: message.id, url });
   };
   const stillHanging = (r: WebhookReceiver) => r.requests.filter((q) => q.closedAt === null).length;
 
   it('serves a healthy destination queued behind two dead ones with a backlog each', async () => {
-    for (let i = 0; i < 10; i++) queue(slowA.url + '/a');
-    for (let i = 0; i < 10; i++) queue(slowB.url + '/b');
+    for (let i = 0; i < 10; i++) await queue(slowA.url + '/a');
+    for (let i = 0; i < 10; i++) await queue(slowB.url + '/b');
     clock.advance(1000); // the healthy delivery is the newest: oldest-first alone would starve it
-    const first = queue(healthy.url + '/ok');
+    const first = await queue(healthy.url + '/ok');
     worker.start();
 
     const [req] = await healthy.waitFor(1);
@@ -56,7 +56,7 @@ describe('delivery fairness: a slow destination never delays another', () => {
     // The healthy attempt's slot went to a dead destination: they now hold every slot they
     // may take (3 of 4; the last is kept for destinations with nothing in flight).
     await vi.waitFor(() => expect(slowA.requests.length + slowB.requests.length).toBe(3));
-    const second = queue(healthy.url + '/ok');
+    const second = await queue(healthy.url + '/ok');
     worker.kick();
     const reqs = await healthy.waitFor(2);
     expect(reqs[1]!.headers['webhook-id']).toBe(second.id);

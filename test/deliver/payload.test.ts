@@ -15,17 +15,17 @@ describe('email.received payload', () => {
   });
   afterEach(() => deps.cleanup());
 
-  function build(opts: Parameters<typeof seedMessage>[2] = {}) {
-    const { user, domain } = seedUserAndDomain(deps, domains++ === 0 ? 'example.com' : `d${domains}.example.com`);
-    const { message, attachments } = seedMessage(deps, { userId: user.id, domainId: domain.id }, opts);
-    const delivery = seedDelivery(deps, { userId: user.id, messageId: message.id, url: 'https://hooks.test/in', routeId: 'rte_x' });
+  async function build(opts: Parameters<typeof seedMessage>[2] = {}) {
+    const { user, domain } = await seedUserAndDomain(deps, domains++ === 0 ? 'example.com' : `d${domains}.example.com`);
+    const { message, attachments } = await seedMessage(deps, { userId: user.id, domainId: domain.id }, opts);
+    const delivery = await seedDelivery(deps, { userId: user.id, messageId: message.id, url: 'https://hooks.test/in', routeId: 'rte_x' });
     const event = buildEmailReceived({ config: deps.config, message, attachments, delivery, domain: domain.name });
     // What the receiver gets is JSON: compare what survives a round trip.
     return { message, delivery, event: JSON.parse(JSON.stringify(event)) };
   }
 
-  it('has exactly the fields of DESIGN §6', () => {
-    const { event } = build({ attachments: 1 });
+  it('has exactly the fields of DESIGN §6', async () => {
+    const { event } = await build({ attachments: 1 });
     expect(sorted(event)).toEqual(['data', 'timestamp', 'type']);
     expect(sorted(event.data)).toEqual(
       [
@@ -42,8 +42,8 @@ describe('email.received payload', () => {
     );
   });
 
-  it('carries the stored message, envelope and delivery', () => {
-    const { event, message, delivery } = build();
+  it('carries the stored message, envelope and delivery', async () => {
+    const { event, message, delivery } = await build();
     expect(event.type).toBe('email.received');
     expect(event.timestamp).toBe(delivery.createdAt);
     expect(event.data).toMatchObject({
@@ -70,8 +70,8 @@ describe('email.received payload', () => {
     });
   });
 
-  it('links every attachment and the raw message with valid signed URLs on PUBLIC_URL', () => {
-    const { event, message } = build({ attachments: 2 });
+  it('links every attachment and the raw message with valid signed URLs on PUBLIC_URL', async () => {
+    const { event, message } = await build({ attachments: 2 });
     const links = [...event.data.attachments.map((a: { url: string }) => a.url), event.data.raw_url];
     expect(event.data.attachments.map((a: { index: number }) => a.index)).toEqual([0, 1]);
     expect(event.data.attachments[0]).toMatchObject({
@@ -88,16 +88,16 @@ describe('email.received payload', () => {
     expect(targets).toEqual([0, 1, 'raw']);
   });
 
-  it('fills auth fields the stored results lack with empty strings and leaves arc out', () => {
-    expect(build({ auth: {} }).event.data.auth).toEqual({ spf: '', dkim: '', dmarc: '' });
-    const partial = build({ auth: { spf: 'fail' } as never }).event.data.auth;
+  it('fills auth fields the stored results lack with empty strings and leaves arc out', async () => {
+    expect((await build({ auth: {} })).event.data.auth).toEqual({ spf: '', dkim: '', dmarc: '' });
+    const partial = (await build({ auth: { spf: 'fail' } as never })).event.data.auth;
     expect(partial).toEqual({ spf: 'fail', dkim: '', dmarc: '' });
   });
 
-  it('is the same on every build, so every attempt sends the same body', () => {
-    const { user, domain } = seedUserAndDomain(deps, 'other.test');
-    const { message, attachments } = seedMessage(deps, { userId: user.id, domainId: domain.id }, { attachments: 1 });
-    const delivery = seedDelivery(deps, { userId: user.id, messageId: message.id, url: 'https://hooks.test/in' });
+  it('is the same on every build, so every attempt sends the same body', async () => {
+    const { user, domain } = await seedUserAndDomain(deps, 'other.test');
+    const { message, attachments } = await seedMessage(deps, { userId: user.id, domainId: domain.id }, { attachments: 1 });
+    const delivery = await seedDelivery(deps, { userId: user.id, messageId: message.id, url: 'https://hooks.test/in' });
     const once = () => JSON.stringify(buildEmailReceived({ config: deps.config, message, attachments, delivery, domain: domain.name }));
     const first = once();
     expect(once()).toBe(first);

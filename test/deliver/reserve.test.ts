@@ -23,7 +23,7 @@ describe('delivery reserve: a destination that answers is not held to one slot b
     for (const d of dead) d.setDefault({ hang: true });
     healthy = await startWebhookReceiver();
     healthy.setDefault({ delayMs: 150 });
-    const { user, domain } = seedUserAndDomain(deps);
+    const { user, domain } = await seedUserAndDomain(deps);
     owner = { userId: user.id, domainId: domain.id };
     worker = createDeliveryWorker(deps);
   });
@@ -33,15 +33,15 @@ describe('delivery reserve: a destination that answers is not held to one slot b
     deps.cleanup();
   });
 
-  const queue = (url: string) => {
-    const { message } = seedMessage(deps, owner);
-    return seedDelivery(deps, { userId: owner.userId, messageId: message.id, url });
+  const queue = async (url: string) => {
+    const { message } = await seedMessage(deps, owner);
+    return await seedDelivery(deps, { userId: owner.userId, messageId: message.id, url });
   };
   const open = (r: WebhookReceiver) => r.requests.filter((q) => q.closedAt === null).length;
 
   it('runs the healthy destination at its cap once it answered, next to dead ones filling the pool', async () => {
-    for (const d of dead) for (let i = 0; i < 5; i++) queue(d.url + '/dead');
-    for (let i = 0; i < 6; i++) queue(healthy.url + '/ok');
+    for (const d of dead) for (let i = 0; i < 5; i++) await queue(d.url + '/dead');
+    for (let i = 0; i < 6; i++) await queue(healthy.url + '/ok');
     worker.start();
     await vi.waitFor(() => expect(dead.reduce((n, d) => n + open(d), 0)).toBe(5), { timeout: 5000 });
     // The first healthy answer marks it as answering; from then on two of its requests overlap.

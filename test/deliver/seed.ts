@@ -7,11 +7,11 @@ import type { AuthResults } from '../../src/parse/types.js';
 export const SECRET = 'whsec_' + Buffer.from('route-secret-for-the-tests-0123').toString('base64');
 
 /** A plausible stored message with `attachments` attachments, written to the database. */
-export function seedMessage(
+export async function seedMessage(
   deps: Deps,
   owner: { userId: string; domainId: string },
   opts: { attachments?: number; auth?: AuthResults | Record<string, never> } = {},
-): { message: StoredMessage; attachments: StoredAttachment[] } {
+): Promise<{ message: StoredMessage; attachments: StoredAttachment[] }> {
   const id = newId('msg', deps.now());
   const attachments: StoredAttachment[] = Array.from({ length: opts.attachments ?? 0 }, (_, i) => ({
     id: newId('att', deps.now()),
@@ -67,24 +67,24 @@ export function seedMessage(
     receivedAt: deps.now(),
     purgedAt: null,
   };
-  deps.repos.messages.insert(message, attachments);
+  await deps.repos.messages.insert(message, attachments);
   return { message, attachments };
 }
 
 /** The domain a seeded delivery belongs to unless the test says: its message's (first recipient's). */
-function messageDomain(deps: Deps, messageId: string): string {
-  return deps.repos.messages.getById(messageId)!.domainId;
+async function messageDomain(deps: Deps, messageId: string): Promise<string> {
+  return (await deps.repos.messages.getById(messageId))!.domainId;
 }
 
 /** Queues a delivery of `messageId` to `url`, due now. */
-export function seedDelivery(
+export async function seedDelivery(
   deps: Deps,
   d: { userId: string; messageId: string; url: string; routeId?: string | null; domainId?: string; secret?: string },
-): Delivery {
+): Promise<Delivery> {
   const id = newId('dlv', deps.now());
-  deps.repos.deliveries.insert(
-    { id, userId: d.userId, messageId: d.messageId, routeId: d.routeId ?? null, domainId: d.domainId ?? messageDomain(deps, d.messageId), url: d.url, secret: d.secret ?? SECRET },
+  await deps.repos.deliveries.insert(
+    { id, userId: d.userId, messageId: d.messageId, routeId: d.routeId ?? null, domainId: d.domainId ?? await messageDomain(deps, d.messageId), url: d.url, secret: d.secret ?? SECRET },
     deps.now(),
   );
-  return deps.repos.deliveries.getById(id)!;
+  return (await deps.repos.deliveries.getById(id))!;
 }

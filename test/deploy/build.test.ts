@@ -56,9 +56,9 @@ describe('the compiled server (npm run build, then the Dockerfile CMD)', () => {
     expect(cmd.at(-1)).toBe('dist/main.js');
     const env = { DATA_DIR: dir, SECRET: 'built-server-secret-built-server-secret-01', AUTH_CHECKS: 'false', ALLOW_INSECURE_WEBHOOKS: 'true' };
     const deps = createDeps(loadConfig({ ...env, LOG_LEVEL: 'silent' }));
-    const { user, domain } = seedUserAndDomain(deps, 'example.com');
-    addRoute(deps, { userId: user.id, domainId: domain.id });
-    deps.db.close();
+    const { user, domain } = await seedUserAndDomain(deps, 'example.com');
+    await addRoute(deps, { userId: user.id, domainId: domain.id });
+    deps.db!.close();
 
     mh = await startRecorded(BUILT_MAIN, cmd.slice(1, -1), env);
     const base = `http://127.0.0.1:${mh.httpPort}`;

@@ -34,14 +34,14 @@ describe('mailhook backup and restore', () => {
   let token: string;
   let proc: MailhookProcess | undefined;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'mailhook-backup-'));
     live = join(root, 'live');
     const deps = createDeps(loadConfig({ ...ENV, DATA_DIR: live, LOG_LEVEL: 'silent' }));
-    const { user, domain } = seedUserAndDomain(deps, 'backup.test');
-    addRoute(deps, { userId: user.id, domainId: domain.id }, { match: '*@backup.test', action: 'store' });
-    token = createSession(deps, user.id);
-    deps.db.close();
+    const { user, domain } = await seedUserAndDomain(deps, 'backup.test');
+    await addRoute(deps, { userId: user.id, domainId: domain.id }, { match: '*@backup.test', action: 'store' });
+    token = await createSession(deps, user.id);
+    deps.db!.close();
   });
 
   afterAll(async () => {

@@ -57,7 +57,7 @@ describe('the public corpus goes through SMTP → webhook', () => {
   beforeAll(async () => {
     deps = testDeps({ MAX_MESSAGE_BYTES: String(10 * 1024 * 1024) });
     receiver = await startWebhookReceiver();
-    seedUserAndDomain(deps, 'corpus.test', { webhookUrl: receiver.url });
+    await seedUserAndDomain(deps, 'corpus.test', { webhookUrl: receiver.url });
     // seedUserAndDomain made its own catch-all secret; use one this test knows.
     deps.db.prepare('UPDATE domains SET webhook_secret = ?').run(secret);
     worker = createDeliveryWorker(deps);

@@ -46,8 +46,8 @@ describe('crash safety', () => {
     // Slow answers keep deliveries in flight when the kill lands.
     receiver.setDefault({ delayMs: 20 });
     const deps = createDeps(loadConfig({ ...ENV, DATA_DIR: dir, LOG_LEVEL: 'silent' }));
-    const { user, domain } = seedUserAndDomain(deps, 'crash.test');
-    addRoute(deps, { userId: user.id, domainId: domain.id }, {
+    const { user, domain } = await seedUserAndDomain(deps, 'crash.test');
+    await addRoute(deps, { userId: user.id, domainId: domain.id }, {
       match: '*@crash.test',
       action: 'webhook',
       destination: receiver.url,
@@ -55,7 +55,7 @@ describe('crash safety', () => {
       priority: 1,
       stop: true,
     });
-    deps.db.close();
+    deps.db!.close();
   });
 
   afterAll(async () => {
@@ -99,8 +99,8 @@ describe('crash safety', () => {
     const deps = createDeps(loadConfig({ ...ENV, DATA_DIR: dir, LOG_LEVEL: 'silent' }));
     try {
       for (const id of acked) {
-        const m = deps.repos.messages.getById(id)!;
-        expect(deps.repos.blobs.has(m.rawKey), id).toBe(true);
+        const m = (await deps.repos.messages.getById(id))!;
+        expect(await deps.repos.blobs.has(m.rawKey), id).toBe(true);
         const chunks: Buffer[] = [];
         for await (const c of await deps.blobs.get(m.rawKey)) chunks.push(c as Buffer);
         const raw = Buffer.concat(chunks);
@@ -108,7 +108,7 @@ describe('crash safety', () => {
         expect(raw.toString()).toContain(`Subject: ${m.parsed.subject}`);
       }
     } finally {
-      deps.db.close();
+      deps.db!.close();
     }
   });
 });

@@ -31,8 +31,8 @@ describe.each(['files', 's3'] as const)('inline and stored blobs, %s store', (st
     clock = fakeClock(Date.now());
     deps = testDeps({ ...(store === 's3' ? s3.env : {}), RETENTION_DAYS: '30' }, { now: clock.now });
     for (const name of ['example.com', 'other.test']) {
-      const { user, domain } = seedUserAndDomain(deps, name);
-      addRoute(deps, { userId: user.id, domainId: domain.id }, { match: `*@${name}` });
+      const { user, domain } = await seedUserAndDomain(deps, name);
+      await addRoute(deps, { userId: user.id, domainId: domain.id }, { match: `*@${name}` });
     }
     smtp = await startSmtp(deps);
   });
@@ -106,7 +106,7 @@ describe.each(['files', 's3'] as const)('inline and stored blobs, %s store', (st
 
     const app = createApp(deps);
     const raw = await app.request(signedPath(deps.config.secret, id, 'raw', clock.now()));
-    expect(Buffer.from(await raw.arrayBuffer()).length).toBe(deps.repos.messages.getById(id)!.size);
+    expect(Buffer.from(await raw.arrayBuffer()).length).toBe((await deps.repos.messages.getById(id))!.size);
 
     const pages = () => Number(deps.db.pragma('page_count', { simple: true }));
     const before = pages();

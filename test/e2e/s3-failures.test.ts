@@ -14,8 +14,8 @@ const rows = (deps: TestDeps) =>
     (t) => (deps.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n,
   );
 
-function storeRoute(deps: TestDeps, userId: string, domainId: string, match: string) {
-  addRoute(deps, { userId, domainId }, { match });
+async function storeRoute(deps: TestDeps, userId: string, domainId: string, match: string) {
+  await addRoute(deps, { userId, domainId }, { match });
 }
 
 const mail = {
@@ -40,9 +40,9 @@ describe('S3 failures', () => {
   beforeEach(async () => {
     // Every blob to the bucket (INLINE_BLOB_BYTES=0): small ones would be committed with the rows.
     deps = testDeps({ ...s3.env, INLINE_BLOB_BYTES: '0' });
-    const seed = seedUserAndDomain(deps, 'example.com');
+    const seed = await seedUserAndDomain(deps, 'example.com');
     owner = { userId: seed.user.id, domainId: seed.domain.id };
-    storeRoute(deps, seed.user.id, seed.domain.id, '*@example.com');
+    await storeRoute(deps, seed.user.id, seed.domain.id, '*@example.com');
     smtp = await startSmtp(deps);
   });
   afterEach(async () => {
@@ -80,8 +80,8 @@ describe('S3 failures', () => {
   });
 
   it('copies a message within the bucket for a second account', async () => {
-    const other = seedUserAndDomain(deps, 'other.test');
-    storeRoute(deps, other.user.id, other.domain.id, '*@other.test');
+    const other = await seedUserAndDomain(deps, 'other.test');
+    await storeRoute(deps, other.user.id, other.domain.id, '*@other.test');
     const info = await smtp.transport.sendMail({ ...mail, to: ['x@example.com', 'y@other.test'] });
     const ids = (info.response ?? '').match(/msg_\w+/g)!;
     expect(ids).toHaveLength(2);

@@ -47,8 +47,8 @@ describe.each([
     // Every blob to the bucket (INLINE_BLOB_BYTES=0): small ones would be committed with the rows (test/e2e/inline-blobs.test.ts).
     deps = testDeps({ ...s3.env, S3_PRESIGN_REDIRECT: String(redirect), RETENTION_DAYS: '30', INLINE_BLOB_BYTES: '0' }, { now: clock.now });
     receiver = await startWebhookReceiver();
-    const { user, domain } = seedUserAndDomain(deps, 'example.com');
-    route = addRoute(deps, { userId: user.id, domainId: domain.id }, {
+    const { user, domain } = await seedUserAndDomain(deps, 'example.com');
+    route = await addRoute(deps, { userId: user.id, domainId: domain.id }, {
       match: 'support@example.com',
       action: 'webhook',
       destination: receiver.url,

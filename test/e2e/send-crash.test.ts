@@ -42,11 +42,11 @@ describe('outbound crash safety', () => {
       OUTBOUND_SMTP_PORT: String(mx.port),
     };
     const deps = createDeps(loadConfig({ ...env, LOG_LEVEL: 'silent' }));
-    const { user, domain } = seedUserAndDomain(deps, 'crash.test');
-    deps.repos.domains.setDkimKey(domain.id, await newDkimKey(deps.config.secret));
-    deps.repos.domains.setDkimVerified(domain.id, deps.now());
-    key = createApiKey(deps, { userId: user.id, name: 'crash', scopes: ['send'], domainId: null }).secret;
-    deps.db.close();
+    const { user, domain } = await seedUserAndDomain(deps, 'crash.test');
+    await deps.repos.domains.setDkimKey(domain.id, await newDkimKey(deps.config.secret));
+    await deps.repos.domains.setDkimVerified(domain.id, deps.now());
+    key = (await createApiKey(deps, { userId: user.id, name: 'crash', scopes: ['send'], domainId: null })).secret;
+    deps.db!.close();
   });
 
   afterAll(async () => {

@@ -53,14 +53,14 @@ describe('graceful stop on SIGTERM', () => {
     dir = mkdtempSync(join(tmpdir(), 'mailhook-stop-'));
     receiver = await startWebhookReceiver();
     const deps = createDeps(loadConfig({ ...ENV, DATA_DIR: dir, LOG_LEVEL: 'silent' }));
-    const { user, domain } = seedUserAndDomain(deps, 'stop.test');
-    addRoute(deps, { userId: user.id, domainId: domain.id }, {
+    const { user, domain } = await seedUserAndDomain(deps, 'stop.test');
+    await addRoute(deps, { userId: user.id, domainId: domain.id }, {
       match: '*@stop.test',
       action: 'webhook',
       destination: receiver.url,
       secret: newWebhookSecret(),
     });
-    deps.db.close();
+    deps.db!.close();
   });
 
   afterAll(async () => {

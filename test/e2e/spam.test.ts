@@ -35,9 +35,9 @@ describe('SPAM_FILTER=rspamd (the real Debian rspamd)', () => {
   async function setUp(env: Record<string, string>) {
     deps = testDeps({ SPAM_FILTER: 'rspamd', ...env });
     receiver = await startWebhookReceiver();
-    const { user, domain } = seedUserAndDomain(deps, 'example.com');
+    const { user, domain } = await seedUserAndDomain(deps, 'example.com');
     owner = { userId: user.id, domainId: domain.id };
-    route = addRoute(deps, owner, { action: 'webhook', destination: receiver.url, secret: newWebhookSecret(), priority: 100 });
+    route = await addRoute(deps, owner, { action: 'webhook', destination: receiver.url, secret: newWebhookSecret(), priority: 100 });
     worker = createDeliveryWorker(deps);
     worker.start();
     smtp = await startSmtp(deps, { onStored: worker.kick, checkSpam: spamCheck(deps) });
@@ -106,7 +106,7 @@ describe('SPAM_FILTER=rspamd (the real Debian rspamd)', () => {
 
   it('route filter spam: a reject route refuses spam with 550 at the end of DATA and stores nothing; clean mail flows', async () => {
     await setUp({ RSPAMD_URL: rspamd.url });
-    addRoute(deps, owner, { action: 'reject', filters: { spam: 'reject' }, priority: 1 });
+    await addRoute(deps, owner, { action: 'reject', filters: { spam: 'reject' }, priority: 1 });
     await expect(send(`${GTUBE}\r\n`)).rejects.toMatchObject({ responseCode: 550 });
     expect(storedCount()).toBe(0);
     await send('a normal message\r\n');
@@ -117,10 +117,10 @@ describe('SPAM_FILTER=rspamd (the real Debian rspamd)', () => {
 
   it('route filter spam with a score: a drop route accepts and discards; a store route keeps without a webhook', async () => {
     await setUp({ RSPAMD_URL: rspamd.url });
-    const drop = addRoute(deps, owner, { match: 'support@example.com', action: 'drop', filters: { spam: 10 }, priority: 1, stop: true });
+    const drop = await addRoute(deps, owner, { match: 'support@example.com', action: 'drop', filters: { spam: 10 }, priority: 1, stop: true });
     expect((await send(`${GTUBE}\r\n`)).response).toMatch(/^250 /);
     expect(storedCount()).toBe(0);
-    deps.repos.routes.update({ ...drop, action: 'store' });
+    await deps.repos.routes.update({ ...drop, action: 'store' });
     expect((await send(`${GTUBE}\r\n`)).response).toMatch(/^250 .*queued as msg_/);
     expect(storedCount()).toBe(1);
     // The clean one reaches the webhook route; the spam ones never did.

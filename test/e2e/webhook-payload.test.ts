@@ -53,8 +53,8 @@ describe('webhook payload: data.reply', () => {
   beforeEach(async () => {
     deps = testDeps();
     receiver = await startWebhookReceiver();
-    const { user, domain } = seedUserAndDomain(deps, 'example.com');
-    route = addRoute(deps, { userId: user.id, domainId: domain.id }, {
+    const { user, domain } = await seedUserAndDomain(deps, 'example.com');
+    route = await addRoute(deps, { userId: user.id, domainId: domain.id }, {
       action: 'webhook',
       destination: receiver.url,
       secret: newWebhookSecret(),
@@ -99,7 +99,7 @@ describe('webhook payload modes', () => {
   beforeEach(async () => {
     deps = testDeps({ INLINE_ATTACHMENT_BYTES: '100000' });
     receiver = await startWebhookReceiver();
-    const { user, domain } = seedUserAndDomain(deps, 'example.com');
+    const { user, domain } = await seedUserAndDomain(deps, 'example.com');
     owner = { userId: user.id, domainId: domain.id };
     worker = createDeliveryWorker(deps);
     worker.start();
@@ -121,7 +121,7 @@ describe('webhook payload modes', () => {
   };
 
   it('json+attachments: attachments inline as base64 while the total fits INLINE_ATTACHMENT_BYTES, equal to the link bytes', async () => {
-    const route = addRoute(deps, owner, { action: 'webhook', destination: receiver.url, secret: newWebhookSecret(), payload: 'json+attachments' });
+    const route = await addRoute(deps, owner, { action: 'webhook', destination: receiver.url, secret: newWebhookSecret(), payload: 'json+attachments' });
     const small = randomBytes(30_000);
     const big = randomBytes(200_000);
     const second = randomBytes(50_000);
@@ -148,7 +148,7 @@ describe('webhook payload modes', () => {
   });
 
   it('json (the default) carries no attachment content', async () => {
-    const route = addRoute(deps, owner, { action: 'webhook', destination: receiver.url, secret: newWebhookSecret() });
+    const route = await addRoute(deps, owner, { action: 'webhook', destination: receiver.url, secret: newWebhookSecret() });
     await smtp.transport.sendMail({ from: 'a@sender.test', to: 'x@example.com', text: 'f', attachments: [{ filename: 'a.txt', content: 'abc' }] });
     const [req] = await receiver.waitFor(1, 15_000);
     const event = verified(route, req!) as { data: { attachments: { content?: string }[] } };
@@ -157,7 +157,7 @@ describe('webhook payload modes', () => {
   });
 
   it('raw: the message itself as message/rfc822, byte for byte what was sent over SMTP, signed, with x-mailhook-* metadata', async () => {
-    const route = addRoute(deps, owner, { action: 'webhook', destination: receiver.url, secret: newWebhookSecret(), payload: 'raw' });
+    const route = await addRoute(deps, owner, { action: 'webhook', destination: receiver.url, secret: newWebhookSecret(), payload: 'raw' });
     const sent = await new MailComposer({
       from: 'Zoë <zoe@sender.test>',
       to: 'support@example.com',
@@ -193,7 +193,7 @@ describe('webhook payload modes', () => {
     const api = testApiOn(deps);
     const { token } = await signupOn(api);
     const dom = await api.call('POST', '/api/domains', { token, body: { name: 'catch.test' } });
-    deps.repos.domains.setStatus(dom.body.id, 'verified', deps.now(), null);
+    await deps.repos.domains.setStatus(dom.body.id, 'verified', deps.now(), null);
     const put = await api.call('PUT', `/api/domains/${dom.body.id}/webhook`, { token, body: { url: receiver.url, payload: 'raw' } });
     expect(put.status).toBe(200);
     expect(put.body).toMatchObject({ url: receiver.url, payload: 'raw' });

@@ -45,8 +45,8 @@ describe('end to end: SMTP in, signed webhook out', () => {
     clock = fakeClock(Date.now());
     deps = testDeps({}, { now: clock.now });
     receiver = await startWebhookReceiver();
-    const { user, domain } = seedUserAndDomain(deps, 'example.com');
-    route = addRoute(deps, { userId: user.id, domainId: domain.id }, {
+    const { user, domain } = await seedUserAndDomain(deps, 'example.com');
+    route = await addRoute(deps, { userId: user.id, domainId: domain.id }, {
       match: 'support@example.com',
       action: 'webhook',
       destination: receiver.url,
@@ -139,14 +139,14 @@ describe('end to end: SMTP in, signed webhook out', () => {
 
   it('falls back to the domain catch-all when no route matches, and records the attempt', async () => {
     const secret = newWebhookSecret();
-    deps.repos.domains.setWebhook(route.domainId, receiver.url, secret);
+    await deps.repos.domains.setWebhook(route.domainId, receiver.url, secret);
     const info = await smtp.transport.sendMail({ from: 'a@sender.test', to: 'sales@example.com', text: 'hi' });
     const msgId = /msg_\w+/.exec(info.response ?? '')![0];
     const [req] = await receiver.waitFor(1, 10_000);
     const p = new Webhook(secret).verify(req!.body, req!.headers as Record<string, string>) as Payload;
     expect(p.data).toMatchObject({ id: msgId, route_id: null });
     await worker.runOnce();
-    const [delivery] = deps.repos.deliveries.forMessage(msgId);
+    const [delivery] = await deps.repos.deliveries.forMessage(msgId);
     expect(delivery).toMatchObject({ status: 'delivered', attempts: 1, lastStatus: 200, id: req!.headers['webhook-id'] });
   });
 });

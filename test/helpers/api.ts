@@ -63,8 +63,8 @@ export async function addDomain(api: TestApi, token: string, name = 'example.com
 }
 
 /** Marks a domain verified straight in the database (verification itself is tested with real DNS). */
-export function markVerified(api: TestApi, domainId: string): void {
-  api.deps.repos.domains.setStatus(domainId, 'verified', api.deps.now(), null);
+export async function markVerified(api: TestApi, domainId: string): Promise<void> {
+  await api.deps.repos.domains.setStatus(domainId, 'verified', api.deps.now(), null);
 }
 
 /** Creates an API key with a session token; returns the mhk_ secret and the key JSON. */

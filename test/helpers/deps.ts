@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDeps, type Deps } from '../../src/deps.js';
+import type { Db } from '../../src/db/open.js';
 import type { Route } from '../../src/db/routes.js';
+import { sqliteTables, type SqliteTables } from '../../src/db/sqlite-tables.js';
 import { newId } from '../../src/ids.js';
 
 /** A clock the test moves by hand. */
@@ -26,7 +28,9 @@ export function fakeClock(start = Date.UTC(2026, 10, 23, 12, 0, 0)): FakeClock {
   };
 }
 
+/** Deps on SQLite: `db` is there for the tests that are about SQLite itself. */
 export interface TestDeps extends Deps {
+  db: Db;
   cleanup(): void;
 }
 
@@ -46,19 +50,21 @@ export function testDeps(env: Record<string, string> = {}, opts: { now?: () => n
     ...env,
   });
   const deps = createDeps(config, { now: opts.now });
+  const db = deps.db!;
   return {
     ...deps,
+    db,
     cleanup() {
-      deps.db.close();
+      db.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
 /** A user with one verified domain, written straight to the database. */
-export function seedUserAndDomain(deps: Deps, domainName = 'example.com', opts: { webhookUrl?: string } = {}) {
+export async function seedUserAndDomain(deps: Deps, domainName = 'example.com', opts: { webhookUrl?: string } = {}) {
   const now = deps.now();
-  const user = deps.repos.users.insert({
+  const user = await deps.repos.users.insert({
     id: newId('usr'),
     email: `owner-${Math.random().toString(36).slice(2)}@owner.test`,
     passwordHash: null,
@@ -76,14 +82,21 @@ export function seedUserAndDomain(deps: Deps, domainName = 'example.com', opts: 
     webhookSecret: opts.webhookUrl ? 'whsec_' + Buffer.from('catch-all-secret-0123456789').toString('base64') : null,
     createdAt: now,
   };
-  deps.repos.domains.insert(domain);
-  return { user, domain: deps.repos.domains.get(user.id, domain.id)! };
+  await deps.repos.domains.insert(domain);
+  return { user, domain: (await deps.repos.domains.get(user.id, domain.id))! };
 }
 
 /** Inserts a route straight into the database: a `store` route for `*@example.com` unless `r` says otherwise. */
-export function addRoute(deps: Deps, owner: { userId: string; domainId: string }, r: Partial<Route> = {}): Route {
+export async function addRoute(deps: Deps, owner: { userId: string; domainId: string }, r: Partial<Route> = {}): Promise<Route> {
+  const route = newRoute(deps, owner, r);
+  await deps.repos.routes.insert(route);
+  return route;
+}
+
+/** The route addRoute inserts, not inserted. */
+export function newRoute(deps: Pick<Deps, 'now'>, owner: { userId: string; domainId: string }, r: Partial<Route> = {}): Route {
   const now = deps.now();
-  const route: Route = {
+  return {
     id: newId('rte'),
     userId: owner.userId,
     domainId: owner.domainId,
@@ -99,6 +112,13 @@ export function addRoute(deps: Deps, owner: { userId: string; domainId: string }
     updatedAt: now,
     ...r,
   };
-  deps.repos.routes.insert(route);
-  return route;
+}
+
+const tablesOf = new WeakMap<Db, SqliteTables>();
+/** SQLite's synchronous statements, for tests about SQLite itself (query plans, seeding many rows in one transaction). */
+export function sqliteOf(deps: { db?: Db }): SqliteTables {
+  const db = deps.db!;
+  let t = tablesOf.get(db);
+  if (!t) tablesOf.set(db, (t = sqliteTables(db)));
+  return t;
 }

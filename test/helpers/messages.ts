@@ -39,7 +39,7 @@ export async function storeMessage(
     sha256,
     contentId,
   }));
-  deps.repos.messages.insert(
+  await deps.repos.messages.insert(
     {
       id,
       userId: owner.userId,
@@ -55,6 +55,6 @@ export async function storeMessage(
     },
     atts,
   );
-  deps.repos.messages.insertRecipient(id, 'x@example.com', owner.domainId);
+  await deps.repos.messages.insertRecipient(id, 'x@example.com', owner.domainId);
   return { id, raw, attachments: atts };
 }

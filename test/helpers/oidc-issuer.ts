@@ -43,7 +43,8 @@ export async function startOidcIssuer(clientId: string, clientSecret: string): P
     if (req.method === 'POST' && req.url === '/token') {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', async () => {
+      // The handler awaits the signature; a failure is a test failure, surfaced by the client's request.
+      req.on('end', () => void (async () => {
         const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
         tokenRequests.push(form);
         if (form.get('client_id') !== clientId || form.get('client_secret') !== clientSecret) {
@@ -57,7 +58,7 @@ export async function startOidcIssuer(clientId: string, clientSecret: string): P
         const key = entry.sign === 'other' ? other.privateKey : privateKey;
         const idToken = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'test-key' }).sign(key);
         send(200, { access_token: 'at', token_type: 'Bearer', expires_in: 3600, id_token: idToken });
-      });
+      })());
       return;
     }
     send(404, { error: 'not_found' });

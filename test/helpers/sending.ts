@@ -16,8 +16,8 @@ export interface SendingDomain {
  */
 export async function sendingDomain(api: TestApi, token: string, name = 'example.com'): Promise<SendingDomain> {
   const d = (await addDomain(api, token, name)) as unknown as SendingDomain;
-  markVerified(api, d.id);
-  api.deps.repos.domains.setDkimVerified(d.id, api.deps.now());
+  await markVerified(api, d.id);
+  await api.deps.repos.domains.setDkimVerified(d.id, api.deps.now());
   const dkim = d.records.find((r) => r.purpose === 'dkim')!;
   return { ...d, dkimRecord: { name: dkim.name, type: 'TXT', value: dkim.value } };
 }

@@ -26,7 +26,7 @@ async function tenant(name: string): Promise<Tenant> {
   const { token, user } = await signup(api);
   const domain = await addDomain(api, token, `${name}.test`);
   const other = await addDomain(api, token, `${name}-two.test`);
-  markVerified(api, domain.id);
+  await markVerified(api, domain.id);
   const route = await api.call('POST', '/api/routes', {
     token,
     body: { domain_id: domain.id, match: `*@${name}.test`, action: 'webhook', destination: `http://127.0.0.1:9/${name}` },
@@ -35,7 +35,7 @@ async function tenant(name: string): Promise<Tenant> {
   await api.call('PUT', `/api/domains/${domain.id}/webhook`, { token, body: { url: `http://127.0.0.1:9/${name}-catch-all` } });
   const msg = await storeMessage(api.deps, { userId: user.id, domainId: domain.id }, { attachments: [{ filename: 'a.txt', content: Buffer.from(name) }] });
   const deliveryId = newId('dlv');
-  api.deps.repos.deliveries.insert(
+  await api.deps.repos.deliveries.insert(
     { id: deliveryId, userId: user.id, messageId: msg.id, routeId: route.body.id, domainId: domain.id, url: `http://127.0.0.1:9/${name}`, secret: 'whsec_x' },
     api.deps.now(),
   );
@@ -159,7 +159,7 @@ describe("another tenant's id is a random id", () => {
   it("a cursor naming another tenant's id pages only through one's own rows", async () => {
     const res = await api.call('GET', `/api/messages?before=${alice.messageId}`, { token: bob.token });
     expect(res.status).toBe(200);
-    for (const m of res.body.data as { id: string }[]) expect(api.deps.repos.messages.getById(m.id)!.domainId).toBe(bob.domainId);
+    for (const m of res.body.data as { id: string }[]) expect((await api.deps.repos.messages.getById(m.id))!.domainId).toBe(bob.domainId);
   });
 });
 
@@ -168,8 +168,8 @@ describe('a key restricted to one domain', () => {
   let otherMessage: string;
   beforeAll(async () => {
     restricted = (await createKey(api, bob.token, ['*'], bob.domainId)).secret;
-    markVerified(api, bob.otherDomainId);
-    const owner = api.deps.repos.domains.getById(bob.otherDomainId)!;
+    await markVerified(api, bob.otherDomainId);
+    const owner = (await api.deps.repos.domains.getById(bob.otherDomainId))!;
     otherMessage = (await storeMessage(api.deps, { userId: owner.userId, domainId: owner.id })).id;
   });
 
@@ -210,7 +210,7 @@ describe('domain names are not a side door', () => {
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ name: 'alice.test', status: 'pending', webhook: null });
     // The verified holder of the name is still Alice's domain, and only hers receives.
-    expect(api.deps.repos.domains.findVerified('alice.test')!.id).toBe(alice.domainId);
+    expect((await api.deps.repos.domains.findVerified('alice.test'))!.id).toBe(alice.domainId);
     const list = await api.call('GET', `/api/messages?domain_id=${res.body.id}`, { token: bob.token });
     expect(list.body.data).toEqual([]);
   });

@@ -21,7 +21,7 @@ afterEach(() => h.close());
 async function deliverAndFetch(file: string): Promise<Response> {
   const info = await h.smtp.transport.sendMail({ envelope: { from: 'mallory@sender.test', to: ['x@example.com'] }, raw: fixture(file) });
   const id = /msg_\w+/.exec(info.response ?? '')![0];
-  const [a] = messageJson(h.deps.config, h.deps.repos.messages.getById(id)!, h.deps.repos.messages.attachments(id)).attachments;
+  const [a] = messageJson(h.deps.config, (await h.deps.repos.messages.getById(id))!, await h.deps.repos.messages.attachments(id)).attachments;
   return createApp(h.deps).request(a!.url!.replace(h.deps.config.publicUrl, ''));
 }
 

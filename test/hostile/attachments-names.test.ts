@@ -19,16 +19,16 @@ beforeAll(async () => {
   const info = await h.smtp.transport.sendMail({ envelope: { from: 'mallory@sender.test', to: ['x@example.com'] }, raw: fixture('att-names-hostile.eml') });
   expect(info.response).toMatch(/^250 /);
   id = /msg_\w+/.exec(info.response ?? '')![0];
-  const m = h.deps.repos.messages.getById(id)!;
-  links = messageJson(h.deps.config, m, h.deps.repos.messages.attachments(id)).attachments.map((a) => ({ filename: a.filename, url: a.url! }));
+  const m = (await h.deps.repos.messages.getById(id))!;
+  links = messageJson(h.deps.config, m, await h.deps.repos.messages.attachments(id)).attachments.map((a) => ({ filename: a.filename, url: a.url! }));
 });
 afterAll(() => h.close());
 
 const att = (path: string) => createApp(h.deps).request(path.replace(h.deps.config.publicUrl, ''));
 
 describe('hostile attachment names', () => {
-  it('every attachment is stored under msg/<id>/<index>, and nothing else exists in the blob store', () => {
-    const atts = h.deps.repos.messages.attachments(id);
+  it('every attachment is stored under msg/<id>/<index>, and nothing else exists in the blob store', async () => {
+    const atts = await h.deps.repos.messages.attachments(id);
     expect(atts).toHaveLength(11);
     for (const a of atts) expect(a.blobKey).toBe(`msg/${id}/${a.index}`);
     // Files, and the small blobs kept in the database (INLINE_BLOB_BYTES): the same keys either way.
@@ -37,8 +37,8 @@ describe('hostile attachment names', () => {
     expect(files).toEqual([`msg/${id}/raw.eml`, ...atts.map((a) => `msg/${id}/${a.index}`)].sort());
   });
 
-  it('the names are kept as the sender wrote them (data, not paths)', () => {
-    const names = h.deps.repos.messages.attachments(id).map((a) => a.filename);
+  it('the names are kept as the sender wrote them (data, not paths)', async () => {
+    const names = (await h.deps.repos.messages.attachments(id)).map((a) => a.filename);
     expect(names).toContain('../../../../etc/passwd');
     expect(names).toContain('invoice\r\nX-Injected: yes\r\n.txt');
     expect(names).toContain('invoice\u202efdp.exe');
@@ -88,13 +88,13 @@ describe('hostile attachment names', () => {
       attachments: [{ filename: name, content: Buffer.from('long'), contentType: 'application/pdf' }],
     });
     const mid = /msg_\w+/.exec(info.response ?? '')![0];
-    const [a] = messageJson(h.deps.config, h.deps.repos.messages.getById(mid)!, h.deps.repos.messages.attachments(mid)).attachments;
+    const [a] = messageJson(h.deps.config, (await h.deps.repos.messages.getById(mid))!, await h.deps.repos.messages.attachments(mid)).attachments;
     expect(a!.filename).toBe(name);
     const res = await att(a!.url!);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('long');
     const [, quoted] = /filename="([^"]*)"/.exec(res.headers.get('content-disposition')!)!;
     expect(quoted).toBe('n'.repeat(200));
-    expect(h.deps.repos.messages.attachments(mid)[0]!.blobKey).toBe(`msg/${mid}/0`);
+    expect((await h.deps.repos.messages.attachments(mid))[0]!.blobKey).toBe(`msg/${mid}/0`);
   });
 });

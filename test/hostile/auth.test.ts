@@ -29,7 +29,7 @@ describe('login failures look alike', () => {
   it('unknown email, wrong password and a Google-only account get byte-identical 401s, each after a real scrypt', async () => {
     api = testApi();
     const { email } = await signup(api);
-    api.deps.repos.users.insert({ id: 'usr_googleonly00000000000000000', email: 'g@example.org', passwordHash: null, googleSub: 'g', createdAt: 0 });
+    await api.deps.repos.users.insert({ id: 'usr_googleonly00000000000000000', email: 'g@example.org', passwordHash: null, googleSub: 'g', createdAt: 0 });
     const answers: { status: number; text: string; headers: string }[] = [];
     const times: number[] = [];
     for (const [i, e] of [email, 'nobody-here@example.org', 'g@example.org', email.toUpperCase()].entries()) {
@@ -150,7 +150,7 @@ describe('revocation is immediate', () => {
   it('a revoked key and a logged-out session are 401 on the very next request, on every kind of endpoint', async () => {
     api = testApi();
     const { token } = await signup(api);
-    const second = (await login({ email: api.deps.repos.users.get((await api.call('GET', '/api/auth/me', { token })).body.user.id)!.email, password: 'correct horse battery' })).body.token as string;
+    const second = (await login({ email: (await api.deps.repos.users.get((await api.call('GET', '/api/auth/me', { token })).body.user.id))!.email, password: 'correct horse battery' })).body.token as string;
     const { secret, key } = await createKey(api, token, ['*']);
     const paths = ['/api/domains', '/api/routes', '/api/messages', '/api/deliveries'];
     for (const p of paths) expect((await api.call('GET', p, { token: secret })).status).toBe(200);
@@ -198,7 +198,7 @@ describe('account pre-hijacking through Google sign-in', () => {
       expect(res.status).toBe(409);
       expect(res.body.error).toMatch(/password/);
     }
-    expect(api.deps.repos.users.get(attacker.user.id)!.googleSub).toBeNull();
+    expect((await api.deps.repos.users.get(attacker.user.id))!.googleSub).toBeNull();
     expect((await api.call('GET', '/api/auth/me', { token: attackerKey })).status).toBe(403); // a key, still only the attacker's
   });
 });

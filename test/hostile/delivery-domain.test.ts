@@ -29,7 +29,7 @@ afterAll(async () => {
 
 const verifiedDomain = async (name: string) => {
   const d = await addDomain(api, token, name);
-  markVerified(api, d.id);
+  await markVerified(api, d.id);
   return d.id as string;
 };
 const deliveries = async (credential: string, q = '') =>

@@ -96,7 +96,7 @@ describe('storage faults during DATA', () => {
     h.deps.blobs = real;
     const info = await h.smtp.transport.sendMail(message(2));
     expect(info.response).toMatch(/^250 /);
-    expect(h.deps.repos.messages.attachments(/msg_\w+/.exec(info.response ?? '')![0])).toHaveLength(2);
+    expect(await h.deps.repos.messages.attachments(/msg_\w+/.exec(info.response ?? '')![0])).toHaveLength(2);
   });
 
   it('a blob store that fails and then fails to clean up still answers 451 and stores no row', async () => {
@@ -153,8 +153,8 @@ describe('crash: the worker killed after sending, before recording', () => {
     dir = mkdtempSync(join(tmpdir(), 'mailhook-hostile-crash-'));
     receiver = await startWebhookReceiver();
     const deps = createDeps(loadConfig({ ...ENV, DATA_DIR: dir, LOG_LEVEL: 'silent' }));
-    const { user, domain } = seedUserAndDomain(deps, 'crash.test');
-    addRoute(deps, { userId: user.id, domainId: domain.id }, {
+    const { user, domain } = await seedUserAndDomain(deps, 'crash.test');
+    await addRoute(deps, { userId: user.id, domainId: domain.id }, {
       match: '*@crash.test',
       action: 'webhook',
       destination: receiver.url + '/hook',
@@ -162,7 +162,7 @@ describe('crash: the worker killed after sending, before recording', () => {
       priority: 1,
       stop: true,
     });
-    deps.db.close();
+    deps.db!.close();
   });
   afterAll(async () => {
     await proc?.kill('SIGKILL');

@@ -50,9 +50,9 @@ export async function hostileSmtp(
   opts: { match?: string; hooks?: ReceiveHooks } = {},
 ): Promise<HostileSmtp> {
   const deps = testDeps(env);
-  const { user, domain } = seedUserAndDomain(deps, 'example.com');
+  const { user, domain } = await seedUserAndDomain(deps, 'example.com');
   const owner = { userId: user.id, domainId: domain.id };
-  addRoute(deps, owner, { match: opts.match ?? '*@example.com' });
+  await addRoute(deps, owner, { match: opts.match ?? '*@example.com' });
   const smtp = await startSmtp(deps, opts.hooks);
   return {
     deps,
@@ -72,7 +72,7 @@ export async function stillServes(h: { smtp: RunningSmtp; deps: TestDeps }, subj
   const info = await h.smtp.transport.sendMail({ from: 'ok@sender.test', to: 'after@example.com', subject, text: 'normal mail' });
   expect(info.response).toMatch(/^250 .*msg_/);
   const id = /msg_\w+/.exec(info.response ?? '')![0];
-  expect(h.deps.repos.messages.getById(id)?.parsed.subject).toBe(subject);
+  expect((await h.deps.repos.messages.getById(id))?.parsed.subject).toBe(subject);
   return id;
 }
 

@@ -18,8 +18,8 @@ let other: Awaited<ReturnType<typeof storeMessage>>;
 beforeAll(async () => {
   clock = fakeClock();
   deps = testDeps({}, { now: clock.now });
-  const alice = seedUserAndDomain(deps, 'example.com');
-  const bob = seedUserAndDomain(deps, 'bob.test');
+  const alice = await seedUserAndDomain(deps, 'example.com');
+  const bob = await seedUserAndDomain(deps, 'bob.test');
   const files = [
     { filename: 'a0.txt', content: Buffer.from('alice zero') },
     { filename: 'a1.txt', content: Buffer.from('alice one') },
@@ -37,7 +37,8 @@ const get = async (path: string) => {
   return new Response(await res.arrayBuffer(), { status: res.status, headers: res.headers });
 };
 const secret = () => deps.config.secret;
-const link = (mid: string, idx: number | 'raw', receivedAt = deps.repos.messages.getById(mid)!.receivedAt) => signedPath(secret(), mid, idx, receivedAt);
+const link = async (mid: string, idx: number | 'raw', receivedAt?: number) =>
+  signedPath(secret(), mid, idx, receivedAt ?? (await deps.repos.messages.getById(mid))!.receivedAt);
 const parts = (path: string) => {
   const u = new URL(path, 'http://x');
   const [, , mid, idx] = u.pathname.split('/');
@@ -47,9 +48,9 @@ const build = (p: { mid: string; idx: string; query: string }) => `/att/${p.mid}
 
 describe('every tampering is 403', () => {
   it('the untouched links work', async () => {
-    expect(await (await get(link(a.id, 0))).text()).toBe('alice zero');
-    expect(await (await get(link(a.id, 1))).text()).toBe('alice one');
-    expect((await get(link(a.id, 'raw'))).status).toBe(200);
+    expect(await (await get(await link(a.id, 0))).text()).toBe('alice zero');
+    expect(await (await get(await link(a.id, 1))).text()).toBe('alice one');
+    expect((await get(await link(a.id, 'raw'))).status).toBe(200);
   });
 
   const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
@@ -90,33 +91,33 @@ describe('every tampering is 403', () => {
     ['mid: with a trailing newline', (p) => build({ ...p, mid: `${p.mid}%0A`, query: `exp=${p.exp}&sig=${p.sig}` })],
   ];
   it.each(cases)('%s', async (_name, tamper) => {
-    const res = await get(tamper(parts(link(a.id, 0))));
+    const res = await get(tamper(parts(await link(a.id, 0))));
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ error: 'invalid link' });
   });
 
   it("a raw link's signature does not open an attachment, and an attachment's does not open raw", async () => {
-    const raw = parts(link(a.id, 'raw'));
-    expect((await get(build({ ...raw, idx: '0', query: `exp=${raw.exp}&sig=${raw.sig}` }))).status).toBe(403);
-    const zero = parts(link(a.id, 0));
-    expect((await get(build({ ...zero, idx: 'raw', query: `exp=${zero.exp}&sig=${zero.sig}` }))).status).toBe(403);
+    const raw = parts(await link(a.id, 'raw'));
+    expect((await get(await build({ ...raw, idx: '0', query: `exp=${raw.exp}&sig=${raw.sig}` }))).status).toBe(403);
+    const zero = parts(await link(a.id, 0));
+    expect((await get(await build({ ...zero, idx: 'raw', query: `exp=${zero.exp}&sig=${zero.sig}` }))).status).toBe(403);
   });
 
   it('swapping signatures between two messages signed for the same instant is 403', async () => {
     const x = parts(signedPath(secret(), a.id, 0, clock.now()));
     const y = parts(signedPath(secret(), other.id, 0, clock.now()));
     expect(x.exp).toBe(y.exp);
-    expect((await get(build({ ...x, query: `exp=${x.exp}&sig=${y.sig}` }))).status).toBe(403);
+    expect((await get(await build({ ...x, query: `exp=${x.exp}&sig=${y.sig}` }))).status).toBe(403);
   });
 
   it('a signature made with another secret is 403', async () => {
-    const p = parts(link(a.id, 0));
+    const p = parts(await link(a.id, 0));
     const forged = createHmac('sha256', 'link:another-secret-another-secret-0123').update(`${p.mid}\n${p.idx}\n${p.exp}`).digest('base64url');
-    expect((await get(build({ ...p, query: `exp=${p.exp}&sig=${forged}` }))).status).toBe(403);
+    expect((await get(await build({ ...p, query: `exp=${p.exp}&sig=${forged}` }))).status).toBe(403);
   });
 
   it('a validly signed index beyond the attachments is 403', async () => {
-    expect((await get(link(a.id, 7))).status).toBe(403);
+    expect((await get(await link(a.id, 7))).status).toBe(403);
   });
 });
 
@@ -130,7 +131,7 @@ describe('expiry', () => {
   });
 
   it('is 410 from the exact expiry instant on, and 403 still wins for a tampered expired link', async () => {
-    const path = link(a.id, 0);
+    const path = await link(a.id, 0);
     const p = parts(path);
     const saved = clock.now();
     try {
@@ -140,8 +141,8 @@ describe('expiry', () => {
       const gone = await get(path);
       expect(gone.status).toBe(410);
       expect(await gone.json()).toEqual({ error: 'link expired' });
-      expect((await get(build({ ...p, query: `exp=${p.exp}&sig=${p.sig.slice(1)}A` }))).status).toBe(403);
-      expect((await get(link(a.id, 'raw'))).status).toBe(410);
+      expect((await get(await build({ ...p, query: `exp=${p.exp}&sig=${p.sig.slice(1)}A` }))).status).toBe(403);
+      expect((await get(await link(a.id, 'raw'))).status).toBe(410);
     } finally {
       clock.set(saved);
     }
@@ -150,7 +151,7 @@ describe('expiry', () => {
 
 describe('what a good link serves', () => {
   it('raw_url serves the exact bytes as a sandboxed download', async () => {
-    const res = await get(link(a.id, 'raw'));
+    const res = await get(await link(a.id, 'raw'));
     expect(res.status).toBe(200);
     expect(Buffer.from(await res.arrayBuffer()).equals(a.raw)).toBe(true);
     expect(res.headers.get('content-type')).toBe('message/rfc822');
@@ -171,10 +172,10 @@ describe('HTML and SVG from a sender never run as our origin', () => {
     ['text/html\r\nSet-Cookie: x=1', 'application/octet-stream'],
     ['application/xhtml+xml', 'application/xhtml+xml'],
   ])('an attachment typed %j is a sandboxed, non-sniffed download (served as %s)', async (type, served) => {
-    const m = await storeMessage(deps, { userId: deps.repos.messages.getById(a.id)!.userId, domainId: deps.repos.messages.getById(a.id)!.domainId }, {
+    const m = await storeMessage(deps, { userId: (await deps.repos.messages.getById(a.id))!.userId, domainId: (await deps.repos.messages.getById(a.id))!.domainId }, {
       attachments: [{ filename: 'page.html', content: type.includes('svg') ? svg : script, contentType: type }],
     });
-    const res = await get(link(m.id, 0));
+    const res = await get(await link(m.id, 0));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe(served);
     expect(res.headers.get('content-disposition')).toMatch(/^attachment;/);
@@ -184,7 +185,7 @@ describe('HTML and SVG from a sender never run as our origin', () => {
   });
 
   it('GET /api/messages/:id/raw is sandboxed the same way', async () => {
-    const owner = deps.repos.messages.getById(a.id)!;
+    const owner = (await deps.repos.messages.getById(a.id))!;
     const { createSession } = await import('../../src/auth/sessions.js');
     const token = createSession(deps, owner.userId);
     const res = await createApp(deps).request(`/api/messages/${a.id}/raw`, { headers: { authorization: `Bearer ${token}` } });

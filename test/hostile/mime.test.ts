@@ -38,14 +38,14 @@ describe('pathological MIME over SMTP', () => {
     const { reply, expected } = await send(c.raw());
     expect(reply).toMatch(/^250 .*queued as msg_/);
     const id = /msg_\w+/.exec(reply)![0];
-    const m = h.deps.repos.messages.getById(id)!;
+    const m = (await h.deps.repos.messages.getById(id))!;
     const want = EXPECTED_ERROR[name] ?? null;
     if (want) expect(m.parseError).toMatch(want);
     else expect(m.parseError).toBeNull();
     expect(m.size).toBe(expected.length);
     expect((await readAll(await h.deps.blobs.get(m.rawKey))).equals(expected)).toBe(true);
     // Only whole attachments are kept, each with its own object.
-    for (const a of h.deps.repos.messages.attachments(id)) {
+    for (const a of await h.deps.repos.messages.attachments(id)) {
       expect(a.sha256).toMatch(/^[0-9a-f]{64}$/);
       expect((await readAll(await h.deps.blobs.get(a.blobKey))).length).toBe(a.size);
     }
@@ -79,7 +79,7 @@ describe('encoded-word address forgery', () => {
   // The split local-part@domain form is pending-parse-encoded-word-address.test.ts.
   it.each(FORGERIES.map((f) => [f.name, f] as const))('%s: from.address is the real one', async (_name, f) => {
     const { reply } = await send(Buffer.from(`From: ${f.from}\r\nTo: x@example.com\r\nSubject: forged\r\n\r\npay now\r\n`));
-    const m = h.deps.repos.messages.getById(/msg_\w+/.exec(reply)![0])!;
+    const m = (await h.deps.repos.messages.getById(/msg_\w+/.exec(reply)![0]))!;
     expect(m.parsed.from.address).toBe(f.want);
     expect(m.parsed.from.address).not.toContain('bank.example');
   });

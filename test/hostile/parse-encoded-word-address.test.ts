@@ -24,7 +24,7 @@ afterEach(() => h.close());
 
 describe('parse-encoded-word-address-forgery', () => {
   it('an address spelled in encoded words is not an address: from and reply_to are empty, a from filter does not fire', async () => {
-    const trusted = addRoute(h.deps, h.owner, {
+    const trusted = await addRoute(h.deps, h.owner, {
       match: '*@example.com',
       action: 'webhook',
       destination: 'http://127.0.0.1:9/payments',
@@ -34,9 +34,9 @@ describe('parse-encoded-word-address-forgery', () => {
     });
     const info = await h.smtp.transport.sendMail({ envelope: { from: 'mallory@evil.test', to: ['x@example.com'] }, raw });
     const id = /msg_\w+/.exec(info.response ?? '')![0];
-    const m = h.deps.repos.messages.getById(id)!;
+    const m = (await h.deps.repos.messages.getById(id))!;
     expect(m.parsed.from.address).toBe('');
     expect(m.parsed.replyTo.map((a) => a.address)).not.toContain('ceo@bank.example');
-    expect(h.deps.repos.deliveries.forMessage(id).filter((d) => d.routeId === trusted.id)).toEqual([]);
+    expect((await h.deps.repos.deliveries.forMessage(id)).filter((d) => d.routeId === trusted.id)).toEqual([]);
   });
 });

@@ -64,7 +64,7 @@ describe('issue 11 item 2: pathological parses do not block the event loop', () 
     api = testApi();
     const s = await signup(api);
     const d = await addDomain(api, s.token, 'example.com');
-    markVerified(api, d.id);
+    await markVerified(api, d.id);
     const body = JSON.stringify({ domain_id: d.id, raw: htmlBomb('x@example.com'), recipient: 'x@example.com' });
     const results = await Promise.all([1, 2, 3].map(() => api!.call('POST', '/api/routes/test', { token: s.token, body })));
     expect(results.map((r) => r.status).sort()).toEqual([200, 200, 429]);
@@ -77,8 +77,8 @@ describe('issue 11 item 2: pathological parses do not block the event loop', () 
     api = testApi();
     const s = await signup(api);
     const d = await addDomain(api, s.token, 'example.com');
-    markVerified(api, d.id);
-    addRoute(api.deps, { userId: s.user.id, domainId: d.id });
+    await markVerified(api, d.id);
+    await addRoute(api.deps, { userId: s.user.id, domainId: d.id });
     smtp = await startSmtp(api.deps);
     const raw = htmlBomb('x@example.com');
     const { result, loopMs, healthMs } = await stallDuring(() =>
@@ -88,7 +88,7 @@ describe('issue 11 item 2: pathological parses do not block the event loop', () 
     );
     for (const r of result) expect(r.response).toMatch(/^250 /);
     const id = /msg_\w+/.exec(result[0]!.response ?? "")![0]!;
-    const stored = api.deps.repos.messages.getById(id)!;
+    const stored = (await api.deps.repos.messages.getById(id))!;
     expect(stored.parsed.subject).toBe('stall test');
     expect(stored.parsed.text.length).toBeGreaterThan(30_000);
     expect(stored.size).toBe(raw.length);

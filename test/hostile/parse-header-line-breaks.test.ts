@@ -22,7 +22,7 @@ describe('parse-header-bare-cr: header values are one line', () => {
     const raw = readFileSync(new URL('../fixtures/hostile/parse-header-bare-cr.eml', import.meta.url));
     expect(await c.send(Buffer.concat([raw, Buffer.from('.\r\n')]))).toMatch(/^250 /);
     c.destroy();
-    const [m] = h.deps.repos.messages.list({ userId: h.owner.userId, limit: 1 });
+    const [m] = await h.deps.repos.messages.list({ userId: h.owner.userId, limit: 1 });
     for (const hd of m!.parsed.headers) {
       expect(hd.name).not.toMatch(/[\r\n]/);
       expect(hd.value).not.toMatch(/[\r\n]/);

@@ -13,7 +13,7 @@ beforeEach(async () => {
 });
 afterEach(() => h.close());
 
-const rawOf = async (id: string) => (await readAll(await h.deps.blobs.get(h.deps.repos.messages.getById(id)!.rawKey))).toString('latin1');
+const rawOf = async (id: string) => (await readAll(await h.deps.blobs.get((await h.deps.repos.messages.getById(id))!.rawKey))).toString('latin1');
 const onlyMessage = () => {
   const rows = h.deps.db.prepare('SELECT id, subject FROM messages').all() as { id: string; subject: string }[];
   expect(rows).toHaveLength(1);
@@ -48,7 +48,7 @@ describe('end-of-data smuggling', () => {
     const raw = await rawOf(row.id);
     // The look-alike and everything after it are kept, byte for byte, inside the one message.
     expect(raw).toContain(`body${eod}MAIL FROM:<evil@sender.test>`);
-    expect(h.deps.repos.messages.getById(row.id)!.envelope.rcptTo).toEqual(['x@example.com']);
+    expect((await h.deps.repos.messages.getById(row.id))!.envelope.rcptTo).toEqual(['x@example.com']);
     await stillServes(h);
   });
 });
@@ -103,7 +103,7 @@ describe('bytes inside a message', () => {
     expect(reply).toMatch(/^250 /);
     c.destroy();
     const row = onlyMessage();
-    const m = h.deps.repos.messages.getById(row.id)!;
+    const m = (await h.deps.repos.messages.getById(row.id))!;
     expect(m.size).toBeGreaterThan(2 * 1024 * 1024);
     // The stored copy of the header is capped; the raw message keeps it whole.
     expect(m.parsed.headers.every((hd) => hd.value.length <= 16 * 1024)).toBe(true);

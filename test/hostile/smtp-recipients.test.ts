@@ -68,7 +68,7 @@ describe('only one exact route: support@example.com', () => {
 
   it('a source-routed recipient is stored as the plain address, and nothing else is', async () => {
     expect(await deliver('<@relay.test:support@example.com>', 'routed')).toMatch(/^250 .*msg_/);
-    const [m] = h.deps.repos.messages.list({ userId: h.owner.userId, limit: 5 });
+    const [m] = await h.deps.repos.messages.list({ userId: h.owner.userId, limit: 5 });
     expect(m!.envelope.rcptTo).toEqual(['support@example.com']);
     await expect(stillServes(h)).rejects.toMatchObject({ responseCode: 550 }); // after@ has no route here
   });
@@ -80,26 +80,26 @@ describe('a wildcard route: *@example.com', () => {
   });
 
   it('takes x%other.test@example.com as a local part at example.com and stores it for example.com only', async () => {
-    const other = seedUserAndDomain(h.deps, 'other.test');
-    addRoute(h.deps, { userId: other.user.id, domainId: other.domain.id }, { match: '*@other.test' });
+    const other = await seedUserAndDomain(h.deps, 'other.test');
+    await addRoute(h.deps, { userId: other.user.id, domainId: other.domain.id }, { match: '*@other.test' });
     expect(await deliver('<x%other.test@example.com>', 'percent')).toMatch(/^250 /);
     expect(await deliver('<other.test!x@example.com>', 'bang')).toMatch(/^250 /);
-    const mine = h.deps.repos.messages.list({ userId: h.owner.userId, limit: 5 });
+    const mine = await h.deps.repos.messages.list({ userId: h.owner.userId, limit: 5 });
     expect(mine.map((m) => m.envelope.rcptTo[0]).sort()).toEqual(['other.test!x@example.com', 'x%other.test@example.com']);
-    expect(h.deps.repos.messages.list({ userId: other.user.id, limit: 5 })).toEqual([]);
+    expect(await h.deps.repos.messages.list({ userId: other.user.id, limit: 5 })).toEqual([]);
   });
 
   it('refuses a domain that is added but not verified, and one verified by nobody', async () => {
-    const pending = seedUserAndDomain(h.deps, 'pending.test');
-    addRoute(h.deps, { userId: pending.user.id, domainId: pending.domain.id }, { match: '*@pending.test' });
+    const pending = await seedUserAndDomain(h.deps, 'pending.test');
+    await addRoute(h.deps, { userId: pending.user.id, domainId: pending.domain.id }, { match: '*@pending.test' });
     h.deps.db.prepare("UPDATE domains SET status = 'pending' WHERE id = ?").run(pending.domain.id);
     expect(await rcpt('<x@pending.test>')).toMatch(/^550 5\.1\.1 /);
     expect(await rcpt('<x@nobody.test>')).toMatch(/^550 5\.1\.1 /);
   });
 
   it('IDN: the verified punycode domain takes its Unicode, upper-case and punycode spellings, not look-alikes', async () => {
-    const idn = seedUserAndDomain(h.deps, 'xn--bcher-kva.example'); // bücher.example
-    addRoute(h.deps, { userId: idn.user.id, domainId: idn.domain.id }, { match: '*@xn--bcher-kva.example' });
+    const idn = await seedUserAndDomain(h.deps, 'xn--bcher-kva.example'); // bücher.example
+    await addRoute(h.deps, { userId: idn.user.id, domainId: idn.domain.id }, { match: '*@xn--bcher-kva.example' });
     expect(await rcpt('<x@bücher.example>')).toMatch(/^250 /);
     expect(await rcpt('<x@BÜCHER.EXAMPLE>')).toMatch(/^250 /);
     expect(await rcpt('<x@xn--bcher-kva.example>')).toMatch(/^250 /);
@@ -124,7 +124,7 @@ describe('a wildcard route: *@example.com', () => {
     expect(await c.send('DATA\r\n')).toMatch(/^354 /);
     expect(await c.send('Subject: capped\r\n\r\nx\r\n.\r\n')).toMatch(/^250 /);
     c.destroy();
-    const [m] = h.deps.repos.messages.list({ userId: h.owner.userId, limit: 5 });
+    const [m] = await h.deps.repos.messages.list({ userId: h.owner.userId, limit: 5 });
     expect(m!.envelope.rcptTo.map((a) => a.toLowerCase())).toEqual(['a@example.com', 'b@example.com', 'c@example.com']);
     await stillServes(h);
   });

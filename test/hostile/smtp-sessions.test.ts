@@ -268,7 +268,7 @@ describe.skipIf(!hasOpenssl)('STARTTLS (needs openssl to make a self-signed cert
     expect(await s.send('DATA\r\n')).toMatch(/^354 /);
     expect(await s.send('Subject: over tls\r\n\r\nsecret\r\n.\r\n')).toMatch(/^250 /);
     s.secure.destroy();
-    const [m] = h.deps.repos.messages.list({ userId: h.owner.userId, limit: 5 });
+    const [m] = await h.deps.repos.messages.list({ userId: h.owner.userId, limit: 5 });
     expect(countRows(h.deps, 'messages')).toBe(1);
     expect(m!.envelope).toMatchObject({ mailFrom: 'real@sender.test', tls: true });
   });

@@ -25,7 +25,7 @@ beforeEach(async () => {
   clock = fakeClock(Date.now());
   deps = testDeps({ WEBHOOK_TIMEOUT_MS: String(TIMEOUT) }, { now: clock.now });
   receiver = await startWebhookReceiver();
-  const { user, domain } = seedUserAndDomain(deps);
+  const { user, domain } = await seedUserAndDomain(deps);
   owner = { userId: user.id, domainId: domain.id };
 });
 afterEach(async () => {
@@ -34,12 +34,12 @@ afterEach(async () => {
   deps.cleanup();
 });
 
-const queue = (url = receiver.url + '/hook') => {
-  const { message } = seedMessage(deps, owner);
-  return seedDelivery(deps, { userId: owner.userId, messageId: message.id, url });
+const queue = async (url = receiver.url + '/hook') => {
+  const { message } = await seedMessage(deps, owner);
+  return await seedDelivery(deps, { userId: owner.userId, messageId: message.id, url });
 };
-const reload = (id: string) => deps.repos.deliveries.getById(id)!;
-const lastAttempt = (id: string) => deps.repos.deliveries.attempts(id).at(-1)!;
+const reload = async (id: string) => (await deps.repos.deliveries.getById(id))!;
+const lastAttempt = async (id: string) => (await deps.repos.deliveries.attempts(id)).at(-1)!;
 
 /** A raw TCP "HTTP server" whose every byte and pause the test scripts. */
 async function rawHttp(onRequest: (socket: Socket) => void): Promise<string> {
@@ -63,7 +63,7 @@ async function rawHttp(onRequest: (socket: Socket) => void): Promise<string> {
 async function attemptTimed(id: string): Promise<number> {
   const t = performance.now();
   await createDeliveryWorker(deps).runOnce();
-  expect(reload(id).attempts).toBe(1);
+  expect((await reload(id)).attempts).toBe(1);
   return performance.now() - t;
 }
 
@@ -73,41 +73,41 @@ describe('slow and endless receivers are cut at the timeout', () => {
       s.write('HTTP/1.1 200 OK\r\n');
       const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write('X')), 50);
     });
-    const d = queue(url);
+    const d = await queue(url);
     const ms = await attemptTimed(d.id);
     expect(ms).toBeLessThan(TIMEOUT + 1000);
-    expect(reload(d.id)).toMatchObject({ status: 'pending', lastStatus: null, lastError: `timed out after ${TIMEOUT} ms` });
+    expect(await reload(d.id)).toMatchObject({ status: 'pending', lastStatus: null, lastError: `timed out after ${TIMEOUT} ms` });
   });
 
   it('accepts the connection and never reads the (large) request: timed out', async () => {
     const url = await rawHttp(() => {}); // reads the first chunk, then nothing: TCP fills up
-    const { message } = seedMessage(deps, owner);
+    const { message } = await seedMessage(deps, owner);
     deps.db.prepare('UPDATE messages SET parsed = json_set(parsed, ?, ?) WHERE id = ?').run('$.text', 'x'.repeat(8 * 1024 * 1024), message.id);
-    const d = seedDelivery(deps, { userId: owner.userId, messageId: message.id, url });
+    const d = await seedDelivery(deps, { userId: owner.userId, messageId: message.id, url });
     const ms = await attemptTimed(d.id);
     expect(ms).toBeLessThan(TIMEOUT + 1500);
-    expect(reload(d.id).lastError).toBe(`timed out after ${TIMEOUT} ms`);
+    expect((await reload(d.id)).lastError).toBe(`timed out after ${TIMEOUT} ms`);
   });
 
   it('a 500 streaming a gigabyte: 1 KiB kept, connection dropped, retried on the schedule', async () => {
     receiver.next({ status: 500, streamBytes: 1024 ** 3 });
-    const d = queue();
+    const d = await queue();
     await attemptTimed(d.id);
-    const a = lastAttempt(d.id);
+    const a = await lastAttempt(d.id);
     expect(a.statusCode).toBe(500);
     expect(a.responseBody).toHaveLength(MAX_RESPONSE_BYTES);
     await receiver.requests[0]!.closed;
     expect(receiver.requests[0]!.bytesSent).toBeLessThan(64 * 1024 * 1024);
-    const row = reload(d.id);
+    const row = await reload(d.id);
     expect(row.status).toBe('pending');
     expect(row.nextAttemptAt! - clock.now()).toBeGreaterThanOrEqual(0.8 * RETRY_SCHEDULE_MS[0]!);
   });
 
   it('a 1 KiB-capped body is cut on bytes, not characters, and stays valid text', async () => {
     receiver.next({ status: 503, body: '€'.repeat(2000) });
-    const d = queue();
+    const d = await queue();
     await attemptTimed(d.id);
-    const body = lastAttempt(d.id).responseBody!;
+    const body = (await lastAttempt(d.id)).responseBody!;
     expect(Buffer.byteLength(body)).toBeLessThanOrEqual(MAX_RESPONSE_BYTES + 3);
     expect(body.startsWith('€€€')).toBe(true);
   });
@@ -123,9 +123,9 @@ describe('malformed answers are failures, never crashes', () => {
     ['a NUL in a header', (s: Socket) => s.end('HTTP/1.1 200 OK\r\nX: a\x00b\r\ncontent-length: 0\r\n\r\n')],
   ])('%s: recorded as an error, retried', async (_name, answer) => {
     const url = await rawHttp(answer);
-    const d = queue(url);
+    const d = await queue(url);
     await attemptTimed(d.id);
-    const row = reload(d.id);
+    const row = await reload(d.id);
     expect(row.status).toBe('pending');
     expect(row.lastError).toEqual(expect.any(String));
     expect(row.lastStatus === null || row.lastStatus < 200 || row.lastStatus >= 300).toBe(true);
@@ -136,9 +136,9 @@ describe('malformed answers are failures, never crashes', () => {
       s.write('HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\npartial');
       setTimeout(() => s.destroy(), 20);
     });
-    const d = queue(url);
+    const d = await queue(url);
     await attemptTimed(d.id);
-    expect(reload(d.id)).toMatchObject({ status: 'delivered', lastStatus: 200 });
+    expect(await reload(d.id)).toMatchObject({ status: 'delivered', lastStatus: 200 });
   });
 });
 
@@ -152,21 +152,21 @@ describe('Retry-After is bounded both ways', () => {
     ['an hour', '3600', 3600_000, 3600_000],
   ])('429 with Retry-After: %s', async (_name, value, min, max) => {
     receiver.next({ status: 429, headers: { 'retry-after': value } });
-    const d = queue();
+    const d = await queue();
     await attemptTimed(d.id);
-    const wait = reload(d.id).nextAttemptAt! - clock.now();
+    const wait = (await reload(d.id)).nextAttemptAt! - clock.now();
     expect(wait).toBeGreaterThanOrEqual(min);
     expect(wait).toBeLessThanOrEqual(max);
-    expect(reload(d.id).status).toBe('pending');
+    expect((await reload(d.id)).status).toBe('pending');
   });
 
   it('410 stops for good, whatever Retry-After says', async () => {
     receiver.setDefault({ status: 410, headers: { 'retry-after': '1' }, body: 'gone' });
-    const d = queue();
+    const d = await queue();
     await attemptTimed(d.id);
     clock.advance(4 * 86_400_000);
     await createDeliveryWorker(deps).runOnce();
     expect(receiver.requests).toHaveLength(1);
-    expect(reload(d.id)).toMatchObject({ status: 'failed', lastStatus: 410, nextAttemptAt: null });
+    expect(await reload(d.id)).toMatchObject({ status: 'failed', lastStatus: 410, nextAttemptAt: null });
   });
 });

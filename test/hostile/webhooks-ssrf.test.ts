@@ -48,7 +48,7 @@ describe('save time: every URL field of the API refuses these (ALLOW_INSECURE_WE
     api = testApi({ ALLOW_INSECURE_WEBHOOKS: 'false' });
     ({ token } = await signup(api));
     domainId = (await addDomain(api, token, 'example.com')).id;
-    markVerified(api, domainId);
+    await markVerified(api, domainId);
     const route = await api.call('POST', '/api/routes', {
       token,
       body: { domain_id: domainId, match: 'a@example.com', action: 'webhook', destination: 'https://hooks.example.net/in' },
@@ -118,9 +118,9 @@ describe('save time: every URL field of the API refuses these (ALLOW_INSECURE_WE
       expect(res.status).toBe(400);
       expect(res.body).toEqual({ error: expect.any(String) });
     }
-    expect(api.deps.repos.domains.getById(domainId)!.webhookUrl).toBeNull();
-    expect(api.deps.repos.routes.get(api.deps.repos.domains.getById(domainId)!.userId, routeId)!.destination).toBe('https://hooks.example.net/in');
-    expect(api.deps.repos.routes.enabledForDomain(domainId)).toHaveLength(1);
+    expect((await api.deps.repos.domains.getById(domainId))!.webhookUrl).toBeNull();
+    expect((await api.deps.repos.routes.get((await api.deps.repos.domains.getById(domainId))!.userId, routeId))!.destination).toBe('https://hooks.example.net/in');
+    expect(await api.deps.repos.routes.enabledForDomain(domainId)).toHaveLength(1);
   });
 
   it.each(['https://hooks.example.net/in?x=1', 'https://93.184.216.34:8443/', 'https://[2606:4700::1111]/', 'https://localhost.example.net/'])(
@@ -193,21 +193,21 @@ describe('URLs that got into the database before the rules (or around them) are 
   });
 
   it('the delivery worker records a refused attempt, sends nothing and keeps the delivery on its schedule', async () => {
-    const { user, domain } = seedUserAndDomain(deps);
-    const { message } = seedMessage(deps, { userId: user.id, domainId: domain.id });
+    const { user, domain } = await seedUserAndDomain(deps);
+    const { message } = await seedMessage(deps, { userId: user.id, domainId: domain.id });
     const port = new URL(receiver.url).port;
     dns.answers.set('legacy.attacker.test', [[v4('127.0.0.1')]]);
-    const ds = [`http://127.0.0.1:${port}/hook`, `https://127.0.0.1:${port}/hook`, `https://legacy.attacker.test:${port}/hook`].map((url) =>
-      seedDelivery(deps, { userId: user.id, messageId: message.id, url }),
+    const ds = [`http://127.0.0.1:${port}/hook`, `https://127.0.0.1:${port}/hook`, `https://legacy.attacker.test:${port}/hook`].map(async (url) =>
+      await seedDelivery(deps, { userId: user.id, messageId: message.id, url }),
     );
     await createDeliveryWorker(deps).runOnce();
     expect(receiver.requests).toHaveLength(0);
-    const errors = ds.map((d) => deps.repos.deliveries.getById(d.id)!);
-    expect(errors.map((d) => d.status)).toEqual(['pending', 'pending', 'pending']);
-    expect(errors[0]!.lastError).toMatch(/https/);
-    expect(errors[1]!.lastError).toMatch(/loopback/);
-    expect(errors[2]!.lastError).toBe(REFUSED_ADDRESS);
-    expect(deps.repos.deliveries.attempts(ds[2]!.id).map((a) => a.error)).toEqual([REFUSED_ADDRESS]);
+    const errors = ds.map(async (d) => (await deps.repos.deliveries.getById((await d).id))!);
+    expect(errors.map(async (d) => (await d).status)).toEqual(['pending', 'pending', 'pending']);
+    expect((await errors[0]!).lastError).toMatch(/https/);
+    expect((await errors[1]!).lastError).toMatch(/loopback/);
+    expect((await errors[2]!).lastError).toBe(REFUSED_ADDRESS);
+    expect((await deps.repos.deliveries.attempts((await ds[2]!).id)).map((a) => a.error)).toEqual([REFUSED_ADDRESS]);
     expect(logged).toContainEqual(['webhook destination refused', expect.objectContaining({ detail: 'legacy.attacker.test resolves to 127.0.0.1, a loopback address' })]);
   });
 
@@ -217,7 +217,7 @@ describe('URLs that got into the database before the rules (or around them) are 
       const { token } = await signup(api);
       const d = await addDomain(api, token, 'example.com');
       dns.answers.set('legacy.attacker.test', [[v4('169.254.169.254')]]);
-      api.deps.repos.domains.setWebhook(d.id, `https://legacy.attacker.test:${new URL(receiver.url).port}/`, newWebhookSecret());
+      await api.deps.repos.domains.setWebhook(d.id, `https://legacy.attacker.test:${new URL(receiver.url).port}/`, newWebhookSecret());
       const res = await api.call('POST', `/api/domains/${d.id}/webhook/test`, { token });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ ok: false, status_code: null, error: REFUSED_ADDRESS });
@@ -264,11 +264,11 @@ describe('the webhook test is not a resolver oracle (issue 11 item 3)', () => {
   it('attempt logs written before this fix are shown with the same words', async () => {
     const { token, user } = await signup(api);
     const d = await addDomain(api, token, 'example.com');
-    const { message } = seedMessage(api.deps, { userId: user.id, domainId: d.id });
-    const dl = seedDelivery(api.deps, { userId: user.id, messageId: message.id, url: 'https://db.corp.internal/hook' });
-    const [claimed] = api.deps.repos.deliveries.claim([dl.id], api.deps.now(), api.deps.now() + 60_000);
+    const { message } = await seedMessage(api.deps, { userId: user.id, domainId: d.id });
+    const dl = await seedDelivery(api.deps, { userId: user.id, messageId: message.id, url: 'https://db.corp.internal/hook' });
+    const [claimed] = await api.deps.repos.deliveries.claim([dl.id], api.deps.now(), api.deps.now() + 60_000);
     const old = 'db.corp.internal resolves to 127.0.0.1, a loopback address: refused';
-    api.deps.repos.deliveries.finish(dl.id, claimed!.attemptId, {
+    await api.deps.repos.deliveries.finish(dl.id, claimed!.attemptId, {
       finishedAt: api.deps.now(), statusCode: null, latencyMs: 1, responseBody: '', error: old, status: 'pending', nextAttemptAt: api.deps.now() + 30_000,
     });
     const res = await api.call('GET', `/api/deliveries/${dl.id}`, { token });
@@ -293,13 +293,13 @@ describe('redirects are never followed', () => {
   });
 
   it.each([301, 302, 303, 307, 308])('%i to an internal address: one request, recorded, retried later, the target never hit', async (status) => {
-    const { user, domain } = seedUserAndDomain(deps);
-    const { message } = seedMessage(deps, { userId: user.id, domainId: domain.id });
+    const { user, domain } = await seedUserAndDomain(deps);
+    const { message } = await seedMessage(deps, { userId: user.id, domainId: domain.id });
     receiver.next({ status, headers: { location: `${inside.url}/admin/delete-everything` } });
-    const d = seedDelivery(deps, { userId: user.id, messageId: message.id, url: `${receiver.url}/hook` });
+    const d = await seedDelivery(deps, { userId: user.id, messageId: message.id, url: `${receiver.url}/hook` });
     await createDeliveryWorker(deps).runOnce();
     expect(receiver.requests).toHaveLength(1);
     expect(inside.requests).toHaveLength(0);
-    expect(deps.repos.deliveries.getById(d.id)).toMatchObject({ status: 'pending', lastStatus: status, lastError: expect.stringMatching(/not followed/) });
+    expect(await deps.repos.deliveries.getById(d.id)).toMatchObject({ status: 'pending', lastStatus: status, lastError: expect.stringMatching(/not followed/) });
   });
 });

@@ -55,9 +55,9 @@ describe('what a configuration loads', () => {
       DNS_SERVERS: '127.0.0.1:9', // nothing answers there: every check ends as temperror, quickly
     };
     const deps = createDeps(loadConfig({ ...env, LOG_LEVEL: 'silent' }));
-    const { user, domain } = seedUserAndDomain(deps, 'example.com');
-    addRoute(deps, { userId: user.id, domainId: domain.id });
-    deps.db.close();
+    const { user, domain } = await seedUserAndDomain(deps, 'example.com');
+    await addRoute(deps, { userId: user.id, domainId: domain.id });
+    deps.db!.close();
 
     const mh = await start(env);
     const atStart = await mh.packages();

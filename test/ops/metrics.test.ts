@@ -42,8 +42,8 @@ describe('GET /metrics', () => {
     receiver = await startWebhookReceiver();
     deps = testDeps({ METRICS_TOKEN: TOKEN, MAX_MESSAGE_BYTES: String(3 * 1024 * 1024) });
     deps.metrics.collectProcessMetrics();
-    const { user, domain } = seedUserAndDomain(deps, 'metrics.test');
-    addRoute(deps, { userId: user.id, domainId: domain.id }, {
+    const { user, domain } = await seedUserAndDomain(deps, 'metrics.test');
+    await addRoute(deps, { userId: user.id, domainId: domain.id }, {
       match: '*@metrics.test',
       action: 'webhook',
       destination: receiver.url,

@@ -39,21 +39,21 @@ describe('mailhook status', () => {
   });
 
   it('shows queue depth, due items, the oldest due item and the last sweep: the numbers /metrics exports', { timeout: 60_000 }, async () => {
-    const { user, domain } = seedUserAndDomain(deps);
+    const { user, domain } = await seedUserAndDomain(deps);
     const owner = { userId: user.id, domainId: domain.id };
     const now = Date.now();
     // Two due (90 s and 30 s late) and one scheduled an hour ahead.
     for (const at of [now - 90_000, now - 30_000, now + 3_600_000]) {
       clock = at;
-      const { message } = seedMessage(deps, owner);
-      seedDelivery(deps, { userId: user.id, messageId: message.id, url: 'https://hooks.example.org/x' });
+      const { message } = await seedMessage(deps, owner);
+      await seedDelivery(deps, { userId: user.id, messageId: message.id, url: 'https://hooks.example.org/x' });
     }
     clock = now;
-    // A real sweep, recorded in the database by the sweeper itself.
+    // A real sweep, recorded in the database by the sweeper itself (once it holds its lease).
     const sweeper = startSweeper(deps);
-    sweeper.stop();
     const until = Date.now() + 10_000;
-    while (!deps.repos.opsState.lastSweep() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    while (!await deps.repos.opsState.lastSweep() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await sweeper.stop();
 
     const s = await status();
     expect(s.queues.webhook.depth).toBe(3);
@@ -81,25 +81,26 @@ describe('mailhook status', () => {
     let t = Date.now();
     const d = testDeps({}, { now: () => t });
     try {
-      const { user, domain } = seedUserAndDomain(d);
+      const { user, domain } = await seedUserAndDomain(d);
       t -= 8 * 24 * 3600 * 1000; // an attachment past its 7-day link: the sweep deletes its object
-      seedMessage(d, { userId: user.id, domainId: domain.id }, { attachments: 1 });
+      await seedMessage(d, { userId: user.id, domainId: domain.id }, { attachments: 1 });
       t = Date.now();
       d.blobs = { ...d.blobs, delete: () => Promise.reject(new Error('store unreachable')) };
-      startSweeper(d).stop();
+      const sweeper = startSweeper(d);
       const until = Date.now() + 10_000;
-      while (!d.repos.opsState.lastSweep() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-      expect(d.repos.opsState.lastSweep()).toMatchObject({ ok: false, error: 'store unreachable', lastSuccessAt: null });
+      while (!await d.repos.opsState.lastSweep() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      await sweeper.stop();
+      expect(await d.repos.opsState.lastSweep()).toMatchObject({ ok: false, error: 'store unreachable', lastSuccessAt: null });
     } finally {
       d.cleanup();
     }
   });
 
-  it('keeps the last success when a later sweep fails', () => {
-    const first = deps.repos.opsState.recordSweep({ startedAt: 1, finishedAt: 2, ok: true, error: null, attachmentsPurged: 0, messagesDeleted: 0 });
+  it('keeps the last success when a later sweep fails', async () => {
+    const first = await deps.repos.opsState.recordSweep({ startedAt: 1, finishedAt: 2, ok: true, error: null, attachmentsPurged: 0, messagesDeleted: 0 });
     expect(first.lastSuccessAt).toBe(2);
-    const failed = deps.repos.opsState.recordSweep({ startedAt: 3, finishedAt: 4, ok: false, error: 'S3 down', attachmentsPurged: 0, messagesDeleted: 0 });
+    const failed = await deps.repos.opsState.recordSweep({ startedAt: 3, finishedAt: 4, ok: false, error: 'S3 down', attachmentsPurged: 0, messagesDeleted: 0 });
     expect(failed).toMatchObject({ ok: false, error: 'S3 down', lastSuccessAt: 2 });
-    expect(deps.repos.opsState.lastSweep()).toEqual(failed);
+    expect(await deps.repos.opsState.lastSweep()).toEqual(failed);
   });
 });

@@ -115,7 +115,7 @@ describe('forward routes', () => {
       const info = await smtp.transport.sendMail({ envelope: { from: '', to: [got.mailFrom] }, raw: dsn });
       expect(info.accepted).toEqual([got.mailFrom]);
       const fwd = api.deps.db.prepare("SELECT id FROM sends WHERE kind = 'forward'").get() as { id: string };
-      expect(api.deps.repos.sends.recipients(fwd.id)[0]).toMatchObject({ address: 'me@dest.test', status: 'bounced', lastCode: 550 });
+      expect((await api.deps.repos.sends.recipients(fwd.id))[0]).toMatchObject({ address: 'me@dest.test', status: 'bounced', lastCode: 550 });
       // A forged SRS address (wrong hash) is not a bounce address.
       const forged = got.mailFrom.replace(/^SRS0=[^=]{4}=/, 'SRS0=zzzz=');
       await expect(smtp.transport.sendMail({ envelope: { from: '', to: [forged] }, raw: dsn })).rejects.toMatchObject({ responseCode: 550 });

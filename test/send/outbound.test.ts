@@ -69,7 +69,7 @@ function events() {
   return hooks.requests.map((r) => wh.verify(r.body, r.headers as Record<string, string>) as { type: string; data: Record<string, unknown> });
 }
 
-const recipients = (id: string) => api.deps.repos.sends.recipients(id).map((r) => [r.address, r.status]);
+const recipients = async (id: string) => (await api.deps.repos.sends.recipients(id)).map((r) => [r.address, r.status]);
 
 describe('outbound queue, direct to MX', () => {
   it('delivers to the MX found in DNS: one connection for both recipients, bytes as stored, DKIM pass, email.sent', async () => {
@@ -83,10 +83,10 @@ describe('outbound queue, direct to MX', () => {
     const got = mx.mails[0]!;
     expect(got.mailFrom).toBe(`bounce+${res.body.id}@example.com`);
     expect(got.rcptTo).toEqual(['a@dest.test', 'b@dest.test']);
-    expect(got.raw.equals(api.deps.repos.sends.raw(res.body.id)!)).toBe(true);
+    expect(got.raw.equals((await api.deps.repos.sends.raw(res.body.id))!)).toBe(true);
     const verified = await dkimVerify(got.raw, { resolver: createAuthResolver([dns.address], 2000) as DNSResolver });
     expect(verified.results[0]).toMatchObject({ status: { result: 'pass' }, signingDomain: 'example.com' });
-    expect(recipients(res.body.id)).toEqual([['a@dest.test', 'sent'], ['b@dest.test', 'sent']]);
+    expect(await recipients(res.body.id)).toEqual([['a@dest.test', 'sent'], ['b@dest.test', 'sent']]);
 
     await worker.runOnce();
     const evs = events();
@@ -105,7 +105,7 @@ describe('outbound queue, direct to MX', () => {
     const res = await send({ to: 'grey@dest.test' });
     await worker.runOnce();
     expect(mx.mails).toHaveLength(0);
-    const r = api.deps.repos.sends.recipients(res.body.id)[0]!;
+    const r = (await api.deps.repos.sends.recipients(res.body.id))[0]!;
     expect(r).toMatchObject({ status: 'deferred', lastCode: 451 });
     expect(r.nextAttemptAt! - clock.now()).toBe(60_000);
     await worker.runOnce(); // posts the event; the recipient is not due yet
@@ -116,7 +116,7 @@ describe('outbound queue, direct to MX', () => {
     await worker.runOnce();
     expect(events().map((e) => e.type)).toEqual(['email.delivery_delayed', 'email.sent']);
     expect(events()[0]!.data.smtp).toMatchObject({ code: 451, reply: expect.stringContaining('greylisted') });
-    expect(recipients(res.body.id)).toEqual([['grey@dest.test', 'sent']]);
+    expect(await recipients(res.body.id)).toEqual([['grey@dest.test', 'sent']]);
   });
 
   it('550: bounced with the remote reply, suppressed; the next send marks it suppressed and still sends to the others', async () => {
@@ -125,7 +125,7 @@ describe('outbound queue, direct to MX', () => {
     const first = await send({ to: ['gone@dest.test', 'ok@dest.test'] });
     await worker.runOnce();
     await worker.runOnce();
-    expect(recipients(first.body.id)).toEqual([['gone@dest.test', 'bounced'], ['ok@dest.test', 'sent']]);
+    expect(await recipients(first.body.id)).toEqual([['gone@dest.test', 'bounced'], ['ok@dest.test', 'sent']]);
     const bounced = events().find((e) => e.type === 'email.bounced')!;
     expect(bounced.data).toMatchObject({ recipient: 'gone@dest.test', smtp: { code: 550, reply: expect.stringContaining('no such user') } });
     const list = await api.call('GET', '/api/suppressions', { token });
@@ -133,7 +133,7 @@ describe('outbound queue, direct to MX', () => {
 
     mx.mails.length = 0;
     const second = await send({ to: ['gone@dest.test', 'ok@dest.test'] });
-    expect(recipients(second.body.id)).toEqual([['gone@dest.test', 'suppressed'], ['ok@dest.test', 'queued']]);
+    expect(await recipients(second.body.id)).toEqual([['gone@dest.test', 'suppressed'], ['ok@dest.test', 'queued']]);
     await worker.runOnce();
     expect(mx.mails.map((m) => m.rcptTo)).toEqual([['ok@dest.test']]);
 
@@ -162,16 +162,16 @@ describe('outbound queue, direct to MX', () => {
     await setup({ OUTBOUND_SMTP_PORT: String(closed) });
     const res = await send({ to: 'x@dest.test' });
     await worker.runOnce();
-    expect(api.deps.repos.sends.recipients(res.body.id)[0]).toMatchObject({ status: 'deferred', lastCode: null, attempts: 1 });
+    expect((await api.deps.repos.sends.recipients(res.body.id))[0]).toMatchObject({ status: 'deferred', lastCode: null, attempts: 1 });
     const view = await api.call('GET', `/api/sends/${res.body.id}`, { token });
     expect(view.body.recipients[0].attempts[0].error).toMatch(/ECONNREFUSED|ECONNECTION|ESOCKET/);
     // A manual retry makes it due now instead of in a minute.
     await worker.runOnce();
-    expect(api.deps.repos.sends.recipients(res.body.id)[0]!.attempts).toBe(1);
+    expect((await api.deps.repos.sends.recipients(res.body.id))[0]!.attempts).toBe(1);
     const retried = await api.call('POST', `/api/sends/${res.body.id}/retry`, { token });
     expect(retried.status).toBe(200);
     await worker.runOnce();
-    expect(api.deps.repos.sends.recipients(res.body.id)[0]).toMatchObject({ status: 'deferred', attempts: 2 });
+    expect((await api.deps.repos.sends.recipients(res.body.id))[0]).toMatchObject({ status: 'deferred', attempts: 2 });
     expect((await api.call('POST', '/api/sends/snd_unknown/retry', { token })).status).toBe(404);
   });
 });
@@ -207,22 +207,22 @@ describe('bounces that come later', () => {
     await setup();
     const res = await send({ to: ['later@dest.test', 'fine@dest.test'] });
     await worker.runOnce();
-    expect(recipients(res.body.id)).toEqual([['later@dest.test', 'sent'], ['fine@dest.test', 'sent']]);
+    expect(await recipients(res.body.id)).toEqual([['later@dest.test', 'sent'], ['fine@dest.test', 'sent']]);
     const bounceTo = mx.mails[0]!.mailFrom;
     const smtp = await startSmtp(api.deps);
     try {
       const info = await smtp.transport.sendMail({ envelope: { from: '', to: [bounceTo] }, raw: dsn(bounceTo, 'later@dest.test') });
       expect(info.accepted).toEqual([bounceTo]);
       // No route and no catch-all needed for a send's own bounce address; an unknown send's is refused at RCPT.
-      api.deps.repos.domains.setWebhook(domain.id, null, null);
+      await api.deps.repos.domains.setWebhook(domain.id, null, null);
       expect((await smtp.transport.sendMail({ envelope: { from: '', to: [bounceTo] }, raw: dsn(bounceTo, 'later@dest.test') })).accepted).toEqual([bounceTo]);
       const fake = bounceTo.replace(/snd_\w{6}/, 'snd_000000');
       await expect(smtp.transport.sendMail({ envelope: { from: '', to: [fake] }, raw: dsn(fake, 'fine@dest.test') })).rejects.toMatchObject({ responseCode: 550 });
     } finally {
       await smtp.close();
     }
-    expect(recipients(res.body.id)).toEqual([['later@dest.test', 'bounced'], ['fine@dest.test', 'sent']]);
-    expect(api.deps.repos.sends.isSuppressed(api.deps.repos.sends.getById(res.body.id)!.userId, 'later@dest.test')).toBe(true);
+    expect(await recipients(res.body.id)).toEqual([['later@dest.test', 'bounced'], ['fine@dest.test', 'sent']]);
+    expect(await api.deps.repos.sends.isSuppressed((await api.deps.repos.sends.getById(res.body.id))!.userId, 'later@dest.test')).toBe(true);
     await worker.runOnce();
     const bounced = events().find((e) => e.type === 'email.bounced')!;
     expect(bounced.data).toMatchObject({ recipient: 'later@dest.test', smtp: { code: 550, reply: '550 5.2.1 mailbox disabled', mx: 'dsn' } });
@@ -258,7 +258,7 @@ describe('outbound queue, through SMTP_RELAY', () => {
       expect(relay.mails).toHaveLength(1);
       expect(relay.mails[0]).toMatchObject({ secure: true, user: 'relayuser', rcptTo: ['a@far.test', 'b@elsewhere.test'] });
       expect(logins).toEqual(['relayuser:p@ss']);
-      expect(recipients(res.body.id)).toEqual([['a@far.test', 'sent'], ['b@elsewhere.test', 'sent']]);
+      expect(await recipients(res.body.id)).toEqual([['a@far.test', 'sent'], ['b@elsewhere.test', 'sent']]);
       expect(mx.mails).toHaveLength(0);
     } finally {
       closeTransfers();

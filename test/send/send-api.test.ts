@@ -7,7 +7,7 @@ import { sendingDomain, staticResolver } from '../helpers/sending.js';
 let api: TestApi;
 afterEach(() => api?.deps.cleanup());
 
-const raw = (id: string) => api.deps.repos.sends.raw(id)!;
+const raw = async (id: string) => (await api.deps.repos.sends.raw(id))!;
 
 async function ready(env: Record<string, string> = {}) {
   api = testApi(env);
@@ -36,18 +36,18 @@ describe('POST /v1/send', () => {
     });
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ id: expect.stringMatching(/^snd_/), status: 'queued' });
-    const send = api.deps.repos.sends.getById(res.body.id)!;
+    const send = (await api.deps.repos.sends.getById(res.body.id))!;
     expect(send.mailFrom).toBe(`bounce+${res.body.id}@example.com`);
-    expect(api.deps.repos.sends.recipients(res.body.id).map((r) => [r.address, r.status])).toEqual([
+    expect((await api.deps.repos.sends.recipients(res.body.id)).map((r) => [r.address, r.status])).toEqual([
       ['alice@dest.test', 'queued'],
       ['bob@dest.test', 'queued'],
       ['hidden@other.test', 'queued'],
     ]);
     const bytes = raw(res.body.id);
-    const verified = await dkimVerify(bytes, { resolver: staticResolver([domain.dkimRecord]) });
+    const verified = await dkimVerify(await bytes, { resolver: staticResolver([domain.dkimRecord]) });
     expect(verified.results[0]).toMatchObject({ status: { result: 'pass' }, signingDomain: 'example.com' });
     expect(bytes.toString()).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=example.com/);
-    const parsed = await simpleParser(bytes);
+    const parsed = await simpleParser(await bytes);
     expect(parsed.messageId).toMatch(/^<[0-9a-f]{32}@example\.com>$/);
     expect(parsed.messageId).toBe(send.messageId);
     expect(Math.abs(parsed.date!.getTime() - send.createdAt)).toBeLessThan(1000);
@@ -68,7 +68,7 @@ describe('POST /v1/send', () => {
       .run(msg.id);
     const res = await api.call('POST', '/v1/send', { token, body: { ...mail, reply_to_message_id: msg.id, subject: 'Re: Help' } });
     expect(res.status).toBe(202);
-    const parsed = await simpleParser(raw(res.body.id));
+    const parsed = await simpleParser(await raw(res.body.id));
     expect(parsed.inReplyTo).toBe('<orig@cust.test>');
     expect(parsed.references).toEqual(['<first@cust.test>', '<orig@cust.test>']);
     const bad = await api.call('POST', '/v1/send', { token, body: { ...mail, reply_to_message_id: 'msg_nope' } });
@@ -119,7 +119,7 @@ describe('POST /v1/send', () => {
 
     const { addDomain, markVerified } = await import('../helpers/api.js');
     const pending = await addDomain(api, token, 'nodkim.test');
-    markVerified(api, pending.id);
+    await markVerified(api, pending.id);
     res = await api.call('POST', '/v1/send', { token, body: { ...mail, from: 'a@nodkim.test' } });
     expect(res.status).toBe(409);
     expect(res.body.error).toMatch(/^from: nodkim.test is not verified for sending: publish its DKIM record/);

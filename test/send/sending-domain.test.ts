@@ -36,7 +36,7 @@ describe('sending domains', () => {
 
     const row = api.deps.db.prepare('SELECT dkim_private_key FROM domains WHERE id = ?').get(d.id) as { dkim_private_key: string };
     expect(row.dkim_private_key).not.toContain('PRIVATE KEY');
-    const stored = api.deps.repos.domains.getById(d.id)!;
+    const stored = (await api.deps.repos.domains.getById(d.id))!;
     expect(dkimPrivateKey(api.deps.config.secret, stored.dkim!)).toContain('BEGIN PRIVATE KEY');
     expect(() => dkimPrivateKey('another-secret-another-secret-0123456789', stored.dkim!)).toThrow();
   });
@@ -102,8 +102,8 @@ describe('sending domains', () => {
     const { token, user } = await signup(api);
     const now = api.deps.now();
     // As an older version wrote it: no key.
-    api.deps.repos.domains.insert({ id: 'dom_01old', userId: user.id, name: 'old.test', status: 'verified', verificationToken: 't', verifiedAt: now, webhookUrl: null, webhookSecret: null, createdAt: now });
-    expect(api.deps.repos.domains.getById('dom_01old')!.dkim).toBeNull();
+    await api.deps.repos.domains.insert({ id: 'dom_01old', userId: user.id, name: 'old.test', status: 'verified', verificationToken: 't', verifiedAt: now, webhookUrl: null, webhookSecret: null, createdAt: now });
+    expect((await api.deps.repos.domains.getById('dom_01old'))!.dkim).toBeNull();
     const res = await api.call('GET', '/api/domains/dom_01old', { token });
     expect(res.status).toBe(200);
     expect((res.body.records as Rec[]).some((r) => r.purpose === 'dkim')).toBe(true);

@@ -9,8 +9,8 @@ describe('SMTP drain (graceful stop)', () => {
 
   beforeAll(async () => {
     deps = testDeps();
-    const { user, domain } = seedUserAndDomain(deps, 'drain.test');
-    addRoute(deps, { userId: user.id, domainId: domain.id }, { match: '*@drain.test' });
+    const { user, domain } = await seedUserAndDomain(deps, 'drain.test');
+    await addRoute(deps, { userId: user.id, domainId: domain.id }, { match: '*@drain.test' });
     smtp = await startSmtp(deps);
   });
   afterAll(async () => {

@@ -45,9 +45,9 @@ async function sendOne(c: ReturnType<typeof connect>): Promise<string> {
   return /msg_\w+/.exec(queued)![0];
 }
 
-function seed(deps: TestDeps) {
-  const { user, domain } = seedUserAndDomain(deps);
-  addRoute(deps, { userId: user.id, domainId: domain.id }, { priority: 1 });
+async function seed(deps: TestDeps) {
+  const { user, domain } = await seedUserAndDomain(deps);
+  await addRoute(deps, { userId: user.id, domainId: domain.id }, { priority: 1 });
   return user;
 }
 
@@ -66,10 +66,10 @@ describe('SMTP behind a proxy (SMTP_PROXY_PROTOCOL=true)', () => {
     ['PROXY TCP6 ::ffff:203.0.113.7 ::1 40000 25\r\n', '203.0.113.7'],
   ])('stores the address of %j as the client IP, not the proxy\'s', async (header, ip) => {
     deps = testDeps({ SMTP_PROXY_PROTOCOL: 'true' });
-    const user = seed(deps);
+    const user = await seed(deps);
     smtp = await startSmtp(deps);
     const id = await sendOne(connect(smtp.port, header));
-    expect(deps.repos.messages.get(user.id, id)!.envelope.remoteIp).toBe(ip);
+    expect((await deps.repos.messages.get(user.id, id))!.envelope.remoteIp).toBe(ip);
   });
 
   it('caps connections per proxied address, not per proxy', async () => {
@@ -116,13 +116,13 @@ describe('SMTP behind a proxy (SMTP_PROXY_PROTOCOL=true)', () => {
 describe('SMTP without SMTP_PROXY_PROTOCOL', () => {
   it('treats a PROXY line as an unknown command, so a client cannot choose its address', async () => {
     deps = testDeps();
-    const user = seed(deps);
+    const user = await seed(deps);
     smtp = await startSmtp(deps);
     const c = connect(smtp.port);
     await c.waitFor(/^220 /m);
     expect(await c.say(HEADER)).toMatch(/^500 /m);
     const id = await sendOne(c);
-    expect(deps.repos.messages.get(user.id, id)!.envelope.remoteIp).toBe('127.0.0.1');
+    expect((await deps.repos.messages.get(user.id, id))!.envelope.remoteIp).toBe('127.0.0.1');
   });
 
   it('refuses a header sent before the banner (proxy_proto on in fly.toml, the variable off)', async () => {

@@ -22,12 +22,12 @@ const countRows = (deps: TestDeps, table: string) =>
 describe('SMTP receive', () => {
   let deps: TestDeps;
   let smtp: RunningSmtp;
-  let seed: ReturnType<typeof seedUserAndDomain>;
+  let seed: Awaited<ReturnType<typeof seedUserAndDomain>>;
 
   beforeEach(async () => {
     deps = testDeps({ MAX_MESSAGE_BYTES: '65536', MAX_RECIPIENTS: '3' });
-    seed = seedUserAndDomain(deps, 'example.com');
-    addRoute(deps, { userId: seed.user.id, domainId: seed.domain.id }, { match: '*@example.com', action: 'store' });
+    seed = await seedUserAndDomain(deps, 'example.com');
+    await addRoute(deps, { userId: seed.user.id, domainId: seed.domain.id }, { match: '*@example.com', action: 'store' });
     smtp = await startSmtp(deps);
   });
   afterEach(async () => {
@@ -47,12 +47,12 @@ describe('SMTP receive', () => {
     const id = /queued as (msg_\w+)/.exec(info.response ?? '')?.[1];
     expect(info.response).toMatch(/^250 /);
     expect(id).toBeDefined();
-    const msg = deps.repos.messages.get(seed.user.id, id!)!;
+    const msg = (await deps.repos.messages.get(seed.user.id, id!))!;
     expect(msg.envelope).toMatchObject({ mailFrom: 'alice@sender.test', rcptTo: ['support@example.com'], remoteIp: '127.0.0.1', tls: false });
     expect(msg.envelope.helo).not.toBe('');
     expect(msg.parsed.subject).toBe('Invoice 42');
     expect(msg.parsed.from).toEqual({ address: 'alice@sender.test', name: 'Alice' });
-    const [att] = deps.repos.messages.attachments(id!);
+    const [att] = await deps.repos.messages.attachments(id!);
     expect(att).toMatchObject({ filename: 'invoice.pdf', contentType: 'application/pdf', size: pdf.length, sha256: sha256(pdf) });
     expect(sha256(await readAll(await deps.blobs.get(att!.blobKey)))).toBe(sha256(pdf));
     expect((await readAll(await deps.blobs.get(msg.rawKey))).toString()).toContain('Subject: Invoice 42');
@@ -92,8 +92,8 @@ describe('SMTP receive', () => {
     await smtp.close();
     deps.cleanup();
     deps = testDeps({ MAX_MESSAGE_BYTES: '65536', MAX_RECIPIENTS: '3', INLINE_BLOB_BYTES: '0' });
-    seed = seedUserAndDomain(deps, 'example.com');
-    addRoute(deps, { userId: seed.user.id, domainId: seed.domain.id }, { match: '*@example.com', action: 'store' });
+    seed = await seedUserAndDomain(deps, 'example.com');
+    await addRoute(deps, { userId: seed.user.id, domainId: seed.domain.id }, { match: '*@example.com', action: 'store' });
     smtp = await startSmtp(deps);
     const real = deps.blobs;
     let puts = 0;
@@ -155,8 +155,8 @@ describe('SMTP receive', () => {
   });
 
   it('stores a message to several recipients of one account once, and once per account otherwise', async () => {
-    const other = seedUserAndDomain(deps, 'other.test');
-    addRoute(deps, { userId: other.user.id, domainId: other.domain.id }, { match: '*@other.test', action: 'store' });
+    const other = await seedUserAndDomain(deps, 'other.test');
+    await addRoute(deps, { userId: other.user.id, domainId: other.domain.id }, { match: '*@other.test', action: 'store' });
     const info = await smtp.transport.sendMail({
       from: 'a@sender.test',
       to: ['one@example.com', 'two@example.com', 'three@other.test'],
@@ -164,8 +164,8 @@ describe('SMTP receive', () => {
     });
     const ids = (info.response ?? '').match(/msg_\w+/g)!;
     expect(ids).toHaveLength(2);
-    const mine = deps.repos.messages.list({ userId: seed.user.id, limit: 10 });
-    const theirs = deps.repos.messages.list({ userId: other.user.id, limit: 10 });
+    const mine = await deps.repos.messages.list({ userId: seed.user.id, limit: 10 });
+    const theirs = await deps.repos.messages.list({ userId: other.user.id, limit: 10 });
     expect(mine).toHaveLength(1);
     expect(mine[0]!.envelope.rcptTo).toEqual(['one@example.com', 'two@example.com']);
     expect(theirs).toHaveLength(1);
@@ -180,14 +180,14 @@ describe('SMTP receive', () => {
   });
 
   it('accepts and discards mail that only a drop route matches', async () => {
-    addRoute(deps, { userId: seed.user.id, domainId: seed.domain.id }, { match: 'spam@example.com', action: 'drop', priority: 1, stop: true });
+    await addRoute(deps, { userId: seed.user.id, domainId: seed.domain.id }, { match: 'spam@example.com', action: 'drop', priority: 1, stop: true });
     const info = await smtp.transport.sendMail({ from: 'a@sender.test', to: 'spam@example.com', text: 'buy' });
     expect(info.response).toMatch(/^250 /);
     expect(countRows(deps, 'messages')).toBe(0);
   });
 
   it('rejects at RCPT for a reject route', async () => {
-    addRoute(deps, { userId: seed.user.id, domainId: seed.domain.id }, { match: 'noreply@example.com', action: 'reject', priority: 1 });
+    await addRoute(deps, { userId: seed.user.id, domainId: seed.domain.id }, { match: 'noreply@example.com', action: 'reject', priority: 1 });
     await expect(smtp.transport.sendMail({ from: 'a@sender.test', to: 'noreply@example.com', text: 'x' })).rejects.toMatchObject({
       responseCode: 550,
     });

@@ -16,16 +16,16 @@ describe('sender blocks', () => {
 
   beforeEach(async () => {
     deps = testDeps();
-    const a = seedUserAndDomain(deps, 'alice.test');
+    const a = await seedUserAndDomain(deps, 'alice.test');
     alice = { userId: a.user.id, domainId: a.domain.id };
-    addRoute(deps, alice, { match: '*@alice.test' });
+    await addRoute(deps, alice, { match: '*@alice.test' });
     // A second domain of Alice's account.
     aliceOther = newId('dom');
-    deps.repos.domains.insert({ id: aliceOther, userId: a.user.id, name: 'alice-two.test', status: 'verified', verificationToken: 't', verifiedAt: 1, webhookUrl: null, webhookSecret: null, createdAt: 1 });
-    addRoute(deps, { userId: a.user.id, domainId: aliceOther }, { match: '*@alice-two.test' });
-    const b = seedUserAndDomain(deps, 'bob.test');
+    await deps.repos.domains.insert({ id: aliceOther, userId: a.user.id, name: 'alice-two.test', status: 'verified', verificationToken: 't', verifiedAt: 1, webhookUrl: null, webhookSecret: null, createdAt: 1 });
+    await addRoute(deps, { userId: a.user.id, domainId: aliceOther }, { match: '*@alice-two.test' });
+    const b = await seedUserAndDomain(deps, 'bob.test');
     bob = { userId: b.user.id, domainId: b.domain.id };
-    addRoute(deps, bob, { match: '*@bob.test' });
+    await addRoute(deps, bob, { match: '*@bob.test' });
     smtp = await startSmtp(deps);
   });
 
@@ -34,8 +34,8 @@ describe('sender blocks', () => {
     deps.cleanup();
   });
 
-  const block = (owner: { userId: string }, pattern: string, domainId: string | null = null) =>
-    deps.repos.senderBlocks.insert({ id: newId('blk'), userId: owner.userId, domainId, pattern, createdAt: deps.now() });
+  const block = async (owner: { userId: string }, pattern: string, domainId: string | null = null) =>
+    await deps.repos.senderBlocks.insert({ id: newId('blk'), userId: owner.userId, domainId, pattern, createdAt: deps.now() });
   const stored = () => deps.db.prepare('SELECT user_id AS userId, rcpt_to AS rcpt FROM messages ORDER BY id').all() as { userId: string; rcpt: string }[];
 
   const session = (from: string, rcpts: string[], headerFrom = from) =>
@@ -46,7 +46,7 @@ describe('sender blocks', () => {
     );
 
   it('refuses a blocked MAIL FROM with 550 at RCPT TO for the blocking account only; the other account gets its copy', async () => {
-    block(alice, 'spammer@evil.test');
+    await block(alice, 'spammer@evil.test');
     const lines = await session('Spammer@EVIL.test', ['x@alice.test', 'y@bob.test']);
     const c = codes(lines);
     // 220, 250 EHLO (multi-line collapses to its codes), 250 MAIL, 550 RCPT alice, 250 RCPT bob, 354, 250, 221
@@ -57,7 +57,7 @@ describe('sender blocks', () => {
   });
 
   it('a transaction with only blocking recipients stores nothing: no DATA at all', async () => {
-    block(alice, '*@evil.test');
+    await block(alice, '*@evil.test');
     const lines = await session('x@evil.test', ['x@alice.test', 'z@alice-two.test']);
     expect(codes(lines).filter((x) => x === 550)).toHaveLength(2);
     expect(codes(lines)).not.toContain(354);
@@ -65,7 +65,7 @@ describe('sender blocks', () => {
   });
 
   it('refuses a blocked header From after DATA with 550 and stores nothing, blobs included', async () => {
-    block(alice, 'evil.test'); // the domain and its subdomains
+    await block(alice, 'evil.test'); // the domain and its subdomains
     const lines = await session('innocent@relay.test', ['x@alice.test'], 'ceo@mail.evil.test');
     expect(codes(lines)).toContain(354);
     const last = lines.filter((l) => /^\d{3} /.test(l)).at(-2)!; // the reply to DATA, before 221
@@ -78,22 +78,22 @@ describe('sender blocks', () => {
   });
 
   it("another account's blocks don't apply; a domain-scoped block applies to that domain only", async () => {
-    block(bob, '*@evil.test');
-    block(alice, 'x@evil.test', aliceOther);
+    await block(bob, '*@evil.test');
+    await block(alice, 'x@evil.test', aliceOther);
     const lines = await session('x@evil.test', ['a@alice.test', 'b@alice-two.test']);
     expect(codes(lines).filter((x) => x === 550)).toHaveLength(1); // alice-two only
     expect(stored()).toEqual([{ userId: alice.userId, rcpt: JSON.stringify(['a@alice.test']) }]);
   });
 
   it('header From blocked by one account of two: 250, only the other account keeps a copy', async () => {
-    block(bob, 'ceo@evil.test');
+    await block(bob, 'ceo@evil.test');
     const lines = await session('ok@relay.test', ['a@alice.test', 'b@bob.test'], 'ceo@evil.test');
     expect(lines.some((l) => l.startsWith('250') && l.includes('queued as'))).toBe(true);
     expect(stored()).toEqual([{ userId: alice.userId, rcpt: JSON.stringify(['a@alice.test']) }]);
   });
 
   it('the null sender (bounces) is never blocked', async () => {
-    block(alice, 'evil.test');
+    await block(alice, 'evil.test');
     const lines = await rawSmtp(smtp.port, 'EHLO c.test\r\nMAIL FROM:<>\r\nRCPT TO:<x@alice.test>\r\nDATA\r\nSubject: bounce\r\n\r\nb\r\n.\r\nQUIT\r\n');
     expect(codes(lines)).not.toContain(550);
     expect(stored()).toHaveLength(1);
@@ -122,8 +122,8 @@ describe('sender blocks', () => {
     const carol = await signup();
     const mallory = await signup();
     const dom = await call('POST', '/api/domains', carol.token, { name: 'carol.test' });
-    deps.repos.domains.setStatus(dom.body.id, 'verified', deps.now(), null);
-    addRoute(deps, { userId: carol.user.id, domainId: dom.body.id }, { match: '*@carol.test' });
+    await deps.repos.domains.setStatus(dom.body.id, 'verified', deps.now(), null);
+    await addRoute(deps, { userId: carol.user.id, domainId: dom.body.id }, { match: '*@carol.test' });
 
     const made = await call('POST', '/api/blocks', carol.token, { pattern: '  Spam@Evil.TEST ', domain_id: dom.body.id });
     expect(made.status).toBe(201);

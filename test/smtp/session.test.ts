@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { addRoute, seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
 import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
 
-function storeRoute(deps: TestDeps, userId: string, domainId: string) {
-  addRoute(deps, { userId, domainId }, { priority: 1 });
+async function storeRoute(deps: TestDeps, userId: string, domainId: string) {
+  await addRoute(deps, { userId, domainId }, { priority: 1 });
 }
 
 /** Reads from a fresh connection until `until` matches what arrived, or the socket closes. */
@@ -43,14 +43,14 @@ describe('SMTP sessions', () => {
     const cert = join(certDir, 'cert.pem');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=mx.mailhook.test'], { stdio: 'ignore' });
     deps = testDeps({ TLS_CERT: cert, TLS_KEY: key });
-    const { user, domain } = seedUserAndDomain(deps);
-    storeRoute(deps, user.id, domain.id);
+    const { user, domain } = await seedUserAndDomain(deps);
+    await storeRoute(deps, user.id, domain.id);
     smtp = await startSmtp(deps);
     const tls = nodemailer.createTransport({ host: '127.0.0.1', port: smtp.port, secure: false, requireTLS: true, tls: { rejectUnauthorized: false } });
     const info = await tls.sendMail({ from: 'a@sender.test', to: 'x@example.com', text: 'over TLS' });
     tls.close();
     const id = /msg_\w+/.exec(info.response ?? '')![0];
-    expect(deps.repos.messages.get(user.id, id)!.envelope.tls).toBe(true);
+    expect((await deps.repos.messages.get(user.id, id))!.envelope.tls).toBe(true);
   });
 
   it('does not offer STARTTLS without a certificate', async () => {

@@ -13,10 +13,10 @@ describe('attachment links and retention', () => {
   let deps: TestDeps;
   let owner: { userId: string; domainId: string };
 
-  beforeEach(() => {
+  beforeEach(async () => {
     clock = fakeClock();
     deps = testDeps({ RETENTION_DAYS: '30' }, { now: clock.now });
-    const seed = seedUserAndDomain(deps);
+    const seed = await seedUserAndDomain(deps);
     owner = { userId: seed.user.id, domainId: seed.domain.id };
   });
   afterEach(() => deps.cleanup());
@@ -73,13 +73,13 @@ describe('attachment links and retention', () => {
     clock.advance(1 * DAY + 1);
     expect(await sweep(deps)).toEqual({ attachmentsPurged: 1, messagesDeleted: 0 });
     await expect(deps.blobs.get(key)).rejects.toBeInstanceOf(BlobNotFoundError);
-    expect(deps.repos.messages.getById(m.id)?.purgedAt).toBe(clock.now());
+    expect((await deps.repos.messages.getById(m.id))?.purgedAt).toBe(clock.now());
     // The raw message stays for the retention period.
-    await expect(deps.blobs.get(deps.repos.messages.getById(m.id)!.rawKey)).resolves.toBeDefined();
+    await expect(deps.blobs.get((await deps.repos.messages.getById(m.id))!.rawKey)).resolves.toBeDefined();
 
     clock.advance(23 * DAY);
     expect(await sweep(deps)).toEqual({ attachmentsPurged: 0, messagesDeleted: 1 });
-    expect(deps.repos.messages.getById(m.id)).toBeNull();
+    expect(await deps.repos.messages.getById(m.id)).toBeNull();
     await expect(deps.blobs.get(`msg/${m.id}/raw.eml`)).rejects.toBeInstanceOf(BlobNotFoundError);
   });
 
@@ -89,13 +89,13 @@ describe('attachment links and retention', () => {
     await deps.blobs.delete(m.attachments[0]!.blobKey);
     clock.advance(8 * DAY);
     expect(await sweep(deps)).toEqual({ attachmentsPurged: 1, messagesDeleted: 0 });
-    expect(deps.repos.messages.getById(m.id)?.purgedAt).not.toBeNull();
+    expect((await deps.repos.messages.getById(m.id))?.purgedAt).not.toBeNull();
   });
 
   it('answers 410 for a purged attachment even before its link expires', async () => {
     const m = await storeMessage(deps, owner, { attachments: [{ filename: 'a.txt', content: Buffer.from('a') }] });
     const path = signedPath(deps.config.secret, m.id, 0, clock.now());
-    deps.repos.messages.markPurged(m.id, clock.now());
+    await deps.repos.messages.markPurged(m.id, clock.now());
     expect((await get(path)).status).toBe(410);
   });
 });

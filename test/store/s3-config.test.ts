@@ -41,7 +41,7 @@ describe('S3 configuration', () => {
     for (const [env, kind] of [[{ S3_BUCKET: 'b', S3_REGION: 'eu-west-1' }, 's3'], [{}, 'fs']] as const) {
       const deps = createDeps(load(env));
       expect(deps.blobs.kind).toBe(kind);
-      deps.db.close();
+      deps.db!.close();
     }
   });
 });

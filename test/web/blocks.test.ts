@@ -33,7 +33,7 @@ describe('dashboard: blocked senders', () => {
     api = testApi();
     const b = await signUpInBrowser(api);
     const domain = (await api.call('POST', '/api/domains', { token: b.token, body: { name: 'example.com' } })).body;
-    markVerified(api, domain.id);
+    await markVerified(api, domain.id);
     const me = (await api.call('GET', '/api/auth/me', { token: b.token })).body.user;
     const { id } = await storeMessage(api.deps, { userId: me.id, domainId: domain.id });
     const page = await b.get(`/messages/${id}`);

@@ -32,7 +32,7 @@ afterAll(() => api.deps.cleanup());
 
 describe('the domain page renders every stored shape of last_check', () => {
   it.each(SHAPES)('%s', async (_, stored) => {
-    api.deps.repos.domains.setStatus(domainId, 'verified', 1_700_000_000_000, stored);
+    await api.deps.repos.domains.setStatus(domainId, 'verified', 1_700_000_000_000, stored);
     const page = await b.get(`/domains/${domainId}`);
     expect(page.status).toBe(200);
     expect(textOf(page.text, 'dns')).toBe('DNS records');
@@ -43,7 +43,7 @@ describe('the domain page renders every stored shape of last_check', () => {
   });
 
   it('says a forced verification was made without DNS', async () => {
-    api.deps.repos.domains.setStatus(domainId, 'verified', 1_700_000_000_000, { forced: true });
+    await api.deps.repos.domains.setStatus(domainId, 'verified', 1_700_000_000_000, { forced: true });
     const page = await b.get(`/domains/${domainId}`);
     expect(page.text).toContain('Marked verified without DNS');
     const json = await api.call('GET', `/api/domains/${domainId}`, { token: b.token });

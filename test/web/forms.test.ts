@@ -82,7 +82,7 @@ describe('pages', () => {
     api = testApi();
     const b = await signUpInBrowser(api);
     const domain = (await api.call('POST', '/api/domains', { token: b.token, body: { name: 'labels.example' } })).body;
-    markVerified(api, domain.id);
+    await markVerified(api, domain.id);
     for (const path of ['/domains', `/domains/${domain.id}`, `/domains/${domain.id}/routes`, '/messages', '/keys']) {
       expect(unlabelled((await b.get(path)).text), path).toEqual([]);
     }

@@ -16,7 +16,7 @@ beforeAll(async () => {
   smtp = await startSmtp(api.deps);
   owner = await signUpInBrowser(api);
   const domain = await api.call('POST', '/api/domains', { token: owner.token, body: { name: 'inline.example' } });
-  markVerified(api, domain.body.id);
+  await markVerified(api, domain.body.id);
   await api.call('POST', '/api/routes', { token: owner.token, body: { domain_id: domain.body.id, match: '*@inline.example', action: 'store' } });
   await smtp.transport.sendMail({
     from: 'news@sender.example',

@@ -23,7 +23,7 @@ beforeAll(async () => {
   [owner, stranger] = [await signUpInBrowser(api), await signUpInBrowser(api)];
   const domain = await api.call('POST', '/api/domains', { token: owner.token, body: { name: 'iso.example' } });
   domainId = domain.body.id;
-  markVerified(api, domainId);
+  await markVerified(api, domainId);
   await api.call('POST', '/api/routes', {
     token: owner.token,
     body: { domain_id: domainId, match: '*@iso.example', action: 'webhook', destination: 'http://127.0.0.1:9/hook' },

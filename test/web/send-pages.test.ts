@@ -30,9 +30,9 @@ describe('dashboard: Reply form and Sent pages', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${signup.token}` },
       body: JSON.stringify({ name: 'reply.example' }),
     }).then((r) => r.json() as Promise<{ id: string }>);
-    stack.deps.repos.domains.setStatus(domain.id, 'verified', Date.now(), null);
-    stack.deps.repos.domains.setDkimVerified(domain.id, Date.now());
-    addRoute(stack.deps, { userId: signup.user.id, domainId: domain.id }, { match: '*@reply.example' });
+    await stack.deps.repos.domains.setStatus(domain.id, 'verified', Date.now(), null);
+    await stack.deps.repos.domains.setDkimVerified(domain.id, Date.now());
+    await addRoute(stack.deps, { userId: signup.user.id, domainId: domain.id }, { match: '*@reply.example' });
     const info = await stack.smtp.transport.sendMail({ from: 'Cust <cust@customer.example>', to: 'support@reply.example', subject: 'Help please', text: 'It broke', messageId: '<q1@customer.example>' });
     const messageId = /msg_\w+/.exec(String(info.response))![0];
 
@@ -57,8 +57,8 @@ describe('dashboard: Reply form and Sent pages', () => {
     await page.getByRole('heading', { name: 'Re: Help please' }).waitFor();
     await page.getByRole('heading', { name: /cust@customer\.example/ }).waitFor();
     const sendId = page.url().split('/').pop()!;
-    expect(stack.deps.repos.sends.getById(sendId)).toMatchObject({ sourceMessageId: messageId });
-    expect(stack.deps.repos.sends.raw(sendId)!.toString()).toContain('In-Reply-To: <q1@customer.example>');
+    expect(await stack.deps.repos.sends.getById(sendId)).toMatchObject({ sourceMessageId: messageId });
+    expect(await stack.deps.repos.sends.raw(sendId)!.toString()).toContain('In-Reply-To: <q1@customer.example>');
 
     await page.goto(at('/sent'));
     await page.getByRole('link', { name: 'Re: Help please' }).waitFor();

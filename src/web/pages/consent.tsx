@@ -68,7 +68,7 @@ const queryParams =
 export function checkBeforeSignIn(deps: Deps): MiddlewareHandler<WebEnv> {
   return async (c, next) => {
     if (c.req.method !== 'GET' || c.get('user')) return next();
-    const checked = checkAuthorize(deps, queryParams(c));
+    const checked = await checkAuthorize(deps, queryParams(c));
     return checked.ok ? next() : refuse(c, checked, 302);
   };
 }
@@ -81,8 +81,8 @@ export function checkBeforeSignIn(deps: Deps): MiddlewareHandler<WebEnv> {
 export function consentPages({ deps }: Web) {
   const r = new Hono<WebEnv>();
 
-  r.get('/oauth/authorize', (c) => {
-    const checked = checkAuthorize(deps, queryParams(c));
+  r.get('/oauth/authorize', async (c) => {
+    const checked = await checkAuthorize(deps, queryParams(c));
     if (!checked.ok) return refuse(c, checked, 302);
     c.header('Content-Security-Policy', consentCsp(c.get('secureHeadersNonce') ?? '', checked.req.redirectUri));
     const user = c.get('user')!;
@@ -91,10 +91,10 @@ export function consentPages({ deps }: Web) {
 
   r.post('/oauth/authorize', async (c) => {
     const form = await readForm(c);
-    const checked = checkAuthorize(deps, (name) => form.all(name));
+    const checked = await checkAuthorize(deps, (name) => form.all(name));
     if (!checked.ok) return refuse(c, checked, 303);
     const decision = form.get('decision');
-    if (decision === 'approve') return c.redirect(approve(deps, checked.req, c.get('user')!.id), 303);
+    if (decision === 'approve') return c.redirect(await approve(deps, checked.req, c.get('user')!.id), 303);
     if (decision === 'deny') return c.redirect(deny(deps, checked.req), 303);
     return errorPage(c, 400, 'Choose Approve or Deny.');
   });

@@ -12,8 +12,8 @@ const FILTERS = ['from', 'recipient', 'domain_id'] as const;
  * session's 600 requests a minute on one page: read it for the rows the API already returned
  * for this user (ownership was checked there), summarised worst first.
  */
-function deliveryStatus(deps: Deps, messageId: string): string {
-  const statuses = deps.repos.deliveries.forMessage(messageId).map((d) => d.status);
+async function deliveryStatus(deps: Deps, messageId: string): Promise<string> {
+  const statuses = (await deps.repos.deliveries.forMessage(messageId)).map((d) => d.status);
   if (!statuses.length) return 'stored';
   return (['failed', 'pending', 'delivered'] as const).find((s) => statuses.includes(s)) ?? 'delivered';
 }
@@ -37,6 +37,7 @@ export function messageListPages({ deps, api }: Web) {
     const newest = new URLSearchParams(FILTERS.filter((k) => q[k]).map((k) => [k, q[k]]));
     const older = new URLSearchParams(newest);
     if (page.next_cursor) older.set('before', page.next_cursor);
+    const statuses = await Promise.all(page.data.map((m) => deliveryStatus(deps, m.id)));
 
     const body = (
       <>
@@ -78,13 +79,13 @@ export function messageListPages({ deps, api }: Web) {
                   <tr><th>Received</th><th>From</th><th>To</th><th>Subject</th><th>Delivery</th></tr>
                 </thead>
                 <tbody>
-                  {page.data.map((m) => (
+                  {page.data.map((m, i) => (
                     <tr>
                       <td data-label="Received"><Time ms={m.received_at} /></td>
                       <td data-label="From">{m.from.address || m.envelope.mail_from || '—'}</td>
                       <td data-label="To">{addresses(m.to) || m.envelope.rcpt_to.join(', ')} <span class="muted">{domainName(m.domain_id)}</span></td>
                       <td data-label="Subject" class="subject"><a href={`/messages/${m.id}`}>{m.subject || '(no subject)'}</a></td>
-                      <td data-label="Delivery"><Badge status={deliveryStatus(deps, m.id)} /></td>
+                      <td data-label="Delivery"><Badge status={statuses[i]!} /></td>
                     </tr>
                   ))}
                 </tbody>

@@ -20,7 +20,7 @@ import { suppressionsTable } from './suppressions.js';
 import { usersTable } from './users.js';
 
 /** Every table's prepared statements, made once per database. */
-export function createRepos(db: Db) {
+export function sqliteTables(db: Db) {
   return {
     users: usersTable(db),
     domains: domainsTable(db),
@@ -45,4 +45,4 @@ export function createRepos(db: Db) {
   };
 }
 
-export type Repos = ReturnType<typeof createRepos>;
+export type SqliteTables = ReturnType<typeof sqliteTables>;
