@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Config } from './config.js';
 import type { Repository } from './db/repository.js';
 import { createSqliteRepository } from './db/sqlite-repository.js';
+import { lazyPgRepository } from './db/pg/lazy.js';
 import { openDb, type Db } from './db/open.js';
 import { observeCommits } from './db/group-commit.js';
 import { createLogger, type Logger } from './log.js';
@@ -30,13 +31,15 @@ export function createDeps(
   config: Readonly<Config>,
   overrides: Partial<Pick<Deps, 'blobs' | 'log' | 'now'>> = {},
 ): Deps {
-  const db = openDb(join(config.dataDir, 'mailhook.db'), config.sqliteCacheMb);
-  const repos = createSqliteRepository(db);
+  const db = config.databaseUrl ? undefined : openDb(join(config.dataDir, 'mailhook.db'), config.sqliteCacheMb);
+  const repos = db ? createSqliteRepository(db) : lazyPgRepository(config.databaseUrl!);
   const metrics = createMetrics();
-  observeCommits(db, (writes, seconds) => {
-    metrics.commitBatchSize.observe(writes);
-    metrics.commitSeconds.observe(seconds);
-  });
+  if (db) {
+    observeCommits(db, (writes, seconds) => {
+      metrics.commitBatchSize.observe(writes);
+      metrics.commitSeconds.observe(seconds);
+    });
+  }
   const store = overrides.blobs ?? (config.s3 ? new S3BlobStore(config.s3) : new FsBlobStore(join(config.dataDir, 'blobs')));
   return {
     config,

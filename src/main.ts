@@ -33,6 +33,8 @@ async function main(): Promise<void> {
   }
   const deps = createDeps(config);
   const { log } = deps;
+  // PostgreSQL: connected and migrated before anything listens (a wrong DATABASE_URL stops here).
+  await (deps.repos as { ready?: Promise<void> }).ready;
   // Spooled files belong to sessions that never got a 250: the senders will retry them.
   await clearSpool(spoolDir(config.dataDir));
   if (deps.blobs.kind === 'fs') {

@@ -11,8 +11,8 @@ import { addRoute, seedUserAndDomain } from '../helpers/deps.js';
 import { startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
 import { startMailhook, type MailhookProcess } from '../helpers/process.js';
 import { startS3Server, type S3Server } from '../helpers/s3-server.js';
-import { allKeys, attemptsOf, overlapsAcrossNodes, receiverOverlaps, twoXxPerId, waitUntil } from '../helpers/nodes.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { attemptsOf, missingObjects, overlapsAcrossNodes, receiverOverlaps, twoXxPerId, waitUntil } from '../helpers/nodes.js';
+import { startWebhookReceiver, type ReceivedRequest, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 // DESIGN §10, proven with real processes: two nodes on one PostgreSQL and one bucket (s3rver),
 // mail sent round-robin to both SMTP ports, a receiver that answers 500 to every 7th request,
@@ -33,8 +33,20 @@ const ENV = {
 };
 const SLOW = 300_000;
 
-/** Every 7th request answers 500 (a retry ~30 s later); all answer after 15 ms, so attempts are in flight when A dies. */
-const flaky = (i: number) => ((i + 1) % 7 === 0 ? { status: 500, delayMs: 15 } : { delayMs: 15 });
+/**
+ * A receiver that answers 500 to every 7th request, if it is the first for its webhook-id (the
+ * retry comes ~30 s later; a second 500 would put it off for minutes more). All answer after
+ * 200 ms, so attempts are in flight when A dies.
+ */
+function flaky() {
+  const seen = new Set<string>();
+  return (i: number, req: ReceivedRequest) => {
+    const id = String(req.headers['webhook-id']);
+    const first = !seen.has(id);
+    seen.add(id);
+    return (i + 1) % 7 === 0 && first ? { status: 500, delayMs: 200 } : { delayMs: 200 };
+  };
+}
 
 interface Node {
   name: 'A' | 'B';
@@ -135,17 +147,23 @@ describe('two nodes on one PostgreSQL and one bucket', () => {
     const ids = [...acked.keys()];
     const read = async () =>
       (await db.query<{ id: string; message_id: string; status: string }>('SELECT id, message_id, status FROM deliveries WHERE message_id = ANY($1)', [ids])).rows;
-    await waitUntil(async () => {
-      const rows = await read();
-      return rows.length >= ids.length && rows.every((r) => r.status === 'delivered');
-    }, 200_000);
+    try {
+      await waitUntil(async () => {
+        const rows = await read();
+        return rows.length >= ids.length && rows.every((r) => r.status === 'delivered');
+      }, 200_000);
+    } catch (err) {
+      const left = (await read()).filter((r) => r.status !== 'delivered');
+      const attempts = await db.query('SELECT delivery_id, node_id, started_at, finished_at, status_code, error FROM delivery_attempts WHERE delivery_id = ANY($1) ORDER BY id', [left.slice(0, 5).map((r) => r.id)]);
+      throw new Error(`${(err as Error).message}: ${left.length} not delivered, e.g. ${JSON.stringify(attempts.rows)}`);
+    }
     return read();
   }
 
   it('delivers every 250 after node A is killed mid-load; duplicates only of attempts A had in flight; no overlapping attempts', { timeout: SLOW * 2 }, async () => {
     const receiver = await startWebhookReceiver();
     cleanups.push(() => receiver.close());
-    receiver.setDefault(flaky);
+    receiver.setDefault(flaky());
     const { db, nodes, start } = await setUp(receiver);
     const [a, b] = nodes as [Node, Node];
     await Promise.all([start(a), start(b)]);
@@ -172,6 +190,8 @@ describe('two nodes on one PostgreSQL and one bucket', () => {
     });
     const kill = await killed!;
     await restarted;
+    // The kill landed mid-flight (otherwise the duplicate checks below would prove nothing).
+    expect(kill.inflight.size).toBeGreaterThan(0);
     expect(acked.size, 'every message got a 250 from one node or the other').toBe(COUNT);
     const viaB = [...acked.values()].filter((n) => n === 'B').length;
     expect(viaB).toBeGreaterThan(COUNT / 2); // B took A's share while A was down
@@ -180,9 +200,7 @@ describe('two nodes on one PostgreSQL and one bucket', () => {
     // Every 250: the message row, its raw MIME in the bucket, its delivery delivered.
     const messages = await db.query<{ id: string }>('SELECT id FROM messages WHERE id = ANY($1)', [[...acked.keys()]]);
     expect(messages.rows.length).toBe(COUNT);
-    const keys = new Set(await allKeys(s3, 'msg/'));
-    const missingRaw = [...acked.keys()].filter((id) => !keys.has(`msg/${id}/raw.eml`));
-    expect(missingRaw).toEqual([]);
+    expect(await missingObjects(s3, [...acked.keys()].map((id) => `msg/${id}/raw.eml`))).toEqual([]);
     expect(deliveries.filter((d) => d.status !== 'delivered')).toEqual([]);
 
     // Duplicates: a webhook-id answered 2xx more than once was in flight on A when it died.
@@ -207,7 +225,7 @@ describe('two nodes on one PostgreSQL and one bucket', () => {
   it('without a kill, every delivery gets exactly one 2xx', { timeout: SLOW }, async () => {
     const receiver = await startWebhookReceiver();
     cleanups.push(() => receiver.close());
-    receiver.setDefault(flaky);
+    receiver.setDefault(flaky());
     const { db, nodes, start } = await setUp(receiver);
     await Promise.all(nodes.map(start));
     const COUNT = 300;

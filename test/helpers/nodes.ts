@@ -1,4 +1,4 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type pg from 'pg';
 import type { S3Server } from './s3-server.js';
 import type { ReceivedRequest } from './webhook-receiver.js';
@@ -13,16 +13,23 @@ export async function waitUntil(ready: () => Promise<boolean>, timeoutMs: number
   }
 }
 
-/** Every key under `prefix`, past the 1,000 of one ListObjectsV2 page. */
-export async function allKeys(s3: S3Server, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) keys.push(o.Key!);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return keys;
+/** Which of `keys` the bucket does not have (HEAD each, a few at a time). */
+export async function missingObjects(s3: S3Server, keys: string[]): Promise<string[]> {
+  const missing: string[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < keys.length) {
+      const key = keys[next++]!;
+      try {
+        await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }));
+      } catch (err) {
+        if ((err as { name?: string }).name !== 'NotFound') throw err;
+        missing.push(key);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, lane));
+  return missing;
 }
 
 /** How many 2xx answers each webhook-id got. */

@@ -38,8 +38,8 @@ export interface WebhookReceiver {
   requests: ReceivedRequest[];
   /** Behaviours for the next requests, one each, in order; after them, the default. */
   next(...b: Behaviour[]): void;
-  /** After the queued ones: this behaviour, or this function of the request's index (0-based) in `requests`. */
-  setDefault(b: Behaviour | ((index: number) => Behaviour)): void;
+  /** After the queued ones: this behaviour, or this function of the request (and its 0-based index in `requests`). */
+  setDefault(b: Behaviour | ((index: number, req: ReceivedRequest) => Behaviour)): void;
   /** Resolves with the requests once there are at least `n`; rejects after `timeoutMs`. */
   waitFor(n: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
   close(): Promise<void>;
@@ -49,14 +49,13 @@ export interface WebhookReceiver {
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const requests: ReceivedRequest[] = [];
   const queue: Behaviour[] = [];
-  let fallback: Behaviour | ((index: number) => Behaviour) = {};
+  let fallback: Behaviour | ((index: number, req: ReceivedRequest) => Behaviour) = {};
   const waiters: { n: number; resolve: () => void }[] = [];
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const b = queue.shift() ?? (typeof fallback === 'function' ? fallback(requests.length) : fallback);
       let onClosed = () => {};
       const record: ReceivedRequest = {
         method: req.method ?? '',
@@ -70,6 +69,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         closedAt: null,
         status: null,
       };
+      const b = queue.shift() ?? (typeof fallback === 'function' ? fallback(requests.length, record) : fallback);
       res.on('close', () => {
         record.closedAt = Date.now();
         onClosed();
