@@ -9,6 +9,7 @@ import { newId } from '../ids.js';
 import { requireSession } from './guard.js';
 import { clientIp, tooMany, type Limits } from './limits.js';
 import { bearer, errors, json, jsonBody, router } from './openapi.js';
+import { isUniqueViolation } from '../db/repository.js';
 
 export const UserSchema = z
   .object({ id: z.string(), email: z.string(), google_linked: z.boolean(), created_at: z.number().int() })
@@ -77,7 +78,7 @@ export function authRoutes(deps: Deps, limits: Limits) {
       user = await deps.repos.users.insert({ id: newId('usr'), email, passwordHash, googleSub: null, createdAt: deps.now() });
     } catch (err) {
       // Two sign-ups raced past the check above; the UNIQUE index decided.
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new HttpError(409, 'an account with this email already exists');
+      if (isUniqueViolation(err)) throw new HttpError(409, 'an account with this email already exists');
       throw err;
     }
     return c.json({ token: await createSession(deps, user.id), user: userJson(user) }, 201);

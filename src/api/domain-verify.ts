@@ -7,6 +7,7 @@ import { dkimRecordName, dkimRecordValue, ensureDkimKey } from '../send/dkim-key
 import { DomainSchema, domainJson, spfValue, txtName, txtValue, type LastCheck, type RecordCheck } from './domain-json.js';
 import { ownDomain, requireScope } from './guard.js';
 import { bearer, errors, IdParam, json, router } from './openapi.js';
+import { isUniqueViolation } from '../db/repository.js';
 
 /** "No such name" and "no record of that type" are answers (nothing found), not failures. */
 const NO_RECORD = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN', 'ENONAME']);
@@ -87,7 +88,7 @@ export function domainVerifyRoutes(deps: Deps) {
     try {
       await deps.repos.domains.setStatus(domain.id, verified ? 'verified' : 'pending', verified ? (domain.verifiedAt ?? check.checked_at) : null, check);
     } catch (err) {
-      if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+      if (!isUniqueViolation(err)) throw err;
       // Another account verified the name between our read and our write.
       await deps.repos.domains.setStatus(domain.id, 'pending', null, check);
       throw new HttpError(409, `${domain.name} is already verified by another account`);

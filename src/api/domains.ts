@@ -9,6 +9,7 @@ import { DomainSchema, domainJson } from './domain-json.js';
 import { notFound, ownDomain, requireScope } from './guard.js';
 import { bearer, errors, IdParam, json, jsonBody, page, PageQuery, paginate, router } from './openapi.js';
 import { removeBlobs } from './remove-blobs.js';
+import { isUniqueViolation } from '../db/repository.js';
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
@@ -89,7 +90,7 @@ export function domainRoutes(deps: Deps) {
         dkim,
       });
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new HttpError(409, `you already added ${name}`);
+      if (isUniqueViolation(err)) throw new HttpError(409, `you already added ${name}`);
       throw err;
     }
     return c.json(domainJson(deps.config, (await deps.repos.domains.get(auth.user.id, id))!), 201);

@@ -94,6 +94,15 @@ export interface UseCases {
   queueReadings(now: number): Promise<QueueReading[]>;
 }
 
+/**
+ * A write refused by a unique constraint (an email, a domain name already taken), whatever the
+ * engine: SQLite's SQLITE_CONSTRAINT_UNIQUE, PostgreSQL's unique_violation (23505).
+ */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}
+
 export interface Repository extends TableGroups, UseCases {
   readonly engine: 'sqlite' | 'postgres';
   /**

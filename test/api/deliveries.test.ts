@@ -38,9 +38,9 @@ describe('deliveries', () => {
     const { token, owner, deliver } = await setup();
     const m1 = await storeMessage(api.deps, owner);
     const m2 = await storeMessage(api.deps, owner);
-    const a = deliver(m1.id, 'rte_a', 'delivered');
-    const b = deliver(m1.id, null, 'failed');
-    const c = deliver(m2.id, 'rte_a');
+    const a = await deliver(m1.id, 'rte_a', 'delivered');
+    const b = await deliver(m1.id, null, 'failed');
+    const c = await deliver(m2.id, 'rte_a');
     const ids = async (q: string) => (await api.call('GET', `/api/deliveries?${q}`, { token })).body.data.map((d: { id: string }) => d.id);
     expect(await ids('')).toEqual([c, b, a]);
     expect(await ids('status=delivered')).toEqual([a]);
@@ -58,7 +58,7 @@ describe('deliveries', () => {
   it('gets one with its attempt log', async () => {
     const { token, owner, deliver } = await setup();
     const m = await storeMessage(api.deps, owner);
-    const id = deliver(m.id, null, 'failed');
+    const id = await deliver(m.id, null, 'failed');
     const res = await api.call('GET', `/api/deliveries/${id}`, { token });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id, message_id: m.id, route_id: null, status: 'failed', attempt_count: 1, last_status: 410 });
@@ -69,19 +69,19 @@ describe('deliveries', () => {
   it('retry queues a new attempt now and kicks the worker', async () => {
     const { token, owner, deliver, kicks } = await setup();
     const m = await storeMessage(api.deps, owner);
-    const id = deliver(m.id, null, 'failed');
+    const id = await deliver(m.id, null, 'failed');
     const res = await api.call('POST', `/api/deliveries/${id}/retry`, { token });
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ id, status: 'pending', next_attempt_at: expect.any(Number) });
     expect(res.body.next_attempt_at).toBeLessThanOrEqual(Date.now());
     expect(kicks()).toBe(1);
-    expect((await api.deps.repos.deliveries.getById(await id))!.status).toBe('pending');
+    expect((await api.deps.repos.deliveries.getById(id))!.status).toBe('pending');
   });
 
   it("another user's delivery is 404 for get and retry, like a random id; lists are scoped", async () => {
     const { owner, deliver, kicks } = await setup();
     const m = await storeMessage(api.deps, owner);
-    const id = deliver(m.id, null, 'failed');
+    const id = await deliver(m.id, null, 'failed');
     const bob = await signup(api);
     for (const [method, suffix] of [['GET', ''], ['POST', '/retry']] as const) {
       const theirs = await api.call(method, `/api/deliveries/${id}${suffix}`, { token: bob.token });
@@ -90,15 +90,15 @@ describe('deliveries', () => {
       expect(theirs.text).toBe(random.text);
     }
     expect(kicks()).toBe(0);
-    expect((await api.deps.repos.deliveries.getById(await id))!.status).toBe('failed');
+    expect((await api.deps.repos.deliveries.getById(id))!.status).toBe('failed');
     expect((await api.call('GET', '/api/deliveries', { token: bob.token })).body.data).toEqual([]);
   });
 
   it('a key restricted to one domain sees only deliveries of that domain', async () => {
     const { token, owner, deliver } = await setup();
     const d2 = await addDomain(api, token, 'two.example');
-    const mine = deliver((await storeMessage(api.deps, owner)).id, null);
-    const other = deliver((await storeMessage(api.deps, { ...owner, domainId: d2.id })).id, null, 'pending', d2.id);
+    const mine = await deliver((await storeMessage(api.deps, owner)).id, null);
+    const other = await deliver((await storeMessage(api.deps, { ...owner, domainId: d2.id })).id, null, 'pending', d2.id);
     const { secret } = await createKey(api, token, ['deliveries:read', 'deliveries:write'], owner.domainId);
     const list = await api.call('GET', '/api/deliveries', { token: secret });
     expect(list.body.data.map((d: { id: string }) => d.id)).toEqual([mine]);
@@ -141,10 +141,10 @@ describe('deliveries', () => {
     const [r1, r2, gone] = [await route(owner.domainId, '*@example.com'), await route(two.id, '*@two.example'), await route(two.id, 'old@two.example')];
     const m = await storeMessage(api.deps, owner);
     await api.deps.repos.messages.insertRecipient(m.id, 'y@two.example', two.id);
-    const d1 = deliver(m.id, r1, 'failed');
-    const d2 = deliver(m.id, r2, 'failed', two.id);
-    const catchAll = deliver(m.id, null); // the first domain's catch-all
-    const orphan = deliver(m.id, gone, 'failed', two.id);
+    const d1 = await deliver(m.id, r1, 'failed');
+    const d2 = await deliver(m.id, r2, 'failed', two.id);
+    const catchAll = await deliver(m.id, null); // the first domain's catch-all
+    const orphan = await deliver(m.id, gone, 'failed', two.id);
     expect((await api.call('DELETE', `/api/routes/${gone}`, { token })).status).toBe(204);
 
     const keyOf = async (domainId: string) => (await createKey(api, token, ['deliveries:read', 'deliveries:write', 'messages:read'], domainId)).secret;
@@ -175,6 +175,6 @@ describe('deliveries', () => {
     expect((await api.call('POST', `/api/deliveries/${d2}/retry`, { token: k2 })).status).toBe(202);
     expect((await api.call('POST', `/api/deliveries/${catchAll}/retry`, { token: k1 })).status).toBe(202);
     expect(kicks()).toBe(2);
-    expect((await api.deps.repos.deliveries.getById(await d1))!.status).toBe('failed');
+    expect((await api.deps.repos.deliveries.getById(d1))!.status).toBe('failed');
   });
 });

@@ -50,24 +50,24 @@ describe('delivery worker', () => {
 
     await worker.runOnce();
     const t1 = clock.now();
-    let row = reload(d.id);
+    let row = await reload(d.id);
     expect(row).toMatchObject({ status: 'pending', attempts: 1, lastStatus: 500 });
-    expect((await row).nextAttemptAt! - t1).toBeGreaterThanOrEqual(0.8 * RETRY_SCHEDULE_MS[0]!);
-    expect((await row).nextAttemptAt! - t1).toBeLessThanOrEqual(1.2 * RETRY_SCHEDULE_MS[0]!);
+    expect(row.nextAttemptAt! - t1).toBeGreaterThanOrEqual(0.8 * RETRY_SCHEDULE_MS[0]!);
+    expect(row.nextAttemptAt! - t1).toBeLessThanOrEqual(1.2 * RETRY_SCHEDULE_MS[0]!);
 
-    clock.set((await row).nextAttemptAt! - 1);
+    clock.set(row.nextAttemptAt! - 1);
     await worker.runOnce();
     expect(receiver.requests).toHaveLength(1); // not due yet
 
-    clock.set((await row).nextAttemptAt!);
+    clock.set(row.nextAttemptAt!);
     await worker.runOnce();
     const t2 = clock.now();
-    row = reload(d.id);
+    row = await reload(d.id);
     expect(row).toMatchObject({ status: 'pending', attempts: 2, lastStatus: null, lastError: 'timed out after 300 ms' });
-    expect((await row).nextAttemptAt! - t2).toBeGreaterThanOrEqual(0.8 * RETRY_SCHEDULE_MS[1]!);
-    expect((await row).nextAttemptAt! - t2).toBeLessThanOrEqual(1.2 * RETRY_SCHEDULE_MS[1]!);
+    expect(row.nextAttemptAt! - t2).toBeGreaterThanOrEqual(0.8 * RETRY_SCHEDULE_MS[1]!);
+    expect(row.nextAttemptAt! - t2).toBeLessThanOrEqual(1.2 * RETRY_SCHEDULE_MS[1]!);
 
-    clock.set((await row).nextAttemptAt!);
+    clock.set(row.nextAttemptAt!);
     await worker.runOnce();
     expect(await reload(d.id)).toMatchObject({ status: 'delivered', attempts: 3, nextAttemptAt: null, lastStatus: 200, lastError: null });
 

@@ -187,7 +187,7 @@ describe('HTML and SVG from a sender never run as our origin', () => {
   it('GET /api/messages/:id/raw is sandboxed the same way', async () => {
     const owner = (await deps.repos.messages.getById(a.id))!;
     const { createSession } = await import('../../src/auth/sessions.js');
-    const token = createSession(deps, owner.userId);
+    const token = await createSession(deps, owner.userId);
     const res = await createApp(deps).request(`/api/messages/${a.id}/raw`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     expect(Buffer.from(await res.arrayBuffer()).equals(a.raw)).toBe(true);

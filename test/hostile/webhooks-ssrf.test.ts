@@ -197,17 +197,18 @@ describe('URLs that got into the database before the rules (or around them) are 
     const { message } = await seedMessage(deps, { userId: user.id, domainId: domain.id });
     const port = new URL(receiver.url).port;
     dns.answers.set('legacy.attacker.test', [[v4('127.0.0.1')]]);
-    const ds = [`http://127.0.0.1:${port}/hook`, `https://127.0.0.1:${port}/hook`, `https://legacy.attacker.test:${port}/hook`].map(async (url) =>
-      await seedDelivery(deps, { userId: user.id, messageId: message.id, url }),
-    );
+    const ds = [];
+    for (const url of [`http://127.0.0.1:${port}/hook`, `https://127.0.0.1:${port}/hook`, `https://legacy.attacker.test:${port}/hook`]) {
+      ds.push(await seedDelivery(deps, { userId: user.id, messageId: message.id, url }));
+    }
     await createDeliveryWorker(deps).runOnce();
     expect(receiver.requests).toHaveLength(0);
-    const errors = ds.map(async (d) => (await deps.repos.deliveries.getById((await d).id))!);
-    expect(errors.map(async (d) => (await d).status)).toEqual(['pending', 'pending', 'pending']);
-    expect((await errors[0]!).lastError).toMatch(/https/);
-    expect((await errors[1]!).lastError).toMatch(/loopback/);
-    expect((await errors[2]!).lastError).toBe(REFUSED_ADDRESS);
-    expect((await deps.repos.deliveries.attempts((await ds[2]!).id)).map((a) => a.error)).toEqual([REFUSED_ADDRESS]);
+    const errors = await Promise.all(ds.map(async (d) => (await deps.repos.deliveries.getById(d.id))!));
+    expect(errors.map((d) => d.status)).toEqual(['pending', 'pending', 'pending']);
+    expect(errors[0]!.lastError).toMatch(/https/);
+    expect(errors[1]!.lastError).toMatch(/loopback/);
+    expect(errors[2]!.lastError).toBe(REFUSED_ADDRESS);
+    expect((await deps.repos.deliveries.attempts(ds[2]!.id)).map((a) => a.error)).toEqual([REFUSED_ADDRESS]);
     expect(logged).toContainEqual(['webhook destination refused', expect.objectContaining({ detail: 'legacy.attacker.test resolves to 127.0.0.1, a loopback address' })]);
   });
 

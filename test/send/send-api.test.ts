@@ -43,11 +43,11 @@ describe('POST /v1/send', () => {
       ['bob@dest.test', 'queued'],
       ['hidden@other.test', 'queued'],
     ]);
-    const bytes = raw(res.body.id);
-    const verified = await dkimVerify(await bytes, { resolver: staticResolver([domain.dkimRecord]) });
+    const bytes = await raw(res.body.id);
+    const verified = await dkimVerify(bytes, { resolver: staticResolver([domain.dkimRecord]) });
     expect(verified.results[0]).toMatchObject({ status: { result: 'pass' }, signingDomain: 'example.com' });
     expect(bytes.toString()).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=example.com/);
-    const parsed = await simpleParser(await bytes);
+    const parsed = await simpleParser(bytes);
     expect(parsed.messageId).toMatch(/^<[0-9a-f]{32}@example\.com>$/);
     expect(parsed.messageId).toBe(send.messageId);
     expect(Math.abs(parsed.date!.getTime() - send.createdAt)).toBeLessThan(1000);
