@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import type { Repository } from './db/repository.js';
-import { createSqliteRepository } from './db/sqlite-repository.js';
 import { lazyPgRepository } from './db/pg/lazy.js';
+import { createSqliteRepository } from './db/sqlite-repository.js';
 import { openDb, type Db } from './db/open.js';
 import { observeCommits } from './db/group-commit.js';
 import { createLogger, type Logger } from './log.js';
@@ -31,9 +31,10 @@ export function createDeps(
   config: Readonly<Config>,
   overrides: Partial<Pick<Deps, 'blobs' | 'log' | 'now'>> = {},
 ): Deps {
+  const metrics = createMetrics();
+  // DATABASE_URL: PostgreSQL, shared by every node (DESIGN §10); `pg` is loaded only then.
   const db = config.databaseUrl ? undefined : openDb(join(config.dataDir, 'mailhook.db'), config.sqliteCacheMb);
   const repos = db ? createSqliteRepository(db) : lazyPgRepository(config.databaseUrl!);
-  const metrics = createMetrics();
   if (db) {
     observeCommits(db, (writes, seconds) => {
       metrics.commitBatchSize.observe(writes);

@@ -33,8 +33,16 @@ async function main(): Promise<void> {
   }
   const deps = createDeps(config);
   const { log } = deps;
-  // PostgreSQL: connected and migrated before anything listens (a wrong DATABASE_URL stops here).
-  await (deps.repos as { ready?: Promise<void> }).ready;
+  if (deps.repos.engine === 'postgres') {
+    // Connected and migrated before any port opens: a wrong DATABASE_URL stops start-up here
+    // instead of answering every message 451.
+    try {
+      await deps.repos.ping();
+    } catch (err) {
+      console.error(`mailhook: cannot use the database of DATABASE_URL: ${(err as Error).message}`);
+      process.exit(1);
+    }
+  }
   // Spooled files belong to sessions that never got a 250: the senders will retry them.
   await clearSpool(spoolDir(config.dataDir));
   if (deps.blobs.kind === 'fs') {
@@ -61,16 +69,15 @@ async function main(): Promise<void> {
     config.metricsPort === null ? null : await listenHttp(metricsOnlyApp(deps), config.metricsPort, config.metricsHost);
   const metricsPort = metricsHttp ? (metricsHttp.address() as AddressInfo).port : null;
   const sweeper = startSweeper(deps);
-  // Several nodes (DESIGN §10): one of them closes the attempts of nodes that died; the others'
-  // commits wake this node's workers (LISTEN/NOTIFY; `pg` loaded only on PostgreSQL).
-  const reclaimer = deps.repos.engine === 'postgres' ? startReclaimer(deps.repos, { holder: NODE_ID, now: deps.now, log }) : null;
+  // Several nodes: another node's queued mail and sends wake this one's workers (polling stays the backstop).
   const wakeups = config.databaseUrl
     ? (await import('./db/pg/wake.js')).listenWakeups(config.databaseUrl, (kind) => (kind === 'deliveries' ? worker.kick() : outbound.kick()))
     : null;
-  log.info('mailhook started', { smtpPort, httpPort, metricsPort, dataDir: config.dataDir, blobs: deps.blobs.kind, nodeId: NODE_ID });
+  // One node closes the attempts of nodes that died once their lease ran out (src/ops/reclaimer.ts).
+  const reclaimer = deps.repos.engine === 'postgres' ? startReclaimer(deps.repos, { holder: NODE_ID, now: deps.now, log }) : null;
+  log.info('mailhook started', { smtpPort, httpPort, metricsPort, dataDir: config.dataDir, blobs: deps.blobs.kind, engine: deps.repos.engine, nodeId: NODE_ID });
 
-  const singletons = [reclaimer, wakeups].filter((x) => x !== null);
-  const running = { smtp, http: metricsHttp ? [http, metricsHttp] : [http], worker, outbound, sweeper, singletons };
+  const running = { smtp, http: metricsHttp ? [http, metricsHttp] : [http], worker, outbound, sweeper, wakeups, reclaimer };
   exitOnSignals(() => gracefulStop(deps, running, config.shutdownTimeoutMs), { log, timeoutMs: config.shutdownTimeoutMs });
 }
 

@@ -57,13 +57,18 @@ export function apiRoutes(deps: Deps, kickDeliveries: () => void, kickSends: () 
   });
   registry.register('EmailReceivedEvent', EmailReceivedSchema);
   // Served by plain Hono routers (health.ts, attachments.ts); described here so the document is complete.
+  const HealthSchema = z.object({
+    ok: z.boolean(),
+    engine: z.enum(['sqlite', 'postgres']).describe('The database engine: postgres when DATABASE_URL is set'),
+    checks: z.object({ db: z.boolean(), blobs: z.boolean() }),
+  });
   registry.registerPath({
     method: 'get',
     path: '/api/health',
     tags: ['health'],
     responses: {
-      200: { description: 'Database and blob store reachable', content: { 'application/json': { schema: z.object({ ok: z.boolean() }) } } },
-      503: { description: 'A check failed', content: { 'application/json': { schema: z.object({ ok: z.boolean() }) } } },
+      200: { description: 'Database and blob store reachable', content: { 'application/json': { schema: HealthSchema } } },
+      503: { description: 'A check failed', content: { 'application/json': { schema: HealthSchema } } },
     },
   });
   registry.registerPath({

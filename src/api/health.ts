@@ -18,7 +18,7 @@ export function healthRoutes(deps: Deps): Hono {
       deps.log.error('health: blob store', { err });
     }
     const ok = checks.db && checks.blobs;
-    return c.json({ ok, checks }, ok ? 200 : 503);
+    return c.json({ ok, engine: deps.repos.engine, checks }, ok ? 200 : 503);
   });
   return app;
 }

@@ -1,32 +1,40 @@
 import { isIP } from 'node:net';
 import type { Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { inMemory, SlidingWindow, type Throttle } from '../auth/throttle.js';
+import { SlidingWindow } from '../auth/throttle.js';
 import type { TrustProxy } from '../config.js';
 import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
+import type { ThrottleRule } from '../db/throttles.js';
 import { isProxyAddress } from '../net/ip-class.js';
 
 const MINUTE = 60_000;
 
-/**
- * Every limit of the API, one set per app. Numbers are in README. The sign-in and sign-up
- * throttles count across every node sharing the database (DESIGN §10: otherwise N nodes behind
- * a load balancer allow N × the guesses); the per-credential rate stays per node.
- */
+/** A throttle kept by the repository: in memory on SQLite, in the database (shared by every node) on PostgreSQL. */
+function sharedThrottle(deps: Deps, rule: ThrottleRule) {
+  const t = deps.repos.throttles;
+  return {
+    retryAfter: (key: string) => t.retryAfter(rule, key, deps.now()),
+    record: (key: string) => t.record(rule, key, deps.now()),
+    take: (key: string) => t.take(rule, key, deps.now()),
+    unrecord: (key: string) => t.unrecord(rule, key),
+    reset: (key: string) => t.reset(rule, key),
+  };
+}
+
+/** Every limit of the API, one set per app. Numbers are in README. */
 export function createLimits(deps: Deps) {
   const now = deps.now;
-  const shared = (name: string, limit: number, windowMs: number): Throttle =>
-    deps.repos.sharedThrottle(name, { limit, windowMs, now }) ?? inMemory(new SlidingWindow({ limit, windowMs, now }));
   return {
-    /** Any authenticated call, per session or API key. */
+    /** Any authenticated call, per session or API key: per node (several nodes: N × this). */
     perCredential: new SlidingWindow({ limit: 600, windowMs: MINUTE, now }),
+    // The sign-in and sign-up throttles guard against guessing: shared by every node (DESIGN §10).
     /** Failed logins per account: a targeted guess at one password. */
-    loginPerAccount: shared('login-account', 10, 15 * MINUTE),
+    loginPerAccount: sharedThrottle(deps, { name: 'login-account', limit: 10, windowMs: 15 * MINUTE }),
     /** Failed logins per client address: spraying one password over many accounts. */
-    loginPerIp: shared('login-ip', 50, 15 * MINUTE),
+    loginPerIp: sharedThrottle(deps, { name: 'login-ip', limit: 50, windowMs: 15 * MINUTE }),
     /** Sign-ups per client address: each one costs a scrypt and a row. */
-    signupPerIp: shared('signup-ip', 100, 60 * MINUTE),
+    signupPerIp: sharedThrottle(deps, { name: 'signup-ip', limit: 100, windowMs: 60 * MINUTE }),
   };
 }
 

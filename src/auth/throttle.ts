@@ -61,32 +61,3 @@ export class SlidingWindow {
     if (!first.done) this.hits.delete(first.value);
   }
 }
-
-/**
- * A throttle the API awaits: the SlidingWindow above in memory, or one shared by every node
- * through the database (DESIGN §10: login and sign-up throttles; src/db/pg/throttles.ts).
- */
-export interface Throttle {
-  retryAfter(key: string): Promise<number>;
-  record(key: string): Promise<void>;
-  take(key: string): Promise<number>;
-  unrecord(key: string): Promise<void>;
-  reset(key: string): Promise<void>;
-}
-
-export interface ThrottleOptions {
-  limit: number;
-  windowMs: number;
-  now: () => number;
-}
-
-/** A SlidingWindow behind the Throttle interface: one process, one memory. */
-export function inMemory(w: SlidingWindow): Throttle {
-  return {
-    retryAfter: (key) => Promise.resolve(w.retryAfter(key)),
-    record: (key) => Promise.resolve(w.record(key)),
-    take: (key) => Promise.resolve(w.take(key)),
-    unrecord: (key) => Promise.resolve(w.unrecord(key)),
-    reset: (key) => Promise.resolve(w.reset(key)),
-  };
-}

@@ -1,4 +1,3 @@
-import type { Throttle, ThrottleOptions } from '../auth/throttle.js';
 import type { QueueReading } from '../ops/queues.js';
 import type { StoredAttachment, StoredMessage } from './messages.js';
 import type { NewEvent, RecipientOutcome } from './outbound-queue.js';
@@ -105,11 +104,6 @@ export function isUniqueViolation(err: unknown): boolean {
 
 export interface Repository extends TableGroups, UseCases {
   readonly engine: 'sqlite' | 'postgres';
-  /**
-   * A throttle every node sharing this database counts in (login, sign-up: DESIGN §10), or null
-   * when this process is the only one (SQLite): then a throttle in memory is the shared one.
-   */
-  sharedThrottle(name: string, o: ThrottleOptions): Throttle | null;
   /** Throws when the database does not answer (GET /api/health). */
   ping(): Promise<void>;
   /** Resolves once every write started before it is durable (shutdown). */

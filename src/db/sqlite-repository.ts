@@ -118,7 +118,7 @@ export function createSqliteRepository(db: Db): Repository {
     finishOutbound: (results, now) =>
       gc.run(() => {
         for (const r of results) {
-          // A stale outcome (its attempt was taken over) causes nothing either.
+          // A stale outcome (its attempt was taken over, finish() false) causes nothing either.
           if (!t.outbound.finish(r.recipientId, r.attemptId, r.outcome)) continue;
           if (r.suppression) t.suppressions.add(r.suppression, now);
           if (r.event) t.outbound.insertEvent(r.event, now);
@@ -143,8 +143,6 @@ export function createSqliteRepository(db: Db): Repository {
       readers ??= queueReaders(db);
       return readers.map((read) => read(now));
     },
-
-    sharedThrottle: () => null,
 
     async ping() {
       ping.get();

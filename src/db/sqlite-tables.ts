@@ -5,6 +5,7 @@ import { deliveriesOfDomain } from './deliveries-list.js';
 import { domainsTable } from './domains.js';
 import { idempotencyTable } from './idempotency.js';
 import { leasesTable } from './leases.js';
+import { memoryThrottles } from './throttles.js';
 import { outboundQueue } from './outbound-queue.js';
 import { messageBlobKeys, messagesTable } from './messages.js';
 import { oauthAppsTable } from './oauth-apps.js';
@@ -42,6 +43,7 @@ export function sqliteTables(db: Db) {
     idempotency: idempotencyTable(db),
     outbound: outboundQueue(db),
     leases: leasesTable(db),
+    throttles: memoryThrottles(),
   };
 }
 

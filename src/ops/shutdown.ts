@@ -11,9 +11,11 @@ export interface Running {
   worker: DeliveryWorker;
   /** The outbound mail queue (src/send/outbound-worker.ts): attempts in flight are re-sent after a restart if cut. */
   outbound?: { stop(): Promise<void> };
-  sweeper: { stop(): void | Promise<void> };
-  /** Several nodes (DESIGN §10): lease holders give their leases up, the wake-up listener closes. */
-  singletons?: { stop(): Promise<void> }[];
+  sweeper: { stop(): void };
+  /** PostgreSQL's LISTEN connection (src/db/pg/wake.ts); null on SQLite. */
+  wakeups?: { stop(): Promise<void> } | null;
+  /** The lease reclaimer (PostgreSQL): its lease is released so another node takes over at once. */
+  reclaimer?: { stop(): Promise<void> } | null;
 }
 
 /** Resolves with true when `p` settled within `ms`, false when the time ran out first. */
@@ -46,8 +48,9 @@ export async function gracefulStop(deps: Deps, running: Running, timeoutMs: numb
   const { log } = deps;
   const deadline = Date.now() + timeoutMs;
   const left = () => Math.max(0, deadline - Date.now());
-  // Leases released at once, so another node takes over now rather than when they expire.
-  const singletons = Promise.all([running.sweeper.stop(), ...(running.singletons ?? []).map((x) => x.stop())]);
+  running.sweeper.stop();
+  await running.wakeups?.stop();
+  await running.reclaimer?.stop();
   const [, attemptsDone] = await Promise.all([
     running.smtp.drain(timeoutMs),
     within(running.worker.stop(), timeoutMs),
@@ -55,7 +58,6 @@ export async function gracefulStop(deps: Deps, running: Running, timeoutMs: numb
     ...running.http.map((s) => closeHttp(s, timeoutMs)),
   ]);
   if (!attemptsDone) log.warn('webhook attempts still in flight at the shutdown deadline: they are re-sent after the restart');
-  await within(singletons, Math.max(left(), 1000));
   // Everything queued before this no-op write is committed and fsync'd once it resolves.
   const flushed = await within(
     deps.repos.flush().catch((err: unknown) => log.error('final group commit failed', { err })),

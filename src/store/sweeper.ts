@@ -1,6 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Deps } from '../deps.js';
-import { NODE_ID } from '../node-id.js';
-import { startSingleton, type Singleton } from '../ops/singleton.js';
 import { LINK_LIFETIME_MS } from './signed-links.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -77,35 +77,66 @@ export async function releaseFreePages(deps: Pick<Deps, 'db'>): Promise<number> 
   }
 }
 
-/** How long the sweeper's lease lasts unrenewed: another node sweeps at most this long after the holder died. */
-const SWEEPER_LEASE_MS = 5 * 60 * 1000;
-
-/** One sweep, recorded in the database (ops_state), so `mailhook status` and /metrics see it after a restart too. */
-async function sweepAndRecord(deps: Deps): Promise<void> {
-  const startedAt = deps.now();
-  const record = async (r: SweepResult, error: unknown) => {
-    try {
-      await deps.repos.opsState.recordSweep({ startedAt, finishedAt: deps.now(), ok: !error, error: error ? String((error as Error).message ?? error) : null, ...r });
-    } catch (err) {
-      deps.log.warn('could not record the retention sweep', { err });
-    }
-  };
-  try {
-    const r = await sweep(deps);
-    if (r.attachmentsPurged || r.messagesDeleted) deps.log.info('retention sweep', { ...r });
-    await record(r, null);
-  } catch (err) {
-    deps.log.error('retention sweep failed', { err });
-    await record({ attachmentsPurged: 0, messagesDeleted: 0 }, err ?? 'failed');
-  }
-}
+/** Runs `sweep` now and every `intervalMs`; one sweep at a time. */
+/** The lease row of the sweeper (schema `leases`): one node of a cluster sweeps at a time. */
+export const SWEEPER_LEASE = 'sweeper';
 
 /**
- * Runs `sweep` now and every `intervalMs`, one sweep at a time, on one node of those sharing the
- * database: the holder of the lease row 'sweeper' (src/ops/singleton.ts). Alone on SQLite, this
- * process holds it.
+ * Who this process is in the `leases` table. On SQLite one process owns the file, so a fixed name:
+ * a restarted process takes its lease straight back. On PostgreSQL, this host and process: after
+ * a crash, another node takes over once the lease (1.5 × the interval) has run out.
  */
-export function startSweeper(deps: Deps, intervalMs = 60 * 60 * 1000, holder = NODE_ID): Singleton {
-  const o = { name: 'sweeper', holder, everyMs: intervalMs, leaseMs: SWEEPER_LEASE_MS, now: deps.now, log: deps.log };
-  return startSingleton(deps.repos.leases, o, () => sweepAndRecord(deps));
+const holderOf = (deps: Deps) => (deps.repos.engine === 'sqlite' ? 'sqlite' : `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`);
+
+export function startSweeper(deps: Deps, intervalMs = 60 * 60 * 1000): { stop(): void } {
+  let running = false;
+  const holder = holderOf(deps);
+  const run = async () => {
+    if (running) return;
+    running = true;
+    const startedAt = deps.now();
+    // Kept in the database, so `mailhook status` and /metrics see it after a restart too.
+    const record = async (r: SweepResult, error: unknown) => {
+      try {
+        await deps.repos.opsState.recordSweep({ startedAt, finishedAt: deps.now(), ok: !error, error: error ? String((error as Error).message ?? error) : null, ...r });
+      } catch (err) {
+        deps.log.warn('could not record the retention sweep', { err });
+      }
+    };
+    let mine = false;
+    try {
+      // Another node holds the sweeper: it sweeps for everyone; this one asks again next interval.
+      mine = await deps.repos.leases.acquire(SWEEPER_LEASE, holder, startedAt, intervalMs * 1.5);
+    } catch (err) {
+      deps.log.warn('retention sweep: could not take its lease', { err });
+    }
+    if (!mine) {
+      running = false;
+      return;
+    }
+    await sweep(deps)
+      .then(
+        async (r) => {
+          if (r.attachmentsPurged || r.messagesDeleted) deps.log.info('retention sweep', { ...r });
+          await record(r, null);
+        },
+        async (err: unknown) => {
+          deps.log.error('retention sweep failed', { err });
+          await record({ attachmentsPurged: 0, messagesDeleted: 0 }, err ?? 'failed');
+        },
+      )
+      .finally(() => {
+        running = false;
+      });
+  };
+  void run();
+  const timer = setInterval(() => void run(), intervalMs);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      // A clean stop hands the sweeper to another node at once rather than after the lease.
+      deps.repos.leases.release(SWEEPER_LEASE, holder).catch(() => undefined);
+    },
+  };
 }

@@ -4,7 +4,7 @@ import { pgLeases } from '../../src/db/pg/leases.js';
 import { migratePg } from '../../src/db/pg/migrate.js';
 import { openPg, poolDb } from '../../src/db/pg/pool.js';
 import { createPgRepository } from '../../src/db/pg/repository.js';
-import { pgSlidingWindow } from '../../src/db/pg/throttles.js';
+import { pgThrottles } from '../../src/db/pg/throttles.js';
 import { listenWakeups, type WakeKind } from '../../src/db/pg/wake.js';
 import { newId } from '../../src/ids.js';
 import { startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
@@ -55,20 +55,20 @@ describe('PostgreSQL: what nodes share', () => {
     const [a, b] = [openPg(url), openPg(url)];
     try {
       let now = 5_000_000;
-      const opts = { name: 'login-ip', limit: 5, windowMs: 60_000, now: () => now };
-      const [wa, wb] = [pgSlidingWindow(poolDb(a), opts), pgSlidingWindow(poolDb(b), opts)];
-      const waits = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? wa : wb).take('203.0.113.7')));
+      const rule = { name: 'login-ip', limit: 5, windowMs: 60_000 };
+      const [ta, tb] = [pgThrottles(poolDb(a)), pgThrottles(poolDb(b))];
+      const waits = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? ta : tb).take(rule, '203.0.113.7', now)));
       expect(waits.filter((w) => w === 0)).toHaveLength(5);
       expect(Math.min(...waits.filter((w) => w > 0))).toBe(60);
-      expect(await wb.retryAfter('198.51.100.1')).toBe(0); // another key
-      await wa.unrecord('203.0.113.7');
-      expect(await wb.retryAfter('203.0.113.7')).toBe(0);
+      expect(await tb.retryAfter(rule, '198.51.100.1', now)).toBe(0); // another key
+      await ta.unrecord(rule, '203.0.113.7');
+      expect(await tb.retryAfter(rule, '203.0.113.7', now)).toBe(0);
       now += 61_000;
-      expect(await wa.count('203.0.113.7')).toBe(0);
-      expect(await wa.prune()).toBe(4);
-      await wb.record('203.0.113.7');
-      await wa.reset('203.0.113.7');
-      expect(await wb.count('203.0.113.7')).toBe(0);
+      expect(await ta.count(rule, '203.0.113.7', now)).toBe(0);
+      expect(await ta.prune(rule, now)).toBe(4);
+      await tb.record(rule, '203.0.113.7', now);
+      await ta.reset(rule, '203.0.113.7');
+      expect(await tb.count(rule, '203.0.113.7', now)).toBe(0);
     } finally {
       await Promise.all([a.end(), b.end()]);
     }

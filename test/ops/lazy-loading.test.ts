@@ -32,10 +32,10 @@ afterEach(async () => {
 });
 
 describe('what a configuration loads', () => {
-  it('on the defaults, starts without the AWS SDK, Google sign-in (jose), the auth checks (mailauth) or the outbound SMTP client (nodemailer)', async () => {
+  it('on the defaults, starts without the AWS SDK, Google sign-in (jose), the auth checks (mailauth), the outbound SMTP client (nodemailer) or PostgreSQL (pg)', async () => {
     const pkgs = await (await start({ DATA_DIR: dataDir() })).packages();
     expect(pkgs.has('better-sqlite3')).toBe(true); // the recorder sees what is loaded
-    for (const unused of ['@aws-sdk/client-s3', '@aws-sdk/s3-request-presigner', 'jose', 'mailauth', 'nodemailer']) {
+    for (const unused of ['@aws-sdk/client-s3', '@aws-sdk/s3-request-presigner', 'jose', 'mailauth', 'nodemailer', 'pg']) {
       expect(pkgs.has(unused), unused).toBe(false);
     }
   });

@@ -1,5 +1,5 @@
 import { toKey, type ApiKey } from '../api-keys.js';
-import { changes, row, rows, type PgDb } from './pool.js';
+import { changes, row, rows, type PgDb } from './db.js';
 
 type Row = Parameters<typeof toKey>[0];
 

@@ -1,4 +1,4 @@
-import { changes, row, rows, type PgDb } from './pool.js';
+import { changes, row, rows, type PgDb } from './db.js';
 
 /** Small blobs kept in the database (the `blobs` table); see src/store/inline-blob-store.ts. */
 export function blobsTable(db: PgDb) {

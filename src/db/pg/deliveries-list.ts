@@ -1,6 +1,6 @@
 import { toDelivery, type Delivery } from '../deliveries.js';
 import type { DeliveryListFilter, DomainDeliveryListFilter } from '../deliveries-list.js';
-import { row, rows, type PgDb } from './pool.js';
+import { row, rows, type PgDb } from './db.js';
 
 type Row = Parameters<typeof toDelivery>[0];
 

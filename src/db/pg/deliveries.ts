@@ -2,7 +2,7 @@ import type { PayloadMode } from '../../deliver/payload.js';
 import { destinationOf, LEASE_EXPIRED, toAttempt, toDelivery, type AttemptOutcome, type Delivery, type DeliveryAttempt } from '../deliveries.js';
 import type { DeliveryListFilter } from '../deliveries-list.js';
 import { pgDeliveryListQuery } from './deliveries-list.js';
-import { changes, row, rows, type PgDb } from './pool.js';
+import { changes, row, rows, type PgDb } from './db.js';
 
 type Row = Parameters<typeof toDelivery>[0];
 

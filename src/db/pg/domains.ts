@@ -1,7 +1,7 @@
 import type { PayloadMode } from '../../deliver/payload.js';
 import type { DkimKey } from '../../send/dkim-key.js';
 import { toDomain, type Domain, type NewDomain } from '../domains.js';
-import { changes, row, rows, type PgDb } from './pool.js';
+import { changes, row, rows, type PgDb } from './db.js';
 
 type Row = Parameters<typeof toDomain>[0];
 

@@ -1,4 +1,4 @@
-import { changes, row, type PgDb } from './pool.js';
+import { changes, row, type PgDb } from './db.js';
 
 /** Idempotency-Key rows of POST /v1/send (24 h). */
 export function idempotencyTable(db: PgDb) {

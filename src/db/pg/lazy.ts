@@ -1,5 +1,5 @@
 import type { Repository, UseCases } from '../repository.js';
-import type { PgDb } from './pool.js';
+import type { PgDb } from './db.js';
 import { pgTables } from './tables.js';
 
 /** Every use case of the Repository; `satisfies` keeps the list whole as UseCases grows. */
@@ -47,17 +47,6 @@ export function lazyPgRepository(url: string, opts: { max?: number } = {}): Repo
     ...(cases as unknown as UseCases),
     engine: 'postgres',
     ready: started.then(() => undefined),
-    // Built now (limits are made with the app), counting once the pool is up.
-    sharedThrottle(name, o) {
-      const t = started.then((r) => r.sharedThrottle(name, o)!);
-      return {
-        retryAfter: (key) => t.then((x) => x.retryAfter(key)),
-        record: (key) => t.then((x) => x.record(key)),
-        take: (key) => t.then((x) => x.take(key)),
-        unrecord: (key) => t.then((x) => x.unrecord(key)),
-        reset: (key) => t.then((x) => x.reset(key)),
-      };
-    },
     ping: later((r) => r.ping),
     flush: later((r) => r.flush),
     close: () => started.then((r) => r.close(), () => undefined),

@@ -1,4 +1,4 @@
-import { changes, row, type PgDb } from './pool.js';
+import { changes, row, type PgDb } from './db.js';
 
 /**
  * Singleton leases (DESIGN §10): work that must run on one node at a time (the retention sweeper,

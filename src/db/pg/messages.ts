@@ -1,5 +1,5 @@
 import { toAttachment, toMessage, type MessageListFilter, type MessageWithDomains, type StoredAttachment, type StoredMessage } from '../messages.js';
-import { changes, row, rows, type PgDb } from './pool.js';
+import { changes, row, rows, type PgDb } from './db.js';
 
 type Row = Parameters<typeof toMessage>[0];
 type AttRow = Parameters<typeof toAttachment>[0];

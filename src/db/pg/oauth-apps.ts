@@ -1,5 +1,5 @@
 import { toApp, type OAuthApp } from '../oauth-apps.js';
-import { changes, row, rows, type PgDb } from './pool.js';
+import { changes, row, rows, type PgDb } from './db.js';
 
 type Row = Parameters<typeof toApp>[0];
 

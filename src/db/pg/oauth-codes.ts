@@ -1,5 +1,5 @@
 import { toCode, type OAuthCode } from '../oauth-codes.js';
-import { changes, row, type PgDb } from './pool.js';
+import { changes, row, type PgDb } from './db.js';
 
 /** As src/db/oauth-codes.ts: a used code is kept a day, so a replay still finds what it issued. */
 const KEEP_MS = 24 * 60 * 60 * 1000;

@@ -1,5 +1,5 @@
 import { toGrant, toToken, type OAuthGrant, type OAuthToken } from '../oauth-tokens.js';
-import { changes, row, rows, type PgDb } from './pool.js';
+import { changes, row, rows, type PgDb } from './db.js';
 
 type GrantRow = Parameters<typeof toGrant>[0];
 type TokenRow = Parameters<typeof toToken>[0];

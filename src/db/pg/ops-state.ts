@@ -1,5 +1,5 @@
 import type { SweepRecord } from '../ops-state.js';
-import { row, type PgDb } from './pool.js';
+import { row, type PgDb } from './db.js';
 
 const LAST_SWEEP = 'last_sweep';
 

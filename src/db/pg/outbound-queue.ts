@@ -1,7 +1,7 @@
 import type { NewEvent, RecipientOutcome, SendEvent } from '../outbound-queue.js';
 import { toRecipient, type Recipient } from '../sends.js';
 import { LEASE_EXPIRED } from '../deliveries.js';
-import { changes, row, rows, type PgDb } from './pool.js';
+import { changes, row, rows, type PgDb } from './db.js';
 
 type RecipientRow = Parameters<typeof toRecipient>[0];
 

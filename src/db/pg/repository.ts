@@ -3,9 +3,9 @@ import { reading } from '../../ops/queues.js';
 import { destinationOf } from '../deliveries.js';
 import type { Repository, SendToQueue } from '../repository.js';
 import { migratePg } from './migrate.js';
-import { openPg, poolDb, row, type PgDb } from './pool.js';
+import { row, type PgDb } from './db.js';
+import { openPg, poolDb } from './pool.js';
 import { pgTables } from './tables.js';
-import { pgSlidingWindow } from './throttles.js';
 import { wakeSql } from './wake.js';
 
 /**
@@ -165,8 +165,6 @@ export function createPgRepository(pool: pg.Pool): Repository {
       ))!;
       return [reading('webhook', r.depth, r.due, r.oldest, now)];
     },
-
-    sharedThrottle: (name, o) => pgSlidingWindow(db, { name, ...o }),
 
     async ping() {
       await pool.query('SELECT 1');

@@ -1,5 +1,5 @@
 import { toRoute, toRow, type Route } from '../routes.js';
-import { changes, row, rows, type PgDb } from './pool.js';
+import { changes, row, rows, type PgDb } from './db.js';
 
 type Row = Parameters<typeof toRoute>[0];
 

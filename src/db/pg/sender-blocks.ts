@@ -1,5 +1,5 @@
 import { toBlock, type SenderBlock } from '../sender-blocks.js';
-import { changes, row, rows, type PgDb } from './pool.js';
+import { changes, row, rows, type PgDb } from './db.js';
 
 type Row = Parameters<typeof toBlock>[0];
 

@@ -1,5 +1,5 @@
 import { toRecipient, toSend, toSendAttempt, type NewSend, type Recipient, type Send, type SendAttempt, type SendListFilter } from '../sends.js';
-import { row, rows, type PgDb } from './pool.js';
+import { row, rows, type PgDb } from './db.js';
 
 type SendRow = Parameters<typeof toSend>[0];
 

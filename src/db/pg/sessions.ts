@@ -1,5 +1,5 @@
 import { toSession, type Session } from '../sessions.js';
-import { row, type PgDb } from './pool.js';
+import { row, type PgDb } from './db.js';
 
 export function sessionsTable(db: PgDb) {
   return {

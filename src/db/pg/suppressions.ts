@@ -1,5 +1,5 @@
 import { toSuppression, type Suppression } from '../suppressions.js';
-import { changes, rows, type PgDb } from './pool.js';
+import { changes, rows, type PgDb } from './db.js';
 
 export function suppressionsTable(db: PgDb) {
   return {

@@ -5,13 +5,14 @@ import { deliveriesOfDomain } from './deliveries-list.js';
 import { domainsTable } from './domains.js';
 import { idempotencyTable } from './idempotency.js';
 import { pgLeases } from './leases.js';
+import { pgThrottles } from './throttles.js';
 import { messageBlobKeys, messagesTable } from './messages.js';
 import { oauthAppsTable } from './oauth-apps.js';
 import { oauthCodesTable } from './oauth-codes.js';
 import { oauthTokensTable } from './oauth-tokens.js';
 import { opsStateTable } from './ops-state.js';
 import { outboundQueue } from './outbound-queue.js';
-import type { PgDb } from './pool.js';
+import type { PgDb } from './db.js';
 import { routesTable } from './routes.js';
 import { senderBlocksTable } from './sender-blocks.js';
 import { sendsTable } from './sends.js';
@@ -42,5 +43,6 @@ export function pgTables(db: PgDb) {
     idempotency: idempotencyTable(db),
     outbound: outboundQueue(db),
     leases: pgLeases(db),
+    throttles: pgThrottles(db),
   };
 }

@@ -1,5 +1,5 @@
 import { toUser, type User } from '../users.js';
-import { row, type PgDb } from './pool.js';
+import { row, type PgDb } from './db.js';
 
 type Row = Parameters<typeof toUser>[0];
 
