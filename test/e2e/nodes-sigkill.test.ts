@@ -36,7 +36,7 @@ const SLOW = 300_000;
 /**
  * A receiver that answers 500 to every 7th request, if it is the first for its webhook-id (the
  * retry comes ~30 s later; a second 500 would put it off for minutes more). All answer after
- * 200 ms, so attempts are in flight when A dies.
+ * a second, so attempts are in flight when A dies (8 at a time per node, the per-destination cap).
  */
 function flaky() {
   const seen = new Set<string>();
@@ -44,7 +44,7 @@ function flaky() {
     const id = String(req.headers['webhook-id']);
     const first = !seen.has(id);
     seen.add(id);
-    return (i + 1) % 7 === 0 && first ? { status: 500, delayMs: 200 } : { delayMs: 200 };
+    return (i + 1) % 7 === 0 && first ? { status: 500, delayMs: 1000 } : { delayMs: 1000 };
   };
 }
 
@@ -94,7 +94,7 @@ async function sendAll(nodes: Node[], count: number, lanes: number, onAck: (acke
   return acked;
 }
 
-describe('two nodes on one PostgreSQL and one bucket', () => {
+describe('two nodes on one PostgreSQL and one bucket, one killed (SIGKILL) under load', () => {
   let cluster: PgCluster;
   let s3: S3Server;
   const cleanups: (() => unknown)[] = [];
