@@ -36,7 +36,7 @@ console.log(`- machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'},
 console.log(`- data folders: ${fsOf(benchTmp())}`);
 console.log(`- date: ${started.toISOString()} (took ${minutes} min); load average at start: ${load}`);
 console.log(`- command: npm run bench${only ? ` (BENCH_ONLY=${only.join(',')})` : ''}`);
-console.log(`- Mailhook config: AUTH_CHECKS=false LOG_LEVEL=silent MAX_CONNECTIONS_PER_IP=1000 ALLOW_INSECURE_WEBHOOKS=true, the rest default; Postfix smtp-sink ${existsSync(SMTP_SINK) ? 'installed' : 'not installed'}\n`);
+console.log(`- Mailhook config: AUTH_CHECKS=${process.env.BENCH_AUTH_CHECKS ?? "true"} (DNS_SERVERS: the bench's loopback DNS server, answering at once) LOG_LEVEL=silent MAX_CONNECTIONS_PER_IP=1000 ALLOW_INSECURE_WEBHOOKS=true, the rest default; Postfix smtp-sink ${existsSync(SMTP_SINK) ? 'installed' : 'not installed'}\n`);
 console.log(table(rows));
 const met = rows.filter((r) => r.met === 'met').length;
 const notMet = rows.filter((r) => r.met === 'NOT MET').length;

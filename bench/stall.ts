@@ -139,7 +139,8 @@ export async function stall(): Promise<void> {
   };
   add('now', now.loaded, now.idle, '');
   if (old) add('before', old.loaded, old.idle, `, Mailhook before (${before!.label})`);
-  const note = (p: Probes) => `${p.dryRuns} dry runs answered (${Object.entries(p.statuses).map(([s, n]) => `${n}× ${s}`).join(', ')}), ${p.healthMs.length} health probes (${p.healthErrors.length} failed${p.healthErrors[0] ? `: ${p.healthErrors[0]}` : ''}), ${p.smtpMs.length} SMTP transactions`;
+  const worst = (v: number[]) => [...v].sort((a, b) => b - a).slice(0, 3).map((x) => x.toFixed(0)).join(', ');
+  const note = (p: Probes) => `slowest SMTP ${worst(p.smtpMs)} ms, health ${worst(p.healthMs)} ms; ${p.dryRuns} dry runs answered (${Object.entries(p.statuses).map(([s, n]) => `${n}× ${s}`).join(', ')}), ${p.healthMs.length} health probes (${p.healthErrors.length} failed${p.healthErrors[0] ? `: ${p.healthErrors[0]}` : ''}), ${p.smtpMs.length} SMTP transactions`;
   report('Event-loop stall under pathological dry runs', rows, [
     `Now: ${note(now.loaded)}.${old ? ` Before: ${note(old.loaded)}.` : ''} ${SECONDS} s of load.`,
   ]);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp } from './api/app.js';
 import { createSession } from './auth/sessions.js';
@@ -16,6 +18,11 @@ const USAGE = `mailhook: admin commands for a self-hosted Mailhook (same DATA_DI
   mailhook domain verify NAME --email EMAIL [--force]
       Checks the domain's DNS records now; --force marks it verified, for receiving and
       for sending (DKIM), without DNS (for local testing, or when you manage DNS some other way).
+  mailhook send --email EMAIL --from ADDRESS --to ADDRESS --subject TEXT (--text TEXT | --html HTML)
+      [--to, --cc, --bcc ADDRESS]... [--reply-to ADDRESS] [--text-file FILE] [--html-file FILE]
+      [--attach FILE]... [--reply-to-message-id msg_…] [--idempotency-key KEY]
+      POST /v1/send as EMAIL's account: prints { id, status: "queued" } once the send is
+      committed; the running server delivers it (within a second), then GET /api/sends/:id.
   mailhook dns serve --zone FILE [--port 5300]
       A DNS server on 127.0.0.1 (UDP and TCP) for trying Mailhook without a real domain:
       answers from FILE, what POST /api/domains returned (or an array of records), read
@@ -32,6 +39,51 @@ const USAGE = `mailhook: admin commands for a self-hosted Mailhook (same DATA_DI
 Everything else goes through the API (see README), e.g. with the token printed above.`;
 
 class CliError extends Error {}
+
+const SEND_OPTIONS = {
+  from: { type: 'string' },
+  to: { type: 'string', multiple: true },
+  cc: { type: 'string', multiple: true },
+  bcc: { type: 'string', multiple: true },
+  'reply-to': { type: 'string' },
+  subject: { type: 'string' },
+  text: { type: 'string' },
+  html: { type: 'string' },
+  'text-file': { type: 'string' },
+  'html-file': { type: 'string' },
+  attach: { type: 'string', multiple: true },
+  'reply-to-message-id': { type: 'string' },
+  'idempotency-key': { type: 'string' },
+} as const;
+
+type SendValues = { [K in keyof typeof SEND_OPTIONS]?: (typeof SEND_OPTIONS)[K] extends { multiple: true } ? string[] : string };
+
+function readArg(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new CliError(`--${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** The /v1/send body from the flags; the API validates it (and names a bad field) as for any client. */
+function sendBody(v: SendValues): Record<string, unknown> {
+  if (v.text !== undefined && v['text-file'] !== undefined) throw new CliError('give --text or --text-file, not both');
+  if (v.html !== undefined && v['html-file'] !== undefined) throw new CliError('give --html or --html-file, not both');
+  return {
+    from: v.from,
+    to: v.to ?? [],
+    cc: v.cc,
+    bcc: v.bcc,
+    reply_to: v['reply-to'],
+    subject: v.subject,
+    text: v['text-file'] !== undefined ? readArg(v['text-file'], 'text-file').toString('utf8') : v.text,
+    html: v['html-file'] !== undefined ? readArg(v['html-file'], 'html-file').toString('utf8') : v.html,
+    attachments: v.attach?.map((file) => ({ filename: basename(file), content: readArg(file, 'attach').toString('base64') })),
+    reply_to_message_id: v['reply-to-message-id'],
+    idempotency_key: v['idempotency-key'],
+  };
+}
 
 async function userByEmail(deps: Deps, email: string) {
   const user = await deps.repos.users.getByEmail(email.trim().toLowerCase());
@@ -53,7 +105,13 @@ async function run(deps: Deps, argv: string[]): Promise<unknown> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { email: { type: 'string' }, password: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean' } },
+    options: {
+      email: { type: 'string' },
+      password: { type: 'string' },
+      force: { type: 'boolean' },
+      help: { type: 'boolean' },
+      ...SEND_OPTIONS,
+    },
   });
   const [noun, verb, arg] = positionals;
   const need = (v: string | undefined, name: string) => {
@@ -84,6 +142,10 @@ async function run(deps: Deps, argv: string[]): Promise<unknown> {
     }
     case 'status':
       return statusReport(await opsSnapshots(deps)());
+    case 'send': {
+      const user = await userByEmail(deps, need(values.email, 'email'));
+      return api(deps, user.id, 'POST', '/v1/send', sendBody(values));
+    }
     default:
       throw new CliError(USAGE);
   }

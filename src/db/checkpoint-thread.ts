@@ -52,7 +52,6 @@ const inFlight = new Set<string>();
 function thread(): Worker {
   if (worker) return worker;
   const w = new Worker(CODE, { eval: true, workerData: { sqlite: SQLITE } });
-  w.unref();
   w.on('message', ({ file }: { file: string; error: string | null }) => {
     // A failed checkpoint is retried at the next request; the main connection's own
     // wal_autocheckpoint (raised, not disabled) stays the safety net.
@@ -65,6 +64,9 @@ function thread(): Worker {
   };
   w.on('error', reset);
   w.on('exit', reset);
+  // After the listeners: adding a 'message' listener refs the worker's port again, and a
+  // referenced idle thread kept short-lived processes (the CLI) from ever exiting.
+  w.unref();
   worker = w;
   return w;
 }

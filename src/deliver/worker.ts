@@ -2,10 +2,12 @@ import type { AttemptOutcome, Delivery } from '../db/deliveries.js';
 import type { MessageWithDomains } from '../db/messages.js';
 import type { Deps } from '../deps.js';
 import type { AttemptOutcomeLabel } from '../ops/metrics.js';
+import { createQueueLoop, POLL_MS, type QueueLoop } from '../queue/loop.js';
+import { createSlots } from '../queue/slots.js';
 import { postWebhook, type AttemptResult } from './post.js';
 import { buildWebhookRequest } from './request.js';
-import { onePassAtATime } from './one-pass.js';
 import { nextAttemptDelay } from './schedule.js';
+import { handoff } from './handoff.js';
 
 /**
  * The durable webhook queue (DESIGN §6, invariant 3). The database is the queue: a delivery
@@ -13,19 +15,7 @@ import { nextAttemptDelay } from './schedule.js';
  * before the request goes out and finished after it, so a crash leaves an open attempt row
  * that start() closes and re-sends, under the same webhook-id (the delivery id).
  */
-export interface DeliveryWorker {
-  /** Recovers attempts a crash left open, then runs: timer + kicks. */
-  start(): void;
-  /** New deliveries were committed: run a pass now rather than at the next timer. */
-  kick(): void;
-  /** Stops scheduling and waits (bounded) for attempts in flight. */
-  stop(): Promise<void>;
-  /** One pass; resolves when its attempts and any already in flight have finished and been recorded. For tests (fake clock). */
-  runOnce(): Promise<void>;
-}
-
-/** Safety net: even with no known due time, look again this often (retryNow, other writers). */
-const POLL_MS = 1000;
+export type DeliveryWorker = QueueLoop;
 /** The lease covers the whole attempt (timeoutMs bounds it) plus time to record the result. */
 const LEASE_MARGIN_MS = 30_000;
 export const INTERRUPTED = 'interrupted (process stopped)';
@@ -33,18 +23,11 @@ export const INTERRUPTED = 'interrupted (process stopped)';
 export function createDeliveryWorker(deps: Deps, opts: { random?: () => number } = {}): DeliveryWorker {
   const { config, repos, log } = deps;
   const random = opts.random ?? Math.random;
-  const perDest = new Map<string, number>(); // requests in flight per destination
-  let busy = 0; // requests in flight, all destinations: the global pool
+  // Requests in flight per destination and in all (the global pool).
+  const slots = createSlots(config.webhookConcurrency, config.webhookConcurrencyPerDestination);
+  const inflightAt = slots.inflightAt;
   const inflightIds = new Set<string>(); // claimed and not yet recorded as finished
   const answering = new Set<string>(); // destinations whose last attempt got a response in time
-  const running = new Set<Promise<void>>();
-  const claiming = new Set<Promise<unknown>>();
-  let started = false;
-  let stopping = false;
-  let timer: NodeJS.Timeout | undefined;
-  let kickQueued = false;
-  let recovered: Promise<void> = Promise.resolve();
-  const inflightAt = (dest: string) => perDest.get(dest) ?? 0;
   // A domain's name never changes under its id: one lookup per domain, not one per attempt.
   const domainNames = new Map<string, string>();
   const domainName = async (id: string): Promise<string> => {
@@ -104,7 +87,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
       .sort((a, b) => inflightAt(a.dest) - inflightAt(b.dest) || a.nextAt - b.nextAt);
     const queues = new Map<string, { rows: Delivery[]; taken: number }>();
     const picked: Delivery[] = [];
-    let free = config.webhookConcurrency - busy;
+    let free = config.webhookConcurrency - slots.busy;
     while (free > 0 && active.length > 0) {
       const stillActive: typeof active = [];
       for (const d of active) {
@@ -145,24 +128,18 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
           return [];
         },
       );
-    claiming.add(launched);
-    void launched.finally(() => claiming.delete(launched));
     return { launched, wakeIn };
   }
 
   function hold(d: Delivery): void {
-    perDest.set(d.dest, inflightAt(d.dest) + 1);
-    busy++;
+    slots.hold(d.dest);
     inflightIds.add(d.id);
   }
 
   /** The request is over: its slot goes back to the pools (its result may still be committing). */
   function freeSlot(d: Delivery): void {
-    const left = inflightAt(d.dest) - 1;
-    if (left > 0) perDest.set(d.dest, left);
-    else perDest.delete(d.dest);
-    busy--;
-    kick(); // a destination held back by a cap may go now
+    slots.release(d.dest);
+    loop.kick(); // a destination held back by a cap may go now
   }
 
   function release(d: Delivery): void {
@@ -176,13 +153,10 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
       if (slotHeld) freeSlot(d);
       slotHeld = false;
     };
-    const p = attempt(d, attemptId, endRequest).finally(() => {
+    return attempt(d, attemptId, endRequest).finally(() => {
       endRequest();
       inflightIds.delete(d.id);
-      running.delete(p);
     });
-    running.add(p);
-    return p;
   }
 
   /**
@@ -192,7 +166,8 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   async function attempt(d: Delivery, attemptId: number, requestDone: () => void): Promise<void> {
     let outcome: AttemptOutcome;
     try {
-      const message = await repos.messages.getById(d.messageId);
+      const fresh = handoff(repos).take(d.messageId);
+      const message = fresh?.message ?? (await repos.messages.getById(d.messageId));
       if (!message) {
         const base = { finishedAt: deps.now(), statusCode: null, latencyMs: 0, responseBody: '', error: 'message deleted' };
         outcome = { ...base, status: 'failed', nextAttemptAt: null };
@@ -202,7 +177,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
           d,
           message,
           // Attachment rows mirror parsed.attachments one for one: none there, none to look up.
-          message.parsed.attachments.length ? await repos.messages.attachments(message.id) : [],
+          fresh?.attachments ?? (message.parsed.attachments.length ? await repos.messages.attachments(message.id) : []),
           await domainName(await eventDomainId(d, message)),
         );
         const result = await postWebhook({
@@ -240,70 +215,17 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     }
   }
 
-  // The pass ends once its rows are picked and held; their claim commits on its own (wrapped,
-  // so that the next pass does not wait for it).
-  const passOnce = onePassAtATime(async (): Promise<{ launched: Promise<Promise<void>[]> }> => {
-    let launched: Promise<Promise<void>[]> = Promise.resolve([]);
-    let wakeIn = POLL_MS;
-    try {
-      await recovered;
-      ({ launched, wakeIn } = await pass());
-    } catch (err) {
-      log.error('delivery pass failed', { err });
-    }
-    if (started) {
-      clearTimeout(timer);
-      timer = setTimeout(() => void runPass(), Math.max(0, wakeIn)).unref();
-    }
-    return { launched };
+  const loop = createQueueLoop({
+    name: 'delivery',
+    log,
+    pass,
+    async recover() {
+      const n = await repos.deliveries.recoverInterrupted(deps.now(), INTERRUPTED);
+      if (n > 0) log.warn('re-queued webhook attempts interrupted by a stop', { count: n });
+    },
+    stopWaitMs: config.webhookTimeoutMs + 1000,
   });
-
-  function runPass(): Promise<Promise<void>[]> {
-    if (stopping) return Promise.resolve([]);
-    return passOnce().then((p) => p.launched);
-  }
-
-  function kick(): void {
-    if (!started || stopping || kickQueued) return;
-    kickQueued = true;
-    setImmediate(() => {
-      kickQueued = false;
-      if (started) void runPass();
-    });
-  }
-
-  return {
-    start() {
-      if (started) return;
-      started = true;
-      stopping = false;
-      // Passes wait for it: no claim before the attempts a stop left open are closed.
-      recovered = repos.deliveries.recoverInterrupted(deps.now(), INTERRUPTED).then(
-        (n) => {
-          if (n > 0) log.warn('re-queued webhook attempts interrupted by a stop', { count: n });
-        },
-        (err: unknown) => log.error('could not recover interrupted webhook attempts', { err }),
-      );
-      void runPass();
-    },
-    kick,
-    async stop() {
-      started = false;
-      stopping = true;
-      clearTimeout(timer);
-      let bound: NodeJS.Timeout | undefined;
-      const limit = new Promise<void>((resolve) => (bound = setTimeout(resolve, config.webhookTimeoutMs + 1000)));
-      // Claims being committed launch their attempts: wait for those, then for every attempt.
-      await Promise.allSettled([...claiming]);
-      await Promise.race([Promise.allSettled([...running]), limit]);
-      clearTimeout(bound);
-    },
-    async runOnce() {
-      const launched = await runPass();
-      // Attempts already in flight count too: their results are recorded when this resolves.
-      await Promise.allSettled([...launched, ...running]);
-    },
-  };
+  return loop;
 }
 
 const outcomeLabel = (o: AttemptOutcome): AttemptOutcomeLabel => (o.status === 'pending' ? 'retry' : o.status);

@@ -1,5 +1,6 @@
-import type { Readable } from 'node:stream';
-import type { StoredAttachment } from '../db/messages.js';
+import type { Domain } from '../db/domains.js';
+import type { MessageWithDomains, StoredAttachment } from '../db/messages.js';
+import { handoff } from '../deliver/handoff.js';
 import type { Deps } from '../deps.js';
 import { newId } from '../ids.js';
 import { parseMessage, type ParseOutcome, type PutAttachment } from '../parse/parse-message.js';
@@ -24,8 +25,8 @@ export interface InboundMessage {
   envelope: Envelope;
 }
 
-/** Computes SPF/DKIM/DMARC/ARC for a message; never throws. */
-export type AuthCheck = (raw: Readable, envelope: Envelope) => Promise<AuthResults | Record<string, never>>;
+/** Computes SPF/DKIM/DMARC/ARC for a message (in memory, or its spool file); never throws. */
+export type AuthCheck = (raw: InboundMessage['raw'], envelope: Envelope) => Promise<AuthResults | Record<string, never>>;
 
 /** Like Promise.all, but rejects only once every promise settled: nothing is still writing when we clean up. */
 async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
@@ -67,7 +68,7 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
   try {
     const [{ parsed, error }, auth, spam] = await allSettled<[ParseOutcome, AuthResults | Record<string, never>, SpamVerdict | null, void]>([
       parse(input, (i, content) => blobs.write(attachmentKey(firstId, i), content)),
-      checkAuth ? checkAuth(input.raw.open(), input.envelope) : Promise.resolve({}),
+      checkAuth ? checkAuth(input.raw, input.envelope) : Promise.resolve({}),
       checkSpam ? checkSpam(input.raw.open(), input.size, input.envelope) : Promise.resolve(null),
       small ? blobs.write(rawKey(firstId), rawBody()) : Promise.resolve(),
     ]);
@@ -75,13 +76,20 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
     // Off the event loop and bounded in time (reply-thread.ts); computed once, sent on every attempt.
     parsed.reply = await extractReply(parsed.text);
     const senders = [input.envelope.mailFrom, parsed.from.address];
-    const blocked = await Promise.all(input.envelope.rcptTo.map((a) => blockedFor(deps, a, senders)));
+    // One lookup per recipient for the block check and the plan (DATA is one moment: both see the same domain).
+    const domains = new Map<string, Promise<Domain | null>>();
+    const domainFor = (a: string) => {
+      let d = domains.get(a);
+      if (!d) domains.set(a, (d = receivingDomain(deps.repos, a)));
+      return d;
+    };
+    const blocked = await Promise.all(input.envelope.rcptTo.map(async (a) => blockedFor(deps, await domainFor(a), senders)));
     const rcptTo = input.envelope.rcptTo.filter((_, i) => !blocked[i]);
     // One reply answers DATA for every recipient: refuse only when every one of them blocks the
     // sender; otherwise the blocking accounts just keep no copy (their own explicit choice).
     if (rcptTo.length === 0 && input.envelope.rcptTo.length > 0) throw new SmtpError(550, 'Message refused: sender blocked by the recipient');
     const refused: string[] = [];
-    const plans = (await planDelivery(deps.repos, rcptTo, { ...parsed, spam }, refused)).filter((p) => p.keep);
+    const plans = (await planDelivery(deps.repos, rcptTo, { ...parsed, spam }, refused, domainFor)).filter((p) => p.keep);
     // Refused by the recipients' own spam routes: 550 only when no recipient is left to take it.
     if (refused.length > 0 && refused.length === rcptTo.length) throw new SmtpError(550, 'Message refused as spam by the recipient');
     if (!small && plans.length > 0) await blobs.write(rawKey(firstId), rawBody());
@@ -109,6 +117,7 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
     }
     await allSettled(copying);
 
+    const stored: { message: MessageWithDomains; uses: number; attachments: StoredAttachment[] }[] = [];
     const rows: InboundCopy[] = copies.map(({ id, plan, attachments }) => {
       const envelope = { ...input.envelope, rcptTo: plan.recipients.map((r) => r.address) };
       // Small blobs commit with their rows (DESIGN §3): no file, no fsync of their own.
@@ -116,21 +125,24 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
         const data = blobs.inline.get(key);
         return data ? [{ key, data }] : [];
       });
+      const message = {
+        id,
+        userId: plan.userId,
+        domainId: plan.domainId,
+        envelope,
+        parsed,
+        auth,
+        spam,
+        size: input.size,
+        rawKey: rawKey(id),
+        parseError: error,
+        receivedAt,
+        purgedAt: null,
+      };
+      const domainIds = [...new Set([plan.domainId, ...plan.recipients.map((r) => r.domainId)])];
+      stored.push({ message: { ...message, domainIds }, uses: plan.deliveries.length, attachments });
       return {
-        message: {
-          id,
-          userId: plan.userId,
-          domainId: plan.domainId,
-          envelope,
-          parsed,
-          auth,
-          spam,
-          size: input.size,
-          rawKey: rawKey(id),
-          parseError: error,
-          receivedAt,
-          purgedAt: null,
-        },
+        message,
         attachments,
         inlineBlobs,
         recipients: plan.recipients,
@@ -140,6 +152,8 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
     });
     // One transaction for every copy; it joins the group commit of whatever else is being stored.
     await deps.repos.storeInbound(rows, receivedAt);
+    // Durable now: the worker's first attempts take the message from here instead of reading it back.
+    for (const { message, uses, attachments } of stored) handoff(deps.repos).put({ message, attachments }, uses);
     return copies.map((c) => c.id);
   } catch (err) {
     // Rows that did commit point at these blobs: they stay (the 451 makes the sender retry; at worst a duplicate).
@@ -148,9 +162,8 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
   }
 }
 
-/** Whether the account receiving mail for `rcpt` blocks any of `senders` (envelope and header From). */
-async function blockedFor(deps: Deps, rcpt: string, senders: string[]): Promise<boolean> {
-  const domain = await receivingDomain(deps.repos, rcpt);
+/** Whether the account receiving mail at `domain` blocks any of `senders` (envelope and header From). */
+async function blockedFor(deps: Deps, domain: Domain | null, senders: string[]): Promise<boolean> {
   if (!domain) return false;
   const patterns = await deps.repos.senderBlocks.patternsFor(domain.userId, domain.id);
   return senders.some((s) => senderBlocked(patterns, s));

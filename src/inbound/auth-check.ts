@@ -1,16 +1,28 @@
 import type { Deps } from '../deps.js';
+import { cheapToCheck } from '../parse/auth-cost.js';
+import { authOffThread } from '../parse/auth-pool.js';
 import { computeAuth, createAuthResolver } from '../parse/auth.js';
-import type { AuthCheck } from './accept.js';
+import { PARSE_OFF_THREAD_BYTES, type AuthCheck } from './accept.js';
 
-/** SPF/DKIM/DMARC/ARC for each message, or undefined when AUTH_CHECKS=false. */
+const DNS_TIMEOUT_MS = 2000;
+/** Bounded: a sender's slow DNS may delay its own 250 by this much, never more. */
+const AUTH_TIMEOUT_MS = 5000;
+
+/**
+ * SPF/DKIM/DMARC/ARC for each message, or undefined when AUTH_CHECKS=false: ordinary mail on the
+ * event loop, anything whose checks could hold it (big, many headers or signatures) on the auth
+ * thread (src/parse/auth-cost.ts says which, src/parse/auth-pool.ts runs them).
+ */
 export function authCheck(deps: Deps): AuthCheck | undefined {
   if (!deps.config.authChecks) return undefined;
-  const resolver = createAuthResolver(deps.config.dnsServers, 2000);
-  return (raw, envelope) =>
-    computeAuth(
-      raw,
-      { remoteIp: envelope.remoteIp, helo: envelope.helo, mailFrom: envelope.mailFrom },
-      // Bounded: a sender's slow DNS may delay its own 250 by this much, never more.
-      { resolver, mta: deps.config.mxHost, timeoutMs: 5000 },
-    );
+  const resolver = createAuthResolver(deps.config.dnsServers, DNS_TIMEOUT_MS);
+  const mta = deps.config.mxHost;
+  return (raw, envelope) => {
+    const env = { remoteIp: envelope.remoteIp, helo: envelope.helo, mailFrom: envelope.mailFrom };
+    if (raw.buffer && !raw.path && cheapToCheck(raw.buffer, PARSE_OFF_THREAD_BYTES)) {
+      return computeAuth(raw.buffer, env, { resolver, mta, timeoutMs: AUTH_TIMEOUT_MS });
+    }
+    const opts = { servers: deps.config.dnsServers, dnsTimeoutMs: DNS_TIMEOUT_MS, mta, timeoutMs: AUTH_TIMEOUT_MS };
+    return authOffThread({ raw: raw.path ? null : raw.buffer, path: raw.path ?? null }, env, opts);
+  };
 }

@@ -59,11 +59,12 @@ export async function planDelivery(
   rcptTo: string[],
   parsed: ParsedMessage & Pick<RoutedMessage, 'spam'>,
   refused: string[] = [],
+  domainFor: (address: string) => Promise<Domain | null> = (a) => receivingDomain(repos, a),
 ): Promise<AccountPlan[]> {
   const plans = new Map<string, AccountPlan>();
   const routesCache = new Map<string, Route[]>();
   for (const address of rcptTo) {
-    const domain = await receivingDomain(repos, address);
+    const domain = await domainFor(address);
     // The domain was removed or unverified between RCPT and DATA: nobody owns this recipient now.
     if (!domain) continue;
     let routes = routesCache.get(domain.id);

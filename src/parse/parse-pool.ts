@@ -1,10 +1,9 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, type Worker } from 'node:worker_threads';
 import type { ParseOutcome, PutAttachment } from './parse-message.js';
 import type { FromWorker, ParseTask, ToWorker } from './parse-protocol.js';
+import { newThread } from './thread.js';
 
 /**
  * Parse threads, so that a message whose parse takes seconds (200,000 encoded-word headers,
@@ -15,18 +14,7 @@ import type { FromWorker, ParseTask, ToWorker } from './parse-protocol.js';
  */
 export const PARSE_THREADS = Math.max(1, Math.min(2, availableParallelism()));
 
-// Compiled (dist/, npm run build): the thread runs parse-worker.js as it is. From source: through
-// tsx, whose loader a worker does not inherit, so the thread registers it before importing.
-const COMPILED = import.meta.url.endsWith('.js');
-const WORKER = new URL(COMPILED ? './parse-worker.js' : './parse-worker.ts', import.meta.url);
-function bootCode(): string {
-  const tsx = pathToFileURL(
-    createRequire(import.meta.url).resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs'),
-  ).href;
-  return `import(${JSON.stringify(tsx)}).then((tsx) => tsx.tsImport(${JSON.stringify(WORKER.href)}, ${JSON.stringify(WORKER.href)}))
-  .catch((err) => { console.error('parse thread failed to start', err); process.exit(1); });`;
-}
-const newWorker = () => (COMPILED ? new Worker(WORKER) : new Worker(bootCode(), { eval: true }));
+const newWorker = () => newThread('parse-worker');
 
 export interface ParseInput {
   raw: Buffer | null;

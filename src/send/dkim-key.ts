@@ -1,4 +1,4 @@
-import { generateKeyPair, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Domain } from '../db/domains.js';
 import type { Deps } from '../deps.js';
@@ -39,6 +39,25 @@ export const dkimRecordValue = (publicKey: string) => `v=DKIM1; k=rsa; p=${publi
 
 export function dkimPrivateKey(secret: string, key: DkimKey): string {
   return open(secret, PURPOSE, key.privateKeySealed);
+}
+
+/**
+ * Unsealed and parsed keys, by SECRET and sealed box: unsealing and parsing the PEM took longer
+ * than signing (1–2 ms a message). A new key (rotation) is a new box, hence a new entry; the
+ * bound keeps an instance with many sending domains from holding every key.
+ */
+const signingKeys = new Map<string, KeyObject>();
+const MAX_SIGNING_KEYS = 1000;
+
+export function dkimSigningKey(secret: string, key: DkimKey): KeyObject {
+  const id = `${secret}\0${key.privateKeySealed}`;
+  let parsed = signingKeys.get(id);
+  if (!parsed) {
+    parsed = createPrivateKey(dkimPrivateKey(secret, key));
+    if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
+    signingKeys.set(id, parsed);
+  }
+  return parsed;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Send } from '../db/sends.js';
 import type { Deps } from '../deps.js';
 import type { ParsedMessage } from '../parse/types.js';
 import { sign } from './compose.js';
-import { dkimPrivateKey } from './dkim-key.js';
+import { dkimSigningKey } from './dkim-key.js';
 
 /** The loop guard: a forward adds this header naming its route; a message carrying it for that route is not forwarded again. */
 export const LOOP_HEADER = 'X-Mailhook-Forwarded';
@@ -24,5 +24,5 @@ export async function forwardBytes(deps: Deps, send: Send): Promise<Buffer | nul
   const withMark = Buffer.concat([Buffer.from(`${LOOP_HEADER}: ${send.routeId}\r\n`), ...chunks]);
   const domain = await deps.repos.domains.getById(send.domainId);
   if (!domain?.dkim) return withMark;
-  return sign(withMark, { domain: domain.name, selector: domain.dkim.selector, privateKey: dkimPrivateKey(deps.config.secret, domain.dkim) });
+  return sign(withMark, { domain: domain.name, selector: domain.dkim.selector, privateKey: dkimSigningKey(deps.config.secret, domain.dkim) });
 }

@@ -53,3 +53,24 @@ export async function resolveMx(resolver: DnsResolver, domain: string, allowPriv
   }
   return out;
 }
+
+/**
+ * How long an answer is kept: a caching resolver would keep it for the record's TTL, which
+ * node's resolveMx does not report; a minute is under the TTL of nearly every MX record, and a
+ * busy destination then costs one lookup a minute instead of one per batch.
+ */
+export const MX_CACHE_MS = 60_000;
+const MAX_CACHED = 10_000;
+
+/** resolveMx with successful answers kept MX_CACHE_MS; failures are asked again every time. */
+export function cachedMxLookup(resolver: DnsResolver, allowPrivate: boolean, now: () => number): (domain: string) => Promise<MxHost[]> {
+  const kept = new Map<string, { hosts: MxHost[]; until: number }>();
+  return async (domain) => {
+    const hit = kept.get(domain);
+    if (hit && hit.until > now()) return hit.hosts;
+    const hosts = await resolveMx(resolver, domain, allowPrivate);
+    if (kept.size >= MAX_CACHED) kept.clear();
+    kept.set(domain, { hosts, until: now() + MX_CACHE_MS });
+    return hosts;
+  };
+}

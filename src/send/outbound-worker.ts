@@ -6,12 +6,12 @@ import { decide } from '../deliver/worker.js';
 import { postWebhook } from '../deliver/post.js';
 import type { Deps } from '../deps.js';
 import { createResolver } from '../dns/resolver.js';
-import { onePassAtATime } from '../deliver/one-pass.js';
+import { createQueueLoop, POLL_MS, type QueueLoop } from '../queue/loop.js';
+import { createSlots } from '../queue/slots.js';
 import { sendEvent } from './events.js';
 import { forwardBytes } from './forward.js';
-import { PermanentDnsError, resolveMx, type MxHost } from './mx.js';
+import { cachedMxLookup, PermanentDnsError, type MxHost } from './mx.js';
 import { decideRecipient } from './outcome.js';
-import { createSlots } from './slots.js';
 import { closeTransfers, transfer, type RcptResult } from './transfer.js';
 
 /**
@@ -22,13 +22,8 @@ import { closeTransfers, transfer, type RcptResult } from './transfer.js';
  * those recipients due again (at least once: a message in flight at the crash may arrive twice).
  * The events the outcomes produce are a second, small queue of signed webhooks.
  */
-export interface OutboundWorker {
-  start(): void;
-  kick(): void;
-  stop(): Promise<void>;
-  /** One pass of both queues; resolves when its attempts (and those in flight) are recorded. For tests. */
-  runOnce(): Promise<void>;
-}
+/** runOnce() runs one pass of both queues, the recipients' and the events'. */
+export type OutboundWorker = QueueLoop;
 
 export const OUTBOUND_CONCURRENCY = 32;
 /** Connections at once to one destination: receivers throttle senders that open many. */
@@ -36,7 +31,6 @@ export const OUTBOUND_PER_DESTINATION = 4;
 const EVENT_CONCURRENCY = 16;
 /** Sends one slot takes at a time. */
 export const BATCH = 20;
-const POLL_MS = 1000;
 /** An SMTP transaction's timeouts add up to a few minutes; the lease outlasts them. */
 const LEASE_MS = 10 * 60_000;
 const INTERRUPTED = 'interrupted (process stopped)';
@@ -45,25 +39,13 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
   const { config, repos, log } = deps;
   const q = repos.outbound;
   const random = opts.random ?? Math.random;
-  const resolver = createResolver(config.dnsServers);
+  const lookupMx = cachedMxLookup(createResolver(config.dnsServers), config.allowInsecureWebhooks, deps.now);
   const helo = config.mxHost || hostname();
   const slots = createSlots(OUTBOUND_CONCURRENCY, OUTBOUND_PER_DESTINATION);
   const inflight = new Set<string>();
   const eventsInflight = new Set<string>();
-  const running = new Set<Promise<void>>();
-  let started = false;
-  let stopping = false;
-  let timer: NodeJS.Timeout | undefined;
-  let kickQueued = false;
-  let recovered: Promise<void> = Promise.resolve();
 
-  function track(p: Promise<void>): Promise<void> {
-    running.add(p);
-    void p.finally(() => running.delete(p));
-    return p;
-  }
-
-  async function pass(): Promise<{ launched: Promise<void>[]; wakeIn: number }> {
+  async function pass(): Promise<{ launched: Promise<Promise<void>[]>; wakeIn: number }> {
     const now = deps.now();
     const launched: Promise<void>[] = [];
     let wakeIn = POLL_MS;
@@ -84,7 +66,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
         const batch = groups.splice(0, Math.min(BATCH, Math.max(1, share))).flat();
         slots.hold(d.dest);
         for (const r of batch) inflight.add(r.id);
-        launched.push(track(run(d.dest, batch, now)));
+        launched.push(run(d.dest, batch, now));
       }
     }
     const nextEvent = await q.nextEventAt();
@@ -93,9 +75,9 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
       if (eventsInflight.size >= EVENT_CONCURRENCY) break;
       if (eventsInflight.has(e.id)) continue;
       eventsInflight.add(e.id);
-      launched.push(track(postEvent(e, now)));
+      launched.push(postEvent(e, now));
     }
-    return { launched, wakeIn };
+    return { launched: Promise.resolve(launched), wakeIn };
   }
 
   async function run(dest: string, group: Recipient[], now: number): Promise<void> {
@@ -107,7 +89,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     } finally {
       slots.release(dest);
       for (const r of group) inflight.delete(r.id);
-      kick();
+      loop.kick();
     }
   }
 
@@ -120,7 +102,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     let dnsError: { message: string; permanent: boolean } | null = null;
     if (!config.smtpRelay) {
       try {
-        hosts = await resolveMx(resolver, dest, config.allowInsecureWebhooks);
+        hosts = await lookupMx(dest);
       } catch (err) {
         dnsError = { message: (err as Error).message, permanent: err instanceof PermanentDnsError };
       }
@@ -192,63 +174,21 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     }
   }
 
-  const passOnce = onePassAtATime(async (): Promise<Promise<void>[]> => {
-    let launched: Promise<void>[] = [];
-    let wakeIn = POLL_MS;
-    try {
-      await recovered;
-      ({ launched, wakeIn } = await pass());
-    } catch (err) {
-      log.error('outbound pass failed', { err });
-    }
-    if (started) {
-      clearTimeout(timer);
-      timer = setTimeout(() => void runPass(), Math.max(0, wakeIn)).unref();
-    }
-    return launched;
+  const loop = createQueueLoop({
+    name: 'outbound',
+    log,
+    pass,
+    async recover() {
+      const n = await q.recoverInterrupted(deps.now(), INTERRUPTED);
+      if (n > 0) log.warn('re-queued outbound attempts interrupted by a stop', { count: n });
+    },
+    stopWaitMs: config.webhookTimeoutMs + 1000,
   });
-
-  function runPass(): Promise<Promise<void>[]> {
-    return stopping ? Promise.resolve([]) : passOnce();
-  }
-
-  function kick(): void {
-    if (!started || stopping || kickQueued) return;
-    kickQueued = true;
-    setImmediate(() => {
-      kickQueued = false;
-      if (started) void runPass();
-    });
-  }
-
   return {
-    start() {
-      if (started) return;
-      started = true;
-      stopping = false;
-      // Passes wait for it: no claim before the attempts a stop left open are closed.
-      recovered = q.recoverInterrupted(deps.now(), INTERRUPTED).then(
-        (n) => {
-          if (n > 0) log.warn('re-queued outbound attempts interrupted by a stop', { count: n });
-        },
-        (err: unknown) => log.error('could not recover interrupted outbound attempts', { err }),
-      );
-      void runPass();
-    },
-    kick,
+    ...loop,
     async stop() {
-      started = false;
-      stopping = true;
-      clearTimeout(timer);
-      let bound: NodeJS.Timeout | undefined;
-      const limit = new Promise<void>((resolve) => (bound = setTimeout(resolve, config.webhookTimeoutMs + 1000)));
-      await Promise.race([Promise.allSettled([...running]), limit]);
-      clearTimeout(bound);
+      await loop.stop();
       closeTransfers();
-    },
-    async runOnce() {
-      const launched = await runPass();
-      await Promise.allSettled([...launched, ...running]);
     },
   };
 }

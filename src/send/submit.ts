@@ -6,7 +6,7 @@ import { newId } from '../ids.js';
 import { canSend } from '../api/domain-json.js';
 import type { Auth } from '../api/guard.js';
 import { compose, newMessageId } from './compose.js';
-import { dkimPrivateKey } from './dkim-key.js';
+import { dkimSigningKey } from './dkim-key.js';
 import { bounceAddress, destinationOf } from './envelope.js';
 import { validateSend, type SendBody } from './request.js';
 
@@ -84,7 +84,7 @@ export async function submitSend(
   const messageId = newMessageId(domain.name);
   const raw = await compose(
     { ...valid.composition, inReplyTo, references },
-    { domain: domain.name, selector: domain.dkim!.selector, privateKey: dkimPrivateKey(deps.config.secret, domain.dkim!) },
+    { domain: domain.name, selector: domain.dkim!.selector, privateKey: dkimSigningKey(deps.config.secret, domain.dkim!) },
     messageId,
     new Date(now),
   );

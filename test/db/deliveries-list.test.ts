@@ -300,6 +300,11 @@ describe('delivery queue', () => {
         'CORRELATED SCALAR SUBQUERY 4 | SEARCH deliveries USING COVERING INDEX deliveries_due (status=? AND dest=?)',
     );
     expect(planOf(deps, QUEUE_SQL.dueFor, { dest: 'x', now: 1, limit: 1 })).toEqual(['SEARCH deliveries USING INDEX deliveries_due (status=? AND dest=? AND next_attempt_at<?)']);
-    expect(planOf(deps, QUEUE_SQL.lease, { id: 'x', now: 1, leaseUntil: 2 })).toEqual(['SEARCH deliveries USING INDEX sqlite_autoindex_deliveries_1 (id=?)']);
+    // One statement leases a whole claim, each row by its primary key, never by walking the pending rows.
+    expect(planOf(deps, QUEUE_SQL.lease, { ids: '["x","y"]', now: 1, leaseUntil: 2 })).toEqual([
+      'SEARCH deliveries USING INDEX sqlite_autoindex_deliveries_1 (id=?)',
+      'LIST SUBQUERY 1',
+      'SCAN json_each VIRTUAL TABLE INDEX 1:',
+    ]);
   });
 });

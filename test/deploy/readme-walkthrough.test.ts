@@ -1,16 +1,111 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accepts, freePorts, readmeBlocks, ROOT, shell, SLOW, stop, waitFor, type Shell } from '../helpers/shell.js';
 
 // Runs README's "Five-minute walkthrough" as written, in bash, as a newcomer would: terminal 1
 // (DNS server + Mailhook) and terminal 2 (receiver) as background processes, then terminal 3.
 // Only the port numbers are rewritten to free ones (Mailhook's own through HTTP_PORT and
 // SMTP_PORT, since the README relies on the defaults), DATA_DIR and zone.json go to a temp dir.
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const README_PORTS = [3000, 2525, 4000, 5300] as const;
+/** The second SMTP server of "Walkthrough: send with DKIM to a local mail server". */
+const SEND_MX_PORT = 2526;
+const SLOW = 180_000; // 2 busy cores: npm, npx and tsx each take seconds to start
+
+/** The text between `heading` and the next heading of its level or above. */
+function section(markdown: string, heading: string): string {
+  const start = markdown.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`README.md has no "${heading}" section`);
+  const level = /^#+/.exec(heading)![0];
+  // Level 2 and below only: a "# " line is a comment in the sh blocks (the title is the only level 1).
+  const next = new RegExp(`\n#{2,${level.length}} `, 'g');
+  next.lastIndex = start + 1;
+  const end = next.exec(markdown)?.index ?? -1;
+  return markdown.slice(start, end < 0 ? undefined : end);
+}
+
+/** The ```sh blocks of a section. */
+const shBlocks = (text: string) => [...text.matchAll(/^```(?:sh|bash)\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+
+/** The ```sh blocks between the "## Five-minute walkthrough" heading and the next "## " heading. */
+const walkthroughBlocks = (markdown: string) => shBlocks(section(markdown, '## Five-minute walkthrough'));
+
+/** A port free for TCP on every interface and for UDP on 127.0.0.1 (the DNS server needs both). */
+async function freePorts(n: number): Promise<number[]> {
+  const held: Server[] = [];
+  const ports: number[] = [];
+  while (ports.length < n) {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, resolve));
+    held.push(server);
+    const port = (server.address() as { port: number }).port;
+    const udp = createSocket('udp4');
+    const udpFree = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    if (udpFree) udp.close();
+    if (udpFree && !ports.includes(port)) ports.push(port);
+  }
+  await Promise.all(held.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+interface Shell {
+  child: ChildProcess;
+  stdout: () => string;
+  all: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `bash -c script` in its own process group, so stop() reaches everything it started. */
+function shell(script: string, env: NodeJS.ProcessEnv): Shell {
+  const child = spawn('bash', ['-c', script], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let all = '';
+  child.stdout!.on('data', (d: Buffer) => ((stdout += d), (all += d)));
+  child.stderr!.on('data', (d: Buffer) => (all += d));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return { child, stdout: () => stdout, all: () => all, exited };
+}
+
+const groupAlive = (pid: number) => {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function stop(sh: Shell | undefined): Promise<void> {
+  const pid = sh?.child.pid;
+  if (!pid || !groupAlive(pid)) return;
+  process.kill(-pid, 'SIGTERM');
+  for (let i = 0; i < 100 && groupAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (groupAlive(pid)) process.kill(-pid, 'SIGKILL');
+}
+
+async function waitFor(what: string, sh: Shell, ready: () => boolean | Promise<boolean>, timeoutMs = SLOW): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ready())) {
+    if (sh.child.exitCode !== null) throw new Error(`${what}: the shell exited with ${sh.child.exitCode}:\n${sh.all()}`);
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs / 1000} s:\n${sh.all()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
 
 /** Every top-level JSON object in `text` (curl answers end without a newline, so they run together). */
 function jsonObjects(text: string): Record<string, unknown>[] {
@@ -40,7 +135,11 @@ function jsonObjects(text: string): Record<string, unknown>[] {
 }
 
 describe('README five-minute walkthrough, run for real', () => {
-  const blocks = readmeBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'), '## Five-minute walkthrough');
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const blocks = walkthroughBlocks(readme);
+  // What the newcomer's third terminal holds after the walkthrough, for the sending walkthrough.
+  let state: { token: string; dom: string } | undefined;
+  let mx: Shell | undefined;
   let dir: string;
   let env: NodeJS.ProcessEnv;
   let ports: Map<number, number>;
@@ -62,8 +161,8 @@ describe('README five-minute walkthrough, run for real', () => {
     expect(blocks, 'three sh blocks: terminal 1, the receiver, terminal 3').toHaveLength(3);
     for (const p of README_PORTS) expect(blocks.join('\n'), `the walkthrough uses port ${p}`).toMatch(new RegExp(`\\b${p}\\b`));
     dir = mkdtempSync(join(tmpdir(), 'mailhook-readme-'));
-    const free = await freePorts(README_PORTS.length);
-    ports = new Map(README_PORTS.map((p, i) => [p, free[i]!]));
+    const free = await freePorts(README_PORTS.length + 1);
+    ports = new Map([...README_PORTS, SEND_MX_PORT].map((p, i) => [p, free[i]!]));
     // A newcomer's shell: nothing from this test run's environment but the basics.
     const basics = Object.entries(process.env).filter(([k]) => ['PATH', 'HOME', 'TMPDIR', 'LANG'].includes(k));
     env = { ...Object.fromEntries(basics), DATA_DIR: join(dir, 'data'), HTTP_PORT: String(ports.get(3000)), SMTP_PORT: String(ports.get(2525)) };
@@ -75,7 +174,7 @@ describe('README five-minute walkthrough, run for real', () => {
   }, SLOW * 2);
 
   afterAll(async () => {
-    await Promise.all([stop(terminal1), stop(receiver)]);
+    await Promise.all([stop(terminal1), stop(receiver), stop(mx)]);
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
@@ -84,7 +183,8 @@ describe('README five-minute walkthrough, run for real', () => {
     expect(third, 'the domain is verified through the API, not the admin CLI').not.toMatch(/--force|mailhook domain verify/);
     expect(third).toMatch(/-X POST localhost:3000\/api\/domains\/\$DOM\/verify/);
 
-    const run = shell(`set -e\n${rewrite(third)}`, env);
+    // The shell variables the sending walkthrough goes on with (printed by the test, not the README).
+    const run = shell(`set -e\n${rewrite(third)}\nprintf '\\nSTATE %s %s\\n' "$TOKEN" "$DOM"`, env);
     const timer = setTimeout(() => void stop(run), SLOW);
     const code = await run.exited;
     clearTimeout(timer);
@@ -122,5 +222,44 @@ describe('README five-minute walkthrough, run for real', () => {
     expect(event.type).toBe('email.received');
     expect(event.data.subject).toBe('Hello Mailhook');
     expect(event.data.text).toContain('It works');
+    const [, token, dom] = /^STATE (\S+) (\S+)$/m.exec(run.stdout())!;
+    state = { token: token!, dom: dom! };
+  });
+
+  it('sends with DKIM: the second SMTP server sees dkim=pass, the receiver a signed email.sent', { timeout: SLOW * 2 }, async () => {
+    expect(state, 'the five-minute walkthrough ran first').toBeDefined();
+    const text = section(readme, '### Walkthrough: send with DKIM to a local mail server');
+    const [mxBlock, sendBlock] = shBlocks(text);
+    expect(shBlocks(text), 'two sh blocks: the second SMTP server, the third terminal').toHaveLength(2);
+    const restart = /`(DNS_SERVERS=\S+ ALLOW_INSECURE_WEBHOOKS=true OUTBOUND_SMTP_PORT=\d+ npm start)`/.exec(text)?.[1];
+    expect(restart, 'the restart command of the first terminal').toBeDefined();
+
+    mx = shell(rewrite(mxBlock!), env);
+    await waitFor('the second SMTP server', mx, () => accepts(ports.get(SEND_MX_PORT)!));
+    // "Restart Mailhook in the first terminal": its DNS server (started with &) keeps running there.
+    await stop(terminal1);
+    terminal1 = shell(`${rewrite(blocks[0]!.split('\n')[0]!)}\n${rewrite(restart!)}`, env);
+    await waitFor('Mailhook, restarted', terminal1, () => terminal1!.all().includes('"mailhook started"'));
+    await waitFor('the DNS server, restarted', terminal1, () => terminal1!.stdout().includes(`answering on 127.0.0.1:${ports.get(5300)}`));
+
+    const preamble = `H='content-type: application/json'\nA="authorization: Bearer ${state!.token}"\nDOM=${state!.dom}`;
+    const run = shell(`set -e\n${preamble}\n${rewrite(sendBlock!)}`, env);
+    const code = await run.exited;
+    expect(code, run.all()).toBe(0);
+    const answers = jsonObjects(run.stdout());
+    expect(answers.find((o) => o.name === 'example.com'), run.stdout()).toMatchObject({ can_send: true });
+    const hook = answers.find((o) => typeof o.secret === 'string' && o.url !== undefined) as { secret: string } | undefined;
+    expect(hook?.secret, run.stdout()).toMatch(/^whsec_/);
+    const queued = answers.find((o) => o.status === 'queued') as { id: string } | undefined;
+    expect(queued?.id, run.stdout()).toMatch(/^snd_/);
+
+    await waitFor('the message at the second SMTP server', mx, () => mx!.stdout().includes('dkim='), 60_000);
+    expect(mx.stdout()).toContain(`bounce+${queued!.id}@example.com dkim=pass`);
+    await waitFor('the email.sent event', receiver!, () => receiver!.stdout().includes('"email.sent"'), 60_000);
+    const printed = receiver!.stdout().slice(receiver!.stdout().lastIndexOf('\n{'));
+    const body = /^\} (\{.*"email\.sent".*)$/m.exec(printed)![1]!;
+    const headers = Object.fromEntries([...printed.matchAll(/^\s+'?([a-z0-9-]+)'?: '([^']*)',?$/gm)].map((m) => [m[1]!, m[2]!]));
+    const event = new Webhook(hook!.secret).verify(body, headers) as { type: string; data: { send_id: string; recipient: string; smtp: { code: number } } };
+    expect(event).toMatchObject({ type: 'email.sent', data: { send_id: queued!.id, recipient: 'ada@inbox.test', smtp: { code: 250 } } });
   });
 });

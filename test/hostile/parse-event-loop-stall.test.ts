@@ -69,6 +69,8 @@ describe('issue 11 item 2: pathological parses do not block the event loop', () 
     const results = await Promise.all([1, 2, 3].map(() => api!.call('POST', '/api/routes/test', { token: s.token, body })));
     expect(results.map((r) => r.status).sort()).toEqual([200, 200, 429]);
     expect(results.find((r) => r.status === 429)!.headers.get('retry-after')).toBe('1');
+    // The refused body is not read to keep the connection: it is closed.
+    expect(results.find((r) => r.status === 429)!.headers.get('connection')).toBe('close');
     // Slots are given back: the next one runs.
     expect((await api.call('POST', '/api/routes/test', { token: s.token, body })).status).toBe(200);
   }, 60_000);

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dkimVerify } from 'mailauth';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/db/open.js';
 import { closeTransfers } from '../../src/send/transfer.js';
@@ -9,7 +10,7 @@ import { createOutboundWorker } from '../../src/send/outbound-worker.js';
 import { signup, testApi, type TestApi } from '../helpers/api.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { startMxServer, type MxServer } from '../helpers/mx-server.js';
-import { sendingDomain } from '../helpers/sending.js';
+import { sendingDomain, staticResolver } from '../helpers/sending.js';
 import { startSmtp } from '../helpers/smtp.js';
 
 let dns: TestDnsServer;
@@ -78,6 +79,9 @@ describe('forward routes', () => {
       const original = Buffer.from(ORIGINAL);
       expect(got.raw.subarray(got.raw.length - original.length).equals(original)).toBe(true);
       expect(got.raw.toString()).toContain(`X-Mailhook-Forwarded: ${route.body.id}\r\n`);
+      // The forwarding domain's signature covers the loop mark and the original as they went out.
+      const verified = await dkimVerify(got.raw, { resolver: staticResolver([d.dkimRecord]) });
+      expect(verified.results.map((r) => [r.signingDomain, r.status.result])).toEqual([['example.com', 'pass']]);
       // The forward shows on the message like a delivery: status and attempts.
       const msgId = (api.deps.db.prepare('SELECT id FROM messages').get() as { id: string }).id;
       const view = await api.call('GET', `/api/messages/${msgId}`, { token });

@@ -1,0 +1,66 @@
+import type { MessageWithDomains, StoredAttachment } from '../db/messages.js';
+
+/** A stored message as its first attempts need it: what acceptInbound just committed. */
+export interface HandedOff {
+  message: MessageWithDomains;
+  attachments: StoredAttachment[];
+}
+
+/**
+ * Bounds of the hand-off: entries beyond them are dropped, oldest first (their attempts read the
+ * rows, as a retry does). Weighed by twice the raw size (text and html as JS strings).
+ */
+export const HANDOFF_MAX_ENTRIES = 2048;
+export const HANDOFF_MAX_BYTES = 32 * 1024 * 1024;
+
+/**
+ * From acceptInbound to the delivery worker, in memory: a message just committed, so that its
+ * first attempts build their payload without reading back and re-parsing the row they were
+ * queued with (issue 14). The database stays the source of truth: an entry is added only after
+ * the commit that made the message durable, each of its deliveries takes it once, and any
+ * attempt that finds nothing here (a retry, after a restart, after eviction) reads the rows.
+ */
+export interface Handoff {
+  /** After the commit: `uses` attempts (one per delivery queued with it) may take it. */
+  put(entry: HandedOff, uses: number): void;
+  take(messageId: string): HandedOff | null;
+}
+
+const byOwner = new WeakMap<object, Handoff>();
+
+/** The hand-off of one repository (deps.repos: tests run several in one process). */
+export function handoff(repos: object): Handoff {
+  let h = byOwner.get(repos);
+  if (!h) byOwner.set(repos, (h = createHandoff()));
+  return h;
+}
+
+export function createHandoff(maxEntries = HANDOFF_MAX_ENTRIES, maxBytes = HANDOFF_MAX_BYTES): Handoff {
+  const entries = new Map<string, { entry: HandedOff; uses: number; weight: number }>();
+  let bytes = 0;
+  const drop = (id: string) => {
+    const e = entries.get(id);
+    if (!e) return;
+    entries.delete(id);
+    bytes -= e.weight;
+  };
+  return {
+    put(entry, uses) {
+      const weight = entry.message.size * 2;
+      if (uses <= 0 || weight > maxBytes) return;
+      drop(entry.message.id);
+      entries.set(entry.message.id, { entry, uses, weight });
+      bytes += weight;
+      for (const id of entries.keys()) {
+        if (entries.size <= maxEntries && bytes <= maxBytes) break;
+        drop(id);
+      }
+    },
+    take(messageId) {
+      const e = entries.get(messageId);
+      if (!e) return null;
+      if (--e.uses <= 0) drop(messageId);
+      return e.entry;
+    },
+  };
+}

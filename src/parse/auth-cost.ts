@@ -1,0 +1,34 @@
+/**
+ * Whether the auth checks of a message in memory are cheap enough for the event loop (issue 14,
+ * measured: on a loaded 2-core machine, ordinary mail checked on the main thread went ~1.5×
+ * faster than through the auth thread, whose every hop waits for a core). A DKIM verifier's
+ * work grows with signatures × headers each names × headers it searches, and its body hashes
+ * with the signatures: past these counts, or past PARSE_OFF_THREAD_BYTES, the thread takes it.
+ * The worst within them we built (8 signatures with their own `l=`, each naming 480 headers of
+ * 200 bytes, 228 KB) took 60–150 ms of the loop on that machine; past them, seconds
+ * (test/hostile/auth-event-loop-stall.test.ts).
+ */
+export const AUTH_ON_LOOP_MAX_HEADERS = 500;
+export const AUTH_ON_LOOP_MAX_SIGNATURES = 8;
+
+const LF = 0x0a;
+
+export function cheapToCheck(raw: Buffer, maxBytes: number): boolean {
+  if (raw.length > maxBytes) return false;
+  let headers = 0;
+  let signatures = 0;
+  for (let at = 0; at < raw.length; ) {
+    const c = raw[at];
+    if (c === LF || (c === 0x0d && raw[at + 1] === LF)) break; // the empty line: end of the header block
+    if (c !== 0x20 && c !== 0x09) {
+      if (++headers > AUTH_ON_LOOP_MAX_HEADERS) return false;
+      // DKIM-Signature, ARC-Seal, ARC-Message-Signature, ARC-Authentication-Results: each one costs a verification.
+      const name = raw.toString('latin1', at, Math.min(at + 15, raw.length)).toLowerCase();
+      if ((name.startsWith('dkim-signature:') || name.startsWith('arc-')) && ++signatures > AUTH_ON_LOOP_MAX_SIGNATURES) return false;
+    }
+    const next = raw.indexOf(LF, at);
+    if (next < 0) break;
+    at = next + 1;
+  }
+  return true;
+}

@@ -1,0 +1,119 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Route } from '../../src/db/routes.js';
+import { createHandoff, type HandedOff } from '../../src/deliver/handoff.js';
+import { newWebhookSecret } from '../../src/deliver/sign.js';
+import { createDeliveryWorker, retryNow, type DeliveryWorker } from '../../src/deliver/worker.js';
+import { addRoute, seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
+import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('hand-off from accept to the delivery worker (issue 14)', () => {
+  let deps: TestDeps;
+  let smtp: RunningSmtp;
+  let worker: DeliveryWorker;
+  let receiver: WebhookReceiver;
+  let routes: Route[];
+  let reads: number;
+
+  beforeEach(async () => {
+    deps = testDeps();
+    receiver = await startWebhookReceiver();
+    const { user, domain } = await seedUserAndDomain(deps, 'example.com');
+    const other = await seedUserAndDomain(deps, 'example.org');
+    routes = [
+      await addRoute(deps, { userId: user.id, domainId: domain.id }, { action: 'webhook', destination: receiver.url + '/one', secret: newWebhookSecret() }),
+      await addRoute(deps, { userId: user.id, domainId: domain.id }, { action: 'webhook', destination: receiver.url + '/two', secret: newWebhookSecret(), priority: 2 }),
+      await addRoute(deps, { userId: other.user.id, domainId: other.domain.id }, { match: '*@example.org', action: 'webhook', destination: receiver.url + '/org', secret: newWebhookSecret() }),
+    ];
+    // Every read of a stored message by id, as the worker did for each attempt before the hand-off.
+    reads = 0;
+    const messages = deps.repos.messages as { getById(id: string): Promise<unknown> };
+    const getById = messages.getById.bind(messages);
+    messages.getById = (id: string) => {
+      reads++;
+      return getById(id);
+    };
+    worker = createDeliveryWorker(deps);
+    worker.start();
+    smtp = await startSmtp(deps, { onStored: worker.kick });
+  });
+
+  afterEach(async () => {
+    await smtp.close();
+    await worker.stop();
+    await receiver.close();
+    deps.cleanup();
+  });
+
+  it('first attempts post without reading the message back, and a retry from the rows posts the same bytes', async () => {
+    // Every route's first attempt fails, so each delivery is retried from the database.
+    receiver.next({ status: 500 }, { status: 500 }, { status: 500 });
+    await smtp.transport.sendMail({
+      from: '"Zoë Sender" <zoe@sender.test>',
+      to: ['support@example.com', 'sales@example.org'],
+      cc: 'Ünïcode <cc@example.com>',
+      subject: 'Grüße — invoice 7',
+      text: 'Paid it.\n\n-- \nZoë\n\nOn Mon, Nov 24, 2025 Ada <ada@example.com> wrote:\n> Please pay.\n',
+      html: '<p>Paid <b>it</b>.</p>',
+      headers: { 'X-Custom': 'valeur été' },
+      attachments: [{ filename: 'note.txt', content: 'small attachment' }],
+    });
+    const first = await receiver.waitFor(3);
+    expect(reads).toBe(0);
+    expect(first.map((r) => r.url).sort()).toEqual(['/one', '/org', '/two']);
+
+    const deliveries = deps.db!.prepare("SELECT id, user_id FROM deliveries ORDER BY id").all() as { id: string; user_id: string }[];
+    expect(deliveries).toHaveLength(3);
+    await until(async () => (await Promise.all(deliveries.map((d) => deps.repos.deliveries.getById(d.id)))).every((d) => d!.lastStatus === 500));
+    for (const d of deliveries) await retryNow(deps, d.user_id, d.id);
+    worker.kick();
+    const all = await receiver.waitFor(6);
+    expect(reads).toBe(3);
+    for (const path of ['/one', '/two', '/org']) {
+      const [a, b] = all.filter((r) => r.url === path);
+      expect(b!.headers['webhook-id']).toBe(a!.headers['webhook-id']);
+      expect(b!.raw.equals(a!.raw)).toBe(true);
+    }
+    const event = JSON.parse(all.find((r) => r.url === '/one')!.body) as { data: Record<string, unknown> };
+    expect(event.data).toMatchObject({ subject: 'Grüße — invoice 7', route_id: routes[0]!.id });
+    expect((event.data.attachments as unknown[]).length).toBe(1);
+  });
+});
+
+describe('createHandoff', () => {
+  const entry = (id: string, size = 100): HandedOff => ({ message: { id, size } as HandedOff['message'], attachments: [] });
+
+  it('gives an entry to as many takers as it has deliveries, then forgets it', () => {
+    const h = createHandoff();
+    h.put(entry('msg_1'), 2);
+    expect(h.take('msg_1')?.message.id).toBe('msg_1');
+    expect(h.take('msg_1')?.message.id).toBe('msg_1');
+    expect(h.take('msg_1')).toBeNull();
+    h.put(entry('msg_2'), 0);
+    expect(h.take('msg_2')).toBeNull();
+  });
+
+  it('drops the oldest entries beyond its count and byte bounds', () => {
+    const h = createHandoff(2, 1000);
+    h.put(entry('msg_1'), 1);
+    h.put(entry('msg_2'), 1);
+    h.put(entry('msg_3'), 1);
+    expect(h.take('msg_1')).toBeNull();
+    expect(h.take('msg_2')).not.toBeNull();
+    h.put(entry('msg_4', 300), 1);
+    h.put(entry('msg_5', 300), 1); // 2 × 300 × 2 bytes weighed: over 1000, msg_3 and msg_4 go
+    expect(h.take('msg_3')).toBeNull();
+    expect(h.take('msg_4')).toBeNull();
+    expect(h.take('msg_5')).not.toBeNull();
+    h.put(entry('msg_6', 600), 1); // alone over the bound: never kept
+    expect(h.take('msg_6')).toBeNull();
+  });
+});
