@@ -165,7 +165,10 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
   status_code   INTEGER,
   latency_ms    BIGINT,
   response_body TEXT,
-  error         TEXT
+  error         TEXT,
+  -- The node that made it (DESIGN §10): the session's application_name, which every node's pool
+  -- sets to its NODE_ID (src/node-id.ts, pool.ts), so no statement passes it.
+  node_id       TEXT DEFAULT current_setting('application_name')
 );
 CREATE INDEX IF NOT EXISTS delivery_attempts_delivery ON delivery_attempts(delivery_id, id);
 -- Open attempts are few: the reclaim and the fence look them up by delivery.
@@ -283,7 +286,8 @@ CREATE TABLE IF NOT EXISTS send_attempts (
   mx           TEXT,
   code         INTEGER,
   reply        TEXT,
-  error        TEXT
+  error        TEXT,
+  node_id      TEXT DEFAULT current_setting('application_name') -- as delivery_attempts.node_id
 );
 CREATE INDEX IF NOT EXISTS send_attempts_recipient ON send_attempts(recipient_id, id);
 CREATE INDEX IF NOT EXISTS send_attempts_open ON send_attempts(recipient_id) WHERE finished_at IS NULL;

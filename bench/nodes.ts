@@ -1,124 +1,159 @@
-// `npm run bench:nodes` (issue 15): the PostgreSQL engine against SQLite, at the repository, same
-// load, same run. (1) Storing SMTP transactions (storeInbound: a message, its inline raw blob, a
-// recipient, 2 deliveries) from 32 concurrent senders: SQLite's group commit vs PostgreSQL's
-// concurrent commits (synchronous_commit=on, fsync on) through one node's pool, then two nodes'.
-// (2) The queue's claim rate: 8 concurrent claimers (dueFor + claim) draining the same backlog.
-// PostgreSQL runs in a throwaway cluster on this machine (test/helpers/pg-cluster.ts).
-// Run: node --import tsx bench/nodes.ts   (BENCH_NODES_MESSAGES, BENCH_NODES_BACKLOG)
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { openDb } from '../src/db/open.js';
-import { lazyPgRepository } from '../src/db/pg/lazy.js';
-import type { InboundCopy, Repository } from '../src/db/repository.js';
-import { createSqliteRepository } from '../src/db/sqlite-repository.js';
-import { newId } from '../src/ids.js';
-import { emptyParsed } from '../src/parse/parse-message.js';
-import { startPgCluster } from '../test/helpers/pg-cluster.js';
-import { envInt, fmt, guarded, ratio, report } from './lib/report.js';
+/**
+ * `npm run bench:nodes` (DESIGN §10): what PostgreSQL + S3 cost and give, in the same run.
+ * 1. Ingest, msg/s counted when the webhook arrived: one node on SQLite, one node on PostgreSQL,
+ *    two nodes on PostgreSQL (the same load split over both SMTP ports), BENCH_NODES_MESSAGES
+ *    (3,000) messages of 4 KiB over BENCH_NODES_CONNECTIONS (40) connections after a warm-up.
+ * 2. The delivery queue's claim rate on PostgreSQL: BENCH_CLAIM_ROWS (6,000) due deliveries
+ *    claimed by 8 concurrent claimers vs by one, each claimed exactly once; and the same with a
+ *    one-statement SKIP LOCKED claim of the queue's head, for comparison (bench/lib/pg-claims.ts).
+ * 0. At the repository, no processes: storeInbound and claim rates, PostgreSQL (one pool, two) vs
+ *    SQLite (bench/lib/nodes-repository.ts).
+ * 3. PostgreSQL's group commit: durable single-row commits one at a time vs from 16 connections
+ *    at once vs 50-row INSERTs (bench/lib/pg-commit.ts).
+ * PostgreSQL is a throwaway cluster (test/helpers/pg-cluster.ts, fsync on) on this machine, S3 is
+ * s3rver; small blobs live in the database on both engines (INLINE_BLOB_BYTES default).
+ */
+import { startPgCluster, type PgCluster } from '../test/helpers/pg-cluster.js';
+import { startS3Server, type S3Server } from '../test/helpers/s3-server.js';
+import { benchRepository } from './lib/nodes-repository.js';
+import { measureClaims } from './lib/pg-claims.js';
+import { measureCommits } from './lib/pg-commit.js';
+import { seedRoutes, startMailhook } from './lib/mailhook.js';
+import { plainMessage } from './lib/messages.js';
+import { startPgNodes } from './lib/nodes.js';
+import { startReceiver, type Receiver } from './lib/receiver.js';
+import { envInt, fmt, guarded, progress, ratio, report, type Row } from './lib/report.js';
+import { runLoad } from './lib/smtp-client.js';
 
-const MESSAGES = envInt('BENCH_NODES_MESSAGES', 3000);
-const BACKLOG = envInt('BENCH_NODES_BACKLOG', 4000);
-const SENDERS = 32;
-const CLAIMERS = 8;
-const DESTS = 16;
+const N = envInt('BENCH_NODES_MESSAGES', 3000);
+const CONNS = envInt('BENCH_NODES_CONNECTIONS', 40);
+const WARMUP = envInt('BENCH_NODES_WARMUP', 500);
+const CLAIM_ROWS = envInt('BENCH_CLAIM_ROWS', 6000);
+const DOMAIN = 'bench.test';
+/** BENCH_NODES_ONLY=repository,ingest,claims,commits runs a subset. */
+const only = process.env.BENCH_NODES_ONLY?.split(',').map((x) => x.trim());
+const wanted = (part: string) => !only || only.includes(part);
+const rcpt = (seq: number) => `in${seq % 50}@${DOMAIN}`;
 
-async function seed(repo: Repository) {
-  const user = await repo.users.insert({ id: newId('usr'), email: `${newId('usr')}@bench.test`, passwordHash: null, googleSub: null, createdAt: 0 });
-  const domain = { id: newId('dom'), userId: user.id, name: `${newId('dom')}.test`, status: 'pending' as const, verificationToken: 't', verifiedAt: null, webhookUrl: null, webhookSecret: null, createdAt: 0 };
-  await repo.domains.insert(domain);
-  return { userId: user.id, domainId: domain.id };
-}
-
-function copy(owner: { userId: string; domainId: string }, n: number, deliveries = 2): InboundCopy {
-  const id = newId('msg');
-  const rawKey = `msg/${id}/raw.eml`;
-  return {
-    message: {
-      id, ...owner, envelope: { mailFrom: 'a@sender.test', rcptTo: ['x@bench.test'], helo: 'h', remoteIp: '192.0.2.1', tls: false },
-      parsed: { ...emptyParsed(), subject: `m${n}`, text: 'x'.repeat(2000) }, auth: {}, size: 3000, rawKey, parseError: null, receivedAt: n, purgedAt: null,
-    },
-    attachments: [],
-    inlineBlobs: [{ key: rawKey, data: Buffer.alloc(3000, 120) }],
-    recipients: [{ address: 'x@bench.test', domainId: owner.domainId }],
-    deliveries: Array.from({ length: deliveries }, (_, i) => ({
-      id: newId('dlv'), userId: owner.userId, messageId: id, routeId: null, domainId: owner.domainId, url: `https://d${(n + i) % DESTS}.bench.test/hook`, secret: 's',
-    })),
-    forwards: [],
-  };
-}
-
-/** Messages per second stored by SENDERS concurrent senders spread over `repos` (one per node). */
-async function storeRate(repos: Repository[]): Promise<number> {
-  const owners = await Promise.all(repos.map(seed));
-  let next = 0;
-  const t = performance.now();
-  await Promise.all(
-    Array.from({ length: SENDERS }, async (_, s) => {
-      const node = s % repos.length;
-      for (let n = next++; n < MESSAGES; n = next++) await repos[node]!.storeInbound([copy(owners[node]!, n)], Date.now());
-    }),
+/** Sends `count` messages split evenly over `ports` (the connections too); returns how many got a 250 and when the load started. */
+async function load(ports: number[], from: number, count: number) {
+  const per = Math.ceil(count / ports.length);
+  const runs = await Promise.all(
+    ports.map((port, i) =>
+      runLoad({
+        port,
+        connections: Math.max(1, Math.round(CONNS / ports.length)),
+        messages: Math.min(per, count - i * per),
+        message: (s) => plainMessage(from + i * per + s, rcpt(s), 4096),
+        rcptTo: rcpt,
+        timeoutMs: 300_000,
+      }),
+    ),
   );
-  return MESSAGES / ((performance.now() - t) / 1000);
+  for (const r of runs) if (r.errors.length) console.error('  client errors:', r.errors.slice(0, 3));
+  return { accepted: runs.reduce((n, r) => n + r.accepted, 0), startedAt: Math.min(...runs.map((r) => r.startedAt)) };
 }
 
-/** Claims per second by CLAIMERS concurrent workers draining BACKLOG due deliveries; checks none is claimed twice. */
-async function claimRate(repo: Repository): Promise<number> {
-  const owner = await seed(repo);
-  for (let n = 0; n < BACKLOG; n += 100) await repo.storeInbound(Array.from({ length: 50 }, (_, i) => copy(owner, n + 2 * i)), 0);
-  const seen = new Set<string>();
-  const now = Date.now();
-  const t = performance.now();
-  await Promise.all(
-    Array.from({ length: CLAIMERS }, async (_, w) => {
-      for (let idle = 0; idle < DESTS; ) {
-        const dest = `https://d${(w + idle) % DESTS}.bench.test`;
-        const due = await repo.deliveries.dueFor(dest, now, 10);
-        const got = due.length ? await repo.deliveries.claim(due.map((d) => d.id), now, now + 40_000) : [];
-        for (const c of got) {
-          if (seen.has(c.delivery.id)) throw new Error(`claimed twice: ${c.delivery.id}`);
-          seen.add(c.delivery.id);
-        }
-        idle = due.length ? 0 : idle + 1;
-      }
-    }),
-  );
-  if (seen.size !== BACKLOG) throw new Error(`claimed ${seen.size} of ${BACKLOG}`);
-  return BACKLOG / ((performance.now() - t) / 1000);
-}
-
-await guarded('Several nodes: PostgreSQL vs SQLite (repository)', async () => {
-  const cluster = await startPgCluster();
-  const dir = mkdtempSync(join(tmpdir(), 'mailhook-bench-nodes-'));
-  const opened: Repository[] = [];
-  const sqlite = (name: string) => opened[opened.push(createSqliteRepository(openDb(join(dir, `${name}.db`)))) - 1]!;
-  const postgres = async (url: string) => {
-    const r = lazyPgRepository(url);
-    await r.ready;
-    return opened[opened.push(r) - 1]!;
-  };
-  try {
-    const store = { sqlite: await storeRate([sqlite('store')]), pg1: 0, pg2: 0 };
-    store.pg1 = await storeRate([await postgres(await cluster.createDatabase('store1'))]);
-    const url2 = await cluster.createDatabase('store2');
-    store.pg2 = await storeRate([await postgres(url2), await postgres(url2)]);
-    const claims = { sqlite: await claimRate(sqlite('claim')), pg: await claimRate(await postgres(await cluster.createDatabase('claim'))) };
-    report(
-      'Several nodes: PostgreSQL vs SQLite (repository)',
-      [
-        { scenario: `store ${MESSAGES} transactions, ${SENDERS} senders: PG 1 node vs SQLite`, mailhook: `${fmt(store.pg1)} msg/s`, baseline: `${fmt(store.sqlite)} msg/s`, ratio: ratio(store.pg1, store.sqlite), target: '—', met: '—' },
-        { scenario: `… PG 2 nodes (2 pools) vs PG 1 node`, mailhook: `${fmt(store.pg2)} msg/s`, baseline: `${fmt(store.pg1)} msg/s`, ratio: ratio(store.pg2, store.pg1), target: '—', met: '—' },
-        { scenario: `claim ${BACKLOG} deliveries, ${CLAIMERS} claimers: PG vs SQLite`, mailhook: `${fmt(claims.pg)} /s`, baseline: `${fmt(claims.sqlite)} /s`, ratio: ratio(claims.pg, claims.sqlite), target: '—', met: '—' },
-      ],
-      [
-        'SQLite: one writer, one fsync per group commit batch. PostgreSQL: each transaction its own commit (fsync on, synchronous_commit=on), WAL flushes shared by concurrent commits;',
-        'a transaction is a few round trips on loopback. Both on this machine, sharing its 2 cores with the benchmark itself: the two-node figure shows the database, not more CPUs.',
-      ],
-    );
-  } finally {
-    for (const r of opened) await r.close();
-    cluster.stop();
-    rmSync(dir, { recursive: true, force: true });
+/** Warm-up, then the measured load; msg/s = webhooks arrived / (last arrival − first MAIL). */
+async function measure(ports: number[], receiver: Receiver): Promise<number> {
+  if (WARMUP) {
+    const w = await load(ports, 1_000_000, WARMUP);
+    await receiver.waitFor(w.accepted, 120_000);
   }
-});
+  const before = receiver.firstAt.size;
+  const r = await load(ports, 0, N);
+  await receiver.waitFor(before + r.accepted, 180_000);
+  let last = 0;
+  let delivered = 0;
+  for (const [seq, at] of receiver.firstAt) {
+    if (typeof seq !== 'number' || seq >= 1_000_000) continue;
+    delivered++;
+    last = Math.max(last, at);
+  }
+  if (delivered < r.accepted) console.error(`  only ${delivered} of ${r.accepted} webhooks arrived`);
+  return delivered ? (delivered / (last - r.startedAt)) * 1000 : 0;
+}
+
+async function sqliteNode(): Promise<number> {
+  const receiver = await startReceiver();
+  const mh = await startMailhook('nodes-sqlite', (deps) => seedRoutes(deps, DOMAIN, [receiver.url]));
+  try {
+    return await measure([mh.smtpPort], receiver);
+  } finally {
+    await mh.stop();
+    await receiver.close();
+  }
+}
+
+async function pgNodes(cluster: PgCluster, s3: S3Server, count: number): Promise<number> {
+  const receiver = await startReceiver();
+  const url = await cluster.createDatabase(`bench_nodes${count}`);
+  const nodes = await startPgNodes(count, { ...s3.env, DATABASE_URL: url }, (deps) => seedRoutes(deps, DOMAIN, [receiver.url]));
+  try {
+    return await measure(nodes.map((n) => n.smtpPort), receiver);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await receiver.close();
+  }
+}
+
+async function main(): Promise<void> {
+  if (wanted('repository')) await benchRepository();
+  progress('starting a PostgreSQL cluster and s3rver');
+  const cluster = await startPgCluster();
+  const s3 = await startS3Server('mailhook-bench');
+  try {
+    if (wanted('ingest')) await guarded('several nodes: ingest', async () => {
+      progress('ingest: one node on SQLite');
+      const sqlite = await sqliteNode();
+      progress('ingest: one node on PostgreSQL');
+      const pg1 = await pgNodes(cluster, s3, 1);
+      progress('ingest: two nodes on PostgreSQL');
+      const pg2 = await pgNodes(cluster, s3, 2);
+      const rows: Row[] = [
+        { scenario: `ingest ${N}×4 KiB, ${CONNS} conns (msg/s, webhook arrived): 1 node PostgreSQL vs 1 node SQLite`, mailhook: fmt(pg1), baseline: fmt(sqlite), ratio: ratio(pg1, sqlite), target: 'printed', met: '—' },
+        { scenario: 'ingest: 2 nodes PostgreSQL vs 1 node PostgreSQL', mailhook: fmt(pg2), baseline: fmt(pg1), ratio: ratio(pg2, pg1), target: 'printed', met: '—' },
+        { scenario: 'ingest: 2 nodes PostgreSQL vs 1 node SQLite', mailhook: fmt(pg2), baseline: fmt(sqlite), ratio: ratio(pg2, sqlite), target: 'printed', met: '—' },
+      ];
+      report('Several nodes: ingest', rows, [
+        'All on one machine: the nodes, PostgreSQL, s3rver, the load client and the receiver share its cores, so a second node adds',
+        'no CPU; it shows the cost of coordination (claims racing on one queue), not the gain of a second machine.',
+      ]);
+    });
+
+    if (wanted('claims')) await guarded('several nodes: queue claims', async () => {
+      progress('claims: 1 and 8 concurrent claimers on PostgreSQL');
+      const url = await cluster.createDatabase('bench_claims');
+      const ours = await measureClaims(url, { rows: CLAIM_ROWS, claimers: [1, 8] });
+      const head = await measureClaims(url, { rows: CLAIM_ROWS, claimers: [1, 8], head: true });
+      const [one, eight] = [ours.get(1)!, ours.get(8)!];
+      const [headOne, headEight] = [head.get(1)!, head.get(8)!];
+      const once = (f: typeof one) => f.duplicates === 0 && f.claimed === CLAIM_ROWS;
+      report('Several nodes: queue claims on PostgreSQL', [
+        { scenario: `claims/s, 8 concurrent claimers vs 1 (${CLAIM_ROWS} due deliveries, one destination, batches of ${one.batch})`, mailhook: fmt(eight.rate), baseline: fmt(one.rate), ratio: ratio(eight.rate, one.rate), target: 'each once', met: once(eight) && once(one) ? 'met' : 'NOT MET' },
+        { scenario: 'claims/s, 8 claimers: Mailhook (dueFor + claim) vs one-statement SKIP LOCKED head claim', mailhook: fmt(eight.rate), baseline: fmt(headEight.rate), ratio: ratio(eight.rate, headEight.rate), target: 'printed', met: '—' },
+        { scenario: 'claims/s, one-statement head claim: 8 claimers vs 1', mailhook: fmt(headEight.rate), baseline: fmt(headOne.rate), ratio: ratio(headEight.rate, headOne.rate), target: 'printed', met: '—' },
+      ], [
+        `Mailhook: 8 claimers ${eight.claimed} claimed, ${eight.duplicates} twice. Each claim is one durable commit (lease + attempt rows).`,
+        'Limit: every claimer reads the same head of the queue (dueFor) and then races to claim it; SKIP LOCKED makes the losers come back',
+        'empty-handed, so 8 claimers claim about as fast as one. Locking the rows in the read (the head claim) lets them take disjoint rows.',
+      ]);
+    });
+
+    if (wanted('commits')) await guarded('several nodes: PostgreSQL commits', async () => {
+      progress('PostgreSQL commits: serial, concurrent, multi-row');
+      const url = await cluster.createDatabase('bench_commits');
+      const g = await measureCommits(url, { rows: envInt('BENCH_COMMIT_ROWS', 2000), connections: 16, batch: 50 });
+      report('Several nodes: PostgreSQL group commit, measured', [
+        { scenario: `durable 1-row commits/s, ${g.connections} connections at once vs one at a time`, mailhook: fmt(g.concurrent), baseline: fmt(g.serial), ratio: ratio(g.concurrent, g.serial), target: 'printed', met: '—' },
+        { scenario: `rows/s, ${g.batch}-row INSERT per commit vs 1-row commits one at a time`, mailhook: fmt(g.multiRow), baseline: fmt(g.serial), ratio: ratio(g.multiRow, g.serial), target: 'printed', met: '—' },
+        { scenario: 'ceiling, not used: synchronous_commit=off vs on, one at a time', mailhook: fmt(g.asyncCommit), baseline: fmt(g.serial), ratio: ratio(g.asyncCommit, g.serial), target: 'printed', met: '—' },
+      ], ['synchronous_commit=on, fsync on, 4 KiB rows: concurrent commits share WAL flushes, which is PostgreSQL\'s group commit.']);
+    });
+  } finally {
+    await s3.close();
+    cluster.stop();
+  }
+}
+
+await main();

@@ -12,8 +12,10 @@ import { clearSpool, spoolDir } from './inbound/spool.js';
 import { authCheck } from './inbound/auth-check.js';
 import { spamCheck } from './inbound/spam-check.js';
 import { exitOnSignals, gracefulStop } from './ops/shutdown.js';
+import { NODE_ID } from './node-id.js';
 import { createSmtpServer } from './smtp/server.js';
 import { createOutboundWorker } from './send/outbound-worker.js';
+import { startReclaimer } from './ops/reclaimer.js';
 import { removeFsOrphans } from './store/orphans.js';
 import { startSweeper } from './store/sweeper.js';
 
@@ -71,9 +73,11 @@ async function main(): Promise<void> {
   const wakeups = config.databaseUrl
     ? (await import('./db/pg/wake.js')).listenWakeups(config.databaseUrl, (kind) => (kind === 'deliveries' ? worker.kick() : outbound.kick()))
     : null;
-  log.info('mailhook started', { smtpPort, httpPort, metricsPort, dataDir: config.dataDir, blobs: deps.blobs.kind, engine: deps.repos.engine });
+  // One node closes the attempts of nodes that died once their lease ran out (src/ops/reclaimer.ts).
+  const reclaimer = deps.repos.engine === 'postgres' ? startReclaimer(deps.repos, { holder: NODE_ID, now: deps.now, log }) : null;
+  log.info('mailhook started', { smtpPort, httpPort, metricsPort, dataDir: config.dataDir, blobs: deps.blobs.kind, engine: deps.repos.engine, nodeId: NODE_ID });
 
-  const running = { smtp, http: metricsHttp ? [http, metricsHttp] : [http], worker, outbound, sweeper, wakeups };
+  const running = { smtp, http: metricsHttp ? [http, metricsHttp] : [http], worker, outbound, sweeper, wakeups, reclaimer };
   exitOnSignals(() => gracefulStop(deps, running, config.shutdownTimeoutMs), { log, timeoutMs: config.shutdownTimeoutMs });
 }
 

@@ -14,6 +14,8 @@ export interface Running {
   sweeper: { stop(): void };
   /** PostgreSQL's LISTEN connection (src/db/pg/wake.ts); null on SQLite. */
   wakeups?: { stop(): Promise<void> } | null;
+  /** The lease reclaimer (PostgreSQL): its lease is released so another node takes over at once. */
+  reclaimer?: { stop(): Promise<void> } | null;
 }
 
 /** Resolves with true when `p` settled within `ms`, false when the time ran out first. */
@@ -48,6 +50,7 @@ export async function gracefulStop(deps: Deps, running: Running, timeoutMs: numb
   const left = () => Math.max(0, deadline - Date.now());
   running.sweeper.stop();
   await running.wakeups?.stop();
+  await running.reclaimer?.stop();
   const [, attemptsDone] = await Promise.all([
     running.smtp.drain(timeoutMs),
     within(running.worker.stop(), timeoutMs),

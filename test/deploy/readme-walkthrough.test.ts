@@ -1,111 +1,18 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accepts, freePorts, readmeBlocks, ROOT, shell, SLOW, stop, waitFor, type Shell } from '../helpers/shell.js';
 
 // Runs README's "Five-minute walkthrough" as written, in bash, as a newcomer would: terminal 1
 // (DNS server + Mailhook) and terminal 2 (receiver) as background processes, then terminal 3.
 // Only the port numbers are rewritten to free ones (Mailhook's own through HTTP_PORT and
 // SMTP_PORT, since the README relies on the defaults), DATA_DIR and zone.json go to a temp dir.
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const README_PORTS = [3000, 2525, 4000, 5300] as const;
 /** The second SMTP server of "Walkthrough: send with DKIM to a local mail server". */
 const SEND_MX_PORT = 2526;
-const SLOW = 180_000; // 2 busy cores: npm, npx and tsx each take seconds to start
-
-/** The text between `heading` and the next heading of its level or above. */
-function section(markdown: string, heading: string): string {
-  const start = markdown.indexOf(`\n${heading}\n`);
-  if (start < 0) throw new Error(`README.md has no "${heading}" section`);
-  const level = /^#+/.exec(heading)![0];
-  // Level 2 and below only: a "# " line is a comment in the sh blocks (the title is the only level 1).
-  const next = new RegExp(`\n#{2,${level.length}} `, 'g');
-  next.lastIndex = start + 1;
-  const end = next.exec(markdown)?.index ?? -1;
-  return markdown.slice(start, end < 0 ? undefined : end);
-}
-
-/** The ```sh blocks of a section. */
-const shBlocks = (text: string) => [...text.matchAll(/^```(?:sh|bash)\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
-
-/** The ```sh blocks between the "## Five-minute walkthrough" heading and the next "## " heading. */
-const walkthroughBlocks = (markdown: string) => shBlocks(section(markdown, '## Five-minute walkthrough'));
-
-/** A port free for TCP on every interface and for UDP on 127.0.0.1 (the DNS server needs both). */
-async function freePorts(n: number): Promise<number[]> {
-  const held: Server[] = [];
-  const ports: number[] = [];
-  while (ports.length < n) {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, resolve));
-    held.push(server);
-    const port = (server.address() as { port: number }).port;
-    const udp = createSocket('udp4');
-    const udpFree = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    if (udpFree) udp.close();
-    if (udpFree && !ports.includes(port)) ports.push(port);
-  }
-  await Promise.all(held.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
-
-interface Shell {
-  child: ChildProcess;
-  stdout: () => string;
-  all: () => string;
-  exited: Promise<number | null>;
-}
-
-/** `bash -c script` in its own process group, so stop() reaches everything it started. */
-function shell(script: string, env: NodeJS.ProcessEnv): Shell {
-  const child = spawn('bash', ['-c', script], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let all = '';
-  child.stdout!.on('data', (d: Buffer) => ((stdout += d), (all += d)));
-  child.stderr!.on('data', (d: Buffer) => (all += d));
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  return { child, stdout: () => stdout, all: () => all, exited };
-}
-
-const groupAlive = (pid: number) => {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function stop(sh: Shell | undefined): Promise<void> {
-  const pid = sh?.child.pid;
-  if (!pid || !groupAlive(pid)) return;
-  process.kill(-pid, 'SIGTERM');
-  for (let i = 0; i < 100 && groupAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-  if (groupAlive(pid)) process.kill(-pid, 'SIGKILL');
-}
-
-async function waitFor(what: string, sh: Shell, ready: () => boolean | Promise<boolean>, timeoutMs = SLOW): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ready())) {
-    if (sh.child.exitCode !== null) throw new Error(`${what}: the shell exited with ${sh.child.exitCode}:\n${sh.all()}`);
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs / 1000} s:\n${sh.all()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const accepts = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
 
 /** Every top-level JSON object in `text` (curl answers end without a newline, so they run together). */
 function jsonObjects(text: string): Record<string, unknown>[] {
@@ -136,7 +43,7 @@ function jsonObjects(text: string): Record<string, unknown>[] {
 
 describe('README five-minute walkthrough, run for real', () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const blocks = walkthroughBlocks(readme);
+  const blocks = readmeBlocks(readme, '## Five-minute walkthrough');
   // What the newcomer's third terminal holds after the walkthrough, for the sending walkthrough.
   let state: { token: string; dom: string } | undefined;
   let mx: Shell | undefined;
@@ -228,10 +135,10 @@ describe('README five-minute walkthrough, run for real', () => {
 
   it('sends with DKIM: the second SMTP server sees dkim=pass, the receiver a signed email.sent', { timeout: SLOW * 2 }, async () => {
     expect(state, 'the five-minute walkthrough ran first').toBeDefined();
-    const text = section(readme, '### Walkthrough: send with DKIM to a local mail server');
-    const [mxBlock, sendBlock] = shBlocks(text);
-    expect(shBlocks(text), 'two sh blocks: the second SMTP server, the third terminal').toHaveLength(2);
-    const restart = /`(DNS_SERVERS=\S+ ALLOW_INSECURE_WEBHOOKS=true OUTBOUND_SMTP_PORT=\d+ npm start)`/.exec(text)?.[1];
+    const sendBlocks = readmeBlocks(readme, '### Walkthrough: send with DKIM to a local mail server');
+    const [mxBlock, sendBlock] = sendBlocks;
+    expect(sendBlocks, 'two sh blocks: the second SMTP server, the third terminal').toHaveLength(2);
+    const restart = /`(DNS_SERVERS=\S+ ALLOW_INSECURE_WEBHOOKS=true OUTBOUND_SMTP_PORT=\d+ npm start)`/.exec(readme)?.[1];
     expect(restart, 'the restart command of the first terminal').toBeDefined();
 
     mx = shell(rewrite(mxBlock!), env);

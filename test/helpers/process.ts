@@ -7,6 +7,8 @@ export interface MailhookProcess {
   child: ChildProcess;
   smtpPort: number;
   httpPort: number;
+  /** Which node this process is in the attempt rows and leases of a shared database (DESIGN §10). */
+  nodeId: string;
   /** Everything the process wrote to stderr so far (JSON log lines). */
   log(): string;
   kill(signal: NodeJS.Signals): Promise<number | null>;
@@ -26,12 +28,13 @@ export function startMailhook(env: Record<string, string>): Promise<MailhookProc
       stderr += d.toString();
       const line = stderr.split('\n').find((l) => l.includes('"mailhook started"'));
       if (!line) return;
-      const { smtpPort, httpPort } = JSON.parse(line) as { smtpPort: number; httpPort: number };
+      const { smtpPort, httpPort, nodeId } = JSON.parse(line) as { smtpPort: number; httpPort: number; nodeId: string };
       clearTimeout(timer);
       resolve({
         child,
         smtpPort,
         httpPort,
+        nodeId,
         log: () => stderr,
         kill: (signal) => {
           if (child.exitCode === null && child.signalCode === null) child.kill(signal);

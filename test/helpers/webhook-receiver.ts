@@ -29,6 +29,8 @@ export interface ReceivedRequest {
   closed: Promise<void>;
   /** Date.now() when it closed; null while the request is still open. */
   closedAt: number | null;
+  /** The status answered; null while unanswered (delay, hang). */
+  status: number | null;
 }
 
 export interface WebhookReceiver {
@@ -36,7 +38,8 @@ export interface WebhookReceiver {
   requests: ReceivedRequest[];
   /** Behaviours for the next requests, one each, in order; after them, the default. */
   next(...b: Behaviour[]): void;
-  setDefault(b: Behaviour): void;
+  /** After the queued ones: this behaviour, or this function of the request (and its 0-based index in `requests`). */
+  setDefault(b: Behaviour | ((index: number, req: ReceivedRequest) => Behaviour)): void;
   /** Resolves with the requests once there are at least `n`; rejects after `timeoutMs`. */
   waitFor(n: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
   close(): Promise<void>;
@@ -46,14 +49,13 @@ export interface WebhookReceiver {
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const requests: ReceivedRequest[] = [];
   const queue: Behaviour[] = [];
-  let fallback: Behaviour = {};
+  let fallback: Behaviour | ((index: number, req: ReceivedRequest) => Behaviour) = {};
   const waiters: { n: number; resolve: () => void }[] = [];
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const b = queue.shift() ?? fallback;
       let onClosed = () => {};
       const record: ReceivedRequest = {
         method: req.method ?? '',
@@ -65,7 +67,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         bytesSent: 0,
         closed: new Promise<void>((resolve) => (onClosed = resolve)),
         closedAt: null,
+        status: null,
       };
+      const b = queue.shift() ?? (typeof fallback === 'function' ? fallback(requests.length, record) : fallback);
       res.on('close', () => {
         record.closedAt = Date.now();
         onClosed();
@@ -117,6 +121,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
 function respond(res: ServerResponse, b: Behaviour, record: ReceivedRequest): void {
   if (res.destroyed) return;
   res.writeHead(b.status ?? 200, { 'content-type': 'text/plain', ...b.headers });
+  record.status = b.status ?? 200;
   if (!b.streamBytes) {
     res.end(b.body ?? '');
     record.bytesSent = Buffer.byteLength(b.body ?? '');

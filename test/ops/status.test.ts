@@ -49,11 +49,11 @@ describe('mailhook status', () => {
       await seedDelivery(deps, { userId: user.id, messageId: message.id, url: 'https://hooks.example.org/x' });
     }
     clock = now;
-    // A real sweep, recorded in the database by the sweeper itself.
+    // A real sweep, recorded in the database by the sweeper itself (once it holds its lease).
     const sweeper = startSweeper(deps);
-    sweeper.stop();
     const until = Date.now() + 10_000;
     while (!await deps.repos.opsState.lastSweep() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await sweeper.stop();
 
     const s = await status();
     expect(s.queues.webhook.depth).toBe(3);
@@ -86,9 +86,10 @@ describe('mailhook status', () => {
       await seedMessage(d, { userId: user.id, domainId: domain.id }, { attachments: 1 });
       t = Date.now();
       d.blobs = { ...d.blobs, delete: () => Promise.reject(new Error('store unreachable')) };
-      startSweeper(d).stop();
+      const sweeper = startSweeper(d);
       const until = Date.now() + 10_000;
       while (!await d.repos.opsState.lastSweep() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      await sweeper.stop();
       expect(await d.repos.opsState.lastSweep()).toMatchObject({ ok: false, error: 'store unreachable', lastSuccessAt: null });
     } finally {
       await d.cleanup();

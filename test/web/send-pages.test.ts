@@ -58,7 +58,7 @@ describe('dashboard: Reply form and Sent pages', () => {
     await page.getByRole('heading', { name: /cust@customer\.example/ }).waitFor();
     const sendId = page.url().split('/').pop()!;
     expect(await stack.deps.repos.sends.getById(sendId)).toMatchObject({ sourceMessageId: messageId });
-    expect(await stack.deps.repos.sends.raw(sendId)!.toString()).toContain('In-Reply-To: <q1@customer.example>');
+    expect((await stack.deps.repos.sends.raw(sendId))!.toString()).toContain('In-Reply-To: <q1@customer.example>');
 
     await page.goto(at('/sent'));
     await page.getByRole('link', { name: 'Re: Help please' }).waitFor();

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { NODE_ID } from '../../node-id.js';
 import type { PgDb } from './db.js';
 
 /**
@@ -12,7 +13,8 @@ export function openPg(url: string, opts: { max?: number } = {}): pg.Pool {
   const types = new pg.TypeOverrides();
   types.setTypeParser(20, Number);
   types.setTypeParser(1700, Number);
-  const pool = new pg.Pool({ connectionString: url, types, max: opts.max ?? 10, options: '-c synchronous_commit=on' });
+  // application_name: which node a connection (pg_stat_activity) and an attempt row (node_id) belong to.
+  const pool = new pg.Pool({ connectionString: url, types, max: opts.max ?? 10, options: '-c synchronous_commit=on', application_name: NODE_ID });
   // An idle client whose server went away: the pool drops it and the next query reconnects.
   // Without a listener, that 'error' event would end the process.
   pool.on('error', () => undefined);
