@@ -110,7 +110,7 @@ async function webhookBaseline(mode: 'forward' | 'deliver' | 'sqlite'): Promise<
   }
 }
 
-async function mailhook(main?: string): Promise<Measured & { acceptRate: number }> {
+export async function ingestMailhook(main?: string): Promise<Measured & { acceptRate: number }> {
   const receiver = await startReceiver();
   const mh = await startMailhook(main ? 'ingest-before' : 'ingest', async (deps) => await seedRoutes(deps, DOMAIN, [receiver.url]), {}, { main });
   try {
@@ -164,8 +164,8 @@ export async function ingest(): Promise<void> {
   const e = await webhookBaseline('deliver');
   const f = await webhookBaseline('sqlite');
   const before = beforeMain();
-  const old = before ? await mailhook(before.main) : null;
-  const m = await mailhook();
+  const old = before ? await ingestMailhook(before.main) : null;
+  const m = await ingestMailhook();
   const sink = await smtpSink();
   const met = (ok: boolean) => (ok ? 'met' : 'NOT MET') as Row['met'];
   const rows: Row[] = [
