@@ -1,14 +1,12 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type DkimClass from 'nodemailer/lib/dkim';
 import type MailComposerClass from 'nodemailer/lib/mail-composer';
+import { signMessage } from './dkim-sign.js';
 
 // Loaded with the first message composed, not at start-up (README, "Memory").
 const load = createRequire(import.meta.url);
 let composer: typeof MailComposerClass | undefined;
 const MailComposer = () => (composer ??= load('nodemailer/lib/mail-composer') as typeof MailComposerClass);
-let dkim: typeof DkimClass | undefined;
-const Dkim = () => (dkim ??= load('nodemailer/lib/dkim') as typeof DkimClass);
 
 export interface Attachment {
   filename: string;
@@ -47,7 +45,7 @@ export const newMessageId = (domain: string) => `<${randomBytes(16).toString('he
 
 /**
  * The message as it goes out: MIME by nodemailer's composer (Bcc left out of the headers),
- * then a DKIM-Signature (relaxed/relaxed, rsa-sha256, RFC 6376) prepended by nodemailer's signer.
+ * then a DKIM-Signature (relaxed/relaxed, rsa-sha256, RFC 6376) prepended (dkim-sign.ts).
  */
 export async function compose(c: Composition, signer: Signer, messageId: string, date: Date): Promise<Buffer> {
   const mail = new (MailComposer())({
@@ -70,17 +68,12 @@ export async function compose(c: Composition, signer: Signer, messageId: string,
 }
 
 /**
- * Prepends a DKIM-Signature to a whole message. nodemailer's signer rather than mailauth's: it
- * takes a parsed key, where mailauth parses the PEM again for every message; with the rest of
- * mailauth's per-message work that was ~4 ms of the event loop per send, against ~0.5 ms here
- * (README, "Sending benchmark"). Verified by mailauth in the tests.
+ * Prepends a DKIM-Signature to a whole message (dkim-sign.ts): canonicalized as nodemailer's
+ * signer does, with a parsed key (mailauth's signer parsed the PEM again for every message), and
+ * the RSA signature made on libuv's thread pool, not on the event loop (~1.2 ms a message, the
+ * largest single cost of a send: bench/README.md, "Issue 12, throughput"). Verified by mailauth
+ * in the tests.
  */
 export async function sign(message: Buffer, signer: Signer): Promise<Buffer> {
-  const signed = new (Dkim())({ domainName: signer.domain, keySelector: signer.selector, privateKey: signer.privateKey }).sign(message);
-  const chunks: Buffer[] = [];
-  for await (const chunk of signed) chunks.push(chunk as Buffer);
-  const out = Buffer.concat(chunks);
-  // The signer leaves the message as it was when the key cannot sign: never send it unsigned.
-  if (out.length <= message.length) throw new Error('DKIM signing produced no signature');
-  return out;
+  return signMessage(message, signer);
 }
