@@ -5,7 +5,10 @@
  * accepted by the MX per second, from the first request to the last arrival. Baseline: the same
  * messages sent by nodemailer (10 pooled clients) straight to the same MX in the same run: no
  * storage, no signing, no queue. Then 250 → email.sent latency: from the MX's 250 for a message
- * to the arrival of its signed email.sent event at a local webhook receiver.
+ * to the arrival of its signed email.sent event at a local webhook receiver. Both sides first send
+ * BENCH_SEND_WARMUP messages (to other recipients, not counted), so that neither is measured
+ * while loading and compiling its code. With BENCH_BEFORE (a checkout of an earlier commit), that
+ * Mailhook is measured too, the same way, in the same run.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,10 +20,11 @@ import { startDnsServer } from '../src/dev/dns-server.js';
 import { newWebhookSecret } from '../src/deliver/sign.js';
 import { newDkimKey } from '../src/send/dkim-key.js';
 import { seedUserAndDomain } from '../test/helpers/deps.js';
-import { SECRET, startMailhook } from './lib/mailhook.js';
-import { envInt, fmt, guarded, progress, quantile, ratio, report } from './lib/report.js';
+import { beforeMain, SECRET, startMailhook } from './lib/mailhook.js';
+import { envInt, fmt, guarded, progress, quantile, ratio, report, type Row } from './lib/report.js';
 
-const MESSAGES = envInt('BENCH_SEND_MESSAGES', 1000);
+const MESSAGES = envInt('BENCH_SEND_MESSAGES', 2000);
+const WARMUP = envInt('BENCH_SEND_WARMUP', 200);
 const CLIENTS = 10;
 const TEXT = 'x'.repeat(76).concat('\n').repeat(53); // ~4 KB
 const to = (phase: string, n: number) => `${phase}${n}@bench-dest.test`;
@@ -55,6 +59,15 @@ async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
+interface Measured {
+  rate: number;
+  acceptedMs: number;
+  cpu: { server: number; bench: number };
+  lat: number[];
+}
+
+const perMsg = (sec: number) => (sec * 1000) / MESSAGES;
+
 async function main() {
   const sink = await startSink();
   const dns = await startDnsServer([
@@ -73,100 +86,138 @@ async function main() {
   await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
   const hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/events`;
   const key = await newDkimKey(SECRET);
-  const keys: string[] = [];
-  const mh = await startMailhook(
-    'send',
-    async (deps) => {
-      const { user, domain } = await seedUserAndDomain(deps, 'bench.test');
-      await deps.repos.domains.setDkimKey(domain.id, key);
-      await deps.repos.domains.setDkimVerified(domain.id, Date.now());
-      await deps.repos.domains.setWebhook(domain.id, hookUrl, newWebhookSecret());
-      // One key per client: each stays under the 600 requests/min per-credential limit.
-      for (let i = 0; i < CLIENTS; i++) keys.push((await createApiKey(deps, { userId: user.id, name: `bench${i}`, scopes: ['send'], domainId: null })).secret);
-    },
-    { DNS_SERVERS: dns.address, OUTBOUND_SMTP_PORT: String(sink.port), SEND_RATE_PER_MINUTE: '1000000' },
-  );
-  try {
-    progress(`mailhook: ${MESSAGES} sends over ${CLIENTS} API clients`);
-    let next = 0;
-    const cpu0 = { server: mh.stats().cpuSec, bench: process.cpuUsage() };
-    const t0 = performance.now();
-    await Promise.all(
-      keys.map(async (k) => {
-        while (next < MESSAGES) {
-          const n = next++;
-          const res = await fetch(`http://127.0.0.1:${mh.httpPort}/v1/send`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ from: 'app@bench.test', to: to('m', n), subject: `bench ${n}`, text: TEXT }),
-          });
-          if (res.status !== 202) throw new Error(`send ${n}: ${res.status} ${await res.text()}`);
-        }
-      }),
+
+  /** One Mailhook (this checkout's, or `main` of another): warm-up, then the measured sends. */
+  async function measureMailhook(label: string, main?: string): Promise<Measured> {
+    const keys: string[] = [];
+    const mh = await startMailhook(
+      `send-${label}`,
+      async (deps) => {
+        const { user, domain } = await seedUserAndDomain(deps, 'bench.test');
+        await deps.repos.domains.setDkimKey(domain.id, key);
+        await deps.repos.domains.setDkimVerified(domain.id, Date.now());
+        await deps.repos.domains.setWebhook(domain.id, hookUrl, newWebhookSecret());
+        // One key per client: each stays under the 600 requests/min per-credential limit.
+        for (let i = 0; i < CLIENTS; i++) keys.push((await createApiKey(deps, { userId: user.id, name: `bench${i}`, scopes: ['send'], domainId: null })).secret);
+      },
+      { DNS_SERVERS: dns.address, OUTBOUND_SMTP_PORT: String(sink.port), SEND_RATE_PER_MINUTE: '1000000' },
+      { main },
     );
-    const acceptedMs = performance.now() - t0;
-    if (!(await until(() => [...Array(MESSAGES).keys()].every((n) => sink.acceptedAt.has(to('m', n))), 300_000))) throw new Error('not every send arrived');
-    const mailhookMs = Math.max(...[...Array(MESSAGES).keys()].map((n) => sink.acceptedAt.get(to('m', n))!)) - t0;
-    await until(() => [...Array(MESSAGES).keys()].every((n) => sentAt.has(to('m', n))), 60_000);
-    // CPU per message, both sides (this process runs the clients, the MX and the webhook receiver):
-    // on a shared 2-core machine the CPU a message costs, not the wall clock, is what can be compared.
-    const perMsg = (sec: number) => (sec * 1000) / MESSAGES;
-    const cpuMailhook = { server: perMsg(mh.stats().cpuSec - cpu0.server), bench: perMsg(sum(process.cpuUsage(cpu0.bench))) };
+    try {
+      const run = async (phase: string, count: number) => {
+        let next = 0;
+        await Promise.all(
+          keys.map(async (k) => {
+            while (next < count) {
+              const n = next++;
+              const res = await fetch(`http://127.0.0.1:${mh.httpPort}/v1/send`, {
+                method: 'POST',
+                headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' },
+                body: JSON.stringify({ from: 'app@bench.test', to: to(phase, n), subject: `bench ${n}`, text: TEXT }),
+              });
+              if (res.status !== 202) throw new Error(`send ${phase}${n}: ${res.status} ${await res.text()}`);
+            }
+          }),
+        );
+        return [...Array(count).keys()].map((n) => to(phase, n));
+      };
+      const arrived = async (all: string[]) => {
+        if (!(await until(() => all.every((r) => sink.acceptedAt.has(r)), 300_000))) throw new Error(`${label}: not every send arrived`);
+      };
+      if (WARMUP) {
+        progress(`${label}: warm-up, ${WARMUP} sends`);
+        const w = await run(`w${label}-`, WARMUP);
+        await arrived(w);
+        await until(() => w.every((r) => sentAt.has(r)), 60_000);
+      }
+      progress(`${label}: ${MESSAGES} sends over ${CLIENTS} API clients`);
+      const phase = `m${label}-`;
+      const cpu0 = { server: mh.stats().cpuSec, bench: process.cpuUsage() };
+      const t0 = performance.now();
+      const all = await run(phase, MESSAGES);
+      const acceptedMs = performance.now() - t0;
+      await arrived(all);
+      const lastArrival = Math.max(...all.map((r) => sink.acceptedAt.get(r)!)) - t0;
+      await until(() => all.every((r) => sentAt.has(r)), 60_000);
+      // CPU per message, both sides (this process runs the clients, the MX and the webhook receiver):
+      // on a shared 2-core machine the CPU a message costs, not the wall clock, is what can be compared.
+      const cpu = { server: perMsg(mh.stats().cpuSec - cpu0.server), bench: perMsg(sum(process.cpuUsage(cpu0.bench))) };
+      const lat = all.flatMap((r) => {
+        const a = sink.acceptedAt.get(r);
+        const e = sentAt.get(r);
+        return a !== undefined && e !== undefined ? [e - a] : [];
+      });
+      return { rate: (MESSAGES / lastArrival) * 1000, acceptedMs, cpu, lat };
+    } finally {
+      await mh.stop();
+    }
+  }
+
+  try {
+    const before = beforeMain();
+    const old = before ? await measureMailhook('before', before.main) : null;
+    const m = await measureMailhook('mailhook');
 
     progress('baseline: nodemailer straight to the MX');
-    next = 0;
+    const transports = Array.from({ length: CLIENTS }, () =>
+      nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true, pool: true, maxConnections: 1 }),
+    );
+    const baseline = async (phase: string, count: number) => {
+      let next = 0;
+      await Promise.all(
+        transports.map(async (t) => {
+          while (next < count) {
+            const n = next++;
+            await t.sendMail({ from: 'app@bench.test', to: to(phase, n), subject: `bench ${n}`, text: TEXT });
+          }
+        }),
+      );
+    };
+    if (WARMUP) await baseline('wb-', WARMUP);
     const bcpu0 = process.cpuUsage();
     const b0 = performance.now();
-    await Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
-        const t = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true, pool: true, maxConnections: 1 });
-        try {
-          while (next < MESSAGES) {
-            const n = next++;
-            await t.sendMail({ from: 'app@bench.test', to: to('b', n), subject: `bench ${n}`, text: TEXT });
-          }
-        } finally {
-          t.close();
-        }
-      }),
-    );
+    await baseline('b-', MESSAGES);
     const baselineMs = performance.now() - b0;
     const cpuBaseline = perMsg(sum(process.cpuUsage(bcpu0)));
+    for (const t of transports) t.close();
 
-    const rate = (MESSAGES / mailhookMs) * 1000;
     const base = (MESSAGES / baselineMs) * 1000;
-    const lat = [...Array(MESSAGES).keys()].flatMap((n) => {
-      const a = sink.acceptedAt.get(to('m', n));
-      const e = sentAt.get(to('m', n));
-      return a !== undefined && e !== undefined ? [e - a] : [];
+    const latRow = (name: string, x: Measured): Row => ({
+      scenario: `send${name}: MX 250 → email.sent event, ms`,
+      mailhook: `p50=${fmt(quantile(x.lat, 0.5), 1)} p99=${fmt(quantile(x.lat, 0.99), 1)} (n=${x.lat.length})`,
+      baseline: '—',
+      ratio: '—',
+      target: '—',
+      met: '—',
     });
+    const notes = (name: string, x: Measured) =>
+      `${name}: 202s for all ${MESSAGES} took ${fmt(x.acceptedMs, 0)} ms (${fmt((MESSAGES / x.acceptedMs) * 1000, 0)}/s accepted by the API); CPU per message: server ${fmt(x.cpu.server, 2)} ms + bench process (API clients, MX, webhook receiver) ${fmt(x.cpu.bench, 2)} ms.`;
     report(
       'Sending: POST /v1/send to a local MX',
       [
         {
           scenario: `send: ${MESSAGES} × 4 KB, ${CLIENTS} API clients → MX, msg/s`,
-          mailhook: fmt(rate, 0),
+          mailhook: fmt(m.rate, 0),
           baseline: fmt(base, 0),
-          ratio: ratio(rate, base),
+          ratio: ratio(m.rate, base),
           target: '≥ 0.5×',
-          met: rate / base >= 0.5 ? 'met' : 'NOT MET',
+          met: m.rate / base >= 0.5 ? 'met' : 'NOT MET',
         },
-        {
-          scenario: 'send: MX 250 → email.sent event, ms',
-          mailhook: `p50=${fmt(quantile(lat, 0.5), 1)} p99=${fmt(quantile(lat, 0.99), 1)} (n=${lat.length})`,
-          baseline: '—',
-          ratio: '—',
-          target: '—',
-          met: '—',
-        },
+        latRow('', m),
+        ...(old && before
+          ? [
+              { scenario: `send, before (${before.label}), msg/s`, mailhook: fmt(old.rate, 0), baseline: fmt(base, 0), ratio: ratio(old.rate, base), target: '—', met: '—' } as Row,
+              latRow(`, before (${before.label})`, old),
+            ]
+          : []),
       ],
       [
-        `202s for all ${MESSAGES} took ${fmt(acceptedMs, 0)} ms (${fmt((MESSAGES / acceptedMs) * 1000, 0)}/s accepted by the API).`,
-        `CPU per message: Mailhook server ${fmt(cpuMailhook.server, 2)} ms + bench process (API clients, MX, webhook receiver) ${fmt(cpuMailhook.bench, 2)} ms; baseline (nodemailer + MX) ${fmt(cpuBaseline, 2)} ms.`,
+        notes('Mailhook', m),
+        ...(old && before ? [notes(`Before (${before.label})`, old)] : []),
+        `Baseline (nodemailer + MX): CPU per message ${fmt(cpuBaseline, 2)} ms. Warm-up ${WARMUP} messages per side, not counted.`,
       ],
     );
   } finally {
-    await mh.stop();
     await Promise.all([sink.close(), dns.close(), new Promise((r) => hooks.close(r))]);
   }
 }
