@@ -8,7 +8,8 @@
  * to the arrival of its signed email.sent event at a local webhook receiver. Both sides first send
  * BENCH_SEND_WARMUP messages (to other recipients, not counted), so that neither is measured
  * while loading and compiling its code. With BENCH_BEFORE (a checkout of an earlier commit), that
- * Mailhook is measured too, the same way, in the same run.
+ * Mailhook is measured too, the same way, in the same run; BENCH_SEND_ROUNDS (1) rounds then
+ * alternate which of the two goes first, and each side's median round is reported.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +26,7 @@ import { envInt, fmt, guarded, progress, quantile, ratio, report, type Row } fro
 
 const MESSAGES = envInt('BENCH_SEND_MESSAGES', 2000);
 const WARMUP = envInt('BENCH_SEND_WARMUP', 200);
+const ROUNDS = envInt('BENCH_SEND_ROUNDS', 1);
 const CLIENTS = 10;
 const TEXT = 'x'.repeat(76).concat('\n').repeat(53); // ~4 KB
 const to = (phase: string, n: number) => `${phase}${n}@bench-dest.test`;
@@ -155,8 +157,18 @@ async function main() {
 
   try {
     const before = beforeMain();
-    const old = before ? await measureMailhook('before', before.main) : null;
-    const m = await measureMailhook('mailhook');
+    // With BENCH_BEFORE, BENCH_SEND_ROUNDS rounds alternate which of the two goes first; each side's
+    // median round (by rate) is reported, every round's rate in the notes.
+    const olds: Measured[] = [];
+    const ms: Measured[] = [];
+    for (let round = 1; round <= (before ? ROUNDS : 1); round++) {
+      const sides = [async () => ms.push(await measureMailhook(`mailhook${round}`)), ...(before ? [async () => olds.push(await measureMailhook(`before${round}`, before.main))] : [])];
+      if (round % 2 === 1) sides.reverse();
+      for (const side of sides) await side();
+    }
+    const median = (xs: Measured[]) => [...xs].sort((a, b) => a.rate - b.rate)[Math.floor((xs.length - 1) / 2)]!;
+    const m = median(ms);
+    const old = olds.length ? median(olds) : null;
 
     progress('baseline: nodemailer straight to the MX');
     const transports = Array.from({ length: CLIENTS }, () =>
@@ -214,6 +226,7 @@ async function main() {
       [
         notes('Mailhook', m),
         ...(old && before ? [notes(`Before (${before.label})`, old)] : []),
+        ...(ms.length > 1 ? [`Rounds (msg/s), Mailhook: ${ms.map((x) => fmt(x.rate, 0)).join(', ')}; before: ${olds.map((x) => fmt(x.rate, 0)).join(', ')}; the median round of each is shown.`] : []),
         `Baseline (nodemailer + MX): CPU per message ${fmt(cpuBaseline, 2)} ms. Warm-up ${WARMUP} messages per side, not counted.`,
       ],
     );
