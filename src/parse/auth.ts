@@ -178,16 +178,19 @@ async function runChecks(lib: Mailauth, raw: Readable | Buffer, env: AuthEnvelop
  */
 export async function computeAuth(raw: Readable | Buffer, env: AuthEnvelope, opts: AuthOptions): Promise<AuthResults> {
   const done: Done = {};
-  const deadline = new AbortController();
+  // Lookups still pending at the deadline fail then. (A plain set, not an AbortController: its
+  // abort() builds a DOMException with a stack trace, ~1 % of the event loop under load.)
+  let over = false;
+  const pending = new Set<() => void>();
   const resolver: DNSResolver = (name, rrtype) =>
     new Promise((resolve, reject) => {
-      if (deadline.signal.aborted) return reject(dnsTimeout());
-      const onAbort = () => reject(dnsTimeout());
-      deadline.signal.addEventListener('abort', onAbort, { once: true });
+      if (over) return reject(dnsTimeout());
+      const onDeadline = () => reject(dnsTimeout());
+      pending.add(onDeadline);
       Promise.resolve()
         .then(() => opts.resolver(name, rrtype))
         .then((v) => resolve(v as string[][] | string[]), reject)
-        .finally(() => deadline.signal.removeEventListener('abort', onAbort));
+        .finally(() => pending.delete(onDeadline));
     });
 
   // Loaded before the clock starts: the first message's checks get their whole time.
@@ -198,7 +201,8 @@ export async function computeAuth(raw: Readable | Buffer, env: AuthEnvelope, opt
     await Promise.race([runChecks(lib, raw, env, opts.mta, resolver, done).catch(() => {}), expired]);
   } finally {
     clearTimeout(timer);
-    deadline.abort();
+    over = true;
+    for (const fail of pending) fail();
   }
   const result = (k: keyof AuthResults) => done[k] ?? 'temperror';
   return { spf: result('spf'), dkim: result('dkim'), dmarc: result('dmarc'), arc: result('arc') };
