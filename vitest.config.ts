@@ -8,6 +8,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Most test files wait (on servers, timers, child processes, fsync) far more than they compute:
+    // vitest's default of one worker per core less one is a single worker on a 2-core machine, and
+    // the suite then used a third of the CPU. Three files at a time; VITEST_MAX_WORKERS overrides.
+    maxWorkers: Number(process.env.VITEST_MAX_WORKERS ?? 3),
     // CI also keeps a machine-readable summary, which .ci/run prints as one closing line.
     reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]] : ['default'],
     projects: [
