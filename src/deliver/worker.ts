@@ -82,13 +82,15 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     const now = deps.now();
     const cap = config.webhookConcurrencyPerDestination;
     const reserve = Math.floor(config.webhookConcurrency / 4);
+    let free = config.webhookConcurrency - slots.busy;
+    // Every slot busy: nothing to start, and a freed slot kicks the loop.
+    if (free <= 0) return { launched: Promise.resolve([]), wakeIn: POLL_MS };
     const dests = await repos.deliveries.pendingDestinations();
     let active = dests
       .filter((d) => d.nextAt <= now && inflightAt(d.dest) < cap)
       .sort((a, b) => inflightAt(a.dest) - inflightAt(b.dest) || a.nextAt - b.nextAt);
     const queues = new Map<string, { rows: Delivery[]; taken: number }>();
     const picked: Delivery[] = [];
-    let free = config.webhookConcurrency - slots.busy;
     while (free > 0 && active.length > 0) {
       const stillActive: typeof active = [];
       for (const d of active) {

@@ -44,49 +44,77 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
   const slots = createSlots(OUTBOUND_CONCURRENCY, OUTBOUND_PER_DESTINATION);
   const inflight = new Set<string>();
   const eventsInflight = new Set<string>();
+  /** Rows picked per destination whose claim has not committed yet: they still read as due. */
+  const unclaimed = new Map<string, number>();
+  /** Events picked whose lease has not committed yet. */
+  let unleasedEvents = 0;
 
+  /**
+   * A pass reads only what it could start: no recipient query while every slot is busy, no event
+   * query while the event pool is full (a finished attempt or event kicks the loop), and at most
+   * BATCH rows per free slot of a destination (plus the rows it picked whose claim is still
+   * committing, which still read as due).
+   */
   async function pass(): Promise<{ launched: Promise<Promise<void>[]>; wakeIn: number }> {
     const now = deps.now();
     const launched: Promise<void>[] = [];
     let wakeIn = POLL_MS;
-    for (const d of (await q.pendingDestinations()).sort((a, b) => a.nextAt - b.nextAt)) {
-      if (d.nextAt > now) {
-        wakeIn = Math.min(wakeIn, d.nextAt - now);
-        continue;
-      }
-      if (!slots.free(d.dest)) continue;
-      const due = (await q.dueFor(d.dest, now, 500)).filter((r) => !inflight.has(r.id));
-      // Up to BATCH sends per slot: one claim, one MX lookup and one finishing commit for all of
-      // them, each send its own transaction over the kept connection (transfer.ts).
-      const bySend = new Map<string, Recipient[]>();
-      for (const r of due) bySend.set(r.sendId, [...(bySend.get(r.sendId) ?? []), r]);
-      const groups = [...bySend.values()];
-      while (groups.length > 0 && slots.free(d.dest)) {
-        const share = Math.ceil(groups.length / (OUTBOUND_PER_DESTINATION - slots.inflightAt(d.dest)));
-        const batch = groups.splice(0, Math.min(BATCH, Math.max(1, share))).flat();
-        slots.hold(d.dest);
-        for (const r of batch) inflight.add(r.id);
-        launched.push(run(d.dest, batch, now));
+    if (slots.busy < OUTBOUND_CONCURRENCY) {
+      for (const d of (await q.pendingDestinations()).sort((a, b) => a.nextAt - b.nextAt)) {
+        if (d.nextAt > now) {
+          wakeIn = Math.min(wakeIn, d.nextAt - now);
+          continue;
+        }
+        if (!slots.free(d.dest)) continue;
+        const freeHere = Math.min(OUTBOUND_PER_DESTINATION - slots.inflightAt(d.dest), OUTBOUND_CONCURRENCY - slots.busy);
+        const limit = freeHere * BATCH + (unclaimed.get(d.dest) ?? 0);
+        const due = (await q.dueFor(d.dest, now, limit)).filter((r) => !inflight.has(r.id));
+        // Up to BATCH sends per slot: one claim, one MX lookup and one finishing commit for all of
+        // them, each send its own transaction over the kept connection (transfer.ts).
+        const bySend = new Map<string, Recipient[]>();
+        for (const r of due) bySend.set(r.sendId, [...(bySend.get(r.sendId) ?? []), r]);
+        const groups = [...bySend.values()];
+        while (groups.length > 0 && slots.free(d.dest)) {
+          const share = Math.ceil(groups.length / (OUTBOUND_PER_DESTINATION - slots.inflightAt(d.dest)));
+          const batch = groups.splice(0, Math.min(BATCH, Math.max(1, share))).flat();
+          slots.hold(d.dest);
+          for (const r of batch) inflight.add(r.id);
+          unclaimed.set(d.dest, (unclaimed.get(d.dest) ?? 0) + batch.length);
+          launched.push(run(d.dest, batch, now));
+        }
       }
     }
-    const nextEvent = await q.nextEventAt();
-    if (nextEvent !== null) wakeIn = Math.min(wakeIn, Math.max(0, nextEvent - now));
-    for (const e of await q.dueEvents(now, EVENT_CONCURRENCY)) {
-      if (eventsInflight.size >= EVENT_CONCURRENCY) break;
-      if (eventsInflight.has(e.id)) continue;
-      eventsInflight.add(e.id);
-      launched.push(postEvent(e, now));
+    const freeEvents = EVENT_CONCURRENCY - eventsInflight.size;
+    if (freeEvents > 0) {
+      const nextEvent = await q.nextEventAt();
+      if (nextEvent !== null) wakeIn = Math.min(wakeIn, Math.max(0, nextEvent - now));
+      for (const e of await q.dueEvents(now, freeEvents + unleasedEvents)) {
+        if (eventsInflight.size >= EVENT_CONCURRENCY) break;
+        if (eventsInflight.has(e.id)) continue;
+        eventsInflight.add(e.id);
+        unleasedEvents++;
+        launched.push(postEvent(e, now));
+      }
     }
     return { launched: Promise.resolve(launched), wakeIn };
   }
 
   async function run(dest: string, group: Recipient[], now: number): Promise<void> {
+    let claiming = true;
+    const claimDone = () => {
+      if (!claiming) return;
+      claiming = false;
+      const left = (unclaimed.get(dest) ?? 0) - group.length;
+      if (left > 0) unclaimed.set(dest, left);
+      else unclaimed.delete(dest);
+    };
     try {
-      const claimed = await q.claim(group.map((r) => r.id), now, now + LEASE_MS);
+      const claimed = await q.claim(group.map((r) => r.id), now, now + LEASE_MS).finally(claimDone);
       if (claimed.length) await attempt(dest, claimed);
     } catch (err) {
       log.error('outbound attempt failed internally', { err, dest });
     } finally {
+      claimDone();
       slots.release(dest);
       for (const r of group) inflight.delete(r.id);
       loop.kick();
@@ -162,15 +190,23 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
   }
 
   async function postEvent(e: SendEvent, now: number): Promise<void> {
+    let leasing = true;
+    const leaseDone = () => {
+      if (leasing) unleasedEvents--;
+      leasing = false;
+    };
     try {
-      if (!(await q.leaseEvent(e.id, now, now + config.webhookTimeoutMs + 30_000))) return;
+      const leased = await q.leaseEvent(e.id, now, now + config.webhookTimeoutMs + 30_000).finally(leaseDone);
+      if (!leased) return;
       const result = await postWebhook({ url: e.url, secret: e.secret, id: e.id, body: e.body, now: deps.now(), timeoutMs: config.webhookTimeoutMs, allowInsecure: config.allowInsecureWebhooks });
       const o = decide(result, e.attempts + 1, deps.now(), random);
       await q.finishEvent(e.id, { ...o, status: o.status });
     } catch (err) {
       log.error('send event attempt failed internally', { err, event: e.id });
     } finally {
+      leaseDone();
       eventsInflight.delete(e.id);
+      loop.kick(); // the pool had room for one more: a pass skipped while it was full may go now
     }
   }
 

@@ -8,7 +8,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAuthResolver } from '../../src/parse/auth.js';
 import { closeTransfers } from '../../src/send/transfer.js';
-import { createOutboundWorker, type OutboundWorker } from '../../src/send/outbound-worker.js';
+import { BATCH, createOutboundWorker, OUTBOUND_PER_DESTINATION, type OutboundWorker } from '../../src/send/outbound-worker.js';
 import { signup, testApi, type TestApi } from '../helpers/api.js';
 import { fakeClock, type FakeClock } from '../helpers/deps.js';
 import { startSmtp } from '../helpers/smtp.js';
@@ -265,5 +265,60 @@ describe('outbound queue, through SMTP_RELAY', () => {
       await relay.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a pass reads only what it can start (issue #12)', () => {
+  it('reads at most BATCH due rows per free slot of a destination, and still delivers them all', async () => {
+    await setup();
+    const ids: string[] = [];
+    for (let i = 0; i < 45; i++) ids.push((await send({ to: [`a${i}@dest.test`, `b${i}@dest.test`] })).body.id);
+    const q = api.deps.repos.outbound;
+    const dueFor = q.dueFor.bind(q);
+    const reads: { limit: number; rows: number }[] = [];
+    q.dueFor = async (dest, now, limit) => {
+      const rows = await dueFor(dest, now, limit);
+      reads.push({ limit, rows: rows.length });
+      return rows;
+    };
+    await worker.runOnce();
+    // 90 rows due at one destination, 4 free slots of 20 sends: one read of 80 rows, not all 90.
+    const free = OUTBOUND_PER_DESTINATION * BATCH;
+    expect(reads).toEqual([{ limit: free, rows: free }]);
+    expect(mx.mails).toHaveLength(free / 2);
+    await worker.runOnce();
+    expect(reads[1]).toEqual({ limit: free, rows: 90 - free });
+    expect(mx.mails).toHaveLength(45);
+    for (const id of ids) expect((await recipients(id)).every(([, status]) => status === 'sent')).toBe(true);
+  });
+
+  it('no event query while the event pool is full; a finished event kicks the loop for the rest', async () => {
+    await setup();
+    const to = Array.from({ length: 20 }, (_, i) => `r${i}@dest.test`);
+    await send({ to });
+    await worker.runOnce(); // delivered: 20 email.sent events due
+    expect(mx.mails).toHaveLength(1);
+    const q = api.deps.repos.outbound;
+    const dueEvents = q.dueEvents.bind(q);
+    let eventReads = 0;
+    q.dueEvents = (now, limit) => {
+      eventReads++;
+      return dueEvents(now, limit);
+    };
+    hooks.setDefault({ delayMs: 400 });
+    worker.start();
+    await hooks.waitFor(16); // the pool (16) is full, its requests unanswered
+    await new Promise((r) => setTimeout(r, 20));
+    const readsWhenFull = eventReads;
+    for (let i = 0; i < 50; i++) {
+      worker.kick();
+      await new Promise((r) => setImmediate(r));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(eventReads - readsWhenFull).toBe(0);
+    hooks.setDefault({});
+    await hooks.waitFor(20, 3000);
+    await worker.stop();
+    expect(events().filter((e) => e.type === 'email.sent')).toHaveLength(20);
   });
 });
