@@ -70,4 +70,27 @@ describe('queue loop (shared by the webhook and outbound queues)', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(passes).toBe(2);
   });
+
+  it('a burst of 50 kicks while a pass is under way makes one more pass, not 50', async () => {
+    const log = recordingLog();
+    const gate = deferred();
+    let passes = 0;
+    const loop = createQueueLoop(
+      base(log, async () => {
+        passes++;
+        if (passes === 1) await gate.promise;
+        return { launched: Promise.resolve([]), wakeIn: 60_000 };
+      }),
+    );
+    loop.start();
+    await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 50; i++) {
+      loop.kick();
+      await new Promise((r) => setImmediate(r));
+    }
+    gate.resolve();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(passes).toBe(2);
+    await loop.stop();
+  });
 });
