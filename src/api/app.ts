@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { apiRoutes } from './api.js';
+import { MAX_DRY_RUN_BODY } from './dry-run-body.js';
 import { attachmentRoutes } from './attachments.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
@@ -19,7 +20,6 @@ export interface AppOptions {
 
 /** 1 MiB: every API body is a small JSON document. The dry run may carry a whole message. */
 const MAX_BODY = 1024 * 1024;
-const MAX_DRY_RUN_BODY = 10 * 1024 * 1024;
 
 const tooLarge = (max: number) =>
   bodyLimit({
