@@ -6,7 +6,7 @@ import { parseJsonOffThread, parseOffThread } from '../parse/parse-pool.js';
 import type { ParsedMessage } from '../parse/types.js';
 import { describeIssues, type ApiEnv } from './openapi.js';
 
-/** The dry run's body may carry a whole message (app.ts checks Content-Length against it first). */
+/** The dry run's body may carry a whole message (other API bodies: 1 MiB, app.ts). */
 export const MAX_DRY_RUN_BODY = 10 * 1024 * 1024;
 
 /**
@@ -20,7 +20,8 @@ const ON_LOOP_BYTES = 64 * 1024;
 /** The media types Hono's JSON validator takes. */
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
-const tooLarge = (max: number) => new HttpError(413, `request body larger than ${max} bytes`);
+// Closed, as the slot's 429 is (dry-run-slots.ts): else Node reads the rest of it to keep the connection.
+const tooLarge = (max: number) => new HttpError(413, `request body larger than ${max} bytes`, { Connection: 'close' });
 const malformed = () => new HttpError(400, 'Malformed JSON in request body');
 
 /**
