@@ -4,16 +4,29 @@ import { Base64Decoder } from './base64-decoder.js';
 import { TextDecodeStream } from './chunk-decoder.js';
 import { resolveCharset } from './charset.js';
 import { decodeWordWith, escapeRawBytesInWords, type DecodeWord } from './encoded-word.js';
+import { decodeRawHeader, recodeRawHeader } from './raw-header.js';
 import { UUENCODE_NAMES, UudecodeStream } from './uudecode.js';
+
+interface HeaderValue {
+  value: string;
+  params: Record<string, string | undefined>;
+  decodedParams?: string[];
+}
 
 /** A MIME node as mailsplit (under mailparser) builds it. */
 interface SplitNode {
   contentType: string | false;
   encoding: string | false;
   multipart: string | false;
+  filename: string | false;
   parentNode: SplitNode | false;
-  headers: { get(key: string): unknown[] };
-  libmime: { decodeWord: DecodeWord };
+  headers: { get(key: string): unknown[]; getList(): { key: string; line: string }[] };
+  libmime: {
+    decodeWord: DecodeWord;
+    decodeWords(text: string): string;
+    decodeHeader(line: string): { value?: string };
+    parseHeaderValue(value: string, options: { stripComments: boolean }): HeaderValue;
+  };
   getDecoder(): Transform;
 }
 
@@ -56,9 +69,41 @@ const ownWords = (libmime: { decodeWord: DecodeWord }) => {
 };
 
 /**
+ * mailsplit reads a filename field's raw bytes as UTF-8 only when no U+FFFD comes out (so a
+ * name that holds a real U+FFFD, or a UTF-8 name cut mid-character, is read as Latin-1 mojibake)
+ * and leaves 8-bit bytes inside encoded words to be decoded twice. Where those fields hold 8-bit
+ * bytes the name is read again, as mailsplit reads it but with the header fields read as
+ * decodeRawHeader reads every header: the same steps, on the right text.
+ */
+function attachmentName(node: SplitNode): string | false {
+  const lines = node.headers.getList();
+  const disposition = lines.find((l) => l.key === 'content-disposition')?.line;
+  const type = lines.find((l) => l.key === 'content-type')?.line;
+  if (!node.filename || !/[\x80-\xff]/.test((disposition ?? '') + (type ?? ''))) return node.filename;
+  const { libmime } = node;
+  const parse = (line: string | undefined) => {
+    const value = line ? (libmime.decodeHeader(decodeRawHeader(escapeRawBytesInWords(line))).value ?? '') : '';
+    return libmime.parseHeaderValue(value.trim(), { stripComments: true });
+  };
+  const d = parse(disposition);
+  const t = parse(type);
+  const [from, param] = d.params.filename ? [d, 'filename'] : [t, 'name'];
+  const name = from.params[param];
+  if (!name) return node.filename;
+  // An RFC 2231 value was decoded by parseHeaderValue already; it is not an encoded word.
+  if (from.decodedParams?.includes(param)) return name;
+  try {
+    return libmime.decodeWords(name);
+  } catch {
+    return name;
+  }
+}
+
+/**
  * Fixes the decoding beneath mailparser where it goes wrong, on this one parser instance
  * (nothing global is patched): charset labels (charset.ts), 8-bit bytes inside encoded words,
- * base64 that runs into the epilogue, uuencoded parts and the default type of digest parts.
+ * raw 8-bit header bytes (raw-header.ts) in headers and attachment names, base64 that runs into
+ * the epilogue, uuencoded parts and the default type of digest parts.
  */
 export function installDecodingFixes(parser: MailParser): void {
   const p = internals(parser);
@@ -74,6 +119,7 @@ export function installDecodingFixes(parser: MailParser): void {
   const createNode = p.createNode.bind(p);
   p.createNode = (node) => {
     if (untypedDigestPart(node)) node.contentType = 'message/rfc822';
+    node.filename = attachmentName(node);
     const getDecoder = node.getDecoder.bind(node);
     node.getDecoder = () => transferDecoder(node, getDecoder);
     const created = createNode(node);
@@ -83,7 +129,10 @@ export function installDecodingFixes(parser: MailParser): void {
   };
 
   const processHeaders = p.processHeaders.bind(p);
-  p.processHeaders = (lines) => processHeaders(lines.map((l) => ({ ...l, line: escapeRawBytesInWords(l.line) })));
+  // mailparser reads each line's bytes as UTF-8 (U+FFFD where they are not): it gets them as
+  // decodeRawHeader reads them, after the bytes inside encoded words went to their own charset.
+  p.processHeaders = (lines) =>
+    processHeaders(lines.map((l) => ({ ...l, line: recodeRawHeader(escapeRawBytesInWords(l.line)) })));
 
   ownWords(p.libmime);
   // Attachment names are decoded by mailsplit, one libmime per MIME node.

@@ -3,8 +3,10 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { domainToUnicode } from 'node:url';
 import { MailParser, type AddressObject, type AttachmentStream, type HeaderLines, type MessageText } from 'mailparser';
+import { cleanFilename } from './attachment-name.js';
 import { installDecodingFixes } from './mailparser-hooks.js';
 import { oneLine } from './one-line.js';
+import { decodeRawHeader } from './raw-header.js';
 import { emptyParsed } from './empty-parsed.js';
 import type { Address, AttachmentMeta, Header, ParsedMessage } from './types.js';
 
@@ -72,7 +74,9 @@ function verbatimOnly(list: Address[], rawHeader: string): Address[] {
 }
 
 function headerList(lines: HeaderLines): Header[] {
-  return lines.slice(0, MAX_HEADERS).map(({ line }) => {
+  return lines.slice(0, MAX_HEADERS).map(({ line: binary }) => {
+    // mailsplit hands over the field's bytes as a binary string; encoded words stay as written.
+    const line = decodeRawHeader(binary);
     const colon = line.indexOf(':');
     const name = colon > 0 ? line.slice(0, colon).trim() : line.trim();
     // Unfold (RFC 5322 §2.2.3) so each value is one line.
@@ -113,7 +117,7 @@ export async function parseMessage(raw: Readable, putAttachment: PutAttachment):
     const raw = (key: string) =>
       lines
         .filter((l) => l.key === key)
-        .map((l) => Buffer.from(l.line, 'latin1').toString('utf8') + '\n' + l.line)
+        .map((l) => decodeRawHeader(l.line) + '\n' + l.line)
         .join('\n');
     parsed.from = verbatimOnly([parsed.from], raw('from'))[0]!;
     parsed.to = verbatimOnly(parsed.to, raw('to'));
@@ -135,7 +139,7 @@ export async function parseMessage(raw: Readable, putAttachment: PutAttachment):
     const index = parsed.attachments.length;
     const meta: AttachmentMeta = {
       index,
-      filename: data.filename ?? '',
+      filename: cleanFilename(data.filename ?? ''),
       contentType: oneLine(data.contentType || 'application/octet-stream').toLowerCase(),
       size: 0,
       sha256: '',

@@ -80,6 +80,19 @@ describe('POST /api/routes/test', () => {
     expect(foreign.status).toBe(404);
   });
 
+  it('matches header and subject filters against raw UTF-8 header values (RFC 6532) as the text they are', async () => {
+    const { route, dryRun } = await setup();
+    const note = await route({ match: '*@example.com', action: 'store', priority: 10, filters: { header: { name: 'X-Note', value: '日本語' } } });
+    const subject = await route({ match: '*@example.com', action: 'store', priority: 20, filters: { subject: 'Grüße' } });
+    // The dry run takes the message as JSON text: the pasted headers reach the parser as UTF-8 bytes.
+    const raw = ['From: a@sender.test', 'To: x@example.com', 'Subject: Grüße aus Köln', 'X-Note: 日本語のメモ', '', 'hi', ''].join('\r\n');
+    const res = await dryRun({ raw });
+    expect(res.status).toBe(200);
+    const [result] = res.body.results;
+    expect(result.fired.map((f: { route_id: string }) => f.route_id)).toEqual([note.id, subject.id]);
+    expect(result.fired[0].reason).toMatch(/header X-Note matches/);
+  });
+
   it('says an unverified domain refuses every recipient', async () => {
     const { token } = await setup();
     const d2 = await addDomain(api, token, 'pending.example');

@@ -37,10 +37,11 @@ describe('hostile attachment names', () => {
     expect(files).toEqual([`msg/${id}/raw.eml`, ...atts.map((a) => `msg/${id}/${a.index}`)].sort());
   });
 
-  it('the names are kept as the sender wrote them (data, not paths)', async () => {
+  it('the names are kept as the sender wrote them (data, not paths), but for control characters', async () => {
     const names = (await h.deps.repos.messages.attachments(id)).map((a) => a.filename);
     expect(names).toContain('../../../../etc/passwd');
-    expect(names).toContain('invoice\r\nX-Injected: yes\r\n.txt');
+    // filename*=UTF-8''invoice%0D%0AX-Injected%3A%20yes%0D%0A.txt: each CRLF is one space (README "MIME").
+    expect(names).toContain('invoice X-Injected: yes .txt');
     expect(names).toContain('invoice\u202efdp.exe');
     expect(names.filter((n) => n === 'report.pdf')).toHaveLength(2);
   });
