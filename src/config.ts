@@ -41,6 +41,8 @@ export interface Config {
   /** A message up to this size is held in memory while received, a larger one in a temporary file. */
   spoolMemoryBytes: number;
   dnsServers: string[];
+  /** DNS_CACHE_SECONDS: how long the auth checks reuse a DNS answer (0: never). */
+  dnsCacheSeconds: number;
   tlsCert: string | null;
   tlsKey: string | null;
   authChecks: boolean;
@@ -298,6 +300,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     sqliteCacheMb: int(env, 'SQLITE_CACHE_MB', 32, 1, 4096),
     spoolMemoryBytes: int(env, 'SPOOL_MEMORY_BYTES', 256 * 1024, 0, 64 * 1024 * 1024),
     dnsServers,
+    dnsCacheSeconds: int(env, 'DNS_CACHE_SECONDS', 60, 0, 3600),
     tlsCert,
     tlsKey,
     authChecks: bool(env, 'AUTH_CHECKS', true),

@@ -6,8 +6,8 @@ import { fsyncOnThread } from './sync-thread.js';
 /**
  * Group commit for the hot path (storing mail, claiming and finishing webhook attempts).
  *
- * Writes queued during one turn of the event loop run in one transaction; each in its own
- * savepoint, so one that throws is rolled back alone and rejects alone. Durability is that of
+ * Writes queued during one turn of the event loop run in one transaction; one that throws is
+ * rolled back alone and rejects alone (the batch is then run again, each write in a savepoint). Durability is that of
  * synchronous=FULL, the fsync is only moved off the event loop: the batch commits with
  * synchronous=NORMAL (the WAL frames reach the OS, no fsync on the main thread), then the WAL
  * file is fsync'd on a thread of its own (sync-thread.ts), and only after that fsync returns
@@ -124,16 +124,37 @@ function createGroupCommit(db: Db): GroupCommit {
     try {
       normal?.run();
       try {
-        db.transaction(() => {
-          for (const p of batch) {
-            try {
-              // A nested better-sqlite3 transaction is a SAVEPOINT: rolled back alone if it throws.
-              outcomes.push({ ok: true, value: db.transaction(p.write)() });
-            } catch (err) {
-              outcomes.push({ ok: false, err });
+        // Writes almost never throw: the batch first runs bare, no savepoint per write (two
+        // statements fewer each). If one throws, SQLite rolls that whole attempt back and the
+        // batch runs again with a savepoint per write, so the one that throws is rolled back
+        // alone and rejects alone. (A write is only statements on this connection: running it
+        // again after the rollback does the same.)
+        let threw = false;
+        try {
+          db.transaction(() => {
+            for (const p of batch) {
+              try {
+                outcomes.push({ ok: true, value: p.write() });
+              } catch (err) {
+                threw = true;
+                throw err;
+              }
             }
-          }
-        })();
+          })();
+        } catch (err) {
+          if (!threw) throw err; // the COMMIT itself
+          outcomes.length = 0;
+          db.transaction(() => {
+            for (const p of batch) {
+              try {
+                // A nested better-sqlite3 transaction is a SAVEPOINT: rolled back alone if it throws.
+                outcomes.push({ ok: true, value: db.transaction(p.write)() });
+              } catch (err) {
+                outcomes.push({ ok: false, err });
+              }
+            }
+          })();
+        }
       } finally {
         full?.run();
       }

@@ -1,4 +1,5 @@
 import type { QueueReading } from '../ops/queues.js';
+import type { AttemptOutcome } from './deliveries.js';
 import type { StoredAttachment, StoredMessage } from './messages.js';
 import type { NewEvent, RecipientOutcome } from './outbound-queue.js';
 import type { OAuthGrant, OAuthToken } from './oauth-tokens.js';
@@ -38,6 +39,13 @@ export interface InboundCopy {
   deliveries: NewDelivery[];
   /** The sends of its forward routes. */
   forwards: SendToQueue[];
+}
+
+/** The end of one webhook attempt (src/deliver/worker.ts). */
+export interface AttemptFinish {
+  deliveryId: string;
+  attemptId: number;
+  outcome: AttemptOutcome;
 }
 
 /** The outcome of one outbound attempt of one recipient, with what it causes. */
@@ -85,6 +93,12 @@ export interface UseCases {
     send: SendToQueue,
     idempotency: { key: string; hash: string; response: string; since: number } | null,
   ): Promise<{ hash: string; response: string } | null>;
+  /**
+   * Finishes webhook attempts that ended together, each as deliveries.finish() would (the attempt
+   * row closed, the delivery's fate set), in one transaction; true for each one recorded, false
+   * for an attempt already closed (its lease ran out and the delivery was taken over).
+   */
+  finishAttempts(finishes: AttemptFinish[]): Promise<boolean[]>;
   /** Records the outcomes of one outbound batch, their suppressions and events. */
   finishOutbound(results: OutboundResult[], now: number): Promise<void>;
   /** Applies a DSN: recipients already bounced or suppressed are left alone. Returns how many changed. */

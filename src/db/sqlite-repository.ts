@@ -115,6 +115,9 @@ export function createSqliteRepository(db: Db): Repository {
         return null;
       }),
 
+    // One savepoint of the group commit for the whole batch, not one per attempt.
+    finishAttempts: (finishes) => gc.run(() => finishes.map((f) => t.deliveries.finish(f.deliveryId, f.attemptId, f.outcome))),
+
     finishOutbound: (results, now) =>
       gc.run(() => {
         for (const r of results) {

@@ -1,5 +1,6 @@
 import type { AttemptOutcome, Delivery } from '../db/deliveries.js';
 import type { MessageWithDomains } from '../db/messages.js';
+import type { AttemptFinish } from '../db/repository.js';
 import type { Deps } from '../deps.js';
 import type { AttemptOutcomeLabel } from '../ops/metrics.js';
 import { createQueueLoop, POLL_MS, type QueueLoop } from '../queue/loop.js';
@@ -206,14 +207,30 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     }
     deps.metrics.attempts.inc({ kind: 'webhook', outcome: outcomeLabel(outcome) });
     try {
-      // Attempts ending in the same tick share one commit (and one fsync).
-      await repos.deliveries.finish(d.id, attemptId, outcome);
+      // Attempts ending in the same turn share one write (and one commit, one fsync).
+      await finish({ deliveryId: d.id, attemptId, outcome });
       log.debug('webhook attempt', { delivery: d.id, status: outcome.statusCode, error: outcome.error, next: outcome.status });
     } catch (err) {
       // The attempt row stays open; start() after a restart re-sends it, under the same id.
       log.error('could not record webhook attempt', { err, delivery: d.id });
     }
   }
+
+  // Attempts ending in the same turn of the event loop are recorded together: one use case, one
+  // savepoint of the group commit (one transaction on PostgreSQL) instead of one each.
+  let finishing: { finish: AttemptFinish; resolve(done: boolean): void; reject(err: unknown): void }[] = [];
+  const recordFinishes = () => {
+    const batch = finishing;
+    finishing = [];
+    repos.finishAttempts(batch.map((b) => b.finish)).then(
+      (done) => batch.forEach((b, i) => b.resolve(done[i] ?? false)),
+      (err: unknown) => batch.forEach((b) => b.reject(err)),
+    );
+  };
+  const finish = (finish: AttemptFinish) =>
+    new Promise<boolean>((resolve, reject) => {
+      if (finishing.push({ finish, resolve, reject }) === 1) setImmediate(recordFinishes);
+    });
 
   const loop = createQueueLoop({
     name: 'delivery',

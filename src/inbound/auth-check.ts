@@ -15,14 +15,14 @@ const AUTH_TIMEOUT_MS = 5000;
  */
 export function authCheck(deps: Deps): AuthCheck | undefined {
   if (!deps.config.authChecks) return undefined;
-  const resolver = createAuthResolver(deps.config.dnsServers, DNS_TIMEOUT_MS);
+  const resolver = createAuthResolver(deps.config.dnsServers, DNS_TIMEOUT_MS, { cacheSeconds: deps.config.dnsCacheSeconds });
   const mta = deps.config.mxHost;
   return (raw, envelope) => {
     const env = { remoteIp: envelope.remoteIp, helo: envelope.helo, mailFrom: envelope.mailFrom };
     if (raw.buffer && !raw.path && cheapToCheck(raw.buffer, PARSE_OFF_THREAD_BYTES)) {
       return computeAuth(raw.buffer, env, { resolver, mta, timeoutMs: AUTH_TIMEOUT_MS });
     }
-    const opts = { servers: deps.config.dnsServers, dnsTimeoutMs: DNS_TIMEOUT_MS, mta, timeoutMs: AUTH_TIMEOUT_MS };
+    const opts = { servers: deps.config.dnsServers, dnsTimeoutMs: DNS_TIMEOUT_MS, dnsCacheSeconds: deps.config.dnsCacheSeconds, mta, timeoutMs: AUTH_TIMEOUT_MS };
     return authOffThread({ raw: raw.path ? null : raw.buffer, path: raw.path ?? null }, env, opts);
   };
 }

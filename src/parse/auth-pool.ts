@@ -21,6 +21,7 @@ export interface AuthTask {
   env: AuthEnvelope;
   servers: string[];
   dnsTimeoutMs: number;
+  dnsCacheSeconds: number;
   mta: string;
   timeoutMs: number;
 }
@@ -68,7 +69,7 @@ function settle(t: NonNullable<typeof thread>, id: number, result: AuthResults):
 export function authOffThread(
   input: { raw: Buffer | null; path: string | null },
   env: AuthEnvelope,
-  opts: { servers: string[]; dnsTimeoutMs: number; mta: string; timeoutMs: number },
+  opts: { servers: string[]; dnsTimeoutMs: number; dnsCacheSeconds: number; mta: string; timeoutMs: number },
 ): Promise<AuthResults> {
   const t = (thread ??= spawn());
   const id = nextId++;

@@ -10,9 +10,9 @@ import type { AuthReply, AuthTask } from './auth-pool.js';
 const resolvers = new Map<string, AuthResolver>();
 
 parentPort!.on('message', (task: AuthTask) => {
-  const key = `${task.servers.join(',')}|${task.dnsTimeoutMs}`;
+  const key = `${task.servers.join(',')}|${task.dnsTimeoutMs}|${task.dnsCacheSeconds}`;
   let resolver = resolvers.get(key);
-  if (!resolver) resolvers.set(key, (resolver = createAuthResolver(task.servers, task.dnsTimeoutMs)));
+  if (!resolver) resolvers.set(key, (resolver = createAuthResolver(task.servers, task.dnsTimeoutMs, { cacheSeconds: task.dnsCacheSeconds })));
   const raw = task.path ? createReadStream(task.path) : Buffer.from(task.raw!.buffer, task.raw!.byteOffset, task.raw!.byteLength);
   void computeAuth(raw, task.env, { resolver, mta: task.mta, timeoutMs: task.timeoutMs }).then((result) =>
     parentPort!.postMessage({ id: task.id, result } satisfies AuthReply),

@@ -24,19 +24,88 @@ export interface AuthOptions {
 
 const dnsTimeout = () => Object.assign(new Error('DNS lookup timed out'), { code: 'ETIMEOUT' });
 
+export interface AuthResolverOptions {
+  /**
+   * DNS_CACHE_SECONDS: how long an answer (records, or NXDOMAIN/NODATA) is reused; 0 asks every time.
+   * Errors and timeouts are never kept.
+   */
+  cacheSeconds?: number;
+  /** Answers kept at most (the oldest go first). */
+  cacheEntries?: number;
+  /** The clock, in ms (tests). */
+  now?: () => number;
+}
+
+/** Node's codes for NXDOMAIN and NODATA: answers about the name, kept like records. */
+const NEGATIVE = new Set(['ENOTFOUND', 'ENODATA']);
+
+type Answer = { ok: true; value: unknown } | { ok: false; code: string; message: string; hostname: string; syscall: string };
+
+/** A copy per caller: mailauth may change what it is given (arrays of TXT strings, MX objects). */
+function fromAnswer(a: Answer): Promise<unknown> {
+  if (!a.ok) return Promise.reject(Object.assign(new Error(a.message), { code: a.code, hostname: a.hostname, syscall: a.syscall }));
+  const v = a.value;
+  return Promise.resolve(
+    Array.isArray(v) ? v.map((x: unknown) => (Array.isArray(x) ? [...(x as unknown[])] : x && typeof x === 'object' ? { ...x } : x)) : v,
+  );
+}
+
 /**
  * A resolver for mailauth asking `servers` (DNS_SERVERS: "ip" or "ip:port") or the system's.
  * c-ares doubles its timeout on the retry, so two tries at a third each fit in `timeoutMs`;
  * the race makes that a bound rather than an estimate.
+ *
+ * With `cacheSeconds`, it is also what an MTA's local caching resolver is: an answer per (name,
+ * rrtype) is reused for that long (capped there whatever the record's TTL, which node does not
+ * report for TXT), identical lookups in flight share one query, and errors and timeouts are
+ * never kept. Mail from one sender domain then costs its SPF and DMARC queries once a minute
+ * instead of once a message.
  */
-export function createAuthResolver(servers: string[], timeoutMs: number): AuthResolver {
+export function createAuthResolver(servers: string[], timeoutMs: number, opts: AuthResolverOptions = {}): AuthResolver {
   const resolver = new Resolver({ timeout: Math.max(1, Math.floor(timeoutMs / 3)), tries: 2 });
   if (servers.length > 0) resolver.setServers(servers);
-  return (name, rrtype) =>
+  const ask = (name: string, rrtype: string): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(dnsTimeout()), timeoutMs);
       resolver.resolve(name, rrtype).then(resolve, reject).finally(() => clearTimeout(timer));
     });
+  const ttlMs = Math.max(0, opts.cacheSeconds ?? 0) * 1000;
+  if (ttlMs === 0) return ask;
+
+  const maxEntries = Math.max(1, opts.cacheEntries ?? 10_000);
+  const now = opts.now ?? Date.now;
+  const answers = new Map<string, { answer: Answer; until: number }>();
+  const inFlight = new Map<string, Promise<Answer>>();
+  return (name, rrtype) => {
+    const key = `${rrtype} ${name.toLowerCase()}`;
+    const kept = answers.get(key);
+    if (kept) {
+      if (kept.until > now()) return fromAnswer(kept.answer);
+      answers.delete(key);
+    }
+    let pending = inFlight.get(key);
+    if (!pending) {
+      pending = ask(name, rrtype).then(
+        (value): Answer => ({ ok: true, value }),
+        (err: NodeJS.ErrnoException): Answer => {
+          if (!NEGATIVE.has(err?.code ?? '')) throw err;
+          return { ok: false, code: err.code!, message: err.message, hostname: (err as { hostname?: string }).hostname ?? name, syscall: err.syscall ?? 'query' };
+        },
+      );
+      inFlight.set(key, pending);
+      const settled = pending;
+      settled.then(
+        (answer) => {
+          inFlight.delete(key);
+          answers.delete(key); // re-inserted last: the Map's order is the eviction order
+          answers.set(key, { answer, until: now() + ttlMs });
+          if (answers.size > maxEntries) answers.delete(answers.keys().next().value!);
+        },
+        () => inFlight.delete(key),
+      );
+    }
+    return pending.then(fromAnswer);
+  };
 }
 
 /**
@@ -109,16 +178,19 @@ async function runChecks(lib: Mailauth, raw: Readable | Buffer, env: AuthEnvelop
  */
 export async function computeAuth(raw: Readable | Buffer, env: AuthEnvelope, opts: AuthOptions): Promise<AuthResults> {
   const done: Done = {};
-  const deadline = new AbortController();
+  // Lookups still pending at the deadline fail then. (A plain set, not an AbortController: its
+  // abort() builds a DOMException with a stack trace, ~1 % of the event loop under load.)
+  let over = false;
+  const pending = new Set<() => void>();
   const resolver: DNSResolver = (name, rrtype) =>
     new Promise((resolve, reject) => {
-      if (deadline.signal.aborted) return reject(dnsTimeout());
-      const onAbort = () => reject(dnsTimeout());
-      deadline.signal.addEventListener('abort', onAbort, { once: true });
+      if (over) return reject(dnsTimeout());
+      const onDeadline = () => reject(dnsTimeout());
+      pending.add(onDeadline);
       Promise.resolve()
         .then(() => opts.resolver(name, rrtype))
         .then((v) => resolve(v as string[][] | string[]), reject)
-        .finally(() => deadline.signal.removeEventListener('abort', onAbort));
+        .finally(() => pending.delete(onDeadline));
     });
 
   // Loaded before the clock starts: the first message's checks get their whole time.
@@ -129,7 +201,8 @@ export async function computeAuth(raw: Readable | Buffer, env: AuthEnvelope, opt
     await Promise.race([runChecks(lib, raw, env, opts.mta, resolver, done).catch(() => {}), expired]);
   } finally {
     clearTimeout(timer);
-    deadline.abort();
+    over = true;
+    for (const fail of pending) fail();
   }
   const result = (k: keyof AuthResults) => done[k] ?? 'temperror';
   return { spf: result('spf'), dkim: result('dkim'), dmarc: result('dmarc'), arc: result('arc') };

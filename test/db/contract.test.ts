@@ -345,6 +345,42 @@ describe.each(ENGINES)('repository contract: %s', (engine: Engine) => {
     expect(await repo.deliveries.requeue('usr_other', ids[2]!, T0 + 5)).toBeNull();
   });
 
+  it('finishAttempts: attempts that ended together are recorded in one call, a stale one changes nothing', async () => {
+    const u = await user(repo);
+    const d = await domain(repo, u.id);
+    const c = copy(u.id, d.id, { deliveries: 3 });
+    await repo.storeInbound([c], T0);
+    const ids = c.deliveries.map((x) => x.id);
+    const claimed = await repo.deliveries.claim(ids, T0 + 1, T0 + 40_001);
+    const attemptOf = new Map(claimed.map((x) => [x.delivery.id, x.attemptId]));
+    // ids[1]'s lease runs out and another claim takes it over: its first attempt is stale.
+    const [over] = await repo.deliveries.claim([ids[1]!], T0 + 40_001, T0 + 80_001);
+    expect(await repo.finishAttempts([])).toEqual([]);
+    const done = await repo.finishAttempts([
+      { deliveryId: ids[2]!, attemptId: attemptOf.get(ids[2]!)!, outcome: outcome(T0 + 40_002, 'delivered') },
+      { deliveryId: ids[1]!, attemptId: attemptOf.get(ids[1]!)!, outcome: outcome(T0 + 40_002, 'failed', 410) },
+      { deliveryId: ids[0]!, attemptId: attemptOf.get(ids[0]!)!, outcome: outcome(T0 + 40_002, 'pending', 503) },
+    ]);
+    expect(done).toEqual([true, false, true]);
+    expect(await repo.deliveries.getById(ids[2]!)).toMatchObject({ status: 'delivered', nextAttemptAt: null, lastStatus: 200 });
+    expect(await repo.deliveries.getById(ids[0]!)).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 40_002 + MIN, lastStatus: 503 });
+    expect(await repo.deliveries.getById(ids[1]!)).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 80_001 });
+    expect((await repo.deliveries.attempts(ids[0]!)).map((a) => [a.finishedAt, a.statusCode, a.error])).toEqual([[T0 + 40_002, 503, null]]);
+    expect((await repo.deliveries.attempts(ids[1]!)).map((a) => [a.finishedAt, a.statusCode, a.error])).toEqual([
+      [T0 + 40_001, null, LEASE_EXPIRED],
+      [null, null, null],
+    ]);
+    // The same attempts again: already closed, nothing changes.
+    expect(
+      await repo.finishAttempts([
+        { deliveryId: ids[2]!, attemptId: attemptOf.get(ids[2]!)!, outcome: outcome(T0 + 40_003, 'failed', 410) },
+        { deliveryId: ids[1]!, attemptId: over!.attemptId, outcome: outcome(T0 + 40_003, 'delivered') },
+      ]),
+    ).toEqual([false, true]);
+    expect((await repo.deliveries.getById(ids[2]!))?.status).toBe('delivered');
+    expect((await repo.deliveries.getById(ids[1]!))?.status).toBe('delivered');
+  });
+
   it('deliveries: an expired lease is taken over; the old attempt is closed and its late finish changes nothing', async () => {
     const u = await user(repo);
     const d = await domain(repo, u.id);

@@ -35,6 +35,33 @@ describe('group commit', () => {
     expect(rows()).toEqual([1, 3]);
   });
 
+  it('runs a batch without a savepoint per write unless one of them throws', async () => {
+    // Every statement better-sqlite3 runs, its own SAVEPOINTs included, goes through these.
+    const proto = Object.getPrototypeOf(db.prepare('SELECT 1')) as Record<string, (...a: unknown[]) => unknown>;
+    const original = { run: proto.run!, get: proto.get!, all: proto.all! };
+    const seen: string[] = [];
+    for (const m of ['run', 'get', 'all'] as const) {
+      proto[m] = function (this: { source: string }, ...args: unknown[]) {
+        seen.push(this.source);
+        return original[m].apply(this, args);
+      };
+    }
+    try {
+      const insert = db.prepare('INSERT INTO t (x) VALUES (?)');
+      const gc = groupCommit(db);
+      await Promise.all([gc.run(() => insert.run(1)), gc.run(() => insert.run(2)), gc.run(() => insert.run(3))]);
+      expect(seen.filter((s) => /SAVEPOINT/i.test(s))).toEqual([]);
+      expect(seen.filter((s) => s.startsWith('INSERT'))).toHaveLength(3);
+      seen.length = 0;
+      const results = await Promise.allSettled([gc.run(() => insert.run(4)), gc.run(() => insert.run(1)), gc.run(() => insert.run(5))]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(seen.filter((s) => /^SAVEPOINT/i.test(s)).length).toBe(3); // the second run, one per write
+      expect(rows()).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      Object.assign(proto, original);
+    }
+  });
+
   it('returns what the write returned, and leaves synchronous=FULL for every other writer', async () => {
     const value = await groupCommit(db).run(() => db.prepare('INSERT INTO t (x) VALUES (7) RETURNING x').get());
     expect(value).toEqual({ x: 7 });

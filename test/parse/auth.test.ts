@@ -127,3 +127,84 @@ describe('computeAuth', () => {
     expect(result).toEqual({ spf: 'pass', dkim: 'temperror', dmarc: 'temperror', arc: 'temperror' });
   });
 });
+
+describe('createAuthResolver with DNS_CACHE_SECONDS', () => {
+  const asked = (name: string, type = 'TXT') => dns.queries.filter((q) => q.name === name && q.type === type).length;
+  const code = (p: Promise<unknown>) => p.then(() => 'answered', (err: NodeJS.ErrnoException) => err.code);
+
+  it('checks a second message from the same sender without asking DNS again', async () => {
+    const cached = { resolver: createAuthResolver([dns.address], 2000, { cacheSeconds: 60 }), mta: 'mx', timeoutMs: 5000 };
+    const pass = { spf: 'pass', dkim: 'pass', dmarc: 'pass', arc: 'none' };
+    const before = dns.queries.length;
+    expect(await computeAuth(Buffer.from(signed), env, cached)).toEqual(pass);
+    const first = dns.queries.length - before;
+    expect(first).toBeGreaterThanOrEqual(3); // SPF, the DKIM key, DMARC
+    expect(await computeAuth(Buffer.from(signed), env, cached)).toEqual(pass);
+    expect(dns.queries.length - before).toBe(first);
+    // Without the cache every message asks again.
+    const uncached = { ...cached, resolver: createAuthResolver([dns.address], 2000, { cacheSeconds: 0 }) };
+    expect(await computeAuth(Buffer.from(signed), env, uncached)).toEqual(pass);
+    expect(await computeAuth(Buffer.from(signed), env, uncached)).toEqual(pass);
+    expect(dns.queries.length - before).toBe(3 * first);
+  });
+
+  it('sends one query for identical lookups in flight', async () => {
+    const resolve = createAuthResolver([dns.address], 2000, { cacheSeconds: 60 });
+    const before = asked('sender.test');
+    const answers = await Promise.all(Array.from({ length: 5 }, () => resolve('sender.test', 'TXT')));
+    for (const a of answers) expect(a).toEqual([[`v=spf1 ip4:${SENDER_IP} -all`]]);
+    expect(asked('sender.test') - before).toBe(1);
+    // Another type of the same name is another question.
+    expect(await code(resolve('sender.test', 'MX'))).toBe('ENODATA');
+    expect(asked('sender.test', 'MX')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps NXDOMAIN and NODATA like records, each caller getting its own error', async () => {
+    const resolve = createAuthResolver([dns.address], 2000, { cacheSeconds: 60 });
+    const before = [asked('nowhere.test'), asked('_dmarc.sender.test', 'MX')];
+    expect(await code(resolve('nowhere.test', 'TXT'))).toBe('ENOTFOUND');
+    expect(await code(resolve('NOWHERE.test', 'TXT'))).toBe('ENOTFOUND');
+    expect(await code(resolve('_dmarc.sender.test', 'MX'))).toBe('ENODATA');
+    expect(await code(resolve('_dmarc.sender.test', 'MX'))).toBe('ENODATA');
+    expect([asked('nowhere.test') - before[0]!, asked('_dmarc.sender.test', 'MX') - before[1]!]).toEqual([1, 1]);
+  });
+
+  it('never keeps a timeout: the next lookup asks again and gets the answer', async () => {
+    const resolve = createAuthResolver([dns.address], 300, { cacheSeconds: 60 });
+    dns.setSilent(true);
+    expect(await code(resolve('sender.test', 'TXT'))).toBe('ETIMEOUT');
+    dns.setSilent(false);
+    // (c-ares's own retry of the timed-out query may still arrive: the answer is what tells.)
+    expect(await resolve('sender.test', 'TXT')).toEqual([[`v=spf1 ip4:${SENDER_IP} -all`]]);
+  });
+
+  it('asks again once the answer is older than DNS_CACHE_SECONDS, and sees the new record', async () => {
+    let clock = 1_000_000;
+    const resolve = createAuthResolver([dns.address], 2000, { cacheSeconds: 60, now: () => clock });
+    expect(await resolve('sender.test', 'TXT')).toEqual([[`v=spf1 ip4:${SENDER_IP} -all`]]);
+    dns.set([{ name: 'sender.test', type: 'TXT', value: 'v=spf1 -all' }]);
+    clock += 59_000;
+    expect(await resolve('sender.test', 'TXT')).toEqual([[`v=spf1 ip4:${SENDER_IP} -all`]]);
+    clock += 1_000;
+    expect(await resolve('sender.test', 'TXT')).toEqual([['v=spf1 -all']]);
+  });
+
+  it('keeps at most cacheEntries answers, the oldest going first', async () => {
+    const resolve = createAuthResolver([dns.address], 2000, { cacheSeconds: 60, cacheEntries: 2 });
+    const before = [asked('sender.test'), asked('mail.sender.test')];
+    await resolve('sender.test', 'TXT');
+    await resolve('mail.sender.test', 'TXT');
+    await resolve('_dmarc.sender.test', 'TXT'); // pushes sender.test out
+    await resolve('mail.sender.test', 'TXT');
+    await resolve('sender.test', 'TXT');
+    expect([asked('sender.test') - before[0]!, asked('mail.sender.test') - before[1]!]).toEqual([2, 1]);
+  });
+
+  it('hands each caller its own copy of the records', async () => {
+    const resolve = createAuthResolver([dns.address], 2000, { cacheSeconds: 60 });
+    const first = (await resolve('sender.test', 'TXT')) as string[][];
+    first[0]![0] = 'changed';
+    first.push(['more']);
+    expect(await resolve('sender.test', 'TXT')).toEqual([[`v=spf1 ip4:${SENDER_IP} -all`]]);
+  });
+});

@@ -10,6 +10,7 @@ const USE_CASES = {
   rotateRefresh: 1,
   purgeAttachments: 1,
   submitSend: 1,
+  finishAttempts: 1,
   finishOutbound: 1,
   applyBounces: 1,
   queueReadings: 1,

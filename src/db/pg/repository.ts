@@ -126,6 +126,19 @@ export function createPgRepository(pool: pg.Pool): Repository {
         return null;
       }),
 
+    finishAttempts: (finishes) =>
+      finishes.length === 0
+        ? Promise.resolve([])
+        : db.tx(async (tx) => {
+            // Every delivery row locked first, in one order (as a claim locks them): no deadlock with
+            // another node's batch or claim; then each attempt as deliveries.finish() does it.
+            await tx.query('SELECT 1 FROM deliveries WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [finishes.map((f) => f.deliveryId)]);
+            const x = pgTables(tx);
+            const done: boolean[] = [];
+            for (const f of finishes) done.push(await x.deliveries.finish(f.deliveryId, f.attemptId, f.outcome));
+            return done;
+          }),
+
     finishOutbound: (results, now) =>
       db.tx(async (tx) => {
         const x = pgTables(tx);
