@@ -17,6 +17,12 @@ class LongestFirst extends BaseSequencer {
 
 /** The suites that run on PostgreSQL as well (issue 15): the same files, another engine, not a copy. */
 const ON_POSTGRES = ['test/api/**/*.test.ts', 'test/e2e/corpus.test.ts', 'test/deliver/**/*.test.ts'];
+/**
+ * Files that bound how long the event loop may stall under an attack they make (issue 14): run
+ * last, one at a time, with no other test file sharing the two cores, so that the bound measures
+ * the server and not the neighbours (a project of one worker is its own group, after the others).
+ */
+const ALONE = ['test/hostile/parse-event-loop-stall.test.ts', 'test/hostile/auth-event-loop-stall.test.ts'];
 
 export default defineConfig({
   test: {
@@ -31,7 +37,8 @@ export default defineConfig({
     // CI also keeps a machine-readable summary, which .ci/run prints as one closing line.
     reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]] : ['default'],
     projects: [
-      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: ALONE } },
+      { extends: true, test: { name: 'alone', include: ALONE, maxWorkers: 1 } },
       {
         extends: true,
         test: {

@@ -5,9 +5,9 @@ import { tooMany } from './limits.js';
 
 /**
  * Dry runs one account may have in flight at once (DESIGN §1 invariant 5). Each takes a body of up
- * to 10 MiB that the event loop reads, decodes and JSON-parses before the parse thread gets it:
- * forty 8 MB ones at once held /api/health 2.5 s even with parsing off the main thread
- * (bench/README.md, stall). Checked before the body is read, which a refused one never is.
+ * to 10 MiB, held in memory until a parse thread has decoded it (dry-run-body.ts), and a turn of
+ * the parse threads: one account's loop of them waits for its own. Checked before the body is
+ * read, which a refused one never is.
  */
 export const DRY_RUNS_PER_ACCOUNT = 2;
 

@@ -4,9 +4,8 @@ import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { domainOf } from '../inbound/plan.js';
 import { emptyParsed } from '../parse/empty-parsed.js';
-import { parseOffThread } from '../parse/parse-pool.js';
-import type { ParsedMessage } from '../parse/types.js';
 import { rcptDecision, routesForRecipient } from '../route/match.js';
+import { readDryRun } from './dry-run-body.js';
 import { dryRunSlot } from './dry-run-slots.js';
 import { canSeeMessage, notFound, ownDomain, requireScope } from './guard.js';
 import { bearer, errors, json, jsonBody, router } from './openapi.js';
@@ -23,38 +22,31 @@ const ResultSchema = z
   })
   .openapi('RouteTestResult');
 
+const DryRunBody = z.object({
+  domain_id: z.string().max(64),
+  raw: z.string().optional().openapi({ description: 'A whole RFC 5322 message' }),
+  message_id: z.string().max(64).optional().openapi({ description: 'A stored message (msg_…) instead of raw' }),
+  recipient: z.string().max(320).optional().openapi({ description: 'Default: the message’s recipients at this domain' }),
+});
+
+/**
+ * Documented here, read by readDryRun rather than the route's validator: that would decode and
+ * JSON-parse up to 10 MiB on the event loop. Parsing the pasted message takes turns with the
+ * account's other dry runs on a parse thread; attachment and text bodies are dropped there
+ * (filters never look at them).
+ */
 const test = createRoute({
   method: 'post',
   path: '/test',
   tags: ['routes'],
   security: bearer,
-  middleware: [requireScope('routes:read'), dryRunSlot] as const,
   description: 'Dry run: which routes a message would fire, and why. Nothing is stored or delivered.',
-  request: {
-    body: jsonBody(
-      z.object({
-        domain_id: z.string().max(64),
-        raw: z.string().optional().openapi({ description: 'A whole RFC 5322 message' }),
-        message_id: z.string().max(64).optional().openapi({ description: 'A stored message (msg_…) instead of raw' }),
-        recipient: z.string().max(320).optional().openapi({ description: 'Default: the message’s recipients at this domain' }),
-      }),
-    ),
-  },
+  request: { body: jsonBody(DryRunBody) },
   responses: {
     200: json(z.object({ domain_id: z.string(), results: z.array(ResultSchema) }), 'One result per recipient'),
     ...errors(400, 401, 403, 404, 413, 429),
   },
 });
-
-/**
- * Parses a pasted message on a parse thread (up to 10 MiB of it can take seconds: never on the
- * event loop), taking turns with the account's other dry runs. Attachment bodies are dropped:
- * filters never look at them.
- */
-async function parseRaw(raw: string, userId: string): Promise<ParsedMessage> {
-  const { parsed } = await parseOffThread({ raw: Buffer.from(raw, 'utf8'), path: null }, null, `dry-run:${userId}`);
-  return parsed;
-}
 
 /** Whether RCPT TO would take this recipient: the domain must be verified, then the routes decide. */
 function rcptVerdict(domain: Domain, recipient: string, accept: ReturnType<typeof rcptDecision>) {
@@ -66,9 +58,10 @@ function rcptVerdict(domain: Domain, recipient: string, accept: ReturnType<typeo
 /** POST /api/routes/test. */
 export function routeTestRoutes(deps: Deps) {
   const r = router();
-  r.openapi(test, async (c) => {
+  r.openAPIRegistry.registerPath(test);
+  r.post(test.path, requireScope('routes:read'), dryRunSlot, async (c) => {
     const auth = c.get('auth');
-    const body = c.req.valid('json');
+    const { body, message: pasted } = await readDryRun(c, DryRunBody, `dry-run:${auth.user.id}`);
     const domain = await ownDomain(deps, auth, body.domain_id);
     if (body.raw !== undefined && body.message_id !== undefined) throw new HttpError(400, 'raw, message_id: give one, not both');
 
@@ -80,7 +73,7 @@ export function routeTestRoutes(deps: Deps) {
       parsed = message.parsed;
       recipients = message.envelope.rcptTo.filter((a) => domainOf(a) === domain.name);
     } else if (body.raw !== undefined) {
-      parsed = await parseRaw(body.raw, auth.user.id);
+      parsed = await pasted();
       recipients = [...parsed.to, ...parsed.cc].map((a) => a.address).filter((a) => domainOf(a) === domain.name);
     }
     if (body.recipient !== undefined) recipients = [body.recipient.trim()];

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import type { ParseOutcome, PutAttachment } from './parse-message.js';
-import type { FromWorker, ParseTask, ToWorker } from './parse-protocol.js';
+import type { FromWorker, JsonOutcome, ParseTask, ToWorker } from './parse-protocol.js';
 import { newThread } from './thread.js';
 
 /**
@@ -22,10 +22,15 @@ export interface ParseInput {
 }
 
 interface Job {
-  input: ParseInput;
+  input: ParseInput | JsonInput;
   put: PutAttachment | null;
-  resolve(outcome: ParseOutcome): void;
+  resolve(outcome: ParseOutcome | JsonOutcome): void;
   reject(err: unknown): void;
+}
+
+interface JsonInput {
+  json: ArrayBuffer;
+  member: string;
 }
 
 interface Thread {
@@ -123,15 +128,29 @@ function start(t: Thread, job: Job): void {
     else if (m.t === 'fail') streams.get(m.index)?.body.destroy(new Error(m.message));
     // The store's own error (ENOSPC, S3 down) rather than its message copied across threads.
     else if (m.t === 'done') settle(() => (storeError ? job.reject(storeError) : job.resolve(m.outcome)));
+    else if (m.t === 'json') settle(() => job.resolve(m.result));
     else settle(() => job.reject(storeError ?? new Error(m.message)));
   });
+  const input = job.input;
+  const raw = 'raw' in input ? input.raw : null;
   const task: ParseTask = {
-    raw: job.input.raw ? new Uint8Array(job.input.raw.buffer, job.input.raw.byteOffset, job.input.raw.byteLength) : null,
-    path: job.input.path,
+    raw: raw ? new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) : null,
+    path: 'path' in input ? input.path : null,
+    json: 'json' in input ? { bytes: new Uint8Array(input.json), member: input.member } : null,
     keepAttachments: job.put !== null,
+    // Whoever keeps the attachments keeps the message; a dry run (put null) needs neither.
+    keepBodies: job.put !== null,
     port: port2,
   };
-  t.worker.postMessage(task, [port2]);
+  // A JSON body is moved, not copied: the event loop never touches its bytes again.
+  t.worker.postMessage(task, 'json' in input ? [port2, input.json] : [port2]);
+}
+
+function enqueue(lane: string, job: Job): void {
+  const queue = lanes.get(lane);
+  if (queue) queue.push(job);
+  else lanes.set(lane, [job]);
+  dispatch();
 }
 
 /**
@@ -140,11 +159,14 @@ function start(t: Thread, job: Job): void {
  * with one another: one per account for dry runs, one for SMTP.
  */
 export function parseOffThread(input: ParseInput, put: PutAttachment | null, lane: string): Promise<ParseOutcome> {
-  return new Promise((resolve, reject) => {
-    const queue = lanes.get(lane);
-    const job = { input, put, resolve, reject };
-    if (queue) queue.push(job);
-    else lanes.set(lane, [job]);
-    dispatch();
-  });
+  return new Promise((resolve, reject) => enqueue(lane, { input, put, resolve: (o) => resolve(o as ParseOutcome), reject }));
+}
+
+/**
+ * Decodes the JSON document `json` on a parse thread and parses its member `member` as a message
+ * if it is a string (attachment and text bodies dropped, as for a dry run). `json` is moved to the
+ * thread when the task starts: the caller must not touch it again.
+ */
+export function parseJsonOffThread(json: ArrayBuffer, member: string, lane: string): Promise<JsonOutcome> {
+  return new Promise((resolve, reject) => enqueue(lane, { input: { json, member }, put: null, resolve: (o) => resolve(o as JsonOutcome), reject }));
 }

@@ -12,12 +12,28 @@ export const CHUNK_WINDOW = 4;
 export interface ParseTask {
   /** The whole message in memory, or … */
   raw: Uint8Array | null;
-  /** … a spool file the thread reads itself. */
+  /** … a spool file the thread reads itself, or … */
   path: string | null;
+  /**
+   * … a JSON document (UTF-8 bytes, moved to the thread) whose member `member` is the message:
+   * the thread decodes it too (a dry run's 10 MiB request body, issue 14).
+   */
+  json: { bytes: Uint8Array; member: string } | null;
   /** false: attachment bodies are read and dropped (dry runs). */
   keepAttachments: boolean;
+  /** false: the text and HTML bodies are dropped from the outcome (dry runs: routes never read them). */
+  keepBodies: boolean;
   port: MessagePort;
 }
+
+/**
+ * A JSON task's answer: `value` is the document without its message member when that member was
+ * a string (then parsed into `outcome`); otherwise the document as it is and no outcome.
+ */
+export type JsonOutcome =
+  | { ok: true; value: unknown; outcome: ParseOutcome | null }
+  /** Not JSON: nothing was parsed. */
+  | { ok: false; error: string };
 
 export type FromWorker =
   | { t: 'open'; index: number }
@@ -25,6 +41,7 @@ export type FromWorker =
   | { t: 'end'; index: number }
   | { t: 'fail'; index: number; message: string }
   | { t: 'done'; outcome: ParseOutcome }
+  | { t: 'json'; result: JsonOutcome }
   | { t: 'error'; message: string };
 
 export type ToWorker = { t: 'ack'; index: number } | { t: 'stored'; index: number; error: string | null };

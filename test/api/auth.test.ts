@@ -121,7 +121,9 @@ describe('login', () => {
     expect(after.status).toBe(200);
   });
 
-  it('throttles failures from one address across accounts', async () => {
+  // 51 logins, each a full scrypt (unknown addresses too, against account enumeration): 12 s
+  // alone, over 30 s with two other test files on the same two cores.
+  it('throttles failures from one address across accounts', { timeout: 120_000 }, async () => {
     api = testApi({ TRUST_PROXY: 'x-forwarded-for' });
     const headers = { 'x-forwarded-for': '203.0.113.9' };
     for (let i = 0; i < 50; i++) {

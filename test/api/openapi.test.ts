@@ -50,6 +50,11 @@ describe('GET /api/openapi.json', () => {
     expect(props.action.enum).toEqual(['webhook', 'store', 'drop', 'reject', 'forward']);
     expect(props.priority).toMatchObject({ type: 'integer', minimum: 0, maximum: 10000 });
     expect(create.responses['201'].content['application/json'].schema.$ref).toBe('#/components/schemas/Route');
+    // The dry run reads its own body (off the event loop) but is documented from the same schema.
+    const dryRun = doc.paths['/api/routes/test'].post;
+    expect(Object.keys(dryRun.requestBody.content['application/json'].schema.properties).sort()).toEqual(['domain_id', 'message_id', 'raw', 'recipient']);
+    expect(Object.keys(dryRun.responses).sort()).toEqual(['200', '400', '401', '403', '404', '413', '429']);
+    expect(dryRun.security).toEqual([{ Bearer: [] }]);
     expect(doc.paths['/api/messages'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
       expect.arrayContaining(['limit', 'before', 'domain_id', 'recipient', 'from', 'since', 'until']),
     );

@@ -113,4 +113,26 @@ describe('POST /api/routes/test', () => {
     expect(missing.body.error).toMatch(/^domain_id: /);
     expect((await dryRun({ message_id: 'msg_01jdzzzzzzzzzzzzzzzzzzzzzz' })).status).toBe(404);
   });
+
+  it('decodes a large body on a parse thread with the same contract: 400 naming the problem, 415, 413', async () => {
+    const { dryRun, token, domain } = await setup();
+    // Over 64 KiB: decoded and JSON-parsed off the event loop, the message parsed there too.
+    const big = RAW.replace('Pay up.', 'Pay up. '.repeat(20_000));
+    const ok = await dryRun({ raw: big });
+    expect(ok.status).toBe(200);
+    expect(ok.body.results.map((r: { recipient: string }) => r.recipient).sort()).toEqual(['invoices@example.com', 'support@example.com']);
+    const post = (body: string, headers: Record<string, string> = {}) => api.call('POST', '/api/routes/test', { token, body, headers });
+    const cut = await post(JSON.stringify({ domain_id: domain.id, raw: big }).slice(0, -2));
+    expect(cut).toMatchObject({ status: 400, body: { error: 'Malformed JSON in request body' } });
+    const long = await dryRun({ raw: big, recipient: 'x'.repeat(400) });
+    expect(long.status).toBe(400);
+    expect(long.body.error).toMatch(/^recipient: /);
+    const notString = await dryRun({ raw: 42, recipient: 'a@example.com', pad: 'p'.repeat(100_000) });
+    expect(notString.body.error).toMatch(/^raw: /);
+    expect((await post(JSON.stringify({ domain_id: domain.id, raw: big, message_id: 'msg_x' }))).body.error).toMatch(/not both/);
+    expect((await post(JSON.stringify([big]))).body.error).toMatch(/^body: /);
+    expect((await post(JSON.stringify({ domain_id: domain.id, raw: big }), { 'content-type': 'text/plain' })).status).toBe(415);
+    const huge = await post(JSON.stringify({ domain_id: domain.id, raw: 'x'.repeat(11 * 1024 * 1024) }));
+    expect(huge).toMatchObject({ status: 413, body: { error: expect.stringMatching(/larger than 10485760 bytes/) } });
+  }, 30_000);
 });

@@ -1,7 +1,11 @@
+import type { AddressInfo, Server } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { serve } from '@hono/node-server';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createSession } from '../../src/auth/sessions.js';
 import { addDomain, markVerified, signup, testApi, type TestApi } from '../helpers/api.js';
-import { addRoute } from '../helpers/deps.js';
+import { addRoute, seedUserAndDomain } from '../helpers/deps.js';
 import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
 
 /**
@@ -50,9 +54,50 @@ async function stallDuring<T>(work: () => Promise<T>): Promise<{ result: T; loop
   }
 }
 
+/**
+ * The client of the dry-run attack, on a thread of its own so that building and sending the
+ * bodies is not charged to the event loop under test: for each `[token, domainId]` of
+ * workerData.slots one POST /api/routes/test with an 8 MB pathological message (alternately
+ * 200,000 encoded-word headers and 160,000 `<div><a …>`), all at once; posts back the statuses.
+ */
+const DRY_RUN_ATTACKER = `
+const http = require('node:http');
+const { parentPort, workerData } = require('node:worker_threads');
+const lines = ['From: a@sender.test', 'To: x@example.com', 'Subject: stall'];
+for (let i = 0; i < 200000; i++) lines.push('X-W: =?utf-8?Q?caf=C3=A9_' + i + '?=');
+const messages = [
+  lines.join('\\r\\n') + '\\r\\n\\r\\nbody\\r\\n',
+  'From: a@sender.test\\r\\nTo: x@example.com\\r\\nSubject: stall\\r\\nContent-Type: text/html\\r\\n\\r\\n' +
+    '<div><a href="https://example.com/xxxxxxxxxxxxx">'.repeat(160000) + '\\r\\n',
+];
+// Each message encoded once, each body a copy of it between its own few bytes.
+const raws = messages.map((m) => Buffer.from(JSON.stringify(m)));
+const post = ([token, domainId], n) => new Promise((resolve) => {
+  const head = Buffer.from(JSON.stringify({ domain_id: domainId, recipient: 'x@example.com' }).slice(0, -1) + ',"raw":');
+  const body = Buffer.concat([head, raws[n % 2], Buffer.from('}')]);
+  const req = http.request({ port: workerData.port, host: '127.0.0.1', method: 'POST', path: '/api/routes/test',
+    headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json', 'content-length': body.length } },
+    (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+  req.on('error', (err) => resolve(err.message));
+  req.end(body);
+});
+Promise.all(workerData.slots.map(post)).then((statuses) => parentPort.postMessage(statuses));
+`;
+
+function dryRunAttack(port: number, slots: [string, string][]): Promise<(number | string)[]> {
+  const worker = new Worker(DRY_RUN_ATTACKER, { eval: true, workerData: { port, slots } });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (statuses: (number | string)[]) => void worker.terminate().then(() => resolve(statuses)));
+    worker.once('error', reject);
+  });
+}
+
 let api: TestApi | undefined;
 let smtp: RunningSmtp | undefined;
+let http: Server | undefined;
 afterEach(async () => {
+  await new Promise((resolve) => (http ? http.close(resolve) : resolve(undefined)));
+  http = undefined;
   await smtp?.close();
   await api?.deps.cleanup();
   smtp = undefined;
@@ -97,4 +142,23 @@ describe('issue 11 item 2: pathological parses do not block the event loop', () 
     expect(loopMs).toBeLessThan(BOUND_MS);
     expect(healthMs).toBeLessThan(BOUND_MS);
   }, 120_000);
+
+  it('forty 8 MB dry runs at once (twenty accounts, two each) are read, decoded and parsed off the event loop', async () => {
+    api = testApi();
+    const slots: [string, string][] = [];
+    for (let i = 0; i < 20; i++) {
+      const { user, domain } = await seedUserAndDomain(api.deps, `d${i}.example.com`);
+      const token = await createSession(api.deps, user.id);
+      slots.push([token, domain.id], [token, domain.id]);
+    }
+    http = await new Promise<Server>((resolve) => {
+      const s = serve({ fetch: api!.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server));
+    });
+    const port = (http.address() as AddressInfo).port;
+    const { result, loopMs, healthMs } = await stallDuring(() => dryRunAttack(port, slots));
+    // Every one accepted (two per account: the cap does not refuse them) and answered.
+    expect(result).toEqual(slots.map(() => 200));
+    expect(loopMs).toBeLessThan(BOUND_MS);
+    expect(healthMs).toBeLessThan(BOUND_MS);
+  }, 180_000);
 });
