@@ -273,7 +273,8 @@ describe('a pass reads only what it can start (issue #12)', () => {
     await setup();
     const ids: string[] = [];
     for (let i = 0; i < 45; i++) ids.push((await send({ to: [`a${i}@dest.test`, `b${i}@dest.test`] })).body.id);
-    const q = api.deps.repos.outbound;
+    // The real queue, its read counted.
+    const q = api.deps.repos.outbound as { -readonly [K in keyof typeof api.deps.repos.outbound]: (typeof api.deps.repos.outbound)[K] };
     const dueFor = q.dueFor.bind(q);
     const reads: { limit: number; rows: number }[] = [];
     q.dueFor = async (dest, now, limit) => {
@@ -298,7 +299,7 @@ describe('a pass reads only what it can start (issue #12)', () => {
     await send({ to });
     await worker.runOnce(); // delivered: 20 email.sent events due
     expect(mx.mails).toHaveLength(1);
-    const q = api.deps.repos.outbound;
+    const q = api.deps.repos.outbound as { -readonly [K in keyof typeof api.deps.repos.outbound]: (typeof api.deps.repos.outbound)[K] };
     const dueEvents = q.dueEvents.bind(q);
     let eventReads = 0;
     q.dueEvents = (now, limit) => {
