@@ -66,3 +66,42 @@ describe('delivery fairness: a slow destination never delays another', () => {
     expect(Math.max(slowA.requests.length, slowB.requests.length)).toBe(2); // the per-destination cap
   });
 });
+
+describe('a full pool (issue #12)', () => {
+  it('no queue query while every slot is busy; a freed slot starts what waits', async () => {
+    const clock = fakeClock(Date.now());
+    const deps = testDeps({ WEBHOOK_TIMEOUT_MS: '20000', WEBHOOK_CONCURRENCY: '2', WEBHOOK_CONCURRENCY_PER_DESTINATION: '2' }, { now: clock.now });
+    const slow = await startWebhookReceiver();
+    slow.setDefault({ delayMs: 300 });
+    const { user, domain } = await seedUserAndDomain(deps);
+    for (let i = 0; i < 3; i++) {
+      const { message } = await seedMessage(deps, { userId: user.id, domainId: domain.id });
+      await seedDelivery(deps, { userId: user.id, messageId: message.id, url: slow.url + '/s' });
+    }
+    // The real queue, its reads counted.
+    const q = deps.repos.deliveries as { -readonly [K in keyof typeof deps.repos.deliveries]: (typeof deps.repos.deliveries)[K] };
+    const pending = q.pendingDestinations.bind(q);
+    let reads = 0;
+    q.pendingDestinations = () => {
+      reads++;
+      return pending();
+    };
+    const worker = createDeliveryWorker(deps);
+    worker.start();
+    try {
+      await slow.waitFor(2); // both slots busy, the third delivery due and waiting
+      await new Promise((r) => setTimeout(r, 20));
+      const readsWhenFull = reads;
+      for (let i = 0; i < 20; i++) {
+        worker.kick();
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(reads - readsWhenFull).toBe(0);
+      await slow.waitFor(3, 3000);
+    } finally {
+      await slow.close();
+      await worker.stop();
+      await deps.cleanup();
+    }
+  });
+});
