@@ -12,6 +12,7 @@ import { sendEvent } from './events.js';
 import { forwardBytes } from './forward.js';
 import { cachedMxLookup, PermanentDnsError, type MxHost } from './mx.js';
 import { decideRecipient } from './outcome.js';
+import { MAX_RECIPIENTS } from './request.js';
 import { closeTransfers, transfer, type RcptResult } from './transfer.js';
 
 /**
@@ -67,13 +68,19 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
         }
         if (!slots.free(d.dest)) continue;
         const freeHere = Math.min(OUTBOUND_PER_DESTINATION - slots.inflightAt(d.dest), OUTBOUND_CONCURRENCY - slots.busy);
-        const limit = freeHere * BATCH + (unclaimed.get(d.dest) ?? 0);
-        const due = (await q.dueFor(d.dest, now, limit)).filter((r) => !inflight.has(r.id));
+        // Never fewer rows than one send can have at a destination, so that a send's recipients
+        // there are read, and go out in one transaction, together.
+        const limit = Math.max(freeHere * BATCH, MAX_RECIPIENTS) + (unclaimed.get(d.dest) ?? 0);
+        const read = await q.dueFor(d.dest, now, limit);
+        const due = read.filter((r) => !inflight.has(r.id));
         // Up to BATCH sends per slot: one claim, one MX lookup and one finishing commit for all of
         // them, each send its own transaction over the kept connection (transfer.ts).
         const bySend = new Map<string, Recipient[]>();
         for (const r of due) bySend.set(r.sendId, [...(bySend.get(r.sendId) ?? []), r]);
         const groups = [...bySend.values()];
+        // A read cut off at the limit may have cut the last send's recipients in two: that send
+        // waits for the next pass, which reads it whole (its rows are at the front by then).
+        if (read.length >= limit && groups.length > 1) groups.pop();
         while (groups.length > 0 && slots.free(d.dest)) {
           const share = Math.ceil(groups.length / (OUTBOUND_PER_DESTINATION - slots.inflightAt(d.dest)));
           const batch = groups.splice(0, Math.min(BATCH, Math.max(1, share))).flat();

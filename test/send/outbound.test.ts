@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createAuthResolver } from '../../src/parse/auth.js';
 import { closeTransfers } from '../../src/send/transfer.js';
 import { BATCH, createOutboundWorker, OUTBOUND_PER_DESTINATION, type OutboundWorker } from '../../src/send/outbound-worker.js';
+import { MAX_RECIPIENTS } from '../../src/send/request.js';
 import { signup, testApi, type TestApi } from '../helpers/api.js';
 import { fakeClock, type FakeClock } from '../helpers/deps.js';
 import { startSmtp } from '../helpers/smtp.js';
@@ -284,13 +285,28 @@ describe('a pass reads only what it can start (issue #12)', () => {
     };
     await worker.runOnce();
     // 90 rows due at one destination, 4 free slots of 20 sends: one read of 80 rows, not all 90.
+    // The read stopped at its limit, so its last send (maybe cut in two) waits for the next pass.
     const free = OUTBOUND_PER_DESTINATION * BATCH;
     expect(reads).toEqual([{ limit: free, rows: free }]);
-    expect(mx.mails).toHaveLength(free / 2);
+    expect(mx.mails).toHaveLength(free / 2 - 1);
     await worker.runOnce();
-    expect(reads[1]).toEqual({ limit: free, rows: 90 - free });
+    expect(reads[1]).toEqual({ limit: free, rows: 90 - free + 2 });
     expect(mx.mails).toHaveLength(45);
     for (const id of ids) expect((await recipients(id)).every(([, status]) => status === 'sent')).toBe(true);
+  });
+
+  it('a send whose recipients at one destination a read cuts in two still goes out in one transaction', async () => {
+    await setup();
+    // 35 one-recipient sends, then one to 50 addresses at the same destination: 85 rows, read 80 at a time.
+    for (let i = 0; i < 35; i++) await send({ to: [`s${i}@dest.test`] });
+    const big = Array.from({ length: MAX_RECIPIENTS }, (_, i) => `m${i}@dest.test`);
+    const { id } = (await send({ to: big })).body;
+    await worker.runOnce();
+    await worker.runOnce();
+    expect(mx.mails).toHaveLength(36);
+    const together = mx.mails.filter((m) => m.rcptTo.length > 1);
+    expect(together.map((m) => m.rcptTo.length)).toEqual([MAX_RECIPIENTS]);
+    expect((await recipients(id)).every(([, status]) => status === 'sent')).toBe(true);
   });
 
   it('no event query while the event pool is full; a finished event kicks the loop for the rest', async () => {
