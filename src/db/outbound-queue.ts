@@ -22,10 +22,27 @@ export interface NewEvent {
   url: string;
   secret: string;
   body: string;
+  /**
+   * Set when the caller posts the event itself right after the commit (the worker's hand-off,
+   * issue 12): the row is written already leased until then, its first attempt counted, as
+   * leaseEvent() would leave it, so no pass reads it back and no other node takes it meanwhile.
+   * If the post never finishes (a crash), the event is due again when the lease runs out.
+   */
+  leaseUntil?: number;
 }
 
 export interface SendEvent extends NewEvent {
   attempts: number;
+}
+
+/** The end of one attempt at posting an event. */
+export interface EventFinish {
+  id: string;
+  finishedAt: number;
+  statusCode: number | null;
+  error: string | null;
+  status: string;
+  nextAttemptAt: number | null;
 }
 
 /**
@@ -61,8 +78,8 @@ export function outboundQueue(db: Db) {
   const interrupt = db.prepare('UPDATE send_attempts SET finished_at = @now, error = @error WHERE id = @id');
   const dueNow = db.prepare('UPDATE send_recipients SET next_attempt_at = @now, updated_at = @now WHERE id = @id AND next_attempt_at IS NOT NULL');
   const insertEvent = db.prepare(
-    `INSERT INTO send_events (id, user_id, send_id, type, url, secret, body, status, next_attempt_at, created_at, updated_at)
-     VALUES (@id, @userId, @sendId, @type, @url, @secret, @body, 'pending', @now, @now, @now)`,
+    `INSERT INTO send_events (id, user_id, send_id, type, url, secret, body, status, attempts, next_attempt_at, created_at, updated_at)
+     VALUES (@id, @userId, @sendId, @type, @url, @secret, @body, 'pending', @attempts, @nextAt, @now, @now)`,
   );
   const dueEvents = db.prepare<{ now: number; limit: number }, { id: string; user_id: string; send_id: string; type: string; url: string; secret: string; body: string; attempts: number }>(
     `SELECT id, user_id, send_id, type, url, secret, body, attempts FROM send_events
@@ -136,7 +153,8 @@ export function outboundQueue(db: Db) {
       return rows.length;
     }),
     insertEvent(e: NewEvent, now: number): void {
-      insertEvent.run({ ...e, now });
+      const leased = e.leaseUntil !== undefined;
+      insertEvent.run({ id: e.id, userId: e.userId, sendId: e.sendId, type: e.type, url: e.url, secret: e.secret, body: e.body, now, attempts: leased ? 1 : 0, nextAt: leased ? e.leaseUntil : now });
     },
     dueEvents(now: number, limit: number): SendEvent[] {
       return dueEvents
@@ -149,8 +167,12 @@ export function outboundQueue(db: Db) {
     leaseEvent(id: string, now: number, leaseUntil: number): boolean {
       return leaseEvent.run({ id, now, leaseUntil }).changes > 0;
     },
-    finishEvent(id: string, o: { finishedAt: number; statusCode: number | null; error: string | null; status: string; nextAttemptAt: number | null }): void {
+    finishEvent(id: string, o: Omit<EventFinish, 'id'>): void {
       finishEvent.run({ id, ...o });
+    },
+    /** Attempts that ended together; the repository runs them in one write of the group commit. */
+    finishEvents(finishes: EventFinish[]): void {
+      for (const f of finishes) finishEvent.run(f);
     },
   };
 }

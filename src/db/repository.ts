@@ -99,8 +99,12 @@ export interface UseCases {
    * for an attempt already closed (its lease ran out and the delivery was taken over).
    */
   finishAttempts(finishes: AttemptFinish[]): Promise<boolean[]>;
-  /** Records the outcomes of one outbound batch, their suppressions and events. */
-  finishOutbound(results: OutboundResult[], now: number): Promise<void>;
+  /**
+   * Records the outcomes of one outbound batch, their suppressions and events, in one
+   * transaction; true for each outcome recorded (its event, if any, written), false for one whose
+   * attempt was already closed (taken over: nothing written for it).
+   */
+  finishOutbound(results: OutboundResult[], now: number): Promise<boolean[]>;
   /** Applies a DSN: recipients already bounced or suppressed are left alone. Returns how many changed. */
   applyBounces(reports: BounceReport[], now: number): Promise<number>;
   /** The durable queues' backlog for /metrics and `mailhook status`. */

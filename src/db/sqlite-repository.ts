@@ -50,6 +50,7 @@ export function createSqliteRepository(db: Db): Repository {
       claim: (ids, now, leaseUntil) => gc.run(() => t.outbound.claim(ids, now, leaseUntil)),
       leaseEvent: (id, now, leaseUntil) => gc.run(() => t.outbound.leaseEvent(id, now, leaseUntil)),
       finishEvent: (id, o) => gc.run(() => t.outbound.finishEvent(id, o)),
+      finishEvents: (finishes) => gc.run(() => t.outbound.finishEvents(finishes)),
     },
     engine: 'sqlite',
 
@@ -119,14 +120,15 @@ export function createSqliteRepository(db: Db): Repository {
     finishAttempts: (finishes) => gc.run(() => finishes.map((f) => t.deliveries.finish(f.deliveryId, f.attemptId, f.outcome))),
 
     finishOutbound: (results, now) =>
-      gc.run(() => {
-        for (const r of results) {
+      gc.run(() =>
+        results.map((r) => {
           // A stale outcome (its attempt was taken over, finish() false) causes nothing either.
-          if (!t.outbound.finish(r.recipientId, r.attemptId, r.outcome)) continue;
+          if (!t.outbound.finish(r.recipientId, r.attemptId, r.outcome)) return false;
           if (r.suppression) t.suppressions.add(r.suppression, now);
           if (r.event) t.outbound.insertEvent(r.event, now);
-        }
-      }),
+          return true;
+        }),
+      ),
 
     applyBounces: (reports, now) =>
       gc.run(() => {

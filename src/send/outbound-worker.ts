@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { SendEvent } from '../db/outbound-queue.js';
+import type { EventFinish, SendEvent } from '../db/outbound-queue.js';
 import type { OutboundResult } from '../db/repository.js';
 import type { Recipient, Send } from '../db/sends.js';
 import { decide } from '../deliver/worker.js';
@@ -22,7 +22,11 @@ import { closeTransfers, transfer, type RcptResult } from './transfer.js';
  * domain, or the relay) go in one SMTP transaction over one connection. Each attempt row is
  * committed before connecting and finished after; a crash leaves it open, and start() makes
  * those recipients due again (at least once: a message in flight at the crash may arrive twice).
- * The events the outcomes produce are a second, small queue of signed webhooks.
+ * The events the outcomes produce are a second, small queue of signed webhooks. An event the
+ * event pool has room for when its outcome is recorded is written already leased to this worker
+ * and posted from memory right after that commit (issue 12): no pass reads it back and no
+ * separate lease is committed; the rest, and retries, are read and leased by the passes. Either
+ * way the event row is durable before its first post, and it is due again if a post never ends.
  */
 /** runOnce() runs one pass of both queues, the recipients' and the events'. */
 export type OutboundWorker = QueueLoop;
@@ -96,12 +100,14 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     if (freeEvents > 0) {
       const nextEvent = await q.nextEventAt();
       if (nextEvent !== null) wakeIn = Math.min(wakeIn, Math.max(0, nextEvent - now));
-      for (const e of await q.dueEvents(now, freeEvents + unleasedEvents)) {
+      // Nothing due (the events in flight are leased into the future): no read.
+      const due = nextEvent !== null && nextEvent <= now ? await q.dueEvents(now, freeEvents + unleasedEvents) : [];
+      for (const e of due) {
         if (eventsInflight.size >= EVENT_CONCURRENCY) break;
         if (eventsInflight.has(e.id)) continue;
         eventsInflight.add(e.id);
         unleasedEvents++;
-        launched.push(postEvent(e, now));
+        launched.push(postEvent(e, now, false));
       }
     }
     return { launched: Promise.resolve(launched), wakeIn };
@@ -116,9 +122,10 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
       if (left > 0) unclaimed.set(dest, left);
       else unclaimed.delete(dest);
     };
+    let posts: Promise<void>[] = [];
     try {
       const claimed = await q.claim(group.map((r) => r.id), now, now + LEASE_MS).finally(claimDone);
-      if (claimed.length) await attempt(dest, claimed);
+      if (claimed.length) posts = await attempt(dest, claimed);
     } catch (err) {
       log.error('outbound attempt failed internally', { err, dest });
     } finally {
@@ -127,10 +134,15 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
       for (const r of group) inflight.delete(r.id);
       loop.kick();
     }
+    // The slot is free already; the loop (stop, runOnce) still waits for the events' posts.
+    await Promise.all(posts);
   }
 
-  /** Delivers a batch of one destination: each send in its own SMTP transaction, all recorded in one commit. */
-  async function attempt(dest: string, claimed: { recipient: Recipient; attemptId: number }[]): Promise<void> {
+  /**
+   * Delivers a batch of one destination: each send in its own SMTP transaction, all recorded in
+   * one commit. Returns the posts of the events handed over in memory.
+   */
+  async function attempt(dest: string, claimed: { recipient: Recipient; attemptId: number }[]): Promise<Promise<void>[]> {
     const bySend = new Map<string, { recipient: Recipient; attemptId: number }[]>();
     for (const c of claimed) bySend.set(c.recipient.sendId, [...(bySend.get(c.recipient.sendId) ?? []), c]);
     // One MX lookup for the batch; a DNS failure decides for all of it.
@@ -180,37 +192,53 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     }
     const at = deps.now();
     const results: OutboundResult[] = [];
+    const leaseUntil = at + config.webhookTimeoutMs + 30_000;
     for (const { send, c, answer, mx, permanent, raw } of outcomes) {
       const d = raw
         ? decideRecipient(c.recipient, { ...answer, mx, permanent }, at, random)
         : // Nothing left to send (the send or the forwarded original is gone): failed, the address is not at fault.
           { outcome: { finishedAt: at, mx: null, code: null, reply: answer.reply, error: answer.reply, status: 'failed' as const, nextAttemptAt: null }, event: 'email.failed' as const, suppress: false };
       const smtp = { code: answer.code, reply: answer.reply, mx };
+      const event = send && d.event ? await sendEvent(deps, d.event, send, { ...c.recipient, status: d.outcome.status }, smtp, at) : null;
+      // A place in the event pool, held from now: the event is written leased and posted from memory.
+      if (event && eventsInflight.size < EVENT_CONCURRENCY) {
+        event.leaseUntil = leaseUntil;
+        eventsInflight.add(event.id);
+      }
       results.push({
         recipientId: c.recipient.id,
         attemptId: c.attemptId,
         outcome: d.outcome,
         suppression: send && d.suppress ? { userId: send.userId, address: c.recipient.address, reason: 'bounce', detail: answer.reply, sendId: send.id } : null,
-        event: send && d.event ? await sendEvent(deps, d.event, send, { ...c.recipient, status: d.outcome.status }, smtp, at) : null,
+        event,
       });
     }
-    // The outcomes, their suppressions and events in one commit.
-    await repos.finishOutbound(results, at);
+    const handed = results.map((r) => (r.event?.leaseUntil !== undefined ? r.event : null));
+    let recorded: boolean[] = [];
+    try {
+      // The outcomes, their suppressions and events in one commit.
+      recorded = await repos.finishOutbound(results, at);
+    } finally {
+      // Places held for events that were not written (a stale outcome, a failed commit) are given back.
+      handed.forEach((e, i) => e && !recorded[i] && eventsInflight.delete(e.id));
+    }
     log.debug('outbound attempt', { dest, recipients: outcomes.length });
+    // Durable now: the first post of each event held above, without reading it back.
+    return handed.flatMap((e, i) => (e && recorded[i] ? [postEvent({ ...e, attempts: 0 }, at, true)] : []));
   }
 
-  async function postEvent(e: SendEvent, now: number): Promise<void> {
-    let leasing = true;
+  /** One attempt at an event: `leased` when its row was written leased (the hand-off), else leased here first. */
+  async function postEvent(e: SendEvent, now: number, leased: boolean): Promise<void> {
+    let leasing = !leased;
     const leaseDone = () => {
       if (leasing) unleasedEvents--;
       leasing = false;
     };
     try {
-      const leased = await q.leaseEvent(e.id, now, now + config.webhookTimeoutMs + 30_000).finally(leaseDone);
-      if (!leased) return;
+      if (!leased && !(await q.leaseEvent(e.id, now, now + config.webhookTimeoutMs + 30_000).finally(leaseDone))) return;
       const result = await postWebhook({ url: e.url, secret: e.secret, id: e.id, body: e.body, now: deps.now(), timeoutMs: config.webhookTimeoutMs, allowInsecure: config.allowInsecureWebhooks });
       const o = decide(result, e.attempts + 1, deps.now(), random);
-      await q.finishEvent(e.id, { ...o, status: o.status });
+      await finishEvent({ id: e.id, finishedAt: o.finishedAt, statusCode: o.statusCode, error: o.error, status: o.status, nextAttemptAt: o.nextAttemptAt });
     } catch (err) {
       log.error('send event attempt failed internally', { err, event: e.id });
     } finally {
@@ -219,6 +247,22 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
       loop.kick(); // the pool had room for one more: a pass skipped while it was full may go now
     }
   }
+
+  // Events ending in the same turn of the event loop are recorded together: one write of the
+  // group commit (one statement on PostgreSQL) instead of one each.
+  let finishing: { f: EventFinish; resolve(): void; reject(err: unknown): void }[] = [];
+  const recordFinishes = () => {
+    const batch = finishing;
+    finishing = [];
+    q.finishEvents(batch.map((b) => b.f)).then(
+      () => batch.forEach((b) => b.resolve()),
+      (err: unknown) => batch.forEach((b) => b.reject(err)),
+    );
+  };
+  const finishEvent = (f: EventFinish) =>
+    new Promise<void>((resolve, reject) => {
+      if (finishing.push({ f, resolve, reject }) === 1) setImmediate(recordFinishes);
+    });
 
   const loop = createQueueLoop({
     name: 'outbound',

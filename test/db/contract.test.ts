@@ -562,6 +562,45 @@ describe.each(ENGINES)('repository contract: %s', (engine: Engine) => {
     expect(await repo.outbound.retryNow(s.id, T0 + 8)).toBe(0); // bounced recipients stay
   });
 
+  it('outbound queue: an event written leased is not due until its lease runs out; events finish together (issue 12)', async () => {
+    const u = await user(repo);
+    const d = await domain(repo, u.id);
+    const s = send(u.id, d.id, ['one@far.test', 'two@far.test']);
+    await repo.submitSend(s, null);
+    const [r1, r2] = s.recipients as [SendToQueue['recipients'][number], SendToQueue['recipients'][number]];
+    const claimed = await repo.outbound.claim([r1.id, r2.id], T0 + 1, T0 + 40_000);
+    const [taken] = await repo.outbound.claim([r2.id], T0 + 40_000, T0 + 80_000); // r2's first attempt taken over: stale
+    const ev = (leaseUntil?: number) => ({ id: newId('evt'), userId: u.id, sendId: s.id, type: 'email.sent', url: 'https://h.test/e', secret: 'whsec_e', body: '{}', leaseUntil });
+    const leased = ev(T0 + 30_000);
+    const stale = ev(T0 + 30_000);
+    const sent = { finishedAt: T0 + 2, mx: 'mx:25', code: 250, reply: 'ok', error: null, status: 'sent' as const, nextAttemptAt: null };
+    const recorded = await repo.finishOutbound(
+      [
+        { recipientId: r1.id, attemptId: claimed[0]!.attemptId, outcome: sent, suppression: null, event: leased },
+        { recipientId: r2.id, attemptId: claimed[1]!.attemptId, outcome: sent, suppression: null, event: stale },
+      ],
+      T0 + 2,
+    );
+    expect(recorded).toEqual([true, false]);
+    // Leased as leaseEvent() leaves it: its first attempt counted, no pass (nor node) reads it meanwhile.
+    expect(await repo.outbound.dueEvents(T0 + 29_999, 10)).toEqual([]);
+    expect(await repo.outbound.leaseEvent(leased.id, T0 + 3, T0 + 60_000)).toBe(false);
+    expect(await repo.outbound.nextEventAt()).toBe(T0 + 30_000);
+    // A post that never finished (a crash): due again when the lease runs out.
+    expect((await repo.outbound.dueEvents(T0 + 30_000, 10)).map((e) => [e.id, e.attempts])).toEqual([[leased.id, 1]]);
+
+    const other = ev();
+    await repo.finishOutbound([{ recipientId: r2.id, attemptId: taken!.attemptId, outcome: sent, suppression: null, event: other }], T0 + 40_001);
+    expect((await repo.outbound.dueEvents(T0 + 40_001, 10)).map((e) => [e.id, e.attempts])).toEqual([[leased.id, 1], [other.id, 0]]);
+    await repo.outbound.finishEvents([
+      { id: leased.id, finishedAt: T0 + 40_002, statusCode: 200, error: null, status: 'delivered', nextAttemptAt: null },
+      { id: other.id, finishedAt: T0 + 40_002, statusCode: 503, error: null, status: 'pending', nextAttemptAt: T0 + 50_000 },
+    ]);
+    expect(await repo.outbound.nextEventAt()).toBe(T0 + 50_000);
+    expect((await repo.outbound.dueEvents(T0 + 50_000, 10)).map((e) => e.id)).toEqual([other.id]);
+    await repo.outbound.finishEvents([]);
+  });
+
   it('outbound queue: an expired lease is taken over and the stale outcome causes nothing', async () => {
     const u = await user(repo);
     const d = await domain(repo, u.id);

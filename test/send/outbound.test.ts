@@ -333,12 +333,42 @@ describe('a pass reads only what it can start (issue #12)', () => {
     expect((await recipients(id)).every(([, status]) => status === 'sent')).toBe(true);
   });
 
+  it('the events of an outcome are posted from memory after its commit: no event read, no lease of their own; past the pool they wait in the database (issue 12)', async () => {
+    await setup();
+    const q = api.deps.repos.outbound as { -readonly [K in keyof typeof api.deps.repos.outbound]: (typeof api.deps.repos.outbound)[K] };
+    const calls: string[] = [];
+    const { dueEvents, leaseEvent } = q;
+    q.dueEvents = (now, limit) => (calls.push('dueEvents'), dueEvents.call(q, now, limit));
+    q.leaseEvent = (id, now, until) => (calls.push('leaseEvent'), leaseEvent.call(q, id, now, until));
+    const res = await send({ to: ['a@dest.test', 'b@dest.test'] });
+    await worker.runOnce(); // delivered, and its events posted: one pass
+    expect(events().map((e) => [e.type, e.data.recipient])).toEqual([['email.sent', 'a@dest.test'], ['email.sent', 'b@dest.test']]);
+    expect(calls).toEqual([]);
+    const rows = api.deps.db.prepare('SELECT status, attempts, last_status FROM send_events WHERE send_id = ? ORDER BY id').all(res.body.id);
+    expect(rows).toEqual([
+      { status: 'delivered', attempts: 1, last_status: 200 },
+      { status: 'delivered', attempts: 1, last_status: 200 },
+    ]);
+
+    // 20 at once: the pool's 16 from memory, the other 4 read and leased by the next pass.
+    hooks.requests.length = 0;
+    await send({ to: Array.from({ length: 20 }, (_, i) => `r${i}@dest.test`) });
+    await worker.runOnce();
+    expect(hooks.requests).toHaveLength(16);
+    expect(calls).toEqual([]);
+    await worker.runOnce();
+    expect(hooks.requests).toHaveLength(20);
+    expect(calls).toEqual(['dueEvents', 'leaseEvent', 'leaseEvent', 'leaseEvent', 'leaseEvent']);
+  });
+
   it('no event query while the event pool is full; a finished event kicks the loop for the rest', async () => {
     await setup();
-    const to = Array.from({ length: 20 }, (_, i) => `r${i}@dest.test`);
+    // 40 email.sent events: the pool's 16 are posted from memory by the pass that delivers, 24 wait.
+    const to = Array.from({ length: 40 }, (_, i) => `r${i}@dest.test`);
     await send({ to });
-    await worker.runOnce(); // delivered: 20 email.sent events due
+    await worker.runOnce();
     expect(mx.mails).toHaveLength(1);
+    expect(hooks.requests).toHaveLength(16);
     const q = api.deps.repos.outbound as { -readonly [K in keyof typeof api.deps.repos.outbound]: (typeof api.deps.repos.outbound)[K] };
     const dueEvents = q.dueEvents.bind(q);
     let eventReads = 0;
@@ -348,7 +378,7 @@ describe('a pass reads only what it can start (issue #12)', () => {
     };
     hooks.setDefault({ delayMs: 400 });
     worker.start();
-    await hooks.waitFor(16); // the pool (16) is full, its requests unanswered
+    await hooks.waitFor(32); // the pool (16) is full, its requests unanswered
     await new Promise((r) => setTimeout(r, 20));
     const readsWhenFull = eventReads;
     for (let i = 0; i < 50; i++) {
@@ -358,8 +388,8 @@ describe('a pass reads only what it can start (issue #12)', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(eventReads - readsWhenFull).toBe(0);
     hooks.setDefault({});
-    await hooks.waitFor(20, 3000);
+    await hooks.waitFor(40, 3000);
     await worker.stop();
-    expect(events().filter((e) => e.type === 'email.sent')).toHaveLength(20);
+    expect(events().filter((e) => e.type === 'email.sent')).toHaveLength(40);
   });
 });

@@ -1,4 +1,4 @@
-import type { NewEvent, RecipientOutcome, SendEvent } from '../outbound-queue.js';
+import type { EventFinish, NewEvent, RecipientOutcome, SendEvent } from '../outbound-queue.js';
 import { toRecipient, type Recipient } from '../sends.js';
 import { LEASE_EXPIRED } from '../deliveries.js';
 import { changes, row, rows, type PgDb } from './db.js';
@@ -109,9 +109,9 @@ export function outboundQueue(db: PgDb) {
     },
     async insertEvent(e: NewEvent, now: number): Promise<void> {
       await db.query(
-        `INSERT INTO send_events (id, user_id, send_id, type, url, secret, body, status, next_attempt_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $8)`,
-        [e.id, e.userId, e.sendId, e.type, e.url, e.secret, e.body, now],
+        `INSERT INTO send_events (id, user_id, send_id, type, url, secret, body, status, attempts, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $9, $10, $8, $8)`,
+        [e.id, e.userId, e.sendId, e.type, e.url, e.secret, e.body, now, e.leaseUntil !== undefined ? 1 : 0, e.leaseUntil ?? now],
       );
     },
     async dueEvents(now: number, limit: number): Promise<SendEvent[]> {
@@ -137,7 +137,20 @@ export function outboundQueue(db: PgDb) {
         )) > 0
       );
     },
-    async finishEvent(id: string, o: { finishedAt: number; statusCode: number | null; error: string | null; status: string; nextAttemptAt: number | null }): Promise<void> {
+    /** Attempts that ended together: one statement. */
+    async finishEvents(finishes: EventFinish[]): Promise<void> {
+      if (finishes.length === 0) return;
+      await db.query(
+        `UPDATE send_events e SET status = v.status, next_attempt_at = v.next_at, last_status = v.code, last_error = v.error, updated_at = v.at
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[], $6::bigint[]) AS v(id, status, next_at, code, error, at)
+         WHERE e.id = v.id`,
+        [
+          finishes.map((f) => f.id), finishes.map((f) => f.status), finishes.map((f) => f.nextAttemptAt), finishes.map((f) => f.statusCode),
+          finishes.map((f) => f.error), finishes.map((f) => f.finishedAt),
+        ],
+      );
+    },
+    async finishEvent(id: string, o: Omit<EventFinish, 'id'>): Promise<void> {
       await db.query(
         `UPDATE send_events SET status = $2, next_attempt_at = $3, last_status = $4, last_error = $5, updated_at = $6 WHERE id = $1`,
         [id, o.status, o.nextAttemptAt, o.statusCode, o.error, o.finishedAt],

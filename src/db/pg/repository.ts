@@ -142,13 +142,19 @@ export function createPgRepository(pool: pg.Pool): Repository {
     finishOutbound: (results, now) =>
       db.tx(async (tx) => {
         const x = pgTables(tx);
+        const recorded: boolean[] = [];
+        let due = false;
         for (const r of results) {
           // A stale node's outcome (its attempt was taken over) causes nothing either.
-          if (!(await x.outbound.finish(r.recipientId, r.attemptId, r.outcome))) continue;
+          recorded.push(await x.outbound.finish(r.recipientId, r.attemptId, r.outcome));
+          if (!recorded.at(-1)) continue;
           if (r.suppression) await x.suppressions.add(r.suppression, now);
           if (r.event) await x.outbound.insertEvent(r.event, now);
+          if (r.event && r.event.leaseUntil === undefined) due = true;
         }
-        if (results.some((r) => r.event)) await tx.query(wakeSql('events'));
+        // Events written leased are this node's to post: no other node has anything to read.
+        if (due) await tx.query(wakeSql('events'));
+        return recorded;
       }),
 
     applyBounces: (reports, now) =>
