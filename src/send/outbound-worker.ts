@@ -35,6 +35,12 @@ export const OUTBOUND_CONCURRENCY = 32;
 /** Connections at once to one destination: receivers throttle senders that open many. */
 export const OUTBOUND_PER_DESTINATION = 4;
 const EVENT_CONCURRENCY = 16;
+/**
+ * Events handed over in memory beyond the pool wait for a place in it, at most this many; the
+ * rest are left to the passes. Their lease covers the wait: every post ends within
+ * WEBHOOK_TIMEOUT_MS, so the last of them starts within EVENT_WAITING / EVENT_CONCURRENCY of those.
+ */
+const EVENT_WAITING = 4 * EVENT_CONCURRENCY;
 /** Sends one slot takes at a time. */
 export const BATCH = 20;
 /** An SMTP transaction's timeouts add up to a few minutes; the lease outlasts them. */
@@ -49,7 +55,10 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
   const helo = config.mxHost || hostname();
   const slots = createSlots(OUTBOUND_CONCURRENCY, OUTBOUND_PER_DESTINATION);
   const inflight = new Set<string>();
+  /** Events held by this worker: posting, or handed over and waiting for a place in the pool. */
   const eventsInflight = new Set<string>();
+  let posting = 0;
+  const waiting: (() => void)[] = [];
   /** Rows picked per destination whose claim has not committed yet: they still read as due. */
   const unclaimed = new Map<string, number>();
   /** Events picked whose lease has not committed yet. */
@@ -107,6 +116,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
         if (eventsInflight.has(e.id)) continue;
         eventsInflight.add(e.id);
         unleasedEvents++;
+        posting++;
         launched.push(postEvent(e, now, false));
       }
     }
@@ -192,7 +202,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     }
     const at = deps.now();
     const results: OutboundResult[] = [];
-    const leaseUntil = at + config.webhookTimeoutMs + 30_000;
+    const leaseUntil = at + (1 + EVENT_WAITING / EVENT_CONCURRENCY) * config.webhookTimeoutMs + 30_000;
     for (const { send, c, answer, mx, permanent, raw } of outcomes) {
       const d = raw
         ? decideRecipient(c.recipient, { ...answer, mx, permanent }, at, random)
@@ -201,7 +211,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
       const smtp = { code: answer.code, reply: answer.reply, mx };
       const event = send && d.event ? await sendEvent(deps, d.event, send, { ...c.recipient, status: d.outcome.status }, smtp, at) : null;
       // A place in the event pool, held from now: the event is written leased and posted from memory.
-      if (event && eventsInflight.size < EVENT_CONCURRENCY) {
+      if (event && eventsInflight.size < EVENT_CONCURRENCY + EVENT_WAITING) {
         event.leaseUntil = leaseUntil;
         eventsInflight.add(event.id);
       }
@@ -224,7 +234,16 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     }
     log.debug('outbound attempt', { dest, recipients: outcomes.length });
     // Durable now: the first post of each event held above, without reading it back.
-    return handed.flatMap((e, i) => (e && recorded[i] ? [postEvent({ ...e, attempts: 0 }, at, true)] : []));
+    return handed.flatMap((e, i) => (e && recorded[i] ? [placeInPool().then(() => postEvent({ ...e, attempts: 0 }, at, true))] : []));
+  }
+
+  /** Resolves with a place in the pool taken for one post (handed-over events wait in line for one). */
+  function placeInPool(): Promise<void> {
+    if (posting < EVENT_CONCURRENCY && waiting.length === 0) {
+      posting++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => waiting.push(resolve));
   }
 
   /** One attempt at an event: `leased` when its row was written leased (the hand-off), else leased here first. */
@@ -244,6 +263,10 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     } finally {
       leaseDone();
       eventsInflight.delete(e.id);
+      // The place in the pool goes to the next event waiting in memory, else back to the passes.
+      const next = waiting.shift();
+      if (next) next();
+      else posting--;
       loop.kick(); // the pool had room for one more: a pass skipped while it was full may go now
     }
   }

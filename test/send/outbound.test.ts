@@ -333,7 +333,7 @@ describe('a pass reads only what it can start (issue #12)', () => {
     expect((await recipients(id)).every(([, status]) => status === 'sent')).toBe(true);
   });
 
-  it('the events of an outcome are posted from memory after its commit: no event read, no lease of their own; past the pool they wait in the database (issue 12)', async () => {
+  it('the events of an outcome are posted from memory after its commit: no event read, no lease of their own; past the pool they wait for a place (issue 12)', async () => {
     await setup();
     const q = api.deps.repos.outbound as { -readonly [K in keyof typeof api.deps.repos.outbound]: (typeof api.deps.repos.outbound)[K] };
     const calls: string[] = [];
@@ -350,25 +350,33 @@ describe('a pass reads only what it can start (issue #12)', () => {
       { status: 'delivered', attempts: 1, last_status: 200 },
     ]);
 
-    // 20 at once: the pool's 16 from memory, the other 4 read and leased by the next pass.
+    // 50 at once, more than the pool's 16: all from memory, at most 16 at a time.
     hooks.requests.length = 0;
-    await send({ to: Array.from({ length: 20 }, (_, i) => `r${i}@dest.test`) });
+    let open = 0;
+    let most = 0;
+    hooks.setDefault(() => {
+      most = Math.max(most, ++open);
+      setTimeout(() => open--, 30); // before the answer, due at the same time
+      return { delayMs: 30 };
+    });
+    await send({ to: Array.from({ length: MAX_RECIPIENTS }, (_, i) => `r${i}@dest.test`) });
     await worker.runOnce();
-    expect(hooks.requests).toHaveLength(16);
+    hooks.setDefault({});
+    expect(hooks.requests).toHaveLength(MAX_RECIPIENTS);
+    expect(most).toBe(16);
     expect(calls).toEqual([]);
-    await worker.runOnce();
-    expect(hooks.requests).toHaveLength(20);
-    expect(calls).toEqual(['dueEvents', 'leaseEvent', 'leaseEvent', 'leaseEvent', 'leaseEvent']);
   });
 
   it('no event query while the event pool is full; a finished event kicks the loop for the rest', async () => {
     await setup();
-    // 40 email.sent events: the pool's 16 are posted from memory by the pass that delivers, 24 wait.
-    const to = Array.from({ length: 40 }, (_, i) => `r${i}@dest.test`);
-    await send({ to });
+    // 20 email.sent events, posted from memory by the pass that delivers, refused: their retries
+    // are the passes' to read.
+    await send({ to: Array.from({ length: 20 }, (_, i) => `r${i}@dest.test`) });
+    hooks.setDefault({ status: 503 });
     await worker.runOnce();
     expect(mx.mails).toHaveLength(1);
-    expect(hooks.requests).toHaveLength(16);
+    expect(hooks.requests).toHaveLength(20);
+    clock.advance(60_000); // past the first retry (30 s)
     const q = api.deps.repos.outbound as { -readonly [K in keyof typeof api.deps.repos.outbound]: (typeof api.deps.repos.outbound)[K] };
     const dueEvents = q.dueEvents.bind(q);
     let eventReads = 0;
@@ -378,7 +386,7 @@ describe('a pass reads only what it can start (issue #12)', () => {
     };
     hooks.setDefault({ delayMs: 400 });
     worker.start();
-    await hooks.waitFor(32); // the pool (16) is full, its requests unanswered
+    await hooks.waitFor(36); // the pool (16) is full, its requests unanswered
     await new Promise((r) => setTimeout(r, 20));
     const readsWhenFull = eventReads;
     for (let i = 0; i < 50; i++) {
