@@ -14,16 +14,25 @@ export const HANDOFF_MAX_ENTRIES = 2048;
 export const HANDOFF_MAX_BYTES = 32 * 1024 * 1024;
 
 /**
- * From acceptInbound to the delivery worker, in memory: a message just committed, so that its
+ * From acceptInbound to the delivery worker, in memory: a message being committed, so that its
  * first attempts build their payload without reading back and re-parsing the row they were
- * queued with (issue 14). The database stays the source of truth: an entry is added only after
- * the commit that made the message durable, each of its deliveries takes it once, and any
- * attempt that finds nothing here (a retry, after a restart, after eviction) reads the rows.
+ * queued with (issue 14). The database stays the source of truth: an attempt looks here only
+ * for a delivery it claimed, which it can find only once the rows are committed; each of the
+ * message's deliveries takes the entry once, and any attempt that finds nothing here (a retry,
+ * after a restart, after eviction) reads the rows.
+ *
+ * The entry goes in before the commit, not after: the rows are visible to the worker's next
+ * pass as soon as the transaction commits, while its fsync (sync-thread.ts) and acceptInbound's
+ * continuation are still to come, and under load a pass claimed most first attempts in that gap
+ * and read every one of those messages back (issue 14, fourth part). A commit that fails takes
+ * its entries out again (forget).
  */
 export interface Handoff {
-  /** After the commit: `uses` attempts (one per delivery queued with it) may take it. */
+  /** Before the commit of its rows: `uses` attempts (one per delivery queued with it) may take it. */
   put(entry: HandedOff, uses: number): void;
   take(messageId: string): HandedOff | null;
+  /** Its rows were not committed after all. */
+  forget(messageId: string): void;
 }
 
 const byOwner = new WeakMap<object, Handoff>();
@@ -56,6 +65,7 @@ export function createHandoff(maxEntries = HANDOFF_MAX_ENTRIES, maxBytes = HANDO
         drop(id);
       }
     },
+    forget: drop,
     take(messageId) {
       const e = entries.get(messageId);
       if (!e) return null;

@@ -88,6 +88,20 @@ describe('hand-off from accept to the delivery worker (issue 14)', () => {
     expect(event.data).toMatchObject({ subject: 'Grüße — invoice 7', route_id: routes[0]!.id });
     expect((event.data.attachments as unknown[]).length).toBe(1);
   });
+  it('a pass that claims the deliveries between their commit and the end of acceptInbound still finds the message (no read back)', async () => {
+    // Under load the worker's next pass runs as soon as the rows are committed, before acceptInbound
+    // continues: here it is made to, and the first attempts have posted before accept goes on.
+    const repos = deps.repos as { storeInbound(...a: unknown[]): Promise<void> };
+    const storeInbound = repos.storeInbound.bind(repos);
+    repos.storeInbound = async (...a: unknown[]) => {
+      await storeInbound(...a);
+      worker.kick();
+      await receiver.waitFor(2);
+    };
+    await smtp.transport.sendMail({ from: 'zoe@sender.test', to: 'support@example.com', subject: 'race', text: 'hi' });
+    expect((await receiver.waitFor(2)).map((r) => r.url).sort()).toEqual(['/one', '/two']);
+    expect(reads).toBe(0);
+  });
 });
 
 describe('createHandoff', () => {
@@ -101,6 +115,15 @@ describe('createHandoff', () => {
     expect(h.take('msg_1')).toBeNull();
     h.put(entry('msg_2'), 0);
     expect(h.take('msg_2')).toBeNull();
+  });
+
+  it('forgets an entry whose commit failed, and its bytes with it', () => {
+    const h = createHandoff(10, 1000);
+    h.put(entry('msg_1', 400), 1);
+    h.forget('msg_1');
+    expect(h.take('msg_1')).toBeNull();
+    h.put(entry('msg_2', 400), 1); // 800 weighed: fits only if msg_1's 800 were given back
+    expect(h.take('msg_2')).not.toBeNull();
   });
 
   it('drops the oldest entries beyond its count and byte bounds', () => {
