@@ -7,11 +7,17 @@ export interface HandedOff {
 }
 
 /**
- * Bounds of the hand-off: entries beyond them are dropped, oldest first (their attempts read the
- * rows, as a retry does). Weighed by twice the raw size (text and html as JS strings).
+ * Bounds of the hand-off, weighed by twice the raw size (text and html as JS strings). When full,
+ * entries older than HANDOFF_MAX_AGE_MS go first (never taken: another node claimed their
+ * deliveries, the domain was removed); if that frees too little, the new entry is not kept (its
+ * attempts read the rows, as a retry does). Not the oldest: the worker takes due deliveries
+ * oldest first, so with a backlog over the bounds (mail accepted faster than the receivers take
+ * it) dropping the oldest dropped exactly the entries it was about to take, and every first
+ * attempt read its message back (issue 14, fourth part).
  */
 export const HANDOFF_MAX_ENTRIES = 2048;
 export const HANDOFF_MAX_BYTES = 32 * 1024 * 1024;
+export const HANDOFF_MAX_AGE_MS = 60_000;
 
 /**
  * From acceptInbound to the delivery worker, in memory: a message being committed, so that its
@@ -44,8 +50,14 @@ export function handoff(repos: object): Handoff {
   return h;
 }
 
-export function createHandoff(maxEntries = HANDOFF_MAX_ENTRIES, maxBytes = HANDOFF_MAX_BYTES): Handoff {
-  const entries = new Map<string, { entry: HandedOff; uses: number; weight: number }>();
+export function createHandoff(
+  maxEntries = HANDOFF_MAX_ENTRIES,
+  maxBytes = HANDOFF_MAX_BYTES,
+  maxAgeMs = HANDOFF_MAX_AGE_MS,
+  now: () => number = Date.now,
+): Handoff {
+  // In the order put: the oldest first.
+  const entries = new Map<string, { entry: HandedOff; uses: number; weight: number; at: number }>();
   let bytes = 0;
   const drop = (id: string) => {
     const e = entries.get(id);
@@ -58,12 +70,15 @@ export function createHandoff(maxEntries = HANDOFF_MAX_ENTRIES, maxBytes = HANDO
       const weight = entry.message.size * 2;
       if (uses <= 0 || weight > maxBytes) return;
       drop(entry.message.id);
-      entries.set(entry.message.id, { entry, uses, weight });
-      bytes += weight;
-      for (const id of entries.keys()) {
-        if (entries.size <= maxEntries && bytes <= maxBytes) break;
+      const at = now();
+      const fits = () => entries.size < maxEntries && bytes + weight <= maxBytes;
+      for (const [id, e] of entries) {
+        if (fits() || at - e.at < maxAgeMs) break;
         drop(id);
       }
+      if (!fits()) return;
+      entries.set(entry.message.id, { entry, uses, weight, at });
+      bytes += weight;
     },
     forget: drop,
     take(messageId) {
