@@ -11,7 +11,7 @@
  * Mailhook is measured too, the same way, in the same run; BENCH_SEND_ROUNDS (1) rounds then
  * alternate which of the two goes first, with the baseline in every round, and medians are reported.
  */
-import { createServer } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import nodemailer from 'nodemailer';
@@ -48,6 +48,28 @@ async function startSink() {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { port: (server.server.address() as AddressInfo).port, acceptedAt, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/**
+ * The API clients' request: node:http over kept connections (one per client), not fetch. The
+ * clients are part of the harness, not of Mailhook, and share its two cores: undici's fetch
+ * (web streams, a Request and a Response per call) cost this process several times what the
+ * request itself does (bench/README.md, "Issue 12, throughput, second part").
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+function post(port: number, key: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: '/v1/send', method: 'POST', agent, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body: text })).on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 const sum = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
@@ -112,12 +134,8 @@ async function main() {
           keys.map(async (k) => {
             while (next < count) {
               const n = next++;
-              const res = await fetch(`http://127.0.0.1:${mh.httpPort}/v1/send`, {
-                method: 'POST',
-                headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' },
-                body: JSON.stringify({ from: 'app@bench.test', to: to(phase, n), subject: `bench ${n}`, text: TEXT }),
-              });
-              if (res.status !== 202) throw new Error(`send ${phase}${n}: ${res.status} ${await res.text()}`);
+              const res = await post(mh.httpPort, k, JSON.stringify({ from: 'app@bench.test', to: to(phase, n), subject: `bench ${n}`, text: TEXT }));
+              if (res.status !== 202) throw new Error(`send ${phase}${n}: ${res.status} ${res.body}`);
             }
           }),
         );
@@ -194,6 +212,7 @@ async function main() {
       bases.push(await measureBaseline(String(round)));
     }
     for (const t of transports) t.close();
+    agent.destroy();
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
     const medianRound = (xs: Measured[]) => [...xs].sort((a, b) => a.rate - b.rate)[Math.floor((xs.length - 1) / 2)]!;
     const m = medianRound(ms);

@@ -10,6 +10,7 @@ import { createQueueLoop, POLL_MS, type QueueLoop } from '../queue/loop.js';
 import { createSlots } from '../queue/slots.js';
 import { sendEvent } from './events.js';
 import { forwardBytes } from './forward.js';
+import { sendHandoff } from './handoff.js';
 import { cachedMxLookup, PermanentDnsError, type MxHost } from './mx.js';
 import { decideRecipient } from './outcome.js';
 import { MAX_RECIPIENTS } from './request.js';
@@ -144,8 +145,10 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
     }
     const outcomes: { send: Send | null; c: { recipient: Recipient; attemptId: number }; answer: { code: number | null; reply: string }; mx: string | null; permanent: boolean; raw: boolean }[] = [];
     for (const [sendId, rows] of bySend) {
-      const send = await repos.sends.getById(sendId);
-      const raw = !send ? null : send.kind === 'forward' ? await forwardBytes(deps, send) : await repos.sends.raw(send.id);
+      // Claimed above: a send just submitted is in memory, anything else is read back.
+      const fresh = sendHandoff(repos).take(sendId);
+      const send = fresh ? fresh.send : await repos.sends.getById(sendId);
+      const raw = fresh ? fresh.raw : !send ? null : send.kind === 'forward' ? await forwardBytes(deps, send) : await repos.sends.raw(send.id);
       const addresses = rows.map((c) => c.recipient.address);
       let results: RcptResult[];
       let mxName: string | null = null;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Domain } from '../db/domains.js';
+import type { Send } from '../db/sends.js';
 import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -7,6 +8,7 @@ import { canSend } from '../api/domain-json.js';
 import type { Auth } from '../api/guard.js';
 import { compose, newMessageId } from './compose.js';
 import { dkimSigningKey } from './dkim-key.js';
+import { sendHandoff } from './handoff.js';
 import { bounceAddress, destinationOf } from './envelope.js';
 import { validateSend, type SendBody } from './request.js';
 
@@ -92,28 +94,26 @@ export async function submitSend(
     throw new HttpError(400, `message: ${raw.length} bytes encoded is more than MAX_MESSAGE_BYTES (${deps.config.maxMessageBytes})`);
   }
   const accepted: SendAccepted = { id, status: 'queued' };
+  const send: Send = {
+    id,
+    userId,
+    domainId: domain.id,
+    kind: 'send',
+    sourceMessageId: body.reply_to_message_id ?? null,
+    routeId: null,
+    fromAddress: valid.from.address.toLowerCase(),
+    subject: body.subject,
+    messageId,
+    mailFrom: bounceAddress(id, domain.name),
+    createdAt: now,
+  };
+  const recipients = valid.recipients.map((address) => ({ id: newId('rcp', now), address, dest: destinationOf(deps.config, address) }));
   const seen = await deps.repos.submitSend(
-    {
-      id,
-      userId,
-      domainId: domain.id,
-      kind: 'send',
-      sourceMessageId: body.reply_to_message_id ?? null,
-      routeId: null,
-      fromAddress: valid.from.address.toLowerCase(),
-      subject: body.subject,
-      messageId,
-      mailFrom: bounceAddress(id, domain.name),
-      raw,
-      createdAt: now,
-      recipients: valid.recipients.map((address) => ({
-        id: newId('rcp', now),
-        address,
-        dest: destinationOf(deps.config, address),
-      })),
-    },
+    { ...send, raw, recipients },
     key ? { key, hash, response: JSON.stringify(accepted), since: now - IDEMPOTENCY_MS } : null,
   );
+  // Committed: the first attempt at each destination takes the bytes from memory (handoff.ts).
+  if (!seen) sendHandoff(deps.repos).put({ send, raw }, new Set(recipients.map((r) => r.dest)).size);
   // A concurrent request with the same key wrote first: its answer (or a conflict) is this one's.
   return (seen && replayOrConflict(seen, hash)) ?? accepted;
 }

@@ -1,13 +1,13 @@
 import { createRequire } from 'node:module';
-import type { Transporter } from 'nodemailer';
+import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { SmtpRelay } from '../config.js';
 import type { MxHost } from './mx.js';
 
 // nodemailer (~14 MB of a process's memory) is loaded with the first message that goes out, not
 // at start-up: a server that only receives never loads it (README, "Memory").
 const load = createRequire(import.meta.url);
-let nodemailer: typeof import('nodemailer') | undefined;
-const mailer = () => (nodemailer ??= load('nodemailer') as typeof import('nodemailer'));
+let Connection: typeof SMTPConnection | undefined;
+const connectionClass = () => (Connection ??= load('nodemailer/lib/smtp-connection') as typeof SMTPConnection);
 
 /** One recipient's answer from one SMTP transaction. */
 export interface RcptResult {
@@ -31,47 +31,54 @@ const replyOf = (err: { response?: string; message?: string }) => (err.response 
 const firstCode = (s: string) => (/^[2-5]\d\d/.test(s) ? Number(s.slice(0, 3)) : null);
 
 type SmtpError = Error & { code?: string; responseCode?: number; response?: string; rejected?: string[]; rejectedErrors?: (SmtpError & { recipient?: string })[] };
+type SendInfo = { response?: string; rejectedErrors?: (SmtpError & { recipient?: string })[] };
 
 type Via = { kind: 'mx'; mx: MxHost; port: number; helo: string } | { kind: 'relay'; relay: SmtpRelay; helo: string; verifyTls: boolean };
 
 /**
- * Open connections are kept per server and reused by the next transactions (RSET between them),
- * up to PER_SERVER at once: a queue of many small messages to one MX then costs one TCP + TLS
- * handshake per connection, not per message. Idle ones close after the socket timeout.
+ * Open connections are kept per server and reused by the next transactions, up to PER_SERVER at
+ * once: a queue of many small messages to one MX then costs one TCP + TLS handshake per
+ * connection, not per message. Idle ones close after the socket timeout, or when the server
+ * closes them. This is nodemailer's SMTPConnection driven directly, not its Mailer and pool
+ * (issue 12): a raw message needs none of the Mailer's compile steps, MimeNode, Message-IDs or
+ * stream pipeline, which cost more CPU per message than the SMTP exchange itself.
  */
 const PER_SERVER = 4;
-const pools = new Map<string, Transporter>();
+/** Transactions over one connection before it is closed and a new one opened (nodemailer's pool had the same bound). */
+const MAX_MESSAGES = 1000;
 
-function transportFor(via: Via): Transporter {
+interface Kept {
+  conn: SMTPConnection;
+  busy: boolean;
+  messages: number;
+  dead: boolean;
+}
+
+interface Server {
+  options: ConstructorParameters<typeof SMTPConnection>[0];
+  auth: { user: string; pass: string } | null;
+  conns: Kept[];
+  /** Transactions waiting for a connection (all PER_SERVER busy): handed one, a free slot, or null at shutdown. */
+  waiting: ((k: Kept | 'open' | null) => void)[];
+  closed: boolean;
+}
+
+const servers = new Map<string, Server>();
+
+function serverFor(via: Via): Server {
   const key = via.kind === 'mx' ? `mx ${via.mx.ip}:${via.port} ${via.mx.host} ${via.helo}` : `relay ${via.relay.host}:${via.relay.port}`;
-  let t = pools.get(key);
-  if (!t) {
-    t = create(via);
-    pools.set(key, t);
+  let s = servers.get(key);
+  if (!s) {
+    s = { ...settings(via), conns: [], waiting: [], closed: false };
+    servers.set(key, s);
   }
-  return t;
+  return s;
 }
 
-/** Closes every kept connection (at shutdown). */
-export function closeTransfers(): void {
-  for (const t of pools.values()) t.close();
-  pools.clear();
-}
-
-/**
- * One SMTP transaction carrying every recipient of `t` to one server: one connection, one
- * MAIL FROM, a RCPT per recipient, the message once. Never throws: each recipient gets the code
- * that decided it (its RCPT reply, or the DATA reply), or null when the server was not reached.
- */
-export async function transfer(t: Transfer, via: Via): Promise<{ results: RcptResult[]; connected: boolean }> {
-  const transport = transportFor(via);
-  return run(transport, t);
-}
-
-function create(via: Via): Transporter {
-  const pool = { pool: true as const, maxConnections: PER_SERVER, maxMessages: 1000 };
+function settings(via: Via): Pick<Server, 'options' | 'auth'> {
   return via.kind === 'mx'
-      ? mailer().createTransport({
+    ? {
+        options: {
           host: via.mx.ip,
           port: via.port,
           secure: false,
@@ -80,29 +87,167 @@ function create(via: Via): Transporter {
           // for the MX name, so, like other MTAs without DANE/MTA-STS, we encrypt without verifying.
           tls: { servername: via.mx.host, rejectUnauthorized: false },
           ...TIMEOUTS,
-          ...pool,
-        })
-      : mailer().createTransport({
+        },
+        auth: null,
+      }
+    : {
+        options: {
           host: via.relay.host,
           port: via.relay.port,
           secure: via.relay.secure,
           requireTLS: via.relay.requireTls,
           name: via.helo,
-          auth: via.relay.user ? { user: via.relay.user, pass: via.relay.pass ?? '' } : undefined,
           tls: { rejectUnauthorized: via.verifyTls },
           ...TIMEOUTS,
-          ...pool,
-        });
+        },
+        auth: via.relay.user ? { user: via.relay.user, pass: via.relay.pass ?? '' } : null,
+      };
 }
 
-async function run(transport: Transporter, t: Transfer): Promise<{ results: RcptResult[]; connected: boolean }> {
-  try {
-    const info = await transport.sendMail({ envelope: { from: t.mailFrom, to: t.recipients }, raw: t.raw });
-    const rejected = new Map<string, SmtpError>();
-    for (const e of ((info as unknown as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? []) as (SmtpError & { recipient?: string })[]) {
-      if (e.recipient) rejected.set(e.recipient.toLowerCase(), e);
+/** Closes every kept connection (at shutdown); transactions waiting for one get none. */
+export function closeTransfers(): void {
+  for (const s of servers.values()) {
+    s.closed = true;
+    for (const k of [...s.conns]) drop(s, k);
+    for (const w of s.waiting.splice(0)) w(null);
+  }
+  servers.clear();
+}
+
+function drop(s: Server, k: Kept): void {
+  if (k.dead) return;
+  k.dead = true;
+  const i = s.conns.indexOf(k);
+  if (i >= 0) s.conns.splice(i, 1);
+  k.conn.close();
+  // A slot freed: a waiting transaction opens a connection of its own.
+  const next = s.waiting.shift();
+  if (next) next(s.closed ? null : 'open');
+}
+
+/**
+ * An idle kept connection, a new one while the server has fewer than PER_SERVER, else the first
+ * one released (or a new one when one closes); null after closeTransfers().
+ */
+function acquire(s: Server): Kept | Promise<Kept | null> | null {
+  if (s.closed) return null;
+  const idle = s.conns.find((k) => !k.busy && !k.dead);
+  if (idle) {
+    idle.busy = true;
+    return idle;
+  }
+  if (s.conns.length < PER_SERVER) return open(s);
+  return new Promise((resolve, reject) =>
+    s.waiting.push((k) => {
+      if (k === 'open') open(s).then(resolve, reject);
+      else resolve(k);
+    }),
+  );
+}
+
+function release(s: Server, k: Kept): void {
+  if (k.dead) return;
+  if (k.messages >= MAX_MESSAGES) return drop(s, k);
+  const next = s.waiting.shift();
+  if (next) next(k);
+  else k.busy = false;
+}
+
+/** Opens a connection counted against the server's PER_SERVER (EHLO, STARTTLS when offered, AUTH for a relay). */
+function open(s: Server): Promise<Kept> {
+  const conn = new (connectionClass())(s.options);
+  const k: Kept = { conn, busy: true, messages: 0, dead: false };
+  s.conns.push(k);
+  // An error or close while idle (socket timeout, the server closing it) retires the connection;
+  // while a transaction is on it, its callback gets the same error.
+  conn.on('error', () => {
+    if (!k.busy) drop(s, k);
+  });
+  conn.once('end', () => drop(s, k));
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error) => {
+      drop(s, k);
+      reject(err);
+    };
+    conn.once('error', fail);
+    conn.connect((err) => {
+      if (err) return fail(err);
+      const ready = () => {
+        conn.removeListener('error', fail);
+        resolve(k);
+      };
+      if (!s.auth || !conn.allowsAuth) return ready();
+      conn.login({ user: s.auth.user, credentials: { user: s.auth.user, pass: s.auth.pass } }, (loginErr) => (loginErr ? fail(loginErr) : ready()));
+    });
+  });
+}
+
+/**
+ * One SMTP transaction on `k`. The message goes as a minimal pipe source so that a failure can
+ * tell whether any of its bytes were handed to the connection.
+ */
+function sendOn(k: Kept, t: Transfer): Promise<{ info?: SendInfo; err?: SmtpError; started: boolean }> {
+  return new Promise((resolve) => {
+    let started = false;
+    const source = {
+      pipe(stream: NodeJS.WritableStream) {
+        started = true;
+        stream.end(t.raw);
+        return stream;
+      },
+    };
+    k.messages++;
+    k.conn.send({ from: t.mailFrom, to: t.recipients }, source as unknown as Buffer, (err, info) =>
+      resolve(err ? { err: err as SmtpError, started } : { info: info as SendInfo, started }),
+    );
+  });
+}
+
+const transient = (err: SmtpError) => err.responseCode === 421 || err.code === 'ECONNECTION' || err.code === 'ESOCKET' || err.code === 'ETIMEDOUT';
+
+/**
+ * One SMTP transaction carrying every recipient of `t` to one server: one connection, one
+ * MAIL FROM, a RCPT per recipient, the message once. Never throws: each recipient gets the code
+ * that decided it (its RCPT reply, or the DATA reply), or null when the server was not reached.
+ */
+export async function transfer(t: Transfer, via: Via): Promise<{ results: RcptResult[]; connected: boolean }> {
+  const s = serverFor(via);
+  // A kept connection the server closed just before it was used: once more on a new one, when
+  // none of the message had gone out (as nodemailer's pool does).
+  for (let tries = 0; ; tries++) {
+    let k: Kept;
+    try {
+      const got = await acquire(s);
+      if (got === null) return outcome(t, Object.assign(new Error('shutting down'), { code: 'ECONNECTION' }));
+      k = got;
+    } catch (err) {
+      return outcome(t, err as SmtpError);
     }
-    const response = String((info as { response?: string }).response ?? '250');
+    const reused = k.messages > 0;
+    const { info, err, started } = await sendOn(k, t);
+    if (!err) {
+      release(s, k);
+      return outcome(t, null, info);
+    }
+    if (reused && !started && transient(err) && tries === 0) {
+      drop(s, k);
+      continue;
+    }
+    if ((err.code === 'EENVELOPE' || err.code === 'EMESSAGE') && err.responseCode !== 421 && !k.dead) {
+      // The server refused this message, not the connection: reset the session and keep it.
+      k.conn.reset((resetErr) => (resetErr ? drop(s, k) : release(s, k)));
+    } else {
+      drop(s, k);
+    }
+    return outcome(t, err);
+  }
+}
+
+function outcome(t: Transfer, err: SmtpError | null, info?: SendInfo): { results: RcptResult[]; connected: boolean } {
+  if (!err) {
+    const rejected = new Map<string, SmtpError>();
+    for (const e of info?.rejectedErrors ?? []) if (e.recipient) rejected.set(e.recipient.toLowerCase(), e);
+    const response = String(info?.response ?? '250');
     const code = firstCode(response) ?? 250;
     return {
       connected: true,
@@ -111,21 +256,19 @@ async function run(transport: Transporter, t: Transfer): Promise<{ results: Rcpt
         return e ? { address, code: e.responseCode ?? firstCode(replyOf(e)), reply: replyOf(e) } : { address, code, reply: response.slice(0, MAX_REPLY) };
       }),
     };
-  } catch (caught) {
-    const err = caught as SmtpError;
-    if (err.rejectedErrors?.length) {
-      // Every RCPT was refused: each has its own reply.
-      const byAddress = new Map(err.rejectedErrors.map((e) => [(e as { recipient?: string }).recipient?.toLowerCase(), e]));
-      return {
-        connected: true,
-        results: t.recipients.map((address) => {
-          const e = byAddress.get(address.toLowerCase()) ?? err;
-          return { address, code: e.responseCode ?? null, reply: replyOf(e) };
-        }),
-      };
-    }
-    // MAIL FROM or DATA refused (the reply applies to all), or no server reached (code null).
-    const code = err.responseCode ?? null;
-    return { connected: code !== null, results: t.recipients.map((address) => ({ address, code, reply: code !== null ? replyOf(err) : `${err.code ?? 'error'}: ${err.message}`.slice(0, MAX_REPLY) })) };
   }
+  if (err.rejectedErrors?.length) {
+    // Every RCPT was refused: each has its own reply.
+    const byAddress = new Map(err.rejectedErrors.map((e) => [e.recipient?.toLowerCase(), e]));
+    return {
+      connected: true,
+      results: t.recipients.map((address) => {
+        const e = byAddress.get(address.toLowerCase()) ?? err;
+        return { address, code: e.responseCode ?? null, reply: replyOf(e) };
+      }),
+    };
+  }
+  // MAIL FROM or DATA refused (the reply applies to all), or no server reached (code null).
+  const code = err.responseCode ?? null;
+  return { connected: code !== null, results: t.recipients.map((address) => ({ address, code, reply: code !== null ? replyOf(err) : `${err.code ?? 'error'}: ${err.message}`.slice(0, MAX_REPLY) })) };
 }

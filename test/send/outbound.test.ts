@@ -120,6 +120,30 @@ describe('outbound queue, direct to MX', () => {
     expect(await recipients(res.body.id)).toEqual([['grey@dest.test', 'sent']]);
   });
 
+  it('the first attempt takes the send just committed from memory; a retry reads it back (issue #12)', async () => {
+    await setup();
+    const reads: string[] = [];
+    const sends = api.deps.repos.sends as { -readonly [K in keyof typeof api.deps.repos.sends]: (typeof api.deps.repos.sends)[K] };
+    const { getById, raw } = sends;
+    sends.getById = async (id: string) => (reads.push('getById'), getById.call(sends, id));
+    sends.raw = async (id: string) => (reads.push('raw'), raw.call(sends, id));
+    try {
+      let refused = 0;
+      mx.onRcpt = () => (refused++ === 0 ? { code: 451, message: '4.7.1 greylisted, try later' } : undefined);
+      const res = await send({ to: 'fresh@dest.test' });
+      await worker.runOnce();
+      expect(await recipients(res.body.id)).toEqual([['fresh@dest.test', 'deferred']]);
+      expect(reads).toEqual([]);
+      clock.advance(60_000);
+      await worker.runOnce();
+      expect(reads).toEqual(['getById', 'raw']);
+      expect(mx.mails).toHaveLength(1);
+      expect(mx.mails[0]!.raw.equals((await raw.call(sends, res.body.id))!)).toBe(true);
+    } finally {
+      Object.assign(sends, { getById, raw });
+    }
+  });
+
   it('550: bounced with the remote reply, suppressed; the next send marks it suppressed and still sends to the others', async () => {
     await setup();
     mx.onRcpt = (a) => (a === 'gone@dest.test' ? { code: 550, message: '5.1.1 no such user' } : undefined);
