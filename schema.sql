@@ -359,3 +359,22 @@ CREATE TABLE IF NOT EXISTS leases (
   holder TEXT NOT NULL,
   until  INTEGER NOT NULL
 ) STRICT;
+
+-- What the RCPT-time lookups read (a verified domain by name, a domain's enabled routes, the
+-- sender blocks that apply to it) is kept in memory by src/db/lookup-cache.ts while this number
+-- stays the same. Every change to those three tables bumps it, whoever makes it: this process,
+-- a `mailhook` CLI command in another, a cascade from a deleted user, a hand-typed UPDATE.
+CREATE TABLE IF NOT EXISTS lookup_generation (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  n  INTEGER NOT NULL
+) STRICT;
+INSERT OR IGNORE INTO lookup_generation (id, n) VALUES (1, 0);
+CREATE TRIGGER IF NOT EXISTS domains_lookup_insert AFTER INSERT ON domains BEGIN UPDATE lookup_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS domains_lookup_update AFTER UPDATE ON domains BEGIN UPDATE lookup_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS domains_lookup_delete AFTER DELETE ON domains BEGIN UPDATE lookup_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS routes_lookup_insert AFTER INSERT ON routes BEGIN UPDATE lookup_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS routes_lookup_update AFTER UPDATE ON routes BEGIN UPDATE lookup_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS routes_lookup_delete AFTER DELETE ON routes BEGIN UPDATE lookup_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS sender_blocks_lookup_insert AFTER INSERT ON sender_blocks BEGIN UPDATE lookup_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS sender_blocks_lookup_update AFTER UPDATE ON sender_blocks BEGIN UPDATE lookup_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS sender_blocks_lookup_delete AFTER DELETE ON sender_blocks BEGIN UPDATE lookup_generation SET n = n + 1; END;

@@ -193,7 +193,10 @@ export function deliveriesTable(db: Db) {
     const leased = new Map(lease.all({ ids: JSON.stringify(ids), now, leaseUntil }).map((r) => [r.id, toDelivery(r)]));
     if (leased.size === 0) return [];
     // An attempt still open on a row due again lost its lease: closed, so its late finish() is void.
-    closeOpen.run({ ids: JSON.stringify([...leased.keys()]), now, error: LEASE_EXPIRED });
+    // A row on its first attempt (this lease made it 1) has no earlier attempt to close: only this
+    // claim inserts attempts, and it counts each one (issue 14: most claims are first attempts).
+    const again = [...leased.values()].filter((d) => d.attempts > 1).map((d) => d.id);
+    if (again.length > 0) closeOpen.run({ ids: JSON.stringify(again), now, error: LEASE_EXPIRED });
     const attemptIds = new Map(startAttempts.all({ ids: JSON.stringify([...leased.keys()]), now }).map((a) => [a.delivery_id, a.id]));
     // In the order asked for (the worker's fairness order).
     return ids.filter((id) => leased.has(id)).map((id) => ({ delivery: leased.get(id)!, attemptId: attemptIds.get(id)! }));

@@ -1,5 +1,6 @@
 import { queueReaders } from '../ops/queues.js';
 import { groupCommit } from './group-commit.js';
+import { cachedLookups } from './lookup-cache.js';
 import type { Db } from './open.js';
 import type { Async, Repository, SendToQueue, TableGroups } from './repository.js';
 import { sqliteTables } from './sqlite-tables.js';
@@ -31,7 +32,13 @@ export function createSqliteRepository(db: Db): Repository {
   const t = sqliteTables(db);
   const gc = groupCommit(db);
   const groups = Object.fromEntries(Object.entries(t).map(([name, table]) => [name, asyncTable(table)])) as unknown as TableGroups;
+  const lookups = cachedLookups(db, {
+    findVerified: (name) => t.domains.findVerified(name),
+    enabledForDomain: (domainId) => t.routes.enabledForDomain(domainId),
+    patternsFor: (userId, domainId) => t.senderBlocks.patternsFor(userId, domainId),
+  });
   const ping = db.prepare('SELECT 1');
+  const cached = asyncTable(lookups);
   let readers: ReturnType<typeof queueReaders> | undefined;
 
   /** Suppressed recipients are final at once: read in the transaction that writes the send. */
@@ -40,6 +47,10 @@ export function createSqliteRepository(db: Db): Repository {
 
   return {
     ...groups,
+    // The RCPT-time lookups, from memory until one of their tables changes (src/db/lookup-cache.ts).
+    domains: { ...groups.domains, findVerified: cached.findVerified },
+    routes: { ...groups.routes, enabledForDomain: cached.enabledForDomain },
+    senderBlocks: { ...groups.senderBlocks, patternsFor: cached.patternsFor },
     deliveries: {
       ...groups.deliveries,
       claim: (ids, now, leaseUntil) => gc.run(() => t.deliveries.claim(ids, now, leaseUntil)),

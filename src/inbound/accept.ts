@@ -151,10 +151,18 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
         forwards: forwardSends(deps, { messageId: id, userId: plan.userId, forwards: plan.forwards, mailFrom: input.envelope.mailFrom, parsed }, receivedAt),
       };
     });
-    // One transaction for every copy; it joins the group commit of whatever else is being stored.
-    await deps.repos.storeInbound(rows, receivedAt);
-    // Durable now: the worker's first attempts take the message from here instead of reading it back.
-    for (const { message, uses, attachments } of stored) handoff(deps.repos).put({ message, attachments }, uses);
+    // The worker's first attempts take the message from here instead of reading it back; put
+    // before the commit, since its rows can be claimed as soon as it commits (src/deliver/handoff.ts).
+    const handed = handoff(deps.repos);
+    for (const { message, uses, attachments } of stored) handed.put({ message, attachments }, uses);
+    try {
+      // One transaction for every copy; it joins the group commit of whatever else is being stored.
+      await deps.repos.storeInbound(rows, receivedAt);
+    } catch (err) {
+      // Committed but not known durable: the rows are there and will be delivered; otherwise they are not.
+      if (!(err instanceof NotDurableError)) for (const { message } of stored) handed.forget(message.id);
+      throw err;
+    }
     return copies.map((c) => c.id);
   } catch (err) {
     // Rows that did commit point at these blobs: they stay (the 451 makes the sender retry; at worst a duplicate).

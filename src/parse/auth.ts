@@ -2,6 +2,7 @@ import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ARCData, DKIMResult, DKIMVerifyResult, DNSResolver } from 'mailauth';
+import { dkimVerifyUnsigned } from './dkim-unsigned.js';
 import type { AuthResults } from './types.js';
 
 /** mailauth's resolver contract: node's dns.promises.resolve(name, rrtype), errors with `code`. */
@@ -142,10 +143,13 @@ async function runChecks(lib: Mailauth, raw: Readable | Buffer, env: AuthEnvelop
     done.spf = r.status.result;
     return r;
   });
-  const dkimRun = dkimVerify(raw, { resolver }).then((r) => {
-    done.dkim = dkimSummary(r.results);
-    return r;
-  });
+  // Unsigned mail in memory: the same answer from its header block alone (src/parse/dkim-unsigned.ts).
+  const dkimRun = (Buffer.isBuffer(raw) ? dkimVerifyUnsigned(raw, resolver) : Promise.resolve(undefined))
+    .then((r) => r ?? dkimVerify(raw, { resolver }))
+    .then((r) => {
+      done.dkim = dkimSummary(r.results);
+      return r;
+    });
   const [spfResult, dkimResult] = await Promise.allSettled([spfRun, dkimRun]);
   if (dkimResult.status === 'rejected') return; // unreadable message: DMARC and ARC stay temperror
   const dkimData: DKIMVerifyResult = dkimResult.value;

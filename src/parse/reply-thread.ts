@@ -1,33 +1,18 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { assembleReply, prepareReplyInput, unsplitReply, type Fragment, type Reply } from './reply.js';
+import type { ReplyAnswer } from './reply-worker.js';
+import { newThread } from './thread.js';
 
 /**
- * email-reply-parser on a thread of its own, so that its regular expressions (quadratic on some
- * inputs, see reply.ts) never hold the event loop every SMTP session shares. Each request has a
- * deadline; at the deadline the thread is terminated (the only way to stop a running regular
- * expression) and the caller gets the text unsplit. Never rejects.
+ * email-reply-parser's split (reply-fragments.ts) on a thread of its own (reply-worker.ts), so
+ * that its regular expressions (quadratic on some inputs, see reply.ts) never hold the event loop
+ * every SMTP session shares. Each request has a deadline; at the deadline the thread is
+ * terminated (the only way to stop a running regular expression) and the caller gets the text
+ * unsplit. Never rejects.
  */
-const CODE = `
-const { parentPort, workerData } = require('node:worker_threads');
-import(workerData.library).then(({ default: EmailReplyParser }) => {
-  parentPort.on('message', ({ id, text }) => {
-    try {
-      const fragments = new EmailReplyParser().read(text).getFragments().map((f) => ({
-        content: f.getContent(), quoted: f.isQuoted(), signature: f.isSignature(),
-      }));
-      parentPort.postMessage({ id, fragments });
-    } catch (err) {
-      parentPort.postMessage({ id, error: (err && err.message) || String(err) });
-    }
-  });
-  parentPort.postMessage({ ready: true });
-});
-`;
 
-/** A normal reply takes ~1 ms; a loaded machine and a cold thread need more. */
+/** A normal reply takes well under 1 ms; a loaded machine and a cold thread need more. */
 export const REPLY_TIMEOUT_MS = 2000;
-
-type Answer = { id: number; fragments?: Fragment[]; error?: string; ready?: boolean };
 
 let worker: Worker | null = null;
 let nextId = 0;
@@ -43,10 +28,10 @@ function stop(w: Worker): void {
 
 function thread(): Worker {
   if (worker) return worker;
-  const w = new Worker(CODE, { eval: true, workerData: { library: import.meta.resolve('email-reply-parser') } });
+  const w = newThread('reply-worker');
   w.unref();
-  w.on('message', (m: Answer) => {
-    if (m.ready) return;
+  w.on('message', (m: ReplyAnswer) => {
+    if ('ready' in m) return;
     const done = pending.get(m.id);
     pending.delete(m.id);
     if (pending.size === 0) w.unref();

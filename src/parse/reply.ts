@@ -1,8 +1,8 @@
 /**
  * The new text of a reply, split from the quoted earlier messages and the signature (Mailgun's
- * stripped-text / stripped-signature, Postmark's StrippedTextReply). The library that finds the
- * fragments (email-reply-parser) runs on a thread of its own (reply-thread.ts); this file turns
- * its fragments into the webhook's `reply` and holds the rules we add on top of it.
+ * stripped-text / stripped-signature, Postmark's StrippedTextReply). email-reply-parser's split
+ * into fragments (reply-fragments.ts) runs on a thread of its own (reply-thread.ts); this file
+ * turns its fragments into the webhook's `reply` and holds the rules we add on top of it.
  */
 export interface Reply {
   /** What the sender wrote in this message: quotes and signature removed. */
@@ -21,8 +21,8 @@ export interface Fragment {
 }
 
 /**
- * The library's cost grows with the square of some inputs (runs of blank lines, long lines):
- * 32 KiB of blank lines took 165 s in our measurement. The thread's timeout is the real bound;
+ * The library's expressions cost the square of some inputs (runs of blank lines, long lines):
+ * 32 KiB of blank lines took the library 165 s in our measurement. The thread's timeout is the real bound;
  * these keep ordinary large mail well inside it. A reply's new text is at the top (or, when
  * bottom-posted, right after the quote), so nothing a person wrote is lost below 64 KiB.
  */

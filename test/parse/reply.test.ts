@@ -41,7 +41,7 @@ describe('reply extraction (data.reply)', () => {
   });
 
   it('when the thread runs out of time the text comes back unsplit, and the next call works', async () => {
-    const big = ('On Monday Ada wrote a line of text ' + 'x'.repeat(900) + '\n').repeat(70);
+    const big = ('On Monday Ada wrote a line of text ' + 'x '.repeat(450) + '\n').repeat(70);
     const late = await extractReply(big + '\nOn Mon, Nov 24, 2025 at 10:15 AM Ada <a@b.c> wrote:\n> q', 1);
     expect(late).toEqual({ text: (big + '\nOn Mon, Nov 24, 2025 at 10:15 AM Ada <a@b.c> wrote:\n> q').trim(), signature: '', quoted: '' });
     const next = await extractReply(REPLY_CASES[0]!.text!);

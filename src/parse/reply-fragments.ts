@@ -1,0 +1,132 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { QUOTE_HEADER_NEEDS, SIGNATURE_NEEDS, type Need } from './reply-needs.js';
+
+/**
+ * email-reply-parser's split (`new EmailReplyParser().read(text).getFragments()`, its
+ * dist/parser/emailparser.js), the same fragments for every text at a fraction of the cost.
+ * The library reverses the text code unit by code unit, walks the reversed lines and reverses
+ * each line back before every test (25 signature expressions per line, twice), and first runs
+ * its 31 quote-header expressions over the whole text. Here the lines are walked last to first
+ * in their own orientation, and an expression runs only on a text holding the piece every match
+ * of it contains (reply-needs.ts). How the library's reversed tests read forwards:
+ * - its QUOTE_REGEX /(>+)$/ on a reversed line: the line starts with ">";
+ * - its /^\s+/ trim of a reversed line: trimEnd() of the line (\s and trimEnd() are both
+ *   WhiteSpace + LineTerminator);
+ * - its stringRTrim(line, "\n") of a line split on "\n": nothing;
+ * - reversing the fragment's reversed lines, joined: its lines top to bottom, joined; then one
+ *   leading "\n" is removed, as createEmail does.
+ * The expressions are the library's own objects (its lists, not copies), so a new version's
+ * lists apply here too. test/parse/reply-fragments.test.ts holds this to the library.
+ */
+export interface ReplyFragment {
+  content: string;
+  hidden: boolean;
+  signature: boolean;
+  quoted: boolean;
+}
+
+interface Lists {
+  quoteHeadersRegex: RegExp[];
+  signatureRegex: RegExp[];
+}
+
+// The package exports only its entry point; its lists are the RegexList instance in
+// dist/regex.js next to it, the very module (same URL) its parser imports.
+const entry = pathToFileURL(createRequire(import.meta.url).resolve('email-reply-parser'));
+export const LIBRARY_LISTS = ((await import(new URL('./regex.js', entry).href)) as { default: Lists }).default;
+
+interface Expression {
+  regex: RegExp;
+  need: Need | undefined;
+}
+
+const prepared = new WeakMap<RegExp[], Expression[]>();
+function expressions(list: RegExp[], needs: Map<string, Need>): Expression[] {
+  let out = prepared.get(list);
+  if (!out) prepared.set(list, (out = list.map((regex) => ({ regex, need: needs.get(String(regex)) }))));
+  return out;
+}
+
+/** Whether `text` holds every string an expression needs (reply-needs.ts), each looked up once. */
+function holder(text: string): (need: Need | undefined) => boolean {
+  const found = new Map<string, boolean>();
+  let lower: string | undefined;
+  const has = (s: string, key: string, within: () => string) => {
+    let yes = found.get(key);
+    if (yes === undefined) found.set(key, (yes = within().includes(s)));
+    return yes;
+  };
+  return (need) =>
+    !need ||
+    (need.pieces.every((s) => has(s, s, () => text)) &&
+      need.anyCase.every((s) => has(s, `i:${s}`, () => (lower ??= text.toLowerCase()))));
+}
+
+/** The library's fixBrokenSignatures: each quote header's first group, newlines made spaces. */
+function joinBrokenHeaders(text: string, headers: Expression[]): { text: string; holds: ReturnType<typeof holder> } {
+  let holds = holder(text);
+  for (const { regex, need } of headers) {
+    if (!holds(need)) continue;
+    const match = text.match(regex);
+    if (!match) continue;
+    const group = match[1] as string;
+    // As the library does it: the first occurrence of the group's text, "$" patterns and all.
+    const joined = text.replace(group, group.replace(/\n/g, ' '));
+    if (joined !== text) holds = holder((text = joined));
+  }
+  return { text, holds };
+}
+
+interface Building {
+  lines: string[]; // bottom to top
+  quoted: boolean;
+  signature: boolean;
+}
+
+function finish(f: Building): ReplyFragment {
+  const content = f.lines.reverse().join('\n').replace(/^\n/, '');
+  const hidden = f.quoted || f.signature || f.lines.every((l) => l === '');
+  return { content, hidden, signature: f.signature, quoted: f.quoted };
+}
+
+/** The library's fragments of `input`, top to bottom. */
+export function splitFragments(input: string): ReplyFragment[] {
+  const headers = expressions(LIBRARY_LISTS.quoteHeadersRegex, QUOTE_HEADER_NEEDS);
+  const { text, holds } = joinBrokenHeaders(input.replace(/\r\n/g, '\n'), headers);
+  const possible = (list: Expression[]) => list.filter((e) => holds(e.need)).map((e) => e.regex);
+  const lineHeaders = possible(headers);
+  const lineSignatures = possible(expressions(LIBRARY_LISTS.signatureRegex, SIGNATURE_NEEDS));
+  const isHeader = (line: string) => lineHeaders.length > 0 && lineHeaders.some((r) => r.test(line));
+  const isSignature = (line: string) => lineSignatures.length > 0 && lineSignatures.some((r) => r.test(line));
+
+  const done: ReplyFragment[] = [];
+  const lines = text.split('\n');
+  let fragment: Building | null = null;
+  let lastIsSignature = false; // of the line last added, the one below this
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const raw = lines[i]!;
+    const rawIsSignature = isSignature(raw);
+    const line = rawIsSignature ? raw : raw.trimEnd();
+    if (fragment) {
+      if (lastIsSignature) {
+        fragment.signature = true;
+        done.push(finish(fragment));
+        fragment = null;
+      } else if (line === '' && isHeader(fragment.lines.at(-1)!)) {
+        fragment.quoted = true;
+        done.push(finish(fragment));
+        fragment = null;
+      }
+    }
+    const quoted = line.startsWith('>');
+    if (!fragment || !(fragment.quoted === quoted || (fragment.quoted && (isHeader(line) || line === '')))) {
+      if (fragment) done.push(finish(fragment));
+      fragment = { lines: [], quoted, signature: false };
+    }
+    fragment.lines.push(line);
+    lastIsSignature = line === raw ? rawIsSignature : isSignature(line);
+  }
+  if (fragment) done.push(finish(fragment));
+  return done.reverse();
+}
