@@ -2,6 +2,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type MailComposerClass from 'nodemailer/lib/mail-composer';
 import { signMessage } from './dkim-sign.js';
+import { buildMime, type MimeTree } from './mime-build.js';
 
 // Loaded with the first message composed, not at start-up (README, "Memory").
 const load = createRequire(import.meta.url);
@@ -44,11 +45,19 @@ export interface Signer {
 export const newMessageId = (domain: string) => `<${randomBytes(16).toString('hex')}@${domain}>`;
 
 /**
- * The message as it goes out: MIME by nodemailer's composer (Bcc left out of the headers),
- * then a DKIM-Signature (relaxed/relaxed, rsa-sha256, RFC 6376) prepended (dkim-sign.ts).
+ * The message as it goes out: MIME by nodemailer's composer (Bcc left out of the headers), built
+ * without its stream pipeline (mime-build.ts), then a DKIM-Signature (relaxed/relaxed, rsa-sha256, RFC 6376) prepended (dkim-sign.ts).
  */
 export async function compose(c: Composition, signer: Signer, messageId: string, date: Date): Promise<Buffer> {
-  const mail = new (MailComposer())({
+  const root = mimeTree(c, messageId, date);
+  // Built in one synchronous walk (mime-build.ts); build()'s streams only for what must be streamed.
+  const unsigned = buildMime(root as unknown as MimeTree) ?? (await root.build());
+  return sign(unsigned, signer);
+}
+
+/** The MIME tree nodemailer's MailComposer compiles for `c` (unsigned, not yet built). */
+export function mimeTree(c: Composition, messageId: string, date: Date) {
+  return new (MailComposer())({
     from: c.from,
     to: c.to,
     cc: c.cc.length ? c.cc : undefined,
@@ -62,9 +71,7 @@ export async function compose(c: Composition, signer: Signer, messageId: string,
     date,
     inReplyTo: c.inReplyTo,
     references: c.references,
-  });
-  const unsigned = await mail.compile().build();
-  return sign(unsigned, signer);
+  }).compile();
 }
 
 /**
