@@ -1,8 +1,9 @@
 import { createHook } from 'node:async_hooks';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { dkimVerify } from 'mailauth';
 import { describe, expect, it } from 'vitest';
 import { sign } from '../../src/send/compose.js';
+import { relaxedBodyHash } from '../../src/send/dkim-sign.js';
 import { staticResolver } from '../helpers/sending.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -56,5 +57,25 @@ describe('DKIM signing (relaxed/relaxed, rsa-sha256)', () => {
       hook.disable();
     }
     expect(types).toContain('SIGNREQUEST');
+  });
+
+  it('hashes the relaxed body as RFC 6376 §3.4.4 reads, on random bodies and across the 64 KB slices', () => {
+    // The rules written out with regular expressions on the latin1 text: one independent reading of them.
+    const reference = (body: Buffer) => {
+      const s = body
+        .toString('latin1')
+        .replace(/[ \t]+(?=\r?\n|$)/g, '')
+        .replace(/[ \t]+/g, ' ')
+        .replace(/\r?\n/g, '\r\n')
+        .replace(/(\r\n)+$/, '');
+      return createHash('sha256').update(s ? `${s}\r\n` : '', 'latin1').digest('base64');
+    };
+    let seed = 7;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const alphabet = ['a', 'b', '.', ' ', '\t', '\r', '\n', '\r\n', '\x00', '\xff'];
+    const bodies = Array.from({ length: 3000 }, () => Buffer.from(Array.from({ length: random(40) }, () => alphabet[random(alphabet.length)]).join(''), 'latin1'));
+    // Across a slice boundary: a CR, whitespace or an empty line as the last byte of the first 64 KB.
+    for (const edge of ['\r\n', '\r', ' \r\n', '\n\n', ' ', 'x\r']) bodies.push(Buffer.from(`${'y'.repeat(65_536 - 1)}${edge}${'z \r\n'.repeat(20_000)}\r\n\r\n`, 'latin1'));
+    for (const body of bodies) expect([body.toString('latin1'), relaxedBodyHash(body)]).toEqual([body.toString('latin1'), reference(body)]);
   });
 });
