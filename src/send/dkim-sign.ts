@@ -186,7 +186,11 @@ export async function dkimSignature(message: Buffer, signer: DkimSigner): Promis
   const signature = await new Promise<Buffer>((resolve, reject) =>
     rsaSign('sha256', Buffer.from(canonical, 'latin1'), signer.privateKey, (err, sig) => (err ? reject(err) : resolve(sig))),
   );
-  const b = signature.toString('base64').replace(/(^.{73}|.{75}(?!\r?\n|\r))/g, '$&\r\n ').trim();
+  // Folded as nodemailer folds it: 73 characters on the field's first line, 75 on the next ones.
+  const b64 = signature.toString('base64');
+  const lines = [b64.slice(0, 73)];
+  for (let i = 73; i < b64.length; i += 75) lines.push(b64.slice(i, i + 75));
+  const b = lines.join('\r\n ');
   return `${head}${b}\r\n`;
 }
 
