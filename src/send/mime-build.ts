@@ -9,10 +9,11 @@ import type { Transform } from 'node:stream';
  * four times the compile itself (bench/README.md, "Issue 12, third part"). Here each node's
  * headers come from its own `buildHeaders()` and its content goes through nodemailer's own
  * encoder, called as a Transform is by its stream (`_transform`, then `_flush`), so the encoding
- * is nodemailer's byte for byte; the walk follows `MimeNode.stream()` (boundaries, the final
- * line break). A tree with anything build() would have to read or transform (a stream, a file, a
- * URL, raw content, transforms or a newline option) is not walked: null, and the caller builds
- * it the streaming way. test/send/compose.test.ts compares the two on every kind of message.
+ * is nodemailer's byte for byte. The walk follows `MimeNode.stream()` (boundaries, the final line
+ * break) but asks for a node's transfer encoding once, not twice. A tree with anything build()
+ * would have to read or transform (a stream, a file, a URL, raw content, transforms, a newline
+ * option) is not walked: null, and the caller builds it the streaming way.
+ * test/send/compose.test.ts compares the two on every shape of message.
  */
 
 /** The parts of nodemailer's MimeNode read here (internal fields included: the walk is stream()'s). */
@@ -26,7 +27,7 @@ export interface MimeTree {
   _transforms: unknown[];
   _processFuncs: unknown[];
   newline?: unknown;
-  getTransferEncoding(): string | false;
+  getHeader(key: string): unknown;
   buildHeaders(): string;
 }
 
@@ -54,10 +55,12 @@ export function buildMime(root: MimeTree): Buffer | null {
 }
 
 function write(node: MimeTree, parts: Buffer[]): boolean {
-  const encoding = node.getTransferEncoding();
   parts.push(Buffer.from(`${node.buildHeaders()}\r\n\r\n`));
   const content = node.content as string | Buffer | undefined;
   if (content) {
+    // buildHeaders() has just set this field to getTransferEncoding()'s answer, which for a text
+    // that is not plain ASCII counts its characters once more (stream() asks for it twice).
+    const encoding = String(node.getHeader('Content-Transfer-Encoding') ?? '');
     const bytes = typeof content === 'string' ? Buffer.from(content) : content;
     if (encoding === 'base64' || encoding === 'quoted-printable') {
       // Outside text/*, a lone CR or LF is data and QP encodes it (as stream() sets up the encoder).
