@@ -48,7 +48,7 @@ export function buildMime(root: MimeTree): Buffer | null {
   if (root._transforms.length || root._processFuncs.length || root.newline || !walkable(root)) return null;
   const parts: Buffer[] = [];
   if (!write(root, parts)) return null;
-  // LastNewline: the message ends with a line break.
+  // LastNewline: the message ends with a line break (no part is empty, so the last byte is the last part's).
   const last = parts.at(-1)?.at(-1);
   if (last !== 0x0a) parts.push(Buffer.from(last === 0x0d ? '\n' : '\r\n'));
   return Buffer.concat(parts);
@@ -68,7 +68,7 @@ function write(node: MimeTree, parts: Buffer[]): boolean {
         encoding === 'base64' ? new (Encoders().base64)({}) : new (Encoders().qp)({ binary: !/^text\//i.test(node.contentType ?? '') });
       if (!encode(encoder, bytes, parts)) return false;
     } else {
-      parts.push(bytes);
+      if (bytes.length) parts.push(bytes);
     }
   }
   if (node.multipart) {
@@ -84,7 +84,7 @@ function write(node: MimeTree, parts: Buffer[]): boolean {
 /** All of `bytes` through a Transform's own `_transform` and `_flush`, its pushes collected; false if either did not finish at once. */
 function encode(encoder: Transform, bytes: Buffer, parts: Buffer[]): boolean {
   encoder.push = (chunk: Buffer | string | null, enc?: BufferEncoding) => {
-    if (chunk !== null) parts.push(typeof chunk === 'string' ? Buffer.from(chunk, enc) : chunk);
+    if (chunk?.length) parts.push(typeof chunk === 'string' ? Buffer.from(chunk, enc) : chunk);
     return true;
   };
   let finished = 0;

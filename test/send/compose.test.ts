@@ -41,6 +41,7 @@ const cases: Record<string, Partial<Composition>> = {
       { filename: 'Résumé «final».pdf', content: Buffer.from('%PDF-1.4\n') },
     ],
   },
+  'an empty message/rfc822 attachment alone (as it is, no encoding)': { attachments: [{ filename: 'empty.eml', content: Buffer.alloc(0), contentType: 'message/rfc822' }] },
   'one attachment and no text (mixed)': { attachments: [{ filename: 'a.bin', content: Buffer.from([0, 13, 10, 46, 13]) }] },
   'display names, cc, reply-to, custom headers, a reply': {
     from: { name: 'Zoë Support', address: 'support@example.com' },
