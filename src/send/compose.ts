@@ -46,7 +46,8 @@ export const newMessageId = (domain: string) => `<${randomBytes(16).toString('he
 
 /**
  * The message as it goes out: MIME by nodemailer's composer (Bcc left out of the headers), built
- * without its stream pipeline (mime-build.ts), then a DKIM-Signature (relaxed/relaxed, rsa-sha256, RFC 6376) prepended (dkim-sign.ts).
+ * without its stream pipeline (mime-build.ts), then a DKIM-Signature (relaxed/relaxed,
+ * rsa-sha256, RFC 6376) prepended (dkim-sign.ts).
  */
 export async function compose(c: Composition, signer: Signer, messageId: string, date: Date): Promise<Buffer> {
   const root = mimeTree(c, messageId, date);

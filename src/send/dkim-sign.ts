@@ -49,7 +49,8 @@ export function bodyStart(message: Buffer): number {
 export function relaxedBodyHash(body: Buffer): string {
   const hash = createHash('sha256');
   const SLICE = 64 * 1024;
-  // A byte writes at most two (CRLF for LF; a pending SP or CR then it), plus what a slice inherits and the final CRLF.
+  // A byte writes at most two (CRLF for LF; a pending SP or CR, then itself), plus what a slice
+  // inherits and the final CRLF.
   const room = (n: number) => n * 2 + 8;
   let out = Buffer.allocUnsafe(room(Math.min(body.length, SLICE)));
   let pos = 0;

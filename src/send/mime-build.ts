@@ -47,6 +47,8 @@ const walkable = (node: MimeTree): boolean =>
 export function buildMime(root: MimeTree): Buffer | null {
   if (root._transforms.length || root._processFuncs.length || root.newline || !walkable(root)) return null;
   const parts: Buffer[] = [];
+  // false only if nodemailer's encoders stop finishing at once; build() then builds the headers
+  // again, as it would on a second build() of the same tree.
   if (!write(root, parts)) return null;
   // LastNewline: the message ends with a line break (no part is empty, so the last byte is the last part's).
   const last = parts.at(-1)?.at(-1);
@@ -67,8 +69,8 @@ function write(node: MimeTree, parts: Buffer[]): boolean {
       const encoder =
         encoding === 'base64' ? new (Encoders().base64)({}) : new (Encoders().qp)({ binary: !/^text\//i.test(node.contentType ?? '') });
       if (!encode(encoder, bytes, parts)) return false;
-    } else {
-      if (bytes.length) parts.push(bytes);
+    } else if (bytes.length) {
+      parts.push(bytes);
     }
   }
   if (node.multipart) {
