@@ -42,7 +42,7 @@ describe.skipIf(engine !== 'sqlite')('the send path reads its key, user and doma
     expect((await send(secret)).status).toBe(202);
     // Without the triggers, a revocation and an unverified domain are invisible to the cache:
     // the request is answered from memory, not from the rows (on the old code: 401).
-    api.deps.db.exec('DROP TRIGGER api_keys_lookup_update; DROP TRIGGER domains_lookup_update');
+    api.deps.db.exec('DROP TRIGGER IF EXISTS api_keys_lookup_update; DROP TRIGGER IF EXISTS domains_lookup_update');
     api.deps.db.prepare('UPDATE api_keys SET revoked_at = 1 WHERE id = ?').run(keyId);
     api.deps.db.prepare('UPDATE domains SET dkim_verified_at = NULL WHERE id = ?').run(domain.id);
     expect((await send(secret)).status).toBe(202);
