@@ -6,10 +6,10 @@ import type { Transform } from 'node:stream';
  * MailComposer compiled. build() streams every node through a PassThrough, a `stream.pipeline`
  * (an AbortController per message), the QP or base64 encoder as a stream, a LastNewline
  * transform and a `setImmediate` per node; for a 4 KB message that was ~300 µs of the event loop,
- * four times the compile itself (bench/README.md, "Issue 12, third part"). Here each node's
- * headers come from its own `buildHeaders()` and its content goes through nodemailer's own
- * encoder, called as a Transform is by its stream (`_transform`, then `_flush`), so the encoding
- * is nodemailer's byte for byte. The walk follows `MimeNode.stream()` (boundaries, the final line
+ * four times the compile itself (bench/README.md, "Issue 12, throughput, third part: composing
+ * and signing"). Here each node's headers come from its own `buildHeaders()` and its content goes
+ * through nodemailer's own encoder, called as a Transform is by its stream (`_transform`, then
+ * `_flush`), so the encoding is nodemailer's byte for byte. The walk follows `MimeNode.stream()` (boundaries, the final line
  * break) but asks for a node's transfer encoding once, not twice. A tree with anything build()
  * would have to read or transform (a stream, a file, a URL, raw content, transforms, a newline
  * option) is not walked: null, and the caller builds it the streaming way.
