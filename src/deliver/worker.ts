@@ -118,7 +118,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     const leaseUntil = now + config.webhookTimeoutMs + LEASE_MARGIN_MS;
     // The attempt rows are durable before any request goes out; claims share the group commit.
     const launched: Promise<Promise<void>[]> = repos.deliveries
-      .claim(ids, now, leaseUntil)
+      .claim(ids, now, leaseUntil, new Map(picked.map((d) => [d.id, d])))
       .then(
         (claimed) => {
           const started = new Set(claimed.map((c) => c.delivery.id));
