@@ -25,6 +25,8 @@ const LEASE_MARGIN_MS = 30_000;
  * much as several rows. At most READ_AHEAD_TOTAL rows are kept over all destinations.
  */
 export const READ_AHEAD = 32;
+// On PostgreSQL other nodes claim the same rows: rows read ahead there would mostly be lost to
+// them (each loss a wasted claim and a new read), so each pass reads what it may take, as before.
 export const READ_AHEAD_TOTAL = 4096;
 export const INTERRUPTED = 'interrupted (process stopped)';
 
@@ -92,10 +94,12 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
    * later does so with a later next_attempt_at (inserted, requeued, recovered or retried: all at
    * or after that moment). Rows are only candidates: the claim takes each one only if it is
    * still pending and due, so a row changed since (claimed by another node, its domain deleted)
-   * is released, and its destination's rows are read again. Kept at most POLL_MS.
+   * is released, and its destination's rows are read again. Kept at most POLL_MS. SQLite only.
    */
   const ahead = new Map<string, { rows: Delivery[]; at: number }>();
+  const readAhead = repos.engine === 'sqlite' ? READ_AHEAD : 0;
   const dueRows = async (dest: string, now: number, need: number): Promise<Delivery[]> => {
+    if (readAhead === 0) return (await repos.deliveries.dueFor(dest, now, need)).filter((r) => !inflightIds.has(r.id));
     const a = ahead.get(dest);
     if (a && now - a.at < POLL_MS) {
       while (a.rows.length > 0 && inflightIds.has(a.rows[0]!.id)) a.rows.shift();
@@ -103,7 +107,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     }
     let kept = 0;
     for (const [d, b] of ahead) if (d !== dest) kept += b.rows.length;
-    const limit = kept + Math.max(need, READ_AHEAD) <= READ_AHEAD_TOTAL ? Math.max(need, READ_AHEAD) : need;
+    const limit = kept + Math.max(need, readAhead) <= READ_AHEAD_TOTAL ? Math.max(need, readAhead) : need;
     // Rows being claimed (held) still read as due until their claim commits: not candidates.
     const rows = (await repos.deliveries.dueFor(dest, now, limit)).filter((r) => !inflightIds.has(r.id));
     ahead.set(dest, { rows, at: now });

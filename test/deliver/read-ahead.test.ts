@@ -5,9 +5,9 @@ import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-r
 import { seedDelivery, seedMessage } from './seed.js';
 
 /**
- * Issue 14: a destination with a backlog takes a row or two per pass (as its slots free); the
- * worker reads its due rows ahead instead of reading the queue on every pass, and still sends
- * them oldest first, within the cap, and only while they are due.
+ * Issue 14: a destination with a backlog takes a row or two per pass (as its slots free); on
+ * SQLite the worker reads its due rows ahead instead of reading the queue on every pass, and
+ * still sends them oldest first, within the cap, and only while they are due.
  */
 describe('due rows read ahead', () => {
   let clock: FakeClock;
@@ -50,8 +50,10 @@ describe('due rows read ahead', () => {
     for (let i = 0; i < 12; i++) ids.push((await queue({ userId: user.id, domainId: domain.id })).id);
     worker.start();
     const got = await receiver.waitFor(12, 10_000);
-    // Two slots, each freed one at a time: a read per pass would be at least six reads.
-    expect(reads).toBeLessThanOrEqual(2);
+    // Two slots, each freed one at a time: a read per pass would be at least six reads. On
+    // PostgreSQL (other nodes claim the same rows) each pass still reads what it may take.
+    if (deps.repos.engine === 'sqlite') expect(reads).toBeLessThanOrEqual(2);
+    else expect(reads).toBeGreaterThanOrEqual(6);
     const order = got.map((r) => r.headers['webhook-id']);
     expect([...order].sort()).toEqual([...ids].sort());
     // Oldest first: with two requests in flight, each one starts at most one place early or late.
@@ -77,7 +79,7 @@ describe('due rows read ahead', () => {
     const later = await queue(ownerB);
     receiver.next({ delayMs: 300 }, { delayMs: 300 });
     worker.start();
-    // Both slots busy with the first two; the other two were read ahead with them.
+    // Both slots busy with the first two; on SQLite the other two were read ahead with them.
     await receiver.waitFor(2, 5000);
     expect(reads).toBe(1);
     // Domain a is deleted meanwhile: its pending delivery ends as failed, under the worker's feet.
