@@ -47,7 +47,7 @@ async function drain(root: string): Promise<Drained> {
       const { message } = await seedMessage(deps, owner);
       await deps.repos.deliveries.insert(
         { id: `dlv_${String(i).padStart(8, '0')}`, userId: user.id, messageId: message.id, routeId: null, domainId: domain.id, url: `${receiver.url}/hook`, secret: 'whsec_' + Buffer.from('drain-secret-0123456789012345').toString('base64') },
-        now + i,
+        now - N + i, // all due at the start, oldest first
       );
     }
     deps.db?.pragma('synchronous = FULL');
