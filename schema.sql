@@ -361,8 +361,9 @@ CREATE TABLE IF NOT EXISTS leases (
 ) STRICT;
 
 -- What the RCPT-time lookups read (a verified domain by name, a domain's enabled routes, the
--- sender blocks that apply to it) is kept in memory by src/db/lookup-cache.ts while this number
--- stays the same. Every change to those three tables bumps it, whoever makes it: this process,
+-- sender blocks that apply to it) and the per-request lookups of the API (a key by hash, a user, a
+-- domain by id or by name) is kept in memory by src/db/lookup-cache.ts while this number stays
+-- the same. Every change to those tables bumps it, whoever makes it: this process,
 -- a `mailhook` CLI command in another, a cascade from a deleted user, a hand-typed UPDATE.
 CREATE TABLE IF NOT EXISTS lookup_generation (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -378,3 +379,12 @@ CREATE TRIGGER IF NOT EXISTS routes_lookup_delete AFTER DELETE ON routes BEGIN U
 CREATE TRIGGER IF NOT EXISTS sender_blocks_lookup_insert AFTER INSERT ON sender_blocks BEGIN UPDATE lookup_generation SET n = n + 1; END;
 CREATE TRIGGER IF NOT EXISTS sender_blocks_lookup_update AFTER UPDATE ON sender_blocks BEGIN UPDATE lookup_generation SET n = n + 1; END;
 CREATE TRIGGER IF NOT EXISTS sender_blocks_lookup_delete AFTER DELETE ON sender_blocks BEGIN UPDATE lookup_generation SET n = n + 1; END;
+-- The per-request lookups of POST /v1/send (issue 12) are kept by the same cache: an API key by
+-- its hash and users by id. Touching a key (last_used_at, at most once a minute) changes nothing
+-- the cache answers with and bumps nothing; every other change to a key (revocation above all)
+-- does. A column added to api_keys later belongs in this list.
+CREATE TRIGGER IF NOT EXISTS api_keys_lookup_insert AFTER INSERT ON api_keys BEGIN UPDATE lookup_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS api_keys_lookup_update AFTER UPDATE OF id, user_id, name, prefix, key_hash, scopes, domain_id, created_at, revoked_at ON api_keys BEGIN UPDATE lookup_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS api_keys_lookup_delete AFTER DELETE ON api_keys BEGIN UPDATE lookup_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS users_lookup_update AFTER UPDATE ON users BEGIN UPDATE lookup_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS users_lookup_delete AFTER DELETE ON users BEGIN UPDATE lookup_generation SET n = n + 1; END;

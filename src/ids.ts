@@ -4,37 +4,31 @@ export type IdPrefix = 'usr' | 'dom' | 'rte' | 'msg' | 'dlv' | 'key' | 'ses' | '
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower-case
 
-let lastTime = 0;
-const lastRandom = new Uint8Array(10);
-
 /**
- * Random bytes are drawn 1,000 ids' worth at a time, and encoded without BigInt: a randomBytes
- * call (OpenSSL and a Buffer) and the BigInt arithmetic per id were ~0.8 % of the main thread in
- * the ingest bench (issue 14), ~5 µs an id against ~0.9 µs now. Each id still takes bytes no
- * other id took.
+ * Random bytes drawn 4 KiB at a time (as node's randomUUID does): one randomFillSync per 409 ids
+ * instead of a randomBytes() call and a Buffer each (issue 12: ~1 % of the send path's event
+ * loop). The bytes are the same CSPRNG's; each is used once.
  */
-const POOL = Buffer.alloc(10 * 1000);
-let poolAt = POOL.length;
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
 
-/** The integer `n` (below 2^53) as its last `count` characters of base32, most significant first. */
-function base32(n: number, count: number): string {
+let lastTime = 0;
+/** The random part of the last id; incremented in place within one millisecond. */
+const lastRandom = Buffer.alloc(10);
+/** The time part of the last id, and the millisecond it encodes. */
+let timeText = '';
+let timeTextOf = -1;
+
+/** 40 bits (five bytes from `at`) as eight base32 characters, most significant first. */
+function base32Of40(b: Buffer, at: number): string {
+  // Below 2^53: exact in a double.
+  let v = b[at]! * 2 ** 32 + (((b[at + 1]! << 24) | (b[at + 2]! << 16) | (b[at + 3]! << 8) | b[at + 4]!) >>> 0);
   let out = '';
-  for (let i = 0; i < count; i++) {
-    out = ALPHABET[n % 32]! + out;
-    n = Math.floor(n / 32);
+  for (let i = 0; i < 8; i++) {
+    out = ALPHABET[v % 32]! + out;
+    v = Math.floor(v / 32);
   }
   return out;
-}
-
-/** 5 bytes from `at`, big-endian, as a number (40 bits: exact in a double). */
-const uint40 = (b: Uint8Array, at: number) => b[at]! * 2 ** 32 + (((b[at + 1]! << 24) | (b[at + 2]! << 16) | (b[at + 3]! << 8) | b[at + 4]!) >>> 0);
-
-/**
- * The id of `now` (ms) and 10 random bytes: the time as 10 characters, then the 80 bits as 16
- * (two halves of 40 bits, 8 characters each: 40 is a multiple of 5, so no character straddles them).
- */
-export function encodeId(prefix: IdPrefix, now: number, random: Uint8Array): string {
-  return `${prefix}_${base32(now, 10)}${base32(uint40(random, 0), 8)}${base32(uint40(random, 5), 8)}`;
 }
 
 /**
@@ -50,15 +44,25 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
       if (lastRandom[i] !== 0) break;
     }
   } else {
-    if (poolAt === POOL.length) {
-      randomFillSync(POOL);
+    if (poolAt + lastRandom.length > pool.length) {
+      randomFillSync(pool);
       poolAt = 0;
     }
-    lastRandom.set(POOL.subarray(poolAt, poolAt + 10));
-    poolAt += 10;
+    pool.copy(lastRandom, 0, poolAt, poolAt + lastRandom.length);
+    poolAt += lastRandom.length;
+  }
+  if (now !== timeTextOf) {
+    let time = '';
+    let t = now;
+    for (let i = 0; i < 10; i++) {
+      time = ALPHABET[t % 32] + time;
+      t = Math.floor(t / 32);
+    }
+    timeText = time;
+    timeTextOf = now;
   }
   lastTime = now;
-  return encodeId(prefix, now, lastRandom);
+  return `${prefix}_${timeText}${base32Of40(lastRandom, 0)}${base32Of40(lastRandom, 5)}`;
 }
 
 /** True when `id` has the given prefix and the shape newId() makes. */

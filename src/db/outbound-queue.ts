@@ -45,18 +45,32 @@ export interface EventFinish {
   nextAttemptAt: number | null;
 }
 
+/** The pass's reads, exported for the plan test (test/db/outbound-queue.test.ts). */
+export const OUTBOUND_QUEUE_SQL = {
+  // Each destination with its earliest next_attempt_at, by seeks in send_recipients_due: from one
+  // destination to the next, and the first row of each (as deliveries' QUEUE_SQL does). The GROUP
+  // BY it replaces read every pending row, the leased ones in flight included (hundreds at one
+  // busy MX), on every pass (issue 12).
+  pendingDestinations: `WITH RECURSIVE dests(dest) AS (
+       SELECT MIN(dest) FROM send_recipients WHERE next_attempt_at IS NOT NULL
+       UNION ALL
+       SELECT (SELECT r.dest FROM send_recipients r WHERE r.next_attempt_at IS NOT NULL AND r.dest > dests.dest ORDER BY r.dest LIMIT 1)
+       FROM dests WHERE dests.dest IS NOT NULL
+     )
+     SELECT dest, (SELECT r.next_attempt_at FROM send_recipients r WHERE r.dest = dests.dest AND r.next_attempt_at IS NOT NULL
+                   ORDER BY r.next_attempt_at LIMIT 1) AS next_at
+     FROM dests WHERE dest IS NOT NULL`,
+  dueFor: `SELECT * FROM send_recipients WHERE dest = @dest AND next_attempt_at IS NOT NULL AND next_attempt_at <= @now
+     ORDER BY next_attempt_at LIMIT @limit`,
+};
+
 /**
  * The outbound queue's statements: send_recipients is the queue (due while next_attempt_at is
  * set and has passed), send_attempts the log, send_events the webhook queue of its events.
  */
 export function outboundQueue(db: Db) {
-  const pendingDests = db.prepare<[], { dest: string; next_at: number }>(
-    'SELECT dest, MIN(next_attempt_at) AS next_at FROM send_recipients WHERE next_attempt_at IS NOT NULL GROUP BY dest',
-  );
-  const dueFor = db.prepare<{ dest: string; now: number; limit: number }, Parameters<typeof toRecipient>[0]>(
-    `SELECT * FROM send_recipients WHERE dest = @dest AND next_attempt_at IS NOT NULL AND next_attempt_at <= @now
-     ORDER BY next_attempt_at LIMIT @limit`,
-  );
+  const pendingDests = db.prepare<[], { dest: string; next_at: number }>(OUTBOUND_QUEUE_SQL.pendingDestinations);
+  const dueFor = db.prepare<{ dest: string; now: number; limit: number }, Parameters<typeof toRecipient>[0]>(OUTBOUND_QUEUE_SQL.dueFor);
   const lease = db.prepare<{ id: string; now: number; leaseUntil: number }, Parameters<typeof toRecipient>[0]>(
     `UPDATE send_recipients SET attempts = attempts + 1, next_attempt_at = @leaseUntil, updated_at = @now
      WHERE id = @id AND next_attempt_at IS NOT NULL AND next_attempt_at <= @now RETURNING *`,
@@ -129,7 +143,8 @@ export function outboundQueue(db: Db) {
       for (const id of ids) {
         const r = lease.get({ id, now, leaseUntil });
         if (!r) continue;
-        closeOpen.run({ id, now, error: LEASE_EXPIRED }); // its lease ran out: taken over (see deliveries)
+        // Its lease ran out: taken over (see deliveries). A first attempt has no attempt row to close.
+        if (r.attempts > 1) closeOpen.run({ id, now, error: LEASE_EXPIRED });
         claimed.push({ recipient: toRecipient(r), attemptId: Number(startAttempt.run({ id, now }).lastInsertRowid) });
       }
       return claimed;

@@ -36,9 +36,14 @@ export function createSqliteRepository(db: Db): Repository {
     findVerified: (name) => t.domains.findVerified(name),
     enabledForDomain: (domainId) => t.routes.enabledForDomain(domainId),
     patternsFor: (userId, domainId) => t.senderBlocks.patternsFor(userId, domainId),
+    apiKeyByHash: (hash) => t.apiKeys.getByKeyHash(hash),
+    user: (id) => t.users.get(id),
+    domainById: (id) => t.domains.getById(id),
+    domainByName: (userId, name) => t.domains.getByName(userId, name),
   });
   const ping = db.prepare('SELECT 1');
-  const cached = asyncTable(lookups);
+  const { keyTouched, ...kept } = lookups;
+  const cached = asyncTable(kept);
   let readers: ReturnType<typeof queueReaders> | undefined;
 
   /** Suppressed recipients are final at once: read in the transaction that writes the send. */
@@ -47,8 +52,18 @@ export function createSqliteRepository(db: Db): Repository {
 
   return {
     ...groups,
-    // The RCPT-time lookups, from memory until one of their tables changes (src/db/lookup-cache.ts).
-    domains: { ...groups.domains, findVerified: cached.findVerified },
+    // The RCPT-time lookups and the API's per-request ones, from memory until one of their
+    // tables changes (src/db/lookup-cache.ts).
+    domains: { ...groups.domains, findVerified: cached.findVerified, getById: cached.domainById, getByName: cached.domainByName },
+    users: { ...groups.users, get: cached.user },
+    apiKeys: {
+      ...groups.apiKeys,
+      getByKeyHash: cached.apiKeyByHash,
+      async touch(id, at) {
+        t.apiKeys.touch(id, at);
+        keyTouched(id, at);
+      },
+    },
     routes: { ...groups.routes, enabledForDomain: cached.enabledForDomain },
     senderBlocks: { ...groups.senderBlocks, patternsFor: cached.patternsFor },
     deliveries: {

@@ -49,7 +49,16 @@ export function dkimPrivateKey(secret: string, key: DkimKey): string {
 const signingKeys = new Map<string, KeyObject>();
 const MAX_SIGNING_KEYS = 1000;
 
+/**
+ * The same answer by the DkimKey object: a domain kept by the lookup cache (src/db/lookup-cache.ts)
+ * is the same frozen object from one send to the next, so the ~3 KB id above is not built and
+ * hashed again for each message.
+ */
+const byObject = new WeakMap<DkimKey, { secret: string; parsed: KeyObject }>();
+
 export function dkimSigningKey(secret: string, key: DkimKey): KeyObject {
+  const known = byObject.get(key);
+  if (known?.secret === secret) return known.parsed;
   const id = `${secret}\0${key.privateKeySealed}`;
   let parsed = signingKeys.get(id);
   if (!parsed) {
@@ -57,6 +66,8 @@ export function dkimSigningKey(secret: string, key: DkimKey): KeyObject {
     if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
     signingKeys.set(id, parsed);
   }
+  // Only a frozen key cannot change under its entry.
+  if (Object.isFrozen(key)) byObject.set(key, { secret, parsed });
   return parsed;
 }
 

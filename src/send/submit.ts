@@ -59,7 +59,8 @@ export async function submitSend(
   rateLimit: (userId: string) => void,
 ): Promise<SendAccepted> {
   const userId = auth.user.id;
-  const hash = requestHash(body);
+  // Only a request with a key is compared with another: no JSON and no digest of the body without one.
+  const hash = key ? requestHash(body) : '';
   if (key) {
     const replay = replayOrConflict(await deps.repos.idempotency.get(userId, key, deps.now() - IDEMPOTENCY_MS), hash);
     if (replay) return replay;
