@@ -25,8 +25,6 @@ const LEASE_MARGIN_MS = 30_000;
  * much as several rows. At most READ_AHEAD_TOTAL rows are kept over all destinations.
  */
 export const READ_AHEAD = 32;
-// On PostgreSQL other nodes claim the same rows: rows read ahead there would mostly be lost to
-// them (each loss a wasted claim and a new read), so each pass reads what it may take, as before.
 export const READ_AHEAD_TOTAL = 4096;
 export const INTERRUPTED = 'interrupted (process stopped)';
 
@@ -75,19 +73,6 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   };
 
   /**
-   * Starts as many due attempts as the pools allow. Fairness, so that dead destinations with
-   * thousands of due rows never hold up a healthy one:
-   * - a destination has at most `perDestination` attempts in flight;
-   * - destinations with the fewest in flight go first, then the longest-waiting, one slot
-   *   each per round (round-robin), never all slots to the first in line;
-   * - the last quarter of the global pool is kept for destinations with nothing in flight, so
-   *   even several dead destinations at their cap cannot fill the pool: a healthy destination
-   *   always finds a slot unless that many distinct destinations are busy at once;
-   * - a destination whose last attempt got an answer (any status, in time) may also use that
-   *   reserve up to its cap: next to dead destinations holding the rest of the pool, a healthy
-   *   one still runs `perDestination` requests at once, not one.
-   */
-  /**
    * Due rows read ahead, per destination, oldest first: a pass takes from here and reads the
    * queue only when fewer are left than it may take. Taking them in this order keeps the queue's
    * (longest-waiting first): these were the oldest due rows when read, and a row that becomes due
@@ -97,6 +82,8 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
    * is released, and its destination's rows are read again. Kept at most POLL_MS. SQLite only.
    */
   const ahead = new Map<string, { rows: Delivery[]; at: number }>();
+  // On PostgreSQL other nodes claim the same rows: rows read ahead there would mostly be lost to
+  // them (each loss a wasted claim and a new read), so each pass reads what it may take, as before.
   const readAhead = repos.engine === 'sqlite' ? READ_AHEAD : 0;
   const dueRows = async (dest: string, now: number, need: number): Promise<Delivery[]> => {
     if (readAhead === 0) return (await repos.deliveries.dueFor(dest, now, need)).filter((r) => !inflightIds.has(r.id));
@@ -114,6 +101,19 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     return rows;
   };
 
+  /**
+   * Starts as many due attempts as the pools allow. Fairness, so that dead destinations with
+   * thousands of due rows never hold up a healthy one:
+   * - a destination has at most `perDestination` attempts in flight;
+   * - destinations with the fewest in flight go first, then the longest-waiting, one slot
+   *   each per round (round-robin), never all slots to the first in line;
+   * - the last quarter of the global pool is kept for destinations with nothing in flight, so
+   *   even several dead destinations at their cap cannot fill the pool: a healthy destination
+   *   always finds a slot unless that many distinct destinations are busy at once;
+   * - a destination whose last attempt got an answer (any status, in time) may also use that
+   *   reserve up to its cap: next to dead destinations holding the rest of the pool, a healthy
+   *   one still runs `perDestination` requests at once, not one.
+   */
   async function pass(): Promise<{ launched: Promise<Promise<void>[]>; wakeIn: number }> {
     const now = deps.now();
     const cap = config.webhookConcurrencyPerDestination;
