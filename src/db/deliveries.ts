@@ -128,6 +128,9 @@ export const QUEUE_SQL = {
      WHERE id IN (SELECT value FROM json_each(@ids)) AND +status = 'pending' AND +next_attempt_at <= @now RETURNING *`,
 } as const;
 
+/** The lease, for rows the caller read already: only what it changes comes back (no 16-column row per attempt). */
+const LEASE_KNOWN = QUEUE_SQL.lease.replace('RETURNING *', 'RETURNING id, attempts');
+
 /**
  * Written into an attempt that was still open when its delivery was claimed again: its lease had
  * run out (a node that stopped answering, or a call stuck past WEBHOOK_TIMEOUT_MS + 30 s), the
@@ -152,6 +155,7 @@ export function deliveriesTable(db: Db) {
   const pendingDests = db.prepare<[], { dest: string; next_at: number }>(QUEUE_SQL.pendingDestinations);
   const dueFor = db.prepare<{ dest: string; now: number; limit: number }, DeliveryRow>(QUEUE_SQL.dueFor);
   const lease = db.prepare<{ ids: string; now: number; leaseUntil: number }, DeliveryRow>(QUEUE_SQL.lease);
+  const leaseKnown = db.prepare<{ ids: string; now: number; leaseUntil: number }, { id: string; attempts: number }>(LEASE_KNOWN);
   const startAttempts = db.prepare<{ ids: string; now: number }, { id: number; delivery_id: string }>(
     'INSERT INTO delivery_attempts (delivery_id, started_at) SELECT value, @now FROM json_each(@ids) RETURNING id, delivery_id',
   );
@@ -189,8 +193,17 @@ export function deliveriesTable(db: Db) {
     return (...args: A): R => (db.inTransaction ? fn(...args) : tx(...args));
   };
   /** Records the attempts before the calls and leases the rows so no pass picks them meanwhile. */
-  const claim = atomic((ids: string[], now: number, leaseUntil: number) => {
-    const leased = new Map(lease.all({ ids: JSON.stringify(ids), now, leaseUntil }).map((r) => [r.id, toDelivery(r)]));
+  const claim = atomic((ids: string[], now: number, leaseUntil: number, known?: ReadonlyMap<string, Delivery>) => {
+    const params = { ids: JSON.stringify(ids), now, leaseUntil };
+    const leased = new Map<string, Delivery>();
+    if (known) {
+      // Every id in `known`: the rows as the caller read them, with what the lease changed.
+      for (const r of leaseKnown.all(params)) {
+        leased.set(r.id, { ...known.get(r.id)!, status: 'pending', attempts: r.attempts, nextAttemptAt: leaseUntil, updatedAt: now });
+      }
+    } else {
+      for (const r of lease.all(params)) leased.set(r.id, toDelivery(r));
+    }
     if (leased.size === 0) return [];
     // An attempt still open on a row due again lost its lease: closed, so its late finish() is void.
     // A row on its first attempt (this lease made it 1) has no earlier attempt to close: only this
@@ -262,9 +275,12 @@ export function deliveriesTable(db: Db) {
      * Starts an attempt of each delivery still due, in one transaction (one fsync for a batch):
      * an attempt row, attempts + 1, next_attempt_at = leaseUntil. An attempt still open on a
      * delivery due again (its lease ran out) is closed with LEASE_EXPIRED. Returns the ones started.
+     * `known`: the rows of `ids` as the caller read them (dueFor); the deliveries returned are
+     * those with the lease's changes (attempts, next_attempt_at, updated_at) instead of a read of
+     * each whole row (issue 14). Only fields the lease changes differ from the row then.
      */
-    claim(ids: string[], now: number, leaseUntil: number): { delivery: Delivery; attemptId: number }[] {
-      return claim(ids, now, leaseUntil);
+    claim(ids: string[], now: number, leaseUntil: number, known?: ReadonlyMap<string, Delivery>): { delivery: Delivery; attemptId: number }[] {
+      return claim(ids, now, leaseUntil, known && ids.every((id) => known.has(id)) ? known : undefined);
     },
     /**
      * Finishes the attempt row and sets the delivery's fate, in one transaction. Fenced by the

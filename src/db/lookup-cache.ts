@@ -48,8 +48,8 @@ function deepFreeze<T>(value: T): T {
  * that apply, each at RCPT and again at DATA, ~4 % of the event loop), answered from memory while
  * `lookup_generation.n` is unchanged. schema.sql's triggers bump it on every INSERT, UPDATE and
  * DELETE of domains, routes and sender_blocks, by any connection of any process (the CLI, a
- * cascade from a deleted user), and it is read before every answer: the next lookup after a
- * committed change sees the change, exactly as without the cache. A change another connection
+ * cascade from a deleted user), and it is read before answering (at most once per macrotask, see
+ * below): a lookup that starts after a committed change sees the change, as without the cache. A change another connection
  * has not committed yet is not seen, as before. Reading one integer of a one-row table costs less
  * than the lookups it replaces (their rows, Domain's JSON and the routes' filters parsed anew).
  *
@@ -59,12 +59,31 @@ function deepFreeze<T>(value: T): T {
  * user deleted, is refused on the very next request. Unknown hashes are not kept (a guessed key
  * costs what it did).
  *
+ * That read is still a SQLite read transaction (~1-7 µs, more right after a commit), and a
+ * message makes six lookups: three at RCPT, three at DATA, each chain run in one go (the awaits
+ * between them are microtasks). So the generation read is kept until the end of the current
+ * macrotask (process.nextTick) unless this connection changed any row since
+ * (`total_changes()`, a counter in memory: no read transaction, ~0.1 µs; it counts trigger
+ * changes and whatever a rolled-back transaction had done). A commit by another connection in
+ * the middle of a macrotask is seen from the next one: nothing can start in between that could
+ * tell the difference, as no new input (a socket's bytes, a timer, a thread's message) is taken
+ * until the macrotask ends, so every lookup in it belongs to an operation that began before
+ * that commit. Issue 14: two generation reads per message instead of six. Only the SMTP
+ * lookups take it: the API's read the generation every time, so a caller that makes requests in
+ * process, with no new input in between (app.request in tests), still sees a change at once.
+ *
  * PostgreSQL (several nodes) keeps no such cache: each lookup reads the database, so a change on
  * one node is seen by the others' next message.
  */
 export function cachedLookups(db: Db, read: Lookups): CachedLookups {
   const generation = db.prepare<[], number>('SELECT n FROM lookup_generation WHERE id = 1').pluck();
+  const changes = db.prepare<[], number>('SELECT total_changes()').pluck();
   let seen: number | undefined;
+  /** total_changes() when `seen` was read in this macrotask; undefined once it ended. */
+  let readAt: number | undefined;
+  const forget = () => {
+    readAt = undefined;
+  };
   const domains = new Map<string, Domain | null>();
   const routes = new Map<string, Route[]>();
   const patterns = new Map<string, string[]>();
@@ -73,12 +92,16 @@ export function cachedLookups(db: Db, read: Lookups): CachedLookups {
   const domainsById = new Map<string, Domain>();
   const domainsByName = new Map<string, Domain>();
   const all = [domains, routes, patterns, keys, users, domainsById, domainsByName];
-  const current = () => {
+  /** `reuse`: the SMTP lookups may take this macrotask's generation read (the API's never do). */
+  const current = (reuse = false) => {
+    if (reuse && readAt !== undefined && changes.get() === readAt) return;
     const n = generation.get();
     if (n !== seen) {
       for (const map of all) map.clear();
       seen = n;
     }
+    if (readAt === undefined) process.nextTick(forget);
+    readAt = changes.get();
   };
   /** Only rows that exist are kept: a miss reads again. */
   const found = <T>(map: Map<string, T>, key: string, lookup: () => T | null): T | null => {
@@ -95,16 +118,16 @@ export function cachedLookups(db: Db, read: Lookups): CachedLookups {
   };
   return {
     findVerified(name) {
-      current();
+      current(true);
       const hit = domains.get(name);
       return hit !== undefined ? hit : keep(domains, name, read.findVerified(name));
     },
     enabledForDomain(domainId) {
-      current();
+      current(true);
       return (routes.get(domainId) ?? keep(routes, domainId, read.enabledForDomain(domainId))).slice();
     },
     patternsFor(userId, domainId) {
-      current();
+      current(true);
       const key = `${userId} ${domainId}`;
       return (patterns.get(key) ?? keep(patterns, key, read.patternsFor(userId, domainId))).slice();
     },

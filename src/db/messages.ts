@@ -177,11 +177,12 @@ export function listQuery(f: MessageListFilter): { sql: string; params: Record<s
 }
 
 export function messagesTable(db: Db) {
+  // Positional parameters: better-sqlite3 binds a named one by looking its name up on the object
+  // (a V8 string made from the C name each time), ~0.2 µs a parameter, on every message (issue 14).
   const insert = db.prepare(
     `INSERT INTO messages (id, user_id, domain_id, mail_from, rcpt_to, helo, remote_ip, tls, from_address, from_name,
        subject, message_id, size, raw_key, parsed, auth, spam, parse_error, received_at)
-     VALUES (@id, @userId, @domainId, @mailFrom, @rcptTo, @helo, @remoteIp, @tls, @fromAddress, @fromName,
-       @subject, @messageId, @size, @rawKey, @parsed, @auth, @spam, @parseError, @receivedAt)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertRecipient = db.prepare(
     'INSERT OR IGNORE INTO message_recipients (message_id, address, domain_id) VALUES (?, ?, ?)',
@@ -208,27 +209,27 @@ export function messagesTable(db: Db) {
     /** Call inside a transaction together with the deliveries. */
     insert(m: StoredMessage, attachments: StoredAttachment[]): void {
       const p = m.parsed;
-      insert.run({
-        id: m.id,
-        userId: m.userId,
-        domainId: m.domainId,
-        mailFrom: m.envelope.mailFrom,
-        rcptTo: JSON.stringify(m.envelope.rcptTo),
-        helo: m.envelope.helo,
-        remoteIp: m.envelope.remoteIp,
-        tls: m.envelope.tls ? 1 : 0,
-        fromAddress: p.from.address.toLowerCase(),
-        fromName: p.from.name,
-        subject: p.subject,
-        messageId: p.messageId,
-        size: m.size,
-        rawKey: m.rawKey,
-        parsed: JSON.stringify(p),
-        auth: JSON.stringify(m.auth),
-        spam: m.spam ? JSON.stringify(m.spam) : null,
-        parseError: m.parseError,
-        receivedAt: m.receivedAt,
-      });
+      insert.run(
+        m.id,
+        m.userId,
+        m.domainId,
+        m.envelope.mailFrom,
+        JSON.stringify(m.envelope.rcptTo),
+        m.envelope.helo,
+        m.envelope.remoteIp,
+        m.envelope.tls ? 1 : 0,
+        p.from.address.toLowerCase(),
+        p.from.name,
+        p.subject,
+        p.messageId,
+        m.size,
+        m.rawKey,
+        JSON.stringify(p),
+        JSON.stringify(m.auth),
+        m.spam ? JSON.stringify(m.spam) : null,
+        m.parseError,
+        m.receivedAt,
+      );
       for (const a of attachments) insertAttachment.run(a);
     },
     insertRecipient(messageId: string, address: string, domainId: string): void {

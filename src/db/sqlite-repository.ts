@@ -68,7 +68,7 @@ export function createSqliteRepository(db: Db): Repository {
     senderBlocks: { ...groups.senderBlocks, patternsFor: cached.patternsFor },
     deliveries: {
       ...groups.deliveries,
-      claim: (ids, now, leaseUntil) => gc.run(() => t.deliveries.claim(ids, now, leaseUntil)),
+      claim: (ids, now, leaseUntil, known) => gc.run(() => t.deliveries.claim(ids, now, leaseUntil, known)),
       finish: (id, attemptId, outcome) => gc.run(() => t.deliveries.finish(id, attemptId, outcome)),
     },
     outbound: {

@@ -19,6 +19,13 @@ import { handoff } from './handoff.js';
 export type DeliveryWorker = QueueLoop;
 /** The lease covers the whole attempt (timeoutMs bounds it) plus time to record the result. */
 const LEASE_MARGIN_MS = 30_000;
+/**
+ * Due rows read per destination at a time, kept for the next passes (issue 14): a destination at
+ * its cap takes one or two rows per pass (as slots free), and each read of the queue costs as
+ * much as several rows. At most READ_AHEAD_TOTAL rows are kept over all destinations.
+ */
+export const READ_AHEAD = 32;
+export const READ_AHEAD_TOTAL = 4096;
 export const INTERRUPTED = 'interrupted (process stopped)';
 
 export function createDeliveryWorker(deps: Deps, opts: { random?: () => number } = {}): DeliveryWorker {
@@ -66,6 +73,35 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   };
 
   /**
+   * Due rows read ahead, per destination, oldest first: a pass takes from here and reads the
+   * queue only when fewer are left than it may take. Taking them in this order keeps the queue's
+   * (longest-waiting first): these were the oldest due rows when read, and a row that becomes due
+   * later does so with a later next_attempt_at (inserted, requeued, recovered or retried: all at
+   * or after that moment). Rows are only candidates: the claim takes each one only if it is
+   * still pending and due, so a row changed since (claimed by another node, its domain deleted)
+   * is released, and its destination's rows are read again. Kept at most POLL_MS. SQLite only.
+   */
+  const ahead = new Map<string, { rows: Delivery[]; at: number }>();
+  // On PostgreSQL other nodes claim the same rows: rows read ahead there would mostly be lost to
+  // them (each loss a wasted claim and a new read), so each pass reads what it may take, as before.
+  const readAhead = repos.engine === 'sqlite' ? READ_AHEAD : 0;
+  const dueRows = async (dest: string, now: number, need: number): Promise<Delivery[]> => {
+    if (readAhead === 0) return (await repos.deliveries.dueFor(dest, now, need)).filter((r) => !inflightIds.has(r.id));
+    const a = ahead.get(dest);
+    if (a && now - a.at < POLL_MS) {
+      while (a.rows.length > 0 && inflightIds.has(a.rows[0]!.id)) a.rows.shift();
+      if (a.rows.length >= need) return a.rows;
+    }
+    let kept = 0;
+    for (const [d, b] of ahead) if (d !== dest) kept += b.rows.length;
+    const limit = kept + Math.max(need, readAhead) <= READ_AHEAD_TOTAL ? Math.max(need, readAhead) : need;
+    // Rows being claimed (held) still read as due until their claim commits: not candidates.
+    const rows = (await repos.deliveries.dueFor(dest, now, limit)).filter((r) => !inflightIds.has(r.id));
+    ahead.set(dest, { rows, at: now });
+    return rows;
+  };
+
+  /**
    * Starts as many due attempts as the pools allow. Fairness, so that dead destinations with
    * thousands of due rows never hold up a healthy one:
    * - a destination has at most `perDestination` attempts in flight;
@@ -86,6 +122,9 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     // Every slot busy: nothing to start, and a freed slot kicks the loop.
     if (free <= 0) return { launched: Promise.resolve([]), wakeIn: POLL_MS };
     const dests = await repos.deliveries.pendingDestinations();
+    // A destination with nothing due (any more) has nothing to read ahead.
+    const dueDests = new Set(dests.filter((d) => d.nextAt <= now).map((d) => d.dest));
+    for (const dest of ahead.keys()) if (!dueDests.has(dest)) ahead.delete(dest);
     let active = dests
       .filter((d) => d.nextAt <= now && inflightAt(d.dest) < cap)
       .sort((a, b) => inflightAt(a.dest) - inflightAt(b.dest) || a.nextAt - b.nextAt);
@@ -97,7 +136,9 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
         let q = queues.get(d.dest);
         const busy = inflightAt(d.dest) + (q?.taken ?? 0) > 0;
         if (free === 0 || (busy && free <= reserve && !answering.has(d.dest))) continue;
-        if (!q) queues.set(d.dest, (q = { rows: await repos.deliveries.dueFor(d.dest, now, cap - inflightAt(d.dest)), taken: 0 }));
+        if (!q) queues.set(d.dest, (q = { rows: await dueRows(d.dest, now, cap - inflightAt(d.dest)), taken: 0 }));
+        // The rows read ahead may be more than the destination's cap leaves room for.
+        if (q.taken >= cap - inflightAt(d.dest)) continue;
         let row = q.rows.shift();
         while (row && inflightIds.has(row.id)) row = q.rows.shift(); // requeued by retryNow while in flight
         if (!row) continue;
@@ -118,16 +159,16 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     const leaseUntil = now + config.webhookTimeoutMs + LEASE_MARGIN_MS;
     // The attempt rows are durable before any request goes out; claims share the group commit.
     const launched: Promise<Promise<void>[]> = repos.deliveries
-      .claim(ids, now, leaseUntil)
+      .claim(ids, now, leaseUntil, new Map(picked.map((d) => [d.id, d])))
       .then(
         (claimed) => {
           const started = new Set(claimed.map((c) => c.delivery.id));
-          for (const d of picked) if (!started.has(d.id)) release(d);
+          for (const d of picked) if (!started.has(d.id)) lost(d);
           return claimed.map(({ delivery, attemptId }) => launch(delivery, attemptId));
         },
         (err: unknown) => {
           log.error('could not claim deliveries', { err });
-          for (const d of picked) release(d);
+          for (const d of picked) lost(d);
           return [];
         },
       );
@@ -148,6 +189,12 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   function release(d: Delivery): void {
     freeSlot(d);
     inflightIds.delete(d.id);
+  }
+
+  /** A picked row the claim did not take: no longer due as read. Its destination's rows are read again. */
+  function lost(d: Delivery): void {
+    ahead.delete(d.dest);
+    release(d);
   }
 
   function launch(d: Delivery, attemptId: number): Promise<void> {

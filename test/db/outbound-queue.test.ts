@@ -45,9 +45,10 @@ describe.skipIf(engine !== 'sqlite')('outbound queue reads', () => {
           T0,
         );
       }
-      // Some final (sent), some leased into the future, the rest due at scattered times.
-      deps.db.exec(`UPDATE send_recipients SET next_attempt_at = CASE abs(random()) % 3
-        WHEN 0 THEN NULL WHEN 1 THEN ${T0} + 600000 ELSE ${T0} + abs(random()) % 1000 END`);
+      // Some final (sent), some leased into the future, the rest due at scattered times: by rowid,
+      // so that every seed (even one send's three rows) has rows of each kind.
+      deps.db.exec(`UPDATE send_recipients SET next_attempt_at = CASE rowid % 3
+        WHEN 0 THEN NULL WHEN 1 THEN ${T0} + 600000 ELSE ${T0} + (rowid * 7919) % 1000 END`);
     })();
   }
 
