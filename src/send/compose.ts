@@ -50,14 +50,10 @@ export const newMessageId = (domain: string) => `<${randomBytes(16).toString('he
  * rsa-sha256, RFC 6376) prepended (dkim-sign.ts).
  */
 export async function compose(c: Composition, signer: Signer, messageId: string, date: Date): Promise<Buffer> {
-  return sign(await composeUnsigned(c, messageId, date), signer);
-}
-
-/** The message before its DKIM-Signature. */
-export async function composeUnsigned(c: Composition, messageId: string, date: Date): Promise<Buffer> {
   const root = mimeTree(c, messageId, date);
   // Built in one synchronous walk (mime-build.ts); build()'s streams only for what must be streamed.
-  return buildMime(root as unknown as MimeTree) ?? (await root.build());
+  const unsigned = buildMime(root as unknown as MimeTree) ?? (await root.build());
+  return sign(unsigned, signer);
 }
 
 /** The MIME tree nodemailer's MailComposer compiles for `c` (unsigned, not yet built). */

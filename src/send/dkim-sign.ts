@@ -166,8 +166,11 @@ function fold(s: string, width = 76): string {
 // eslint-disable-next-line no-control-regex -- a tag value must not carry control characters
 const tagValue = (v: string) => v.replace(/[\x00-\x1f\x7f;=]/g, '');
 
-/** The field up to `b=` and the canonical headers its signature is made over (RFC 6376 §3.7). */
-function prepare(message: Buffer, signer: DkimSigner): { head: string; canonical: Buffer } {
+/**
+ * The DKIM-Signature field for `message` (ending in CRLF, to be prepended). The body hash and the
+ * canonical headers are computed here; the RSA signature on the thread pool.
+ */
+export async function dkimSignature(message: Buffer, signer: DkimSigner): Promise<string> {
   const start = bodyStart(message);
   const bh = relaxedBodyHash(message.subarray(start));
   const fields = headerFields(message.subarray(0, start));
@@ -182,42 +185,19 @@ function prepare(message: Buffer, signer: DkimSigner): { head: string; canonical
   const tags = ['v=1', 'a=rsa-sha256', 'c=relaxed/relaxed', `d=${domain}`, 'q=dns/txt', `s=${tagValue(signer.selector)}`, `bh=${bh}`, `h=${names.join(':')}`];
   const head = `${fold(`DKIM-Signature: ${tags.join('; ')}`)};\r\n b=`;
   const canonical = names.map((k) => `${k}:${chosen.get(k)!}\r\n`).join('') + `dkim-signature:${relaxedValue(head)}`;
-  return { head, canonical: Buffer.from(canonical, 'latin1') };
-}
-
-/** The whole field: `head` and the signature, folded as nodemailer folds it (73 characters on the field's first line, 75 on the next ones). */
-function finish(head: string, signature: Buffer): string {
+  const signature = await new Promise<Buffer>((resolve, reject) =>
+    rsaSign('sha256', Buffer.from(canonical, 'latin1'), signer.privateKey, (err, sig) => (err ? reject(err) : resolve(sig))),
+  );
+  // Folded as nodemailer folds it: 73 characters on the field's first line, 75 on the next ones.
   const b64 = signature.toString('base64');
   const lines = [b64.slice(0, 73)];
   for (let i = 73; i < b64.length; i += 75) lines.push(b64.slice(i, i + 75));
-  return `${head}${lines.join('\r\n ')}\r\n`;
-}
-
-/**
- * The DKIM-Signature field for `message` (ending in CRLF, to be prepended). The body hash and the
- * canonical headers are computed here; the RSA signature on the thread pool.
- */
-export async function dkimSignature(message: Buffer, signer: DkimSigner): Promise<string> {
-  const { head, canonical } = prepare(message, signer);
-  const signature = await new Promise<Buffer>((resolve, reject) =>
-    rsaSign('sha256', canonical, signer.privateKey, (err, sig) => (err ? reject(err) : resolve(sig))),
-  );
-  return finish(head, signature);
+  const b = lines.join('\r\n ');
+  return `${head}${b}\r\n`;
 }
 
 /** `message` with its DKIM-Signature prepended. */
 export async function signMessage(message: Buffer, signer: DkimSigner): Promise<Buffer> {
   const field = await dkimSignature(message, signer);
-  return Buffer.concat([Buffer.from(field, 'latin1'), message]);
-}
-
-/**
- * The same, with the RSA signature made on the calling thread: for the composer thread
- * (compose-worker.ts), which has nothing else to do meanwhile, so a hop to the pool and back
- * would only add latency.
- */
-export function signMessageSync(message: Buffer, signer: DkimSigner): Buffer {
-  const { head, canonical } = prepare(message, signer);
-  const field = finish(head, rsaSign('sha256', canonical, signer.privateKey));
   return Buffer.concat([Buffer.from(field, 'latin1'), message]);
 }

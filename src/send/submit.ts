@@ -6,8 +6,7 @@ import { HttpError } from '../errors.js';
 import { newId } from '../ids.js';
 import { canSend } from '../api/domain-json.js';
 import type { Auth } from '../api/guard.js';
-import { newMessageId } from './compose.js';
-import { composeOffThread } from './compose-pool.js';
+import { compose, newMessageId } from './compose.js';
 import { dkimSigningKey } from './dkim-key.js';
 import { sendHandoff } from './handoff.js';
 import { bounceAddress, destinationOf } from './envelope.js';
@@ -86,8 +85,7 @@ export async function submitSend(
   const now = deps.now();
   const id = newId('snd', now);
   const messageId = newMessageId(domain.name);
-  // Composed and signed on the composer thread (compose-pool.ts), not on this event loop.
-  const raw = await composeOffThread(
+  const raw = await compose(
     { ...valid.composition, inReplyTo, references },
     { domain: domain.name, selector: domain.dkim!.selector, privateKey: dkimSigningKey(deps.config.secret, domain.dkim!) },
     messageId,
