@@ -1,4 +1,3 @@
-import { createHook } from 'node:async_hooks';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { dkimVerify } from 'mailauth';
@@ -7,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { compose, mimeTree, type Composition } from '../../src/send/compose.js';
 import { buildMime, type MimeTree } from '../../src/send/mime-build.js';
 import { staticResolver } from '../helpers/sending.js';
+import { asyncResourceTypes } from '../helpers/async-resources.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const record = { name: 'sel1._domainkey.example.com', type: 'TXT' as const, value: `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}` };
@@ -78,17 +78,7 @@ describe('building the composed message without streams (mime-build.ts)', () => 
   });
 
   it('composes without a stream pipeline or a setImmediate per part', async () => {
-    const types: string[] = [];
-    const hook = createHook({
-      init(_id, type) {
-        types.push(type);
-      },
-    }).enable();
-    try {
-      await compose({ ...base, ...cases['text, html, inline image and attachments (mixed)'] }, signer, '<1@example.com>', date);
-    } finally {
-      hook.disable();
-    }
+    const types = await asyncResourceTypes(() => compose({ ...base, ...cases['text, html, inline image and attachments (mixed)'] }, signer, '<1@example.com>', date));
     expect(types).not.toContain('Immediate');
     expect(types).toContain('SIGNREQUEST');
   });

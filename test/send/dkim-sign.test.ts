@@ -1,10 +1,10 @@
-import { createHook } from 'node:async_hooks';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { dkimVerify } from 'mailauth';
 import { describe, expect, it } from 'vitest';
 import { sign } from '../../src/send/compose.js';
 import { relaxedBodyHash } from '../../src/send/dkim-sign.js';
 import { staticResolver } from '../helpers/sending.js';
+import { asyncResourceTypes } from '../helpers/async-resources.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const record = { name: 'sel1._domainkey.example.com', type: 'TXT' as const, value: `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}` };
@@ -45,17 +45,7 @@ describe('DKIM signing (relaxed/relaxed, rsa-sha256)', () => {
   });
 
   it('makes the RSA signature on the thread pool (an asynchronous sign request), not on the event loop', async () => {
-    const types: string[] = [];
-    const hook = createHook({
-      init(_id, type) {
-        types.push(type);
-      },
-    }).enable();
-    try {
-      await sign(Buffer.from('From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n'), signer);
-    } finally {
-      hook.disable();
-    }
+    const types = await asyncResourceTypes(() => sign(Buffer.from('From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n'), signer));
     expect(types).toContain('SIGNREQUEST');
   });
 
