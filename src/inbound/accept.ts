@@ -5,7 +5,8 @@ import type { Deps } from '../deps.js';
 import { newId } from '../ids.js';
 import type { ParseOutcome, PutAttachment } from '../parse/parse-message.js';
 import { parseMessageLazily } from '../parse/parse-lazily.js';
-import { parseOffThread } from '../parse/parse-pool.js';
+import type { AuthParams } from '../parse/auth-pool.js';
+import { parseAndCheckOffThread, parseOffThread } from '../parse/parse-pool.js';
 import { extractReply } from '../parse/reply-thread.js';
 import type { AuthResults, Envelope, SpamVerdict } from '../parse/types.js';
 import type { SpamCheck } from './spam-check.js';
@@ -26,8 +27,14 @@ export interface InboundMessage {
   envelope: Envelope;
 }
 
-/** Computes SPF/DKIM/DMARC/ARC for a message (in memory, or its spool file); never throws. */
-export type AuthCheck = (raw: InboundMessage['raw'], envelope: Envelope) => Promise<AuthResults | Record<string, never>>;
+/**
+ * Computes SPF/DKIM/DMARC/ARC for a message (in memory, or its spool file); never throws.
+ * `onParseThread`: the settings for running them on the parse thread instead, on the same read
+ * of the message, which a message parsed there (over PARSE_OFF_THREAD_BYTES) then does.
+ */
+export type AuthCheck = ((raw: InboundMessage['raw'], envelope: Envelope) => Promise<AuthResults | Record<string, never>>) & {
+  onParseThread?: (envelope: Envelope) => AuthParams;
+};
 
 /** Like Promise.all, but rejects only once every promise settled: nothing is still writing when we clean up. */
 async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
@@ -45,10 +52,17 @@ async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof 
  */
 export const PARSE_OFF_THREAD_BYTES = 256 * 1024;
 
-/** A spooled message's thread reads the file itself; one in memory is copied to it. */
-function parse(input: InboundMessage, put: PutAttachment): Promise<ParseOutcome> {
-  if (input.size <= PARSE_OFF_THREAD_BYTES) return parseMessageLazily(input.raw.open(), put);
-  return parseOffThread({ raw: input.raw.path ? null : input.raw.buffer, path: input.raw.path ?? null }, put, 'smtp');
+/**
+ * The parse and the auth checks. A spooled message's thread reads the file itself (once, for
+ * both); one in memory is copied to it.
+ */
+function parseAndCheck(input: InboundMessage, put: PutAttachment, checkAuth?: AuthCheck): [Promise<ParseOutcome>, Promise<AuthResults | Record<string, never>>] {
+  const check = () => (checkAuth ? checkAuth(input.raw, input.envelope) : Promise.resolve({}));
+  if (input.size <= PARSE_OFF_THREAD_BYTES) return [parseMessageLazily(input.raw.open(), put), check()];
+  const raw = { raw: input.raw.path ? null : input.raw.buffer, path: input.raw.path ?? null };
+  if (!checkAuth?.onParseThread) return [parseOffThread(raw, put, 'smtp'), check()];
+  const { parsed, auth } = parseAndCheckOffThread(raw, put, 'smtp', checkAuth.onParseThread(input.envelope));
+  return [parsed, auth];
 }
 
 /**
@@ -67,9 +81,10 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
   // one upload at a time holds buffers (an S3 upload holds two 5 MiB part buffers, src/store/s3-multipart.ts).
   const small = input.raw.buffer !== null;
   try {
+    const [parsing, checking] = parseAndCheck(input, (i, content) => blobs.write(attachmentKey(firstId, i), content), checkAuth);
     const [{ parsed, error }, auth, spam] = await allSettled<[ParseOutcome, AuthResults | Record<string, never>, SpamVerdict | null, void]>([
-      parse(input, (i, content) => blobs.write(attachmentKey(firstId, i), content)),
-      checkAuth ? checkAuth(input.raw, input.envelope) : Promise.resolve({}),
+      parsing,
+      checking,
       checkSpam ? checkSpam(input.raw.open(), input.size, input.envelope) : Promise.resolve(null),
       small ? blobs.write(rawKey(firstId), rawBody()) : Promise.resolve(),
     ]);

@@ -5,6 +5,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { collector } from '../parse/collect.js';
 
 /**
  * A message as received, kept until it is stored: in memory when small, else in a local file,
@@ -40,9 +41,11 @@ export async function spool(
   let size = 0;
   let file: { path: string; out: WriteStream } | null = null;
   const remove = () => (file ? rm(file.path, { force: true }) : Promise.resolve());
+  const collect = collector();
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       size += chunk.length;
+      if (file) collect(chunk.length);
       // Over the limit the message gets 552 after the dot: read the rest, keep none of it, so a
       // sender that never stops cannot fill the disk everything else lives on.
       if (size > maxBytes) continue;

@@ -12,12 +12,8 @@ import type { AuthResults } from './types.js';
  * loop is so busy that even that cannot fire, the thread is ended at `timeoutMs` + STUCK_GRACE_MS
  * and every check it held answers temperror, as a timeout does.
  */
-export interface AuthTask {
-  id: number;
-  /** The message in memory, or … */
-  raw: Uint8Array | null;
-  /** … its spool file, read by the thread. */
-  path: string | null;
+/** What a thread needs to check one message: its envelope, and the resolver's and computeAuth's settings. */
+export interface AuthParams {
   env: AuthEnvelope;
   servers: string[];
   dnsTimeoutMs: number;
@@ -26,13 +22,21 @@ export interface AuthTask {
   timeoutMs: number;
 }
 
+export interface AuthTask extends AuthParams {
+  id: number;
+  /** The message in memory, or … */
+  raw: Uint8Array | null;
+  /** … its spool file, read by the thread. */
+  path: string | null;
+}
+
 export interface AuthReply {
   id: number;
   result: AuthResults;
 }
 
 export const STUCK_GRACE_MS = 1000;
-const TEMPERROR: AuthResults = { spf: 'temperror', dkim: 'temperror', dmarc: 'temperror', arc: 'temperror' };
+export const TEMPERROR: AuthResults = { spf: 'temperror', dkim: 'temperror', dmarc: 'temperror', arc: 'temperror' };
 
 interface Pending {
   resolve(r: AuthResults): void;
@@ -41,6 +45,9 @@ interface Pending {
 
 let thread: { worker: Worker; pending: Map<number, Pending> } | null = null;
 let nextId = 1;
+
+/** Checks handed to the auth thread so far (tests: a message parsed on a parse thread is checked there instead). */
+export const authThreadTasks = () => nextId - 1;
 
 function spawn() {
   const t = { worker: newThread('auth-worker'), pending: new Map<number, Pending>() };

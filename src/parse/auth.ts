@@ -1,6 +1,6 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { ARCData, DKIMResult, DKIMVerifyResult, DNSResolver } from 'mailauth';
 import { dkimVerifyUnsigned } from './dkim-unsigned.js';
 import type { AuthResults } from './types.js';
@@ -127,6 +127,56 @@ function dkimSummary(results: DKIMResult[]): string {
   return known[0] ?? statuses[0] ?? 'none';
 }
 
+/** Read ahead for a stream's header block at most this far; a longer one takes the full run. */
+const HEAD_PEEK_BYTES = 1024 * 1024;
+
+/** The end of the first blank line (LF CRLF or LF LF) in `buf`, or -1. */
+function blankLineEnd(buf: Buffer): number {
+  const crlf = buf.indexOf('\n\r\n');
+  const lf = buf.indexOf('\n\n');
+  if (crlf < 0) return lf < 0 ? -1 : lf + 2;
+  return lf >= 0 && lf < crlf ? lf + 2 : crlf + 3;
+}
+
+/**
+ * dkimVerify of a stream: its header block read first, and when that settles it (no signature
+ * or seal to check, dkim-unsigned.ts) the body is never read; otherwise the verifier gets the
+ * whole stream, the chunks already read first.
+ */
+async function dkimVerifyStream(raw: Readable, resolver: DNSResolver, dkimVerify: Mailauth['dkimVerify']): Promise<DKIMVerifyResult> {
+  const it = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let ended = false;
+  while (size < HEAD_PEEK_BYTES) {
+    const r = await it.next();
+    if (r.done) {
+      ended = true;
+      break;
+    }
+    chunks.push(r.value);
+    size += r.value.length;
+    const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    const end = blankLineEnd(buf);
+    if (end < 0) continue;
+    const unsigned = await dkimVerifyUnsigned(buf.subarray(0, end), resolver);
+    if (unsigned) {
+      await it.return?.();
+      return unsigned;
+    }
+    break;
+  }
+  const whole = Readable.from(
+    (async function* () {
+      yield* chunks;
+      if (ended) return;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    })(),
+    { objectMode: false },
+  );
+  return dkimVerify(whole, { resolver });
+}
+
 type Done = Partial<Record<keyof AuthResults, string>>;
 type Mailauth = typeof import('mailauth');
 
@@ -143,9 +193,9 @@ async function runChecks(lib: Mailauth, raw: Readable | Buffer, env: AuthEnvelop
     done.spf = r.status.result;
     return r;
   });
-  // Unsigned mail in memory: the same answer from its header block alone (src/parse/dkim-unsigned.ts).
-  const dkimRun = (Buffer.isBuffer(raw) ? dkimVerifyUnsigned(raw, resolver) : Promise.resolve(undefined))
-    .then((r) => r ?? dkimVerify(raw, { resolver }))
+  // Unsigned mail: the same answer from its header block alone (src/parse/dkim-unsigned.ts); a
+  // stream's body is then never read by the verifier.
+  const dkimRun = (Buffer.isBuffer(raw) ? dkimVerifyUnsigned(raw, resolver).then((r) => r ?? dkimVerify(raw, { resolver })) : dkimVerifyStream(raw, resolver, dkimVerify))
     .then((r) => {
       done.dkim = dkimSummary(r.results);
       return r;
@@ -173,6 +223,16 @@ async function runChecks(lib: Mailauth, raw: Readable | Buffer, env: AuthEnvelop
     done.dmarc = r ? r.status.result : 'permerror';
   })();
   await Promise.allSettled([arcRun, dmarcRun]);
+}
+
+const threadResolvers = new Map<string, AuthResolver>();
+
+/** This thread's resolver for these settings: one per thread and settings, so the checks it runs share its cache. */
+export function threadResolver(servers: string[], dnsTimeoutMs: number, cacheSeconds: number): AuthResolver {
+  const key = `${servers.join(',')}|${dnsTimeoutMs}|${cacheSeconds}`;
+  let resolver = threadResolvers.get(key);
+  if (!resolver) threadResolvers.set(key, (resolver = createAuthResolver(servers, dnsTimeoutMs, { cacheSeconds })));
+  return resolver;
 }
 
 /**

@@ -1,9 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import { MessageChannel, type Worker } from 'node:worker_threads';
+import { STUCK_GRACE_MS, TEMPERROR, type AuthParams } from './auth-pool.js';
 import type { ParseOutcome, PutAttachment } from './parse-message.js';
 import type { FromWorker, JsonOutcome, ParseTask, ToWorker } from './parse-protocol.js';
+import { collector } from './collect.js';
 import { newThread } from './thread.js';
+import type { AuthResults } from './types.js';
 
 /**
  * Parse threads, so that a message whose parse takes seconds (200,000 encoded-word headers,
@@ -26,6 +29,8 @@ interface Job {
   put: PutAttachment | null;
   resolve(outcome: ParseOutcome | JsonOutcome): void;
   reject(err: unknown): void;
+  /** The message's auth checks, run by the thread on the same read of the message; `answer` settles once. */
+  auth: { params: AuthParams; answer(result: AuthResults): void } | null;
 }
 
 interface JsonInput {
@@ -65,6 +70,7 @@ function spawn(): Thread {
     const i = threads.indexOf(t);
     if (i >= 0) threads.splice(i, 1);
     t.job?.reject(err);
+    t.job?.auth?.answer(TEMPERROR);
     t.job = null;
     dispatch();
   };
@@ -98,10 +104,32 @@ function start(t: Thread, job: Job): void {
   const streams = new Map<number, { body: Readable; owed: number; drain(): void }>();
   const storing: Promise<void>[] = [];
   let storeError: unknown = null;
+  // The port stays open until both the parse and the auth checks (if asked for) have answered.
+  let parsed = false;
+  let checked = job.auth === null;
+  const closeWhenDone = () => {
+    if (parsed && checked) port1.close();
+  };
   const settle = (fn: () => void) => {
-    port1.close();
+    parsed = true;
+    closeWhenDone();
     void Promise.allSettled(storing).then(fn);
   };
+  if (job.auth) {
+    const auth = job.auth;
+    // As on the auth thread: computeAuth's own bound is `timeoutMs`; if the thread's loop is held
+    // so long that even that cannot fire, the checks answer temperror here. The thread is not
+    // ended: it still owes the parse, which the 250 waits for whatever the checks answer.
+    const timer = setTimeout(() => answer(TEMPERROR), auth.params.timeoutMs + STUCK_GRACE_MS);
+    const answer = (result: AuthResults) => {
+      clearTimeout(timer);
+      checked = true;
+      closeWhenDone();
+      auth.answer(result);
+    };
+    job.auth = { params: auth.params, answer };
+  }
+  const collect = collector();
   port1.on('message', (m: FromWorker) => {
     if (m.t === 'open') {
       // A chunk is acknowledged once the store has room for it: at once below the stream's
@@ -123,11 +151,13 @@ function start(t: Thread, job: Job): void {
     } else if (m.t === 'chunk') {
       const s = streams.get(m.index)!;
       s.owed++;
+      collect(m.chunk.byteLength);
       if (s.body.push(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength))) s.drain();
     } else if (m.t === 'end') streams.get(m.index)?.body.push(null);
     else if (m.t === 'fail') streams.get(m.index)?.body.destroy(new Error(m.message));
     // The store's own error (ENOSPC, S3 down) rather than its message copied across threads.
     else if (m.t === 'done') settle(() => (storeError ? job.reject(storeError) : job.resolve(m.outcome)));
+    else if (m.t === 'auth') job.auth?.answer(m.result);
     else if (m.t === 'json') settle(() => job.resolve(m.result));
     else settle(() => job.reject(storeError ?? new Error(m.message)));
   });
@@ -140,6 +170,7 @@ function start(t: Thread, job: Job): void {
     keepAttachments: job.put !== null,
     // Whoever keeps the attachments keeps the message; a dry run (put null) needs neither.
     keepBodies: job.put !== null,
+    auth: job.auth?.params ?? null,
     port: port2,
   };
   // A JSON body is moved, not copied: the event loop never touches its bytes again.
@@ -159,7 +190,28 @@ function enqueue(lane: string, job: Job): void {
  * with one another: one per account for dry runs, one for SMTP.
  */
 export function parseOffThread(input: ParseInput, put: PutAttachment | null, lane: string): Promise<ParseOutcome> {
-  return new Promise((resolve, reject) => enqueue(lane, { input, put, resolve: (o) => resolve(o as ParseOutcome), reject }));
+  return new Promise((resolve, reject) => enqueue(lane, { input, put, resolve: (o) => resolve(o as ParseOutcome), reject, auth: null }));
+}
+
+/**
+ * parseOffThread, and the message's SPF/DKIM/DMARC/ARC checks on the same thread and the same
+ * read of the message (a spooled one is streamed once, not once per thread: bench/README.md,
+ * "Big mail and the auth thread"). `auth` never rejects: temperror, as computeAuth's, when the
+ * checks ran out of time, the thread died, or it did not answer within `timeoutMs` +
+ * STUCK_GRACE_MS of starting the task.
+ */
+export function parseAndCheckOffThread(
+  input: ParseInput,
+  put: PutAttachment | null,
+  lane: string,
+  params: AuthParams,
+): { parsed: Promise<ParseOutcome>; auth: Promise<AuthResults> } {
+  let answer!: (r: AuthResults) => void;
+  const auth = new Promise<AuthResults>((resolve) => (answer = resolve));
+  const parsed = new Promise<ParseOutcome>((resolve, reject) =>
+    enqueue(lane, { input, put, resolve: (o) => resolve(o as ParseOutcome), reject, auth: { params, answer } }),
+  );
+  return { parsed, auth };
 }
 
 /**
@@ -168,5 +220,5 @@ export function parseOffThread(input: ParseInput, put: PutAttachment | null, lan
  * thread when the task starts: the caller must not touch it again.
  */
 export function parseJsonOffThread(json: ArrayBuffer, member: string, lane: string): Promise<JsonOutcome> {
-  return new Promise((resolve, reject) => enqueue(lane, { input: { json, member }, put: null, resolve: (o) => resolve(o as JsonOutcome), reject }));
+  return new Promise((resolve, reject) => enqueue(lane, { input: { json, member }, put: null, resolve: (o) => resolve(o as JsonOutcome), reject, auth: null }));
 }

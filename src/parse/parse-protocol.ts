@@ -1,5 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { AuthParams } from './auth-pool.js';
 import type { ParseOutcome } from './parse-message.js';
+import type { AuthResults } from './types.js';
 
 /**
  * Messages between the main thread and a parse thread (parse-pool.ts, parse-worker.ts). Each
@@ -23,6 +25,12 @@ export interface ParseTask {
   keepAttachments: boolean;
   /** false: the text and HTML bodies are dropped from the outcome (dry runs: routes never read them). */
   keepBodies: boolean;
+  /**
+   * The message's SPF/DKIM/DMARC/ARC checks, run on this thread on the same read of the message
+   * (a spool file is read once, its chunks going to the parser and to the DKIM verifier): answered
+   * as `auth`, after which the thread may already take its next task while the checks wait on DNS.
+   */
+  auth: AuthParams | null;
   port: MessagePort;
 }
 
@@ -41,6 +49,7 @@ export type FromWorker =
   | { t: 'end'; index: number }
   | { t: 'fail'; index: number; message: string }
   | { t: 'done'; outcome: ParseOutcome }
+  | { t: 'auth'; result: AuthResults }
   | { t: 'json'; result: JsonOutcome }
   | { t: 'error'; message: string };
 

@@ -2,7 +2,9 @@ import { createReadStream } from 'node:fs';
 import { setPriority } from 'node:os';
 import { Readable } from 'node:stream';
 import { parentPort, type MessagePort } from 'node:worker_threads';
+import { computeAuth, threadResolver } from './auth.js';
 import { parseMessage, type ParseOutcome } from './parse-message.js';
+import { tee } from './tee.js';
 import { CHUNK_WINDOW, type FromWorker, type JsonOutcome, type ParseTask, type ToWorker } from './parse-protocol.js';
 
 /**
@@ -25,6 +27,19 @@ interface Outgoing {
   stored: { resolve(): void; reject(err: Error): void };
 }
 
+/** The task's auth checks on `raw` (then dropped); answered over the port, never throws. */
+async function checkAuth(task: ParseTask, raw: Readable | Buffer, drop: () => void): Promise<void> {
+  const a = task.auth!;
+  try {
+    const resolver = threadResolver(a.servers, a.dnsTimeoutMs, a.dnsCacheSeconds);
+    const result = await computeAuth(raw, a.env, { resolver, mta: a.mta, timeoutMs: a.timeoutMs });
+    task.port.postMessage({ t: 'auth', result } satisfies FromWorker);
+  } finally {
+    drop();
+  }
+}
+
+/** Resolves once the parse is answered; the auth checks, if any, may still be waiting on DNS then. */
 async function run(task: ParseTask): Promise<void> {
   const port: MessagePort = task.port;
   const send = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
@@ -76,7 +91,17 @@ async function run(task: ParseTask): Promise<void> {
   };
   try {
     if (task.json) send({ t: 'json', result: await parseJson(task.json.bytes, task.json.member, parse) });
-    else {
+    else if (task.path && task.auth) {
+      // One read of the spool file for both: no second stream of a 55 MB message, no second isolate's garbage.
+      const [forParse, forAuth] = tee(createReadStream(task.path), 2);
+      void checkAuth(task, forAuth!.stream, forAuth!.drop);
+      try {
+        send({ t: 'done', outcome: await parse(forParse!.stream) });
+      } finally {
+        forParse!.drop();
+      }
+    } else {
+      if (task.auth) void checkAuth(task, Buffer.from(task.raw!.buffer, task.raw!.byteOffset, task.raw!.byteLength), () => {});
       const raw = task.path ? createReadStream(task.path) : Readable.from([Buffer.from(task.raw!)], { objectMode: false });
       send({ t: 'done', outcome: await parse(raw) });
     }
