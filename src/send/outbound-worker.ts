@@ -9,6 +9,7 @@ import { createResolver } from '../dns/resolver.js';
 import { createQueueLoop, POLL_MS, type QueueLoop } from '../queue/loop.js';
 import { createSlots } from '../queue/slots.js';
 import { sendEvent } from './events.js';
+import { verpAddress } from './envelope.js';
 import { forwardBytes } from './forward.js';
 import { sendHandoff } from './handoff.js';
 import { cachedMxLookup, PermanentDnsError, type MxHost } from './mx.js';
@@ -179,7 +180,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
       } else if (config.smtpRelay) {
         mxName = `${config.smtpRelay.host}:${config.smtpRelay.port}`;
         ({ results } = await transfer(
-          { mailFrom: send.mailFrom, recipients: addresses, raw },
+          { mailFrom: verpAddress(config.secret, send.mailFrom, dest), recipients: addresses, raw },
           { kind: 'relay', relay: config.smtpRelay, helo, verifyTls: !config.allowInsecureWebhooks },
         ));
       } else if (dnsError) {
@@ -189,7 +190,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
         // The next MX is tried only when one could not be reached (RFC 5321 §5.1); an answer decides.
         for (const mx of hosts) {
           mxName = `${mx.host}:${config.outboundSmtpPort}`;
-          const r = await transfer({ mailFrom: send.mailFrom, recipients: addresses, raw }, { kind: 'mx', mx, port: config.outboundSmtpPort, helo });
+          const r = await transfer({ mailFrom: verpAddress(config.secret, send.mailFrom, dest), recipients: addresses, raw }, { kind: 'mx', mx, port: config.outboundSmtpPort, helo });
           results = r.results;
           if (r.connected) break;
         }
