@@ -54,6 +54,12 @@ interface Kept {
   dead: boolean;
 }
 
+/** The connection one transaction holds (or is opening), and whether its deadline has passed. */
+interface Held {
+  k: Kept | null;
+  expired: boolean;
+}
+
 interface Server {
   options: ConstructorParameters<typeof SMTPConnection>[0];
   auth: { user: string; pass: string } | null;
@@ -129,18 +135,18 @@ function drop(s: Server, k: Kept): void {
  * An idle kept connection, a new one while the server has fewer than PER_SERVER, else the first
  * one released (or a new one when one closes); null after closeTransfers().
  */
-function acquire(s: Server): Kept | Promise<Kept | null> | null {
+function acquire(s: Server, held: Held): Kept | Promise<Kept | null> | null {
   if (s.closed) return null;
   const idle = s.conns.find((k) => !k.busy && !k.dead);
   if (idle) {
     idle.busy = true;
-    return idle;
+    return (held.k = idle);
   }
-  if (s.conns.length < PER_SERVER) return open(s);
+  if (s.conns.length < PER_SERVER) return open(s, held);
   return new Promise((resolve, reject) =>
     s.waiting.push((k) => {
-      if (k === 'open') open(s).then(resolve, reject);
-      else resolve(k);
+      if (k === 'open') open(s, held).then(resolve, reject);
+      else resolve(k && (held.k = k));
     }),
   );
 }
@@ -154,9 +160,10 @@ function release(s: Server, k: Kept): void {
 }
 
 /** Opens a connection counted against the server's PER_SERVER (EHLO, STARTTLS when offered, AUTH for a relay). */
-function open(s: Server): Promise<Kept> {
+function open(s: Server, held: Held): Promise<Kept> {
   const conn = new (connectionClass())(s.options);
   const k: Kept = { conn, busy: true, messages: 0, dead: false };
+  held.k = k;
   s.conns.push(k);
   // An error or close while idle (socket timeout, the server closing it) retires the connection;
   // while a transaction is on it, its callback gets the same error.
@@ -206,22 +213,58 @@ function sendOn(k: Kept, t: Transfer): Promise<{ info?: SendInfo; err?: SmtpErro
 const transient = (err: SmtpError) => err.responseCode === 421 || err.code === 'ECONNECTION' || err.code === 'ESOCKET' || err.code === 'ETIMEDOUT';
 
 /**
+ * How long one transaction may take in all, from asking for a connection to the reply to the
+ * message. socketTimeout is idle time only: a server that sends one byte a minute would hold
+ * the transaction, its slot and its recipients' lease for ever. The outbound worker gives all
+ * transactions of one attempt a common deadline within their lease (outbound-worker.ts).
+ */
+export const TRANSACTION_MS = 8 * 60_000;
+
+/**
  * One SMTP transaction carrying every recipient of `t` to one server: one connection, one
  * MAIL FROM, a RCPT per recipient, the message once. Never throws: each recipient gets the code
- * that decided it (its RCPT reply, or the DATA reply), or null when the server was not reached.
+ * that decided it (its RCPT reply, or the DATA reply), or null when the server was not reached
+ * or gave no complete answer by `deadline` (a Date.now() time; its connection is then closed).
  */
-export async function transfer(t: Transfer, via: Via): Promise<{ results: RcptResult[]; connected: boolean }> {
+export async function transfer(t: Transfer, via: Via, deadline = Date.now() + TRANSACTION_MS): Promise<{ results: RcptResult[]; connected: boolean }> {
   const s = serverFor(via);
+  if (deadline <= Date.now()) return outcome(t, Object.assign(new Error('no time left before the deadline of the attempt'), { code: 'ETIMEDOUT' }));
+  const held: Held = { k: null, expired: false };
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<{ results: RcptResult[]; connected: boolean }>((resolve) => {
+    timer = setTimeout(
+      () => {
+        held.expired = true;
+        // Closing it ends whatever the server was still sending; the transaction's late callback finds it dead.
+        if (held.k) drop(s, held.k);
+        resolve(outcome(t, Object.assign(new Error('no complete answer before the deadline of the attempt'), { code: 'ETIMEDOUT' })));
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([transact(t, s, held), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function transact(t: Transfer, s: Server, held: Held): Promise<{ results: RcptResult[]; connected: boolean }> {
   // A kept connection the server closed just before it was used: once more on a new one, when
   // none of the message had gone out (as nodemailer's pool does).
   for (let tries = 0; ; tries++) {
     let k: Kept;
     try {
-      const got = await acquire(s);
+      const got = await acquire(s, held);
       if (got === null) return outcome(t, Object.assign(new Error('shutting down'), { code: 'ECONNECTION' }));
       k = got;
     } catch (err) {
       return outcome(t, err as SmtpError);
+    }
+    // The deadline passed while this waited for a connection: the message must not go out now.
+    if (held.expired) {
+      release(s, k);
+      return outcome(t, Object.assign(new Error('deadline passed'), { code: 'ETIMEDOUT' }));
     }
     const reused = k.messages > 0;
     const { info, err, started } = await sendOn(k, t);
@@ -229,7 +272,7 @@ export async function transfer(t: Transfer, via: Via): Promise<{ results: RcptRe
       release(s, k);
       return outcome(t, null, info);
     }
-    if (reused && !started && transient(err) && tries === 0) {
+    if (reused && !started && transient(err) && tries === 0 && !held.expired) {
       drop(s, k);
       continue;
     }
