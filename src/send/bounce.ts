@@ -35,7 +35,7 @@ export async function sendsOfBounceAddress(deps: Deps, address: string): Promise
     const dest = [...new Set(all.map((r) => r.dest))].find((d) => tagMatches(deps.config.secret, send.id, d, verp.tag));
     return dest === undefined ? [] : [{ send, recipients: all.filter((r) => r.dest === dest) }];
   }
-  if (!isOurSrs(deps.config.secret, address)) return [];
+  if (!isOurSrs(deps.config.secret, address, deps.now())) return [];
   const lower = address.toLowerCase();
   const sends = (await deps.repos.sends.byMailFrom(address)).filter((s) => s.mailFrom.toLowerCase() === lower);
   return Promise.all(sends.map(async (send) => ({ send, recipients: await deps.repos.sends.recipients(send.id) })));
