@@ -53,13 +53,16 @@ export async function applyDsn(deps: Deps, bounceAddress: string, raw: string): 
   if (found.length === 0 || reports.length === 0) return 0;
   const now = deps.now();
   const bounces: BounceReport[] = [];
+  // One report per recipient: a DSN naming the same ones thousands of times (1 MiB of blocks) changes each once.
+  const taken = new Set<string>();
   for (const report of reports) {
     // An SRS address is shared by forwards of one sender: the newest send to the reported address is the one.
     const f = found.find((x) => x.recipients.some((r) => r.address === report.address));
     const send = f?.send;
     const r = f?.recipients.find((x) => x.address === report.address);
     // Checked again in the transaction: a DSN arriving twice at once changes the recipient once.
-    if (!send || !r || r.status === 'bounced' || r.status === 'suppressed') continue;
+    if (!send || !r || r.status === 'bounced' || r.status === 'suppressed' || taken.has(r.id)) continue;
+    taken.add(r.id);
     const code = Number(/^([45]\d\d)\b/.exec(report.diagnostic)?.[1] ?? (report.status.startsWith('5.') ? 550 : 0)) || null;
     const reply = report.diagnostic || `DSN status ${report.status}`;
     bounces.push({
