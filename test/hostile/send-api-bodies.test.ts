@@ -12,10 +12,11 @@ afterEach(async () => {
   await api?.deps.cleanup();
 });
 
+let me: { userId: string; domainId: string };
 async function setup() {
   api = testApi();
-  const { token } = await signup(api);
-  await sendingDomain(api, token, 'example.com');
+  const { token, user } = await signup(api);
+  me = { userId: user.id, domainId: (await sendingDomain(api, token, 'example.com')).id };
   return token;
 }
 
@@ -67,6 +68,26 @@ describe('POST /v1/send, hostile bodies', () => {
       expect(names.filter((n) => !['dkim-signature', 'from', 'to', 'subject', 'message-id', 'date', 'mime-version', 'content-type', 'content-transfer-encoding', 'x-a'].includes(n))).toEqual([]);
       expect(/^(bcc|x-b):/im.test(text)).toBe(false);
     }
+  });
+
+  it('reply_to_message_id: another account\'s message is a 400; a hostile Message-ID/References in one\'s own stored message starts no header', async () => {
+    const token = await setup();
+    const { storeMessage } = await import('../helpers/messages.js');
+    const other = await signup(api);
+    const otherDomain = await sendingDomain(api, other.token, 'other.test');
+    const theirs = await storeMessage(api.deps, { userId: other.user.id, domainId: otherDomain.id });
+    const res = await api.call('POST', '/v1/send', { token, body: { ...base, reply_to_message_id: theirs.id } });
+    expect([res.status, res.body.error]).toEqual([400, expect.stringMatching(/^reply_to_message_id:/)]);
+
+    const mine = await storeMessage(api.deps, me);
+    api.deps.db
+      .prepare(`UPDATE messages SET parsed = json_set(parsed, '$.messageId', ?, '$.references', json(?)) WHERE id = ?`)
+      .run('<a@x>\r\nBcc: e@evil.test', JSON.stringify(['<b@x>\nX-B: 1', '<c@x>\u2028Bcc: f@evil.test']), mine.id);
+    const ok = await api.call('POST', '/v1/send', { token, body: { ...base, reply_to_message_id: mine.id } });
+    expect(ok.status).toBe(202);
+    const text = (await api.deps.repos.sends.raw(ok.body.id))!.toString('latin1');
+    // nodemailer keeps each on one line: 'In-Reply-To: <a@x> Bcc: e@evil.test>'.
+    expect(/^(bcc|x-b):/im.test(text)).toBe(false);
   });
 
   it('wrong shapes, types, nesting, CR/LF in fields, content types, over the size limit: each a 4xx JSON error, never a 500, nothing written', async () => {
