@@ -25,7 +25,7 @@ const addressOf = (v: string | undefined) => (v ? v.replace(/^[^;]*;\s*/, '').re
 /**
  * Recipient blocks read from one report. A DSN to one of our addresses is about one transaction,
  * of at most 50 recipients (MAX_RECIPIENTS); a report of thousands is no MTA's, and reading all
- * of 1 MiB of them held the event loop (test/hostile/send-bounces.test.ts).
+ * of 1 MiB of them held the event loop (test/hostile/send-dsn-event-loop-stall.test.ts).
  */
 export const MAX_REPORTED = 1000;
 
