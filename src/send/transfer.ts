@@ -63,6 +63,10 @@ interface Held {
 interface Server {
   options: ConstructorParameters<typeof SMTPConnection>[0];
   auth: { user: string; pass: string } | null;
+  /** An MX: STARTTLS when offered, plaintext when it fails (a relay's TLS is never given up). */
+  opportunistic: boolean;
+  /** Until then, connections to this MX skip STARTTLS: its TLS handshake failed (TLS_FALLBACK_MS). */
+  plainUntil: number;
   conns: Kept[];
   /** Transactions waiting for a connection (all PER_SERVER busy): handed one, a free slot, or null at shutdown. */
   waiting: ((k: Kept | 'open' | null) => void)[];
@@ -75,7 +79,7 @@ function serverFor(via: Via): Server {
   const key = via.kind === 'mx' ? `mx ${via.mx.ip}:${via.port} ${via.mx.host} ${via.helo}` : `relay ${via.relay.host}:${via.relay.port}`;
   let s = servers.get(key);
   if (!s) {
-    s = { ...settings(via), conns: [], waiting: [], closed: false };
+    s = { ...settings(via), opportunistic: via.kind === 'mx', plainUntil: 0, conns: [], waiting: [], closed: false };
     servers.set(key, s);
   }
   return s;
@@ -92,6 +96,8 @@ function settings(via: Via): Pick<Server, 'options' | 'auth'> {
           // Opportunistic STARTTLS (RFC 3207) whenever offered; MX certificates are rarely valid
           // for the MX name, so, like other MTAs without DANE/MTA-STS, we encrypt without verifying.
           tls: { servername: via.mx.host, rejectUnauthorized: false },
+          // STARTTLS refused (454): the session goes on in plaintext, as Postfix's "may" level does.
+          opportunisticTLS: true,
           ...TIMEOUTS,
         },
         auth: null,
@@ -159,9 +165,21 @@ function release(s: Server, k: Kept): void {
   else k.busy = false;
 }
 
-/** Opens a connection counted against the server's PER_SERVER (EHLO, STARTTLS when offered, AUTH for a relay). */
-function open(s: Server, held: Held): Promise<Kept> {
-  const conn = new (connectionClass())(s.options);
+/**
+ * How long an MX whose TLS handshake failed gets plaintext connections without trying STARTTLS
+ * again. Unverified opportunistic TLS (RFC 3207 §4.1, RFC 7435) only stands against passive
+ * eavesdropping; an MX with a broken TLS stack would otherwise defer our mail until it bounces
+ * after five days. Postfix at its "may" level retries such an MX in plaintext at the next
+ * attempt; we reconnect at once, as KumoMTA's opportunistic_tls_reconnect_on_failed_handshake does.
+ */
+export const TLS_FALLBACK_MS = 60 * 60_000;
+
+/**
+ * Opens a connection counted against the server's PER_SERVER (EHLO, STARTTLS when offered, AUTH
+ * for a relay). At an MX, a failed TLS handshake is followed at once by a plaintext connection.
+ */
+function open(s: Server, held: Held, plain = s.opportunistic && Date.now() < s.plainUntil): Promise<Kept> {
+  const conn = new (connectionClass())(plain ? { ...s.options, ignoreTLS: true } : s.options);
   const k: Kept = { conn, busy: true, messages: 0, dead: false };
   held.k = k;
   s.conns.push(k);
@@ -172,7 +190,17 @@ function open(s: Server, held: Held): Promise<Kept> {
   });
   conn.once('end', () => drop(s, k));
   return new Promise((resolve, reject) => {
-    const fail = (err: Error) => {
+    const fail = (err: Error & { code?: string }) => {
+      // nodemailer reports a failed handshake as ETLS, or as the TLS socket's own error while `upgrading`.
+      const handshake = err.code === 'ETLS' || (conn as unknown as { upgrading?: boolean }).upgrading === true;
+      if (handshake && s.opportunistic && !plain && !k.dead && !s.closed && !held.expired) {
+        // Its slot passes to the plaintext connection, not to a waiting transaction.
+        k.dead = true;
+        s.conns.splice(s.conns.indexOf(k), 1);
+        conn.close();
+        s.plainUntil = Date.now() + TLS_FALLBACK_MS;
+        return resolve(open(s, held, true));
+      }
       drop(s, k);
       reject(err);
     };

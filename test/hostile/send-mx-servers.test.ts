@@ -110,7 +110,6 @@ describe('one transaction against a hostile MX (transfer)', () => {
     ['garbage after the greeting', null, scripted(normal, '220 mx.test\r\nGARBAGE\r\n\u0000\u0001\r\n')],
     ['an endless multi-line reply', null, (s: Socket) => (s.write('220-mx.test\r\n'), ((t) => s.on('close', () => clearInterval(t)))(setInterval(() => !s.destroyed && s.write(`220-${'x'.repeat(60_000)}\r\n`), 1)))],
     ['a reply line of megabytes', null, scripted((line, s) => (/^EHLO/i.test(line) ? (s.write('250-'), ((t) => s.on('close', () => clearInterval(t)))(setInterval(() => !s.destroyed && s.write('y'.repeat(65_536)), 1)), null) : normal(line)))],
-    ['STARTTLS offered, then no TLS', null, scripted((line, s) => (/^EHLO/i.test(line) ? '250-mx.test\r\n250 STARTTLS\r\n' : /^STARTTLS/i.test(line) ? (setTimeout(() => s.write('not tls\r\n'), 10), '220 go ahead\r\n') : normal(line)))],
     ['a 550 with a huge multi-line text', 550, scripted((line) => (/^RCPT/i.test(line) ? `550-${'z'.repeat(5000)}\r\n550 5.1.1 no\r\n` : normal(line)))],
   ] as const)('%s: ends with code %s, reply kept short', async (_name, code, onConn) => {
     const r = await one(onConn as (s: Socket) => void);
@@ -118,6 +117,57 @@ describe('one transaction against a hostile MX (transfer)', () => {
     expect(r.results[0]!.code).toBe(code);
     expect(r.results[0]!.reply.length).toBeGreaterThan(0);
     expect(r.results[0]!.reply.length).toBeLessThanOrEqual(1024);
+  });
+});
+
+describe('an MX whose TLS fails (opportunistic STARTTLS)', () => {
+  /** Offers STARTTLS; answers it with `starttls` (a 220 followed by bytes that are no TLS, or a refusal). Records each connection's commands. */
+  const brokenTls = (starttls: 'garbage' | 'refuse', sessions: string[][], endAfterMessage = false) =>
+    (s: Socket) => {
+      const commands: string[] = [];
+      sessions.push(commands);
+      scripted((line, sock) => {
+        commands.push(line.split(' ')[0]!.toUpperCase());
+        if (/^EHLO/i.test(line)) return '250-mx.test\r\n250 STARTTLS\r\n';
+        if (/^STARTTLS/i.test(line)) return starttls === 'refuse' ? '454 4.7.0 TLS not available\r\n' : (setTimeout(() => sock.write('not tls\r\n'), 10), '220 go ahead\r\n');
+        if (line === '.' && endAfterMessage) return (sock.end('250 queued\r\n'), null);
+        return normal(line);
+      })(s);
+    };
+  const via = (port: number) => ({ kind: 'mx' as const, mx: { host: 'mx.dest.test', ip: '127.0.0.1' }, port, helo: 'mailhook.test' });
+  const message = { mailFrom: 'bounce@example.com', recipients: ['r@dest.test'], raw };
+
+  it('a failed handshake: the message goes on a new plaintext connection, and later connections skip STARTTLS', async () => {
+    const sessions: string[][] = [];
+    const h = await hostile(brokenTls('garbage', sessions, true));
+    servers.push(h);
+    expect((await transfer(message, via(h.port))).results[0]).toMatchObject({ code: 250, reply: '250 queued' });
+    expect(sessions).toEqual([
+      ['EHLO', 'STARTTLS'],
+      ['EHLO', 'MAIL', 'RCPT', 'DATA', '.'],
+    ]);
+    // The server closed that connection: the next transaction opens one, in plaintext from the start.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await transfer(message, via(h.port))).results[0]!.code).toBe(250);
+    expect(sessions[2]).toEqual(['EHLO', 'MAIL', 'RCPT', 'DATA', '.']);
+  });
+
+  it('STARTTLS refused (454): the same connection goes on in plaintext', async () => {
+    const sessions: string[][] = [];
+    const h = await hostile(brokenTls('refuse', sessions));
+    servers.push(h);
+    expect((await transfer(message, via(h.port))).results[0]!.code).toBe(250);
+    expect(sessions).toEqual([['EHLO', 'STARTTLS', 'MAIL', 'RCPT', 'DATA', '.']]);
+  });
+
+  it('a relay never gives its TLS up: a failed handshake is a failed attempt, nothing sent in plaintext', async () => {
+    const sessions: string[][] = [];
+    const h = await hostile(brokenTls('garbage', sessions));
+    servers.push(h);
+    const relay = { host: '127.0.0.1', port: h.port, secure: false, requireTls: true, user: null, pass: null };
+    const r = await transfer(message, { kind: 'relay', relay, helo: 'mailhook.test', verifyTls: false });
+    expect(r.results[0]!.code).toBeNull();
+    expect(sessions.flat()).not.toContain('MAIL');
   });
 });
 
