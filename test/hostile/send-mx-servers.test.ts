@@ -224,8 +224,8 @@ describe('the outbound worker against a dripping MX', () => {
       { name: 'dest.test', type: 'MX', value: 'mx.dest.test' },
       { name: 'mx.dest.test', type: 'A', value: '127.0.0.1' },
       ...dripping.flatMap((d) => [
-        { name: d, type: 'MX', value: `mx.${d}` },
-        { name: `mx.${d}`, type: 'A', value: '127.0.0.2' },
+        { name: d, type: 'MX' as const, value: `mx.${d}` },
+        { name: `mx.${d}`, type: 'A' as const, value: '127.0.0.2' },
       ]),
     ]);
     // Four sends to each dripping domain: enough for each to fill its four connections, 32 in all, the whole pool.
