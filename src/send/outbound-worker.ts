@@ -9,12 +9,13 @@ import { createResolver } from '../dns/resolver.js';
 import { createQueueLoop, POLL_MS, type QueueLoop } from '../queue/loop.js';
 import { createSlots } from '../queue/slots.js';
 import { sendEvent } from './events.js';
+import { verpAddress } from './envelope.js';
 import { forwardBytes } from './forward.js';
 import { sendHandoff } from './handoff.js';
 import { cachedMxLookup, PermanentDnsError, type MxHost } from './mx.js';
 import { decideRecipient } from './outcome.js';
 import { MAX_RECIPIENTS } from './request.js';
-import { closeTransfers, transfer, type RcptResult } from './transfer.js';
+import { closeTransfers, transfer, TRANSACTION_MS, type RcptResult } from './transfer.js';
 
 /**
  * The durable outbound queue (DESIGN §9). send_recipients is the queue: a recipient is due while
@@ -43,14 +44,18 @@ const EVENT_CONCURRENCY = 16;
 const EVENT_WAITING = 4 * EVENT_CONCURRENCY;
 /** Sends one slot takes at a time. */
 export const BATCH = 20;
-/** An SMTP transaction's timeouts add up to a few minutes; the lease outlasts them. */
+/**
+ * The lease outlasts an attempt: all its transactions end by TRANSACTION_MS after it starts
+ * (transfer.ts), however slowly a server answers.
+ */
 const LEASE_MS = 10 * 60_000;
 const INTERRUPTED = 'interrupted (process stopped)';
 
-export function createOutboundWorker(deps: Deps, opts: { random?: () => number } = {}): OutboundWorker {
+export function createOutboundWorker(deps: Deps, opts: { random?: () => number; attemptMs?: number } = {}): OutboundWorker {
   const { config, repos, log } = deps;
   const q = repos.outbound;
   const random = opts.random ?? Math.random;
+  const attemptMs = Math.min(opts.attemptMs ?? TRANSACTION_MS, LEASE_MS - 60_000);
   const lookupMx = cachedMxLookup(createResolver(config.dnsServers), config.allowInsecureWebhooks, deps.now);
   const helo = config.mxHost || hostname();
   const slots = createSlots(OUTBOUND_CONCURRENCY, OUTBOUND_PER_DESTINATION);
@@ -155,6 +160,8 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
   async function attempt(dest: string, claimed: { recipient: Recipient; attemptId: number }[]): Promise<Promise<void>[]> {
     const bySend = new Map<string, { recipient: Recipient; attemptId: number }[]>();
     for (const c of claimed) bySend.set(c.recipient.sendId, [...(bySend.get(c.recipient.sendId) ?? []), c]);
+    // Real time, as the sockets' timers are: every transaction of the attempt ends by then.
+    const deadline = Date.now() + attemptMs;
     // One MX lookup for the batch; a DNS failure decides for all of it.
     let hosts: MxHost[] = [];
     let dnsError: { message: string; permanent: boolean } | null = null;
@@ -179,8 +186,9 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
       } else if (config.smtpRelay) {
         mxName = `${config.smtpRelay.host}:${config.smtpRelay.port}`;
         ({ results } = await transfer(
-          { mailFrom: send.mailFrom, recipients: addresses, raw },
+          { mailFrom: verpAddress(config.secret, send.mailFrom, dest), recipients: addresses, raw },
           { kind: 'relay', relay: config.smtpRelay, helo, verifyTls: !config.allowInsecureWebhooks },
+          deadline,
         ));
       } else if (dnsError) {
         results = addresses.map((address) => ({ address, code: null, reply: dnsError.message }));
@@ -189,7 +197,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
         // The next MX is tried only when one could not be reached (RFC 5321 §5.1); an answer decides.
         for (const mx of hosts) {
           mxName = `${mx.host}:${config.outboundSmtpPort}`;
-          const r = await transfer({ mailFrom: send.mailFrom, recipients: addresses, raw }, { kind: 'mx', mx, port: config.outboundSmtpPort, helo });
+          const r = await transfer({ mailFrom: verpAddress(config.secret, send.mailFrom, dest), recipients: addresses, raw }, { kind: 'mx', mx, port: config.outboundSmtpPort, helo }, deadline);
           results = r.results;
           if (r.connected) break;
         }
