@@ -33,8 +33,8 @@ export const INTERRUPTED = 'interrupted (process stopped)';
 export function createDeliveryWorker(deps: Deps, opts: { random?: () => number } = {}): DeliveryWorker {
   const { config, repos, log } = deps;
   const random = opts.random ?? Math.random;
-  // Requests in flight per destination and in all (the global pool).
-  // The global pool is fixed; each destination's share is its adaptive limit (src/deliver/limit.ts).
+  // Requests in flight per destination and in all (the global pool, fixed); each destination may
+  // have its adaptive limit in flight (src/deliver/limit.ts), the slots' own cap being its ceiling.
   const slots = createSlots(config.webhookConcurrency, config.webhookConcurrencyPerDestination);
   const limits = createAdaptiveLimits(config.webhookConcurrencyPerDestination);
   const inflightAt = slots.inflightAt;
