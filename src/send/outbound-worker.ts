@@ -35,6 +35,14 @@ export type OutboundWorker = QueueLoop;
 export const OUTBOUND_CONCURRENCY = 32;
 /** Connections at once to one destination: receivers throttle senders that open many. */
 export const OUTBOUND_PER_DESTINATION = 4;
+/**
+ * The last quarter of the pool is kept for destinations with nothing in flight, as for webhooks
+ * (DESIGN §6): servers that never finish an answer (one byte a minute) hold their slots until
+ * the attempt's deadline, and one account sending to a handful of such domains must not stop
+ * every other account's mail. A destination whose last attempt got its answers may use the
+ * reserve too, up to its cap.
+ */
+const RESERVE = Math.floor(OUTBOUND_CONCURRENCY / 4);
 const EVENT_CONCURRENCY = 16;
 /**
  * Events handed over in memory beyond the pool wait for a place in it, at most this many; the
@@ -59,6 +67,10 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number; 
   const lookupMx = cachedMxLookup(createResolver(config.dnsServers), config.allowInsecureWebhooks, deps.now);
   const helo = config.mxHost || hostname();
   const slots = createSlots(OUTBOUND_CONCURRENCY, OUTBOUND_PER_DESTINATION);
+  /** Destinations whose last attempt got an SMTP answer (any code) for some recipient. */
+  const answering = new Set<string>();
+  const mayStart = (dest: string) =>
+    slots.free(dest) && (slots.inflightAt(dest) === 0 || answering.has(dest) || OUTBOUND_CONCURRENCY - slots.busy > RESERVE);
   const inflight = new Set<string>();
   /** Events held by this worker: posting, or handed over and waiting for a place in the pool. */
   const eventsInflight = new Set<string>();
@@ -85,7 +97,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number; 
           wakeIn = Math.min(wakeIn, d.nextAt - now);
           continue;
         }
-        if (!slots.free(d.dest)) continue;
+        if (!mayStart(d.dest)) continue;
         const freeHere = Math.min(OUTBOUND_PER_DESTINATION - slots.inflightAt(d.dest), OUTBOUND_CONCURRENCY - slots.busy);
         // Never fewer rows than one send can have at a destination, so that a send's recipients
         // there are read, and go out in one transaction, together.
@@ -100,7 +112,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number; 
         // A read cut off at the limit may have cut the last send's recipients in two: that send
         // waits for the next pass, which reads it whole (its rows are at the front by then).
         if (read.length >= limit && groups.length > 1) groups.pop();
-        while (groups.length > 0 && slots.free(d.dest)) {
+        while (groups.length > 0 && mayStart(d.dest)) {
           const share = Math.ceil(groups.length / (OUTBOUND_PER_DESTINATION - slots.inflightAt(d.dest)));
           const batch = groups.splice(0, Math.min(BATCH, Math.max(1, share))).flat();
           slots.hold(d.dest);
@@ -208,6 +220,10 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number; 
         outcomes.push({ send, c, answer, mx: mxName, permanent: !!dnsError?.permanent, raw: raw !== null });
       }
     }
+    if (outcomes.some((o) => o.answer.code !== null)) {
+      if (answering.size >= 10_000) answering.clear();
+      answering.add(dest);
+    } else answering.delete(dest);
     const at = deps.now();
     const results: OutboundResult[] = [];
     const leaseUntil = at + (1 + EVENT_WAITING / EVENT_CONCURRENCY) * config.webhookTimeoutMs + 30_000;

@@ -211,4 +211,45 @@ describe('the outbound worker against a dripping MX', () => {
     expect(mx.mails.map((m) => m.rcptTo)).toEqual([['y@dest.test']]);
     await worker.stop();
   }, 20_000);
+
+  it("an account sending to eight dripping domains does not hold up another destination's mail", async () => {
+    const bad = await hostile(scripted((line, s) => (line === '.' ? (drip(s, 200), null) : normal(line))), '127.0.0.2', mx.port);
+    servers.push(bad);
+    api = testApi({ DNS_SERVERS: dns.address, OUTBOUND_SMTP_PORT: String(mx.port) }, { now: fakeClock(Date.now()).now });
+    const { token } = await signup(api);
+    const domain = await sendingDomain(api, token, 'example.com');
+    const dripping = Array.from({ length: 8 }, (_, i) => `drip${i}.test`);
+    dns.set([
+      domain.dkimRecord,
+      { name: 'dest.test', type: 'MX', value: 'mx.dest.test' },
+      { name: 'mx.dest.test', type: 'A', value: '127.0.0.1' },
+      ...dripping.flatMap((d) => [
+        { name: d, type: 'MX' as const, value: `mx.${d}` },
+        { name: `mx.${d}`, type: 'A' as const, value: '127.0.0.2' },
+      ]),
+    ]);
+    // Four sends to each dripping domain: enough for each to fill its four connections, 32 in all, the whole pool.
+    for (const d of dripping) {
+      for (let i = 0; i < 4; i++) {
+        const r = await api.call('POST', '/v1/send', { token, body: { from: 'a@example.com', to: [`x${i}@${d}`], subject: 's', text: 't' } });
+        expect(r.status).toBe(202);
+      }
+    }
+    const worker = createOutboundWorker(api.deps, { random: () => 0.5, attemptMs: 6000 });
+    worker.start();
+    try {
+      // The dripping servers hold their connections (and slots) until the attempt's deadline, 6 s.
+      for (const t0 = Date.now(); bad.sockets.length < 24 && Date.now() - t0 < 3000; ) await new Promise((resolve) => setTimeout(resolve, 20));
+      const started = Date.now();
+      const healthy = await api.call('POST', '/v1/send', { token, body: { from: 'a@example.com', to: ['y@dest.test'], subject: 'healthy', text: 't' } });
+      expect(healthy.status).toBe(202);
+      worker.kick();
+      while (mx.mails.length === 0 && Date.now() - started < 5000) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(mx.mails.map((m) => m.rcptTo), 'delivered while the dripping servers still hold their slots').toEqual([['y@dest.test']]);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(bad.sockets.length, 'the dripping domains still got most of the pool').toBeGreaterThanOrEqual(20);
+    } finally {
+      await worker.stop();
+    }
+  }, 30_000);
 });
