@@ -22,7 +22,7 @@ const ON_POSTGRES = ['test/api/**/*.test.ts', 'test/e2e/corpus.test.ts', 'test/d
  * last, one at a time, with no other test file sharing the two cores, so that the bound measures
  * the server and not the neighbours (a project of one worker is its own group, after the others).
  */
-const ALONE = ['test/hostile/parse-event-loop-stall.test.ts', 'test/hostile/auth-event-loop-stall.test.ts'];
+const ALONE = ['test/hostile/parse-event-loop-stall.test.ts', 'test/hostile/auth-event-loop-stall.test.ts', 'test/hostile/send-dsn-event-loop-stall.test.ts'];
 
 export default defineConfig({
   test: {

@@ -234,10 +234,10 @@ export async function apiScale(): Promise<void> {
     ];
 
     // The API allows 600 calls a minute per credential: a fresh session every 500 calls.
-    let token = createSession(deps, userId);
+    let token = await createSession(deps, userId);
     let calls = 0;
     const call = async (q: Query) => {
-      if (++calls % 500 === 0) token = createSession(deps, userId);
+      if (++calls % 500 === 0) token = await createSession(deps, userId);
       const res = await app.request(q.path, { headers: { authorization: `Bearer ${(await q.key?.()) ?? token}` } });
       const body = (await res.json()) as { data: unknown[] };
       if (res.status !== 200 || body.data.length !== q.expect) throw new Error(`${q.path}: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);

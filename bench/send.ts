@@ -11,8 +11,10 @@
  * Mailhook is measured too, the same way, in the same run; BENCH_SEND_ROUNDS (1) rounds then
  * alternate which of the two goes first, with the baseline in every round, and medians are reported.
  */
+import { existsSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
@@ -174,7 +176,11 @@ async function main() {
   }
 
   try {
-    const before = beforeMain();
+    // A checkout from before sending existed (`npm run bench` passes BENCH_BEFORE, the ingest
+    // baseline 66637c6, to every scenario) has no /v1/send to compare: measured without it.
+    const candidate = beforeMain();
+    const before = candidate && existsSync(join(dirname(candidate.main), 'send', 'submit.ts')) ? candidate : null;
+    if (candidate && !before) progress(`${candidate.label} has no src/send/: no earlier Mailhook in this run`);
     const transports = Array.from({ length: CLIENTS }, () =>
       nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true, pool: true, maxConnections: 1 }),
     );

@@ -47,6 +47,7 @@ export interface Config {
   tlsKey: string | null;
   authChecks: boolean;
   webhookConcurrency: number;
+  /** The ceiling of each destination's adaptive limit (src/deliver/limit.ts), which starts at 8. */
   webhookConcurrencyPerDestination: number;
   webhookTimeoutMs: number;
   allowInsecureWebhooks: boolean;
@@ -305,7 +306,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     tlsKey,
     authChecks: bool(env, 'AUTH_CHECKS', true),
     webhookConcurrency: int(env, 'WEBHOOK_CONCURRENCY', 64, 1, 10_000),
-    webhookConcurrencyPerDestination: int(env, 'WEBHOOK_CONCURRENCY_PER_DESTINATION', 8, 1, 1000),
+    webhookConcurrencyPerDestination: int(env, 'WEBHOOK_CONCURRENCY_PER_DESTINATION', 32, 1, 1000),
     webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     allowInsecureWebhooks,
     smtpRelay: relay(env),

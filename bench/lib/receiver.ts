@@ -26,6 +26,8 @@ export interface Receiver {
   waitFor(n: number, timeoutMs: number): Promise<boolean>;
   /** Requests open right now (hang mode). */
   open(): number;
+  /** The most requests open at once so far, and performance.now() when that many were first open. */
+  peak(): { open: number; at: number };
   close(): Promise<void>;
 }
 
@@ -34,12 +36,13 @@ export async function startReceiver(o: ReceiverOptions = {}): Promise<Receiver> 
   const bodies: string[] = [];
   let requests = 0;
   let open = 0;
+  let peak = { open: 0, at: 0 };
   let waiter: { n: number; resolve: (ok: boolean) => void } | null = null;
   const sockets = new Set<Socket>();
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
-    open++;
+    if (++open > peak.open) peak = { open, at: performance.now() };
     res.on('close', () => open--);
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -76,6 +79,7 @@ export async function startReceiver(o: ReceiverOptions = {}): Promise<Receiver> 
     firstAt,
     bodies,
     open: () => open,
+    peak: () => peak,
     waitFor(n, timeoutMs) {
       if (firstAt.size >= n) return Promise.resolve(true);
       return new Promise((resolve) => {

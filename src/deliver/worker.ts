@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { AttemptOutcome, Delivery } from '../db/deliveries.js';
 import type { MessageWithDomains } from '../db/messages.js';
 import type { AttemptFinish } from '../db/repository.js';
@@ -9,6 +10,7 @@ import { postWebhook, type AttemptResult } from './post.js';
 import { buildWebhookRequest } from './request.js';
 import { nextAttemptDelay } from './schedule.js';
 import { handoff } from './handoff.js';
+import { createAdaptiveLimits } from './limit.js';
 
 /**
  * The durable webhook queue (DESIGN §6, invariant 3). The database is the queue: a delivery
@@ -31,8 +33,10 @@ export const INTERRUPTED = 'interrupted (process stopped)';
 export function createDeliveryWorker(deps: Deps, opts: { random?: () => number } = {}): DeliveryWorker {
   const { config, repos, log } = deps;
   const random = opts.random ?? Math.random;
-  // Requests in flight per destination and in all (the global pool).
+  // Requests in flight per destination and in all (the global pool, fixed); each destination may
+  // have its adaptive limit in flight (src/deliver/limit.ts), the slots' own cap being its ceiling.
   const slots = createSlots(config.webhookConcurrency, config.webhookConcurrencyPerDestination);
+  const limits = createAdaptiveLimits(config.webhookConcurrencyPerDestination);
   const inflightAt = slots.inflightAt;
   const inflightIds = new Set<string>(); // claimed and not yet recorded as finished
   const answering = new Set<string>(); // destinations whose last attempt got a response in time
@@ -86,7 +90,8 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   // them (each loss a wasted claim and a new read), so each pass reads what it may take, as before.
   const readAhead = repos.engine === 'sqlite' ? READ_AHEAD : 0;
   const dueRows = async (dest: string, now: number, need: number): Promise<Delivery[]> => {
-    if (readAhead === 0) return (await repos.deliveries.dueFor(dest, now, need)).filter((r) => !inflightIds.has(r.id));
+    // One more than it may take: whether more is due than its limit lets start (the limit grows only then).
+    if (readAhead === 0) return (await repos.deliveries.dueFor(dest, now, need + 1)).filter((r) => !inflightIds.has(r.id));
     const a = ahead.get(dest);
     if (a && now - a.at < POLL_MS) {
       while (a.rows.length > 0 && inflightIds.has(a.rows[0]!.id)) a.rows.shift();
@@ -104,19 +109,19 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   /**
    * Starts as many due attempts as the pools allow. Fairness, so that dead destinations with
    * thousands of due rows never hold up a healthy one:
-   * - a destination has at most `perDestination` attempts in flight;
+   * - a destination has at most its current limit in flight (adaptive, under the
+   *   WEBHOOK_CONCURRENCY_PER_DESTINATION ceiling: src/deliver/limit.ts);
    * - destinations with the fewest in flight go first, then the longest-waiting, one slot
    *   each per round (round-robin), never all slots to the first in line;
    * - the last quarter of the global pool is kept for destinations with nothing in flight, so
    *   even several dead destinations at their cap cannot fill the pool: a healthy destination
    *   always finds a slot unless that many distinct destinations are busy at once;
    * - a destination whose last attempt got an answer (any status, in time) may also use that
-   *   reserve up to its cap: next to dead destinations holding the rest of the pool, a healthy
-   *   one still runs `perDestination` requests at once, not one.
+   *   reserve up to its limit: next to dead destinations holding the rest of the pool, a healthy
+   *   one still runs its limit of requests at once, not one.
    */
   async function pass(): Promise<{ launched: Promise<Promise<void>[]>; wakeIn: number }> {
     const now = deps.now();
-    const cap = config.webhookConcurrencyPerDestination;
     const reserve = Math.floor(config.webhookConcurrency / 4);
     let free = config.webhookConcurrency - slots.busy;
     // Every slot busy: nothing to start, and a freed slot kicks the loop.
@@ -126,7 +131,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     const dueDests = new Set(dests.filter((d) => d.nextAt <= now).map((d) => d.dest));
     for (const dest of ahead.keys()) if (!dueDests.has(dest)) ahead.delete(dest);
     let active = dests
-      .filter((d) => d.nextAt <= now && inflightAt(d.dest) < cap)
+      .filter((d) => d.nextAt <= now && inflightAt(d.dest) < limits.limitOf(d.dest))
       .sort((a, b) => inflightAt(a.dest) - inflightAt(b.dest) || a.nextAt - b.nextAt);
     const queues = new Map<string, { rows: Delivery[]; taken: number }>();
     const picked: Delivery[] = [];
@@ -136,9 +141,10 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
         let q = queues.get(d.dest);
         const busy = inflightAt(d.dest) + (q?.taken ?? 0) > 0;
         if (free === 0 || (busy && free <= reserve && !answering.has(d.dest))) continue;
-        if (!q) queues.set(d.dest, (q = { rows: await dueRows(d.dest, now, cap - inflightAt(d.dest)), taken: 0 }));
-        // The rows read ahead may be more than the destination's cap leaves room for.
-        if (q.taken >= cap - inflightAt(d.dest)) continue;
+        const room = limits.limitOf(d.dest) - inflightAt(d.dest);
+        if (!q) queues.set(d.dest, (q = { rows: await dueRows(d.dest, now, room), taken: 0 }));
+        // The rows read ahead may be more than the destination's limit leaves room for.
+        if (q.taken >= room) continue;
         let row = q.rows.shift();
         while (row && inflightIds.has(row.id)) row = q.rows.shift(); // requeued by retryNow while in flight
         if (!row) continue;
@@ -152,6 +158,11 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     let wakeIn = POLL_MS;
     for (const d of dests) if (d.nextAt > now) wakeIn = Math.min(wakeIn, d.nextAt - now);
     if (picked.length === 0) return { launched: Promise.resolve([]), wakeIn };
+    // Destinations that filled their limit with rows still due: their answers may raise it.
+    const full = new Set<string>();
+    for (const [dest, q] of queues) {
+      if (q.taken > 0 && q.taken >= limits.limitOf(dest) - inflightAt(dest) && q.rows.some((r) => !inflightIds.has(r.id))) full.add(dest);
+    }
 
     // Held until the claim commits, so a pass meanwhile neither picks them again nor overfills a destination.
     for (const d of picked) hold(d);
@@ -164,7 +175,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
         (claimed) => {
           const started = new Set(claimed.map((c) => c.delivery.id));
           for (const d of picked) if (!started.has(d.id)) lost(d);
-          return claimed.map(({ delivery, attemptId }) => launch(delivery, attemptId));
+          return claimed.map(({ delivery, attemptId }) => launch(delivery, attemptId, full.has(delivery.dest)));
         },
         (err: unknown) => {
           log.error('could not claim deliveries', { err });
@@ -197,13 +208,13 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     release(d);
   }
 
-  function launch(d: Delivery, attemptId: number): Promise<void> {
+  function launch(d: Delivery, attemptId: number, full: boolean): Promise<void> {
     let slotHeld = true;
     const endRequest = () => {
       if (slotHeld) freeSlot(d);
       slotHeld = false;
     };
-    return attempt(d, attemptId, endRequest).finally(() => {
+    return attempt(d, attemptId, full, endRequest).finally(() => {
       endRequest();
       inflightIds.delete(d.id);
     });
@@ -213,7 +224,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
    * One attempt of a claimed delivery: build the body from the rows, send, record. Never throws.
    * `requestDone` frees the concurrency slot as soon as the response is in, before the commit.
    */
-  async function attempt(d: Delivery, attemptId: number, requestDone: () => void): Promise<void> {
+  async function attempt(d: Delivery, attemptId: number, full: boolean, requestDone: () => void): Promise<void> {
     let outcome: AttemptOutcome;
     try {
       const fresh = handoff(repos).take(d.messageId);
@@ -230,6 +241,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
           fresh?.attachments ?? (message.parsed.attachments.length ? await repos.messages.attachments(message.id) : []),
           await domainName(await eventDomainId(d, message)),
         );
+        const sentAt = performance.now();
         const result = await postWebhook({
           url: d.url,
           secret: d.secret,
@@ -241,6 +253,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
           timeoutMs: config.webhookTimeoutMs,
           allowInsecure: config.allowInsecureWebhooks,
         });
+        limits.observe(d.dest, { sentAt, full, statusCode: result.statusCode, latencyMs: result.latencyMs });
         requestDone();
         if (result.detail) log.warn('webhook destination refused', { delivery: d.id, url: d.url, detail: result.detail });
         deps.metrics.attemptSeconds.observe({ kind: 'webhook' }, result.latencyMs / 1000);

@@ -23,6 +23,13 @@ function fields(block: string): Map<string, string> {
 const addressOf = (v: string | undefined) => (v ? v.replace(/^[^;]*;\s*/, '').replace(/^<|>$/g, '').trim().toLowerCase() : '');
 
 /**
+ * Recipient blocks read from one report. A DSN to one of our addresses is about one transaction,
+ * of at most 50 recipients (MAX_RECIPIENTS); a report of thousands is no MTA's, and reading all
+ * of 1 MiB of them held the event loop (test/hostile/send-dsn-event-loop-stall.test.ts).
+ */
+export const MAX_REPORTED = 1000;
+
+/**
  * The recipients a DSN reports on. The message/delivery-status part is a per-message block then
  * one block per recipient, separated by blank lines. Deliberately lenient: reports come from
  * many MTAs; anything unreadable yields no entries (and so changes nothing).
@@ -35,7 +42,8 @@ export function parseDsn(raw: string): DsnRecipient[] {
   if (bodyStart < 0) return [];
   const body = rest.slice(bodyStart).replace(/^\s+/, '');
   const end = body.search(/^--/m);
-  const blocks = (end >= 0 ? body.slice(0, end) : body).split(/\r?\n\s*\r?\n/);
+  // The per-message block, then at most MAX_REPORTED recipients: the rest of a larger report is not read.
+  const blocks = (end >= 0 ? body.slice(0, end) : body).split(/\r?\n\s*\r?\n/, MAX_REPORTED + 1);
   const out: DsnRecipient[] = [];
   for (const block of blocks.slice(1)) {
     const f = fields(block);

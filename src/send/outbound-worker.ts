@@ -9,12 +9,13 @@ import { createResolver } from '../dns/resolver.js';
 import { createQueueLoop, POLL_MS, type QueueLoop } from '../queue/loop.js';
 import { createSlots } from '../queue/slots.js';
 import { sendEvent } from './events.js';
+import { verpAddress } from './envelope.js';
 import { forwardBytes } from './forward.js';
 import { sendHandoff } from './handoff.js';
 import { cachedMxLookup, PermanentDnsError, type MxHost } from './mx.js';
 import { decideRecipient } from './outcome.js';
 import { MAX_RECIPIENTS } from './request.js';
-import { closeTransfers, transfer, type RcptResult } from './transfer.js';
+import { closeTransfers, transfer, TRANSACTION_MS, type RcptResult } from './transfer.js';
 
 /**
  * The durable outbound queue (DESIGN §9). send_recipients is the queue: a recipient is due while
@@ -34,6 +35,14 @@ export type OutboundWorker = QueueLoop;
 export const OUTBOUND_CONCURRENCY = 32;
 /** Connections at once to one destination: receivers throttle senders that open many. */
 export const OUTBOUND_PER_DESTINATION = 4;
+/**
+ * The last quarter of the pool is kept for destinations with nothing in flight, as for webhooks
+ * (DESIGN §6): servers that never finish an answer (one byte a minute) hold their slots until
+ * the attempt's deadline, and one account sending to a handful of such domains must not stop
+ * every other account's mail. A destination whose last attempt got its answers may use the
+ * reserve too, up to its cap.
+ */
+const RESERVE = Math.floor(OUTBOUND_CONCURRENCY / 4);
 const EVENT_CONCURRENCY = 16;
 /**
  * Events handed over in memory beyond the pool wait for a place in it, at most this many; the
@@ -43,17 +52,25 @@ const EVENT_CONCURRENCY = 16;
 const EVENT_WAITING = 4 * EVENT_CONCURRENCY;
 /** Sends one slot takes at a time. */
 export const BATCH = 20;
-/** An SMTP transaction's timeouts add up to a few minutes; the lease outlasts them. */
+/**
+ * The lease outlasts an attempt: all its transactions end by TRANSACTION_MS after it starts
+ * (transfer.ts), however slowly a server answers.
+ */
 const LEASE_MS = 10 * 60_000;
 const INTERRUPTED = 'interrupted (process stopped)';
 
-export function createOutboundWorker(deps: Deps, opts: { random?: () => number } = {}): OutboundWorker {
+export function createOutboundWorker(deps: Deps, opts: { random?: () => number; attemptMs?: number } = {}): OutboundWorker {
   const { config, repos, log } = deps;
   const q = repos.outbound;
   const random = opts.random ?? Math.random;
+  const attemptMs = Math.min(opts.attemptMs ?? TRANSACTION_MS, LEASE_MS - 60_000);
   const lookupMx = cachedMxLookup(createResolver(config.dnsServers), config.allowInsecureWebhooks, deps.now);
   const helo = config.mxHost || hostname();
   const slots = createSlots(OUTBOUND_CONCURRENCY, OUTBOUND_PER_DESTINATION);
+  /** Destinations whose last attempt got an SMTP answer (any code) for some recipient. */
+  const answering = new Set<string>();
+  const mayStart = (dest: string) =>
+    slots.free(dest) && (slots.inflightAt(dest) === 0 || answering.has(dest) || OUTBOUND_CONCURRENCY - slots.busy > RESERVE);
   const inflight = new Set<string>();
   /** Events held by this worker: posting, or handed over and waiting for a place in the pool. */
   const eventsInflight = new Set<string>();
@@ -80,7 +97,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
           wakeIn = Math.min(wakeIn, d.nextAt - now);
           continue;
         }
-        if (!slots.free(d.dest)) continue;
+        if (!mayStart(d.dest)) continue;
         const freeHere = Math.min(OUTBOUND_PER_DESTINATION - slots.inflightAt(d.dest), OUTBOUND_CONCURRENCY - slots.busy);
         // Never fewer rows than one send can have at a destination, so that a send's recipients
         // there are read, and go out in one transaction, together.
@@ -95,7 +112,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
         // A read cut off at the limit may have cut the last send's recipients in two: that send
         // waits for the next pass, which reads it whole (its rows are at the front by then).
         if (read.length >= limit && groups.length > 1) groups.pop();
-        while (groups.length > 0 && slots.free(d.dest)) {
+        while (groups.length > 0 && mayStart(d.dest)) {
           const share = Math.ceil(groups.length / (OUTBOUND_PER_DESTINATION - slots.inflightAt(d.dest)));
           const batch = groups.splice(0, Math.min(BATCH, Math.max(1, share))).flat();
           slots.hold(d.dest);
@@ -155,6 +172,8 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
   async function attempt(dest: string, claimed: { recipient: Recipient; attemptId: number }[]): Promise<Promise<void>[]> {
     const bySend = new Map<string, { recipient: Recipient; attemptId: number }[]>();
     for (const c of claimed) bySend.set(c.recipient.sendId, [...(bySend.get(c.recipient.sendId) ?? []), c]);
+    // Real time, as the sockets' timers are: every transaction of the attempt ends by then.
+    const deadline = Date.now() + attemptMs;
     // One MX lookup for the batch; a DNS failure decides for all of it.
     let hosts: MxHost[] = [];
     let dnsError: { message: string; permanent: boolean } | null = null;
@@ -179,8 +198,9 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
       } else if (config.smtpRelay) {
         mxName = `${config.smtpRelay.host}:${config.smtpRelay.port}`;
         ({ results } = await transfer(
-          { mailFrom: send.mailFrom, recipients: addresses, raw },
+          { mailFrom: verpAddress(config.secret, send.mailFrom, dest), recipients: addresses, raw },
           { kind: 'relay', relay: config.smtpRelay, helo, verifyTls: !config.allowInsecureWebhooks },
+          deadline,
         ));
       } else if (dnsError) {
         results = addresses.map((address) => ({ address, code: null, reply: dnsError.message }));
@@ -189,7 +209,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
         // The next MX is tried only when one could not be reached (RFC 5321 §5.1); an answer decides.
         for (const mx of hosts) {
           mxName = `${mx.host}:${config.outboundSmtpPort}`;
-          const r = await transfer({ mailFrom: send.mailFrom, recipients: addresses, raw }, { kind: 'mx', mx, port: config.outboundSmtpPort, helo });
+          const r = await transfer({ mailFrom: verpAddress(config.secret, send.mailFrom, dest), recipients: addresses, raw }, { kind: 'mx', mx, port: config.outboundSmtpPort, helo }, deadline);
           results = r.results;
           if (r.connected) break;
         }
@@ -200,6 +220,10 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number }
         outcomes.push({ send, c, answer, mx: mxName, permanent: !!dnsError?.permanent, raw: raw !== null });
       }
     }
+    if (outcomes.some((o) => o.answer.code !== null)) {
+      if (answering.size >= 10_000) answering.clear();
+      answering.add(dest);
+    } else answering.delete(dest);
     const at = deps.now();
     const results: OutboundResult[] = [];
     const leaseUntil = at + (1 + EVENT_WAITING / EVENT_CONCURRENCY) * config.webhookTimeoutMs + 30_000;

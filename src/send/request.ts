@@ -55,6 +55,12 @@ const RESERVED = new Set([
   'dkim-signature', 'content-type', 'content-transfer-encoding', 'mime-version', 'return-path', 'received',
 ]);
 const HEADER_NAME = /^[!-9;-~]+$/; // RFC 5322 §2.2: printable ASCII except ':'
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"; // RFC 2045 §5.1
+/** `type/subtype` with parameters, one line: what nodemailer writes as it is into the part's header. */
+const CONTENT_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:\\s*;\\s*${TOKEN}=(?:${TOKEN}|"[^"\\\\\\r\\n]*"))*$`);
+/** A Content-ID (RFC 2392), with or without its angle brackets. */
+// eslint-disable-next-line no-control-regex -- a Content-ID must not carry control characters
+const CONTENT_ID = /^<?[^\s<>"\x00-\x1f\x7f]+>?$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export interface ValidSend {
@@ -90,6 +96,12 @@ export function validateSend(b: SendBody, maxMessageBytes: number): ValidSend {
     const clean = a.content.replace(/\s+/g, '');
     if (!BASE64.test(clean)) throw new HttpError(400, `attachments[${i}].content: not base64`);
     if (/[\r\n"]/.test(a.filename)) throw new HttpError(400, `attachments[${i}].filename: must be one line without quotes`);
+    // nodemailer drops a CR or LF in these (no second header), but keeps the rest of the line in
+    // the header, and a multipart type makes the attachment a MIME container of the caller's.
+    if (a.content_type !== undefined && (!CONTENT_TYPE.test(a.content_type) || /^multipart\//i.test(a.content_type))) {
+      throw new HttpError(400, `attachments[${i}].content_type: not a media type (type/subtype, not multipart/*)`);
+    }
+    if (a.content_id !== undefined && !CONTENT_ID.test(a.content_id)) throw new HttpError(400, `attachments[${i}].content_id: not a Content-ID`);
     const content = Buffer.from(clean, 'base64');
     bytes += content.length;
     return { filename: a.filename, content, contentType: a.content_type, contentId: a.content_id };

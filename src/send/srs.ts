@@ -23,8 +23,19 @@ function hash(secret: string, tt: string, domain: string, local: string): string
   return createHmac('sha256', `mailhook srs ${secret}`).update(`${tt}${domain}${local}`.toLowerCase()).digest('base64url').slice(0, 4).toLowerCase();
 }
 
-/** Whether `address` is an SRS0 address we made (hash checked; the age is left to the send lookup). */
-export function isOurSrs(secret: string, address: string): boolean {
+/**
+ * How long an SRS address is taken back: libsrs2's and postsrsd's default. A forward is retried
+ * for 5 days; a report later than this is refused at RCPT, not applied to whatever forward of
+ * the same sender has the address now (TT repeats every 1024 days).
+ */
+export const SRS_MAX_AGE_DAYS = 21;
+
+/** Whether `address` is an SRS0 address we made (hash checked) at most SRS_MAX_AGE_DAYS before `now`. */
+export function isOurSrs(secret: string, address: string, now: number): boolean {
   const m = /^SRS0=([^=]{4})=([a-z2-7]{2})=([^=]+)=(.+)@[^@]+$/i.exec(address);
-  return !!m && hash(secret, m[2]!.toLowerCase(), m[3]!.toLowerCase(), m[4]!) === m[1]!.toLowerCase();
+  if (!m) return false;
+  const tt = m[2]!.toLowerCase();
+  const day = B32.indexOf(tt[0]!) * 32 + B32.indexOf(tt[1]!);
+  const age = (Math.floor(now / DAY) - day + 1024) % 1024;
+  return age <= SRS_MAX_AGE_DAYS && hash(secret, tt, m[3]!.toLowerCase(), m[4]!) === m[1]!.toLowerCase();
 }

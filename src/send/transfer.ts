@@ -54,9 +54,19 @@ interface Kept {
   dead: boolean;
 }
 
+/** The connection one transaction holds (or is opening), and whether its deadline has passed. */
+interface Held {
+  k: Kept | null;
+  expired: boolean;
+}
+
 interface Server {
   options: ConstructorParameters<typeof SMTPConnection>[0];
   auth: { user: string; pass: string } | null;
+  /** An MX: STARTTLS when offered, plaintext when it fails (a relay's TLS is never given up). */
+  opportunistic: boolean;
+  /** Until then, connections to this MX skip STARTTLS: its TLS handshake failed (TLS_FALLBACK_MS). */
+  plainUntil: number;
   conns: Kept[];
   /** Transactions waiting for a connection (all PER_SERVER busy): handed one, a free slot, or null at shutdown. */
   waiting: ((k: Kept | 'open' | null) => void)[];
@@ -69,7 +79,7 @@ function serverFor(via: Via): Server {
   const key = via.kind === 'mx' ? `mx ${via.mx.ip}:${via.port} ${via.mx.host} ${via.helo}` : `relay ${via.relay.host}:${via.relay.port}`;
   let s = servers.get(key);
   if (!s) {
-    s = { ...settings(via), conns: [], waiting: [], closed: false };
+    s = { ...settings(via), opportunistic: via.kind === 'mx', plainUntil: 0, conns: [], waiting: [], closed: false };
     servers.set(key, s);
   }
   return s;
@@ -86,6 +96,8 @@ function settings(via: Via): Pick<Server, 'options' | 'auth'> {
           // Opportunistic STARTTLS (RFC 3207) whenever offered; MX certificates are rarely valid
           // for the MX name, so, like other MTAs without DANE/MTA-STS, we encrypt without verifying.
           tls: { servername: via.mx.host, rejectUnauthorized: false },
+          // STARTTLS refused (454): the session goes on in plaintext, as Postfix's "may" level does.
+          opportunisticTLS: true,
           ...TIMEOUTS,
         },
         auth: null,
@@ -129,18 +141,18 @@ function drop(s: Server, k: Kept): void {
  * An idle kept connection, a new one while the server has fewer than PER_SERVER, else the first
  * one released (or a new one when one closes); null after closeTransfers().
  */
-function acquire(s: Server): Kept | Promise<Kept | null> | null {
+function acquire(s: Server, held: Held): Kept | Promise<Kept | null> | null {
   if (s.closed) return null;
   const idle = s.conns.find((k) => !k.busy && !k.dead);
   if (idle) {
     idle.busy = true;
-    return idle;
+    return (held.k = idle);
   }
-  if (s.conns.length < PER_SERVER) return open(s);
+  if (s.conns.length < PER_SERVER) return open(s, held);
   return new Promise((resolve, reject) =>
     s.waiting.push((k) => {
-      if (k === 'open') open(s).then(resolve, reject);
-      else resolve(k);
+      if (k === 'open') open(s, held).then(resolve, reject);
+      else resolve(k && (held.k = k));
     }),
   );
 }
@@ -153,10 +165,23 @@ function release(s: Server, k: Kept): void {
   else k.busy = false;
 }
 
-/** Opens a connection counted against the server's PER_SERVER (EHLO, STARTTLS when offered, AUTH for a relay). */
-function open(s: Server): Promise<Kept> {
-  const conn = new (connectionClass())(s.options);
+/**
+ * How long an MX whose TLS handshake failed gets plaintext connections without trying STARTTLS
+ * again. Unverified opportunistic TLS (RFC 3207 §4.1, RFC 7435) only stands against passive
+ * eavesdropping; an MX with a broken TLS stack would otherwise defer our mail until it bounces
+ * after five days. Postfix at its "may" level retries such an MX in plaintext at the next
+ * attempt; we reconnect at once, as KumoMTA's opportunistic_tls_reconnect_on_failed_handshake does.
+ */
+export const TLS_FALLBACK_MS = 60 * 60_000;
+
+/**
+ * Opens a connection counted against the server's PER_SERVER (EHLO, STARTTLS when offered, AUTH
+ * for a relay). At an MX, a failed TLS handshake is followed at once by a plaintext connection.
+ */
+function open(s: Server, held: Held, plain = s.opportunistic && Date.now() < s.plainUntil): Promise<Kept> {
+  const conn = new (connectionClass())(plain ? { ...s.options, ignoreTLS: true } : s.options);
   const k: Kept = { conn, busy: true, messages: 0, dead: false };
+  held.k = k;
   s.conns.push(k);
   // An error or close while idle (socket timeout, the server closing it) retires the connection;
   // while a transaction is on it, its callback gets the same error.
@@ -165,7 +190,17 @@ function open(s: Server): Promise<Kept> {
   });
   conn.once('end', () => drop(s, k));
   return new Promise((resolve, reject) => {
-    const fail = (err: Error) => {
+    const fail = (err: Error & { code?: string }) => {
+      // nodemailer reports a failed handshake as ETLS, or as the TLS socket's own error while `upgrading`.
+      const handshake = err.code === 'ETLS' || (conn as unknown as { upgrading?: boolean }).upgrading === true;
+      if (handshake && s.opportunistic && !plain && !k.dead && !s.closed && !held.expired) {
+        // Its slot passes to the plaintext connection, not to a waiting transaction.
+        k.dead = true;
+        s.conns.splice(s.conns.indexOf(k), 1);
+        conn.close();
+        s.plainUntil = Date.now() + TLS_FALLBACK_MS;
+        return resolve(open(s, held, true));
+      }
       drop(s, k);
       reject(err);
     };
@@ -206,22 +241,58 @@ function sendOn(k: Kept, t: Transfer): Promise<{ info?: SendInfo; err?: SmtpErro
 const transient = (err: SmtpError) => err.responseCode === 421 || err.code === 'ECONNECTION' || err.code === 'ESOCKET' || err.code === 'ETIMEDOUT';
 
 /**
+ * How long one transaction may take in all, from asking for a connection to the reply to the
+ * message. socketTimeout is idle time only: a server that sends one byte a minute would hold
+ * the transaction, its slot and its recipients' lease for ever. The outbound worker gives all
+ * transactions of one attempt a common deadline within their lease (outbound-worker.ts).
+ */
+export const TRANSACTION_MS = 8 * 60_000;
+
+/**
  * One SMTP transaction carrying every recipient of `t` to one server: one connection, one
  * MAIL FROM, a RCPT per recipient, the message once. Never throws: each recipient gets the code
- * that decided it (its RCPT reply, or the DATA reply), or null when the server was not reached.
+ * that decided it (its RCPT reply, or the DATA reply), or null when the server was not reached
+ * or gave no complete answer by `deadline` (a Date.now() time; its connection is then closed).
  */
-export async function transfer(t: Transfer, via: Via): Promise<{ results: RcptResult[]; connected: boolean }> {
+export async function transfer(t: Transfer, via: Via, deadline = Date.now() + TRANSACTION_MS): Promise<{ results: RcptResult[]; connected: boolean }> {
   const s = serverFor(via);
+  if (deadline <= Date.now()) return outcome(t, Object.assign(new Error('no time left before the deadline of the attempt'), { code: 'ETIMEDOUT' }));
+  const held: Held = { k: null, expired: false };
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<{ results: RcptResult[]; connected: boolean }>((resolve) => {
+    timer = setTimeout(
+      () => {
+        held.expired = true;
+        // Closing it ends whatever the server was still sending; the transaction's late callback finds it dead.
+        if (held.k) drop(s, held.k);
+        resolve(outcome(t, Object.assign(new Error('no complete answer before the deadline of the attempt'), { code: 'ETIMEDOUT' })));
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([transact(t, s, held), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function transact(t: Transfer, s: Server, held: Held): Promise<{ results: RcptResult[]; connected: boolean }> {
   // A kept connection the server closed just before it was used: once more on a new one, when
   // none of the message had gone out (as nodemailer's pool does).
   for (let tries = 0; ; tries++) {
     let k: Kept;
     try {
-      const got = await acquire(s);
+      const got = await acquire(s, held);
       if (got === null) return outcome(t, Object.assign(new Error('shutting down'), { code: 'ECONNECTION' }));
       k = got;
     } catch (err) {
       return outcome(t, err as SmtpError);
+    }
+    // The deadline passed while this waited for a connection: the message must not go out now.
+    if (held.expired) {
+      release(s, k);
+      return outcome(t, Object.assign(new Error('deadline passed'), { code: 'ETIMEDOUT' }));
     }
     const reused = k.messages > 0;
     const { info, err, started } = await sendOn(k, t);
@@ -229,7 +300,7 @@ export async function transfer(t: Transfer, via: Via): Promise<{ results: RcptRe
       release(s, k);
       return outcome(t, null, info);
     }
-    if (reused && !started && transient(err) && tries === 0) {
+    if (reused && !started && transient(err) && tries === 0 && !held.expired) {
       drop(s, k);
       continue;
     }

@@ -11,10 +11,10 @@ export interface RunningSmtp {
   close(): Promise<void>;
 }
 
-/** Our SMTP server on 127.0.0.1 port 0, and a nodemailer client pointed at it. */
-export async function startSmtp(deps: Deps, hooks: ReceiveHooks = {}): Promise<RunningSmtp> {
+/** Our SMTP server on 127.0.0.1 (port 0 unless given), and a nodemailer client pointed at it. */
+export async function startSmtp(deps: Deps, hooks: ReceiveHooks = {}, listenPort = 0): Promise<RunningSmtp> {
   const server = createSmtpServer(deps, hooks);
-  const port = await server.listen(0, '127.0.0.1');
+  const port = await server.listen(listenPort, '127.0.0.1');
   const transport = nodemailer.createTransport({
     host: '127.0.0.1',
     port,

@@ -82,7 +82,8 @@ describe('outbound queue, direct to MX', () => {
     expect(mx.mails).toHaveLength(1);
     expect(mx.connections - before).toBe(1);
     const got = mx.mails[0]!;
-    expect(got.mailFrom).toBe(`bounce+${res.body.id}@example.com`);
+    // VERP, tagged for the destination (src/send/envelope.ts).
+    expect(got.mailFrom).toMatch(new RegExp(`^bounce\\+${res.body.id}-[0-9a-f]{16}@example\\.com$`));
     expect(got.rcptTo).toEqual(['a@dest.test', 'b@dest.test']);
     expect(got.raw.equals((await api.deps.repos.sends.raw(res.body.id))!)).toBe(true);
     const verified = await dkimVerify(got.raw, { resolver: createAuthResolver([dns.address], 2000) as DNSResolver });
