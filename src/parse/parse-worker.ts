@@ -3,6 +3,7 @@ import { setPriority } from 'node:os';
 import { Readable } from 'node:stream';
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { computeAuth, threadResolver } from './auth.js';
+import { TEMPERROR } from './auth-pool.js';
 import { parseMessage, type ParseOutcome } from './parse-message.js';
 import { tee } from './tee.js';
 import { CHUNK_WINDOW, type FromWorker, type JsonOutcome, type ParseTask, type ToWorker } from './parse-protocol.js';
@@ -34,6 +35,9 @@ async function checkAuth(task: ParseTask, raw: Readable | Buffer, drop: () => vo
     const resolver = threadResolver(a.servers, a.dnsTimeoutMs, a.dnsCacheSeconds);
     const result = await computeAuth(raw, a.env, { resolver, mta: a.mta, timeoutMs: a.timeoutMs });
     task.port.postMessage({ t: 'auth', result } satisfies FromWorker);
+  } catch {
+    // computeAuth never throws; a resolver that cannot be made (bad DNS_SERVERS) must not end the thread.
+    task.port.postMessage({ t: 'auth', result: TEMPERROR } satisfies FromWorker);
   } finally {
     drop();
   }
