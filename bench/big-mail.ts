@@ -7,12 +7,17 @@
  * src/store/s3-blob-store.ts exists. Baseline: smtp-server + mailparser receiving the same
  * messages (attachments drained, nothing stored). MAX_MESSAGE_BYTES=64 MiB: a 40 MB attachment
  * is ~55 MB of base64, over the 50 MiB default.
+ * Mailhook runs as production runs it (the Dockerfile, `npm start`): the compiled dist/ (`npm run
+ * build` first, done here), no TypeScript loader, as bench/memory.ts does. From source, every
+ * thread the first big message starts (a parse thread) would also load tsx and transpile its
+ * module graph: tens of MB that no deployed server pays (bench/README.md, big mail, 2026-12-07).
+ * Node's default heap; BENCH_MAILHOOK_NODE_FLAGS adds the Dockerfile's flags when wanted.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MAX_ATTACHMENTS } from '../src/parse/parse-message.js';
-import { benchDir, benchEnv, seedRoutes, startMailhook } from './lib/mailhook.js';
+import { benchDir, benchEnv, buildDist, seedRoutes, startMailhook } from './lib/mailhook.js';
 import { multipartMessage, plainMessage, sha256, type Attachment } from './lib/messages.js';
 import { freePort, procStats, profileFlags, resetPeak, sampleRss, sleep, startNode, waitForPort } from './lib/proc.js';
 import { startReceiver, type Receiver } from './lib/receiver.js';
@@ -115,7 +120,7 @@ async function mailhook(store: 'fs' | 's3', all: Case[]): Promise<Outcome[]> {
     const server = await startS3Server('mailhook-bench');
     s3 = { env: { ...server.env, AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey }, close: () => server.close() };
   }
-  const mh = await startMailhook(`big-${store}`, async (deps) => await seedRoutes(deps, 'bench.test', [receiver.url]), { MAX_MESSAGE_BYTES: MAX_BYTES, ...s3?.env });
+  const mh = await startMailhook(`big-${store}`, async (deps) => await seedRoutes(deps, 'bench.test', [receiver.url]), { MAX_MESSAGE_BYTES: MAX_BYTES, ...s3?.env }, { built: true });
   try {
     // Idle = after one small message went all the way through, its raw link fetched.
     await sendMessage(mh.smtpPort, TO, plainMessage(0, TO));
@@ -157,6 +162,7 @@ async function baseline(all: Case[]): Promise<number[]> {
 }
 
 export async function bigMail(): Promise<void> {
+  buildDist();
   const all = cases();
   const base = await baseline(all);
   const stores: ('fs' | 's3')[] = existsSync(S3_STORE) ? ['fs', 's3'] : ['fs'];

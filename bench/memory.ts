@@ -11,13 +11,12 @@
  * Targets: idle ≤ 90 MB; limited peak ≤ 200 MB with no message lost; limited throughput ≥ 0.9×
  * the default run's.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { seedRoutes, startMailhook, type RunningMailhook } from './lib/mailhook.js';
+import { buildDist, seedRoutes, startMailhook, type RunningMailhook } from './lib/mailhook.js';
 import { multipartMessage, plainMessage } from './lib/messages.js';
 import { procStats, sleep } from './lib/proc.js';
 import { startReceiver, type Receiver } from './lib/receiver.js';
@@ -113,8 +112,7 @@ async function bigMessage(s: Server): Promise<number> {
 }
 
 async function main() {
-  console.log('building dist/ (npm run build) ...');
-  execFileSync(process.execPath, [fileURLToPath(new URL('../bin/build.js', import.meta.url))], { stdio: 'inherit' });
+  buildDist();
   const limitedFlags = dockerNodeFlags();
   const limitedEnv = flyMemoryEnv();
   const limitedSettings = [...limitedFlags, ...Object.entries(limitedEnv).map(([k, v]) => `${k}=${v}`)].join(' ');

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,12 @@ import { freePort, procStats, profileFlags, startChild, startNode, waitForPort, 
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const BUILT_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+/** `npm run build`: dist/ from this checkout's src/, for `startMailhook(…, { built: true })`. */
+export function buildDist(): void {
+  console.log('building dist/ (npm run build) ...');
+  execFileSync(process.execPath, [fileURLToPath(new URL('../../bin/build.js', import.meta.url))], { stdio: 'inherit' });
+}
 
 export interface StartOptions {
   /** Run the compiled dist/main.js as production does (no TypeScript loader): `npm run build` first. */
