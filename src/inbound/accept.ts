@@ -29,10 +29,13 @@ export interface InboundMessage {
 
 /**
  * Computes SPF/DKIM/DMARC/ARC for a message (in memory, or its spool file); never throws.
- * `onParseThread`: the settings for running them on the parse thread instead, on the same read
- * of the message, which a message parsed there (over PARSE_OFF_THREAD_BYTES) then does.
+ * For a message parsed on a parse thread (over PARSE_OFF_THREAD_BYTES): `fromHeaderBlock` answers
+ * its checks from its header block alone when that is all they need (else null, never rejects);
+ * otherwise `onParseThread` gives the settings for running them on the parse thread, on the same
+ * read of the message.
  */
 export type AuthCheck = ((raw: InboundMessage['raw'], envelope: Envelope) => Promise<AuthResults | Record<string, never>>) & {
+  fromHeaderBlock?: (raw: InboundMessage['raw'], envelope: Envelope) => Promise<{ result: Promise<AuthResults> } | null>;
   onParseThread?: (envelope: Envelope) => AuthParams;
 };
 
@@ -60,9 +63,12 @@ function parseAndCheck(input: InboundMessage, put: PutAttachment, checkAuth?: Au
   const check = () => (checkAuth ? checkAuth(input.raw, input.envelope) : Promise.resolve({}));
   if (input.size <= PARSE_OFF_THREAD_BYTES) return [parseMessageLazily(input.raw.open(), put), check()];
   const raw = { raw: input.raw.path ? null : input.raw.buffer, path: input.raw.path ?? null };
-  if (!checkAuth?.onParseThread) return [parseOffThread(raw, put, 'smtp'), check()];
-  const { parsed, auth } = parseAndCheckOffThread(raw, put, 'smtp', checkAuth.onParseThread(input.envelope));
-  return [parsed, auth];
+  const onParseThread = checkAuth?.onParseThread;
+  if (!onParseThread) return [parseOffThread(raw, put, 'smtp'), check()];
+  const started = (checkAuth.fromHeaderBlock?.(input.raw, input.envelope) ?? Promise.resolve(null)).then((here) =>
+    here ? { parsed: parseOffThread(raw, put, 'smtp'), auth: here.result } : parseAndCheckOffThread(raw, put, 'smtp', onParseThread(input.envelope)),
+  );
+  return [started.then((s) => s.parsed), started.then((s) => s.auth)];
 }
 
 /**

@@ -177,6 +177,27 @@ async function dkimVerifyStream(raw: Readable, resolver: DNSResolver, dkimVerify
   return dkimVerify(whole, { resolver });
 }
 
+/**
+ * The header block that computeAuth of a stream starting with `start` hands dkimVerifyUnsigned
+ * (up to its first blank line), when `start` holds it whole; else null.
+ */
+export function headerBlockOf(start: Buffer): Buffer | null {
+  const end = blankLineEnd(start.subarray(0, HEAD_PEEK_BYTES));
+  return end < 0 ? null : start.subarray(0, end);
+}
+
+/**
+ * Whether `headerBlock` (headerBlockOf's) settles DKIM without the body: no DKIM-Signature, ARC
+ * seal or chain whose body hash would need it (dkim-unsigned.ts). Then computeAuth(headerBlock)
+ * gives the very results computeAuth gives for the whole message, stream or buffer: both decide
+ * DKIM from these same bytes, SPF from the envelope, DMARC and ARC from the DKIM result. Looks
+ * up nothing in DNS (no signature is verified when there is no body hash).
+ */
+export async function settledByHeaderBlock(headerBlock: Buffer): Promise<boolean> {
+  const noLookups: DNSResolver = () => Promise.reject(Object.assign(new Error('no lookups here'), { code: 'ESERVFAIL' }));
+  return (await dkimVerifyUnsigned(headerBlock, noLookups)) !== undefined;
+}
+
 type Done = Partial<Record<keyof AuthResults, string>>;
 type Mailauth = typeof import('mailauth');
 

@@ -44,6 +44,10 @@ interface Thread {
   job: Job | null;
 }
 
+let authTasks = 0;
+/** Tasks whose auth checks a parse thread ran so far (tests: an unsigned big message's are answered on the event loop instead). */
+export const parseThreadAuthTasks = () => authTasks;
+
 const lanes = new Map<string, Job[]>();
 const threads: Thread[] = [];
 
@@ -116,6 +120,7 @@ function start(t: Thread, job: Job): void {
     void Promise.allSettled(storing).then(fn);
   };
   if (job.auth) {
+    authTasks++;
     const auth = job.auth;
     // As on the auth thread: computeAuth's own bound is `timeoutMs`; if the thread's loop is held
     // so long that even that cannot fire, the checks answer temperror here. The thread is not
