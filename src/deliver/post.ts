@@ -1,152 +1,133 @@
-import type { LookupAddress } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import type { Worker } from 'node:worker_threads';
-import { ForbiddenAddressError, guardedLookup } from '../net/url-guard.js';
-import { newThread } from '../parse/thread.js';
-import type { AttemptResult, PostInput } from './post-http.js';
+import { assertWebhookUrl, ForbiddenAddressError, guardedLookup } from '../net/url-guard.js';
+import { signatureHeaders } from './sign.js';
 
-export { MAX_RESPONSE_BYTES, USER_AGENT, type AttemptResult, type PostInput } from './post-http.js';
+/** What one attempt produced; written as-is to delivery_attempts. */
+export interface AttemptResult {
+  /** The receiver's status, null when none arrived (refused, timed out, DNS, TLS...). */
+  statusCode: number | null;
+  latencyMs: number;
+  /** The first MAX_RESPONSE_BYTES of the response body. */
+  body: string;
+  error: string | null;
+  /** The raw Retry-After header, for the schedule to interpret. */
+  retryAfter: string | null;
+  /** Why the destination was refused (what its name resolved to): for the server log, never the user. */
+  detail: string | null;
+}
+
+export interface PostInput {
+  url: string;
+  secret: string;
+  /** The webhook-id: the delivery id, the same on every attempt. */
+  id: string;
+  /** Exactly the bytes sent, and signed. */
+  body: string | Buffer;
+  /** Default application/json. */
+  contentType?: string;
+  /** More headers (x-mailhook-* metadata of a raw POST); they cannot replace the signature headers. */
+  headers?: Record<string, string>;
+  /** deps.now() at send time; the webhook-timestamp is derived from it. */
+  now: number;
+  timeoutMs: number;
+  /** ALLOW_INSECURE_WEBHOOKS: http:// and private addresses allowed (tests, local setups). */
+  allowInsecure: boolean;
+}
+
+/** DESIGN §6 logs the first 1 KiB; reading more would let a receiver make us buffer anything. */
+export const MAX_RESPONSE_BYTES = 1024;
+export const USER_AGENT = 'Mailhook/0.1 (+https://github.com/mailhook/mailhook)';
+
+// Separate pools so a socket opened without the address guard is never reused with it.
+const agents = {
+  guarded: { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) },
+  open: { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) },
+};
 
 /**
- * Webhook POSTs on a thread of their own (issue 14): the signing, http.request, the keep-alive
- * pools (one per guard mode, as before) and the response are the webhook thread's
- * (post-worker.ts); the event loop hands over the built body and gets the AttemptResult back.
- * Posts and answers of one turn of either loop travel as one message each way.
- *
- * The names of guarded destinations are still resolved and checked here, by url-guard's
- * guardedLookup, on the thread's request (one round trip per new connection): one resolver for
- * the process, and the answer the socket uses is the one checked, as before.
- *
- * If the thread dies, every attempt it held is a failed attempt (THREAD_DIED), retried by the
- * schedule, and the next attempt starts a new thread. If its loop is held so long that its own
- * timers cannot fire, the attempt fails `STUCK_GRACE_MS` after its timeout and the thread is ended.
+ * Sends one signed POST and reports what happened. Never throws and never follows a redirect
+ * (a 3xx is a failed attempt: following one would let a public URL bounce us to a private
+ * one). `timeoutMs` bounds the whole attempt: DNS, connect, TLS, headers and the body read.
  */
-export const STUCK_GRACE_MS = 5000;
-export const THREAD_DIED = 'internal error: the webhook thread stopped';
-
-/** One attempt handed to the thread; `body` is moved (transferred) when it is a whole ArrayBuffer of its own. */
-export interface PostTask {
-  id: number;
-  input: Omit<PostInput, 'body'> & { body: string | Uint8Array };
-}
-/** From the event loop to the thread. */
-export type ToThread = { posts: PostTask[] } | { lookup: number; error: { message: string; detail: string | null; code: string | null } | null; addresses: LookupAddress[] };
-/** From the thread to the event loop. */
-export type FromThread = { results: { id: number; result: AttemptResult }[] } | { lookup: number; hostname: string; family: number; hints: number | undefined };
-
-interface Pending {
-  resolve(r: AttemptResult): void;
-  started: number;
-  timer: NodeJS.Timeout;
-}
-interface Thread {
-  worker: Worker;
-  pending: Map<number, Pending>;
-  /** Posts of this turn, sent together at its end. */
-  outbox: PostTask[];
-  transfer: ArrayBuffer[];
-}
-
-let thread: Thread | null = null;
-let nextId = 1;
-
-const failed = (p: Pending, error: string): AttemptResult => ({
-  statusCode: null,
-  latencyMs: Math.round(performance.now() - p.started),
-  body: '',
-  error,
-  retryAfter: null,
-  detail: null,
-});
-
-function spawn(): Thread {
-  const t: Thread = { worker: newThread('post-worker', import.meta.url), pending: new Map(), outbox: [], transfer: [] };
-  t.worker.unref();
-  t.worker.on('message', (m: FromThread) => {
-    if ('results' in m) {
-      for (const { id, result } of m.results) settle(t, id, result);
-    } else {
-      lookupFor(t, m);
-    }
-  });
-  const died = () => {
-    if (thread === t) thread = null;
-    for (const [id, p] of [...t.pending]) settle(t, id, failed(p, THREAD_DIED));
-  };
-  t.worker.on('error', died);
-  t.worker.on('exit', died);
-  return t;
-}
-
-/** The thread asks for a guarded name: resolved and checked here, as url-guard does it. */
-function lookupFor(t: Thread, m: Extract<FromThread, { lookup: number }>): void {
-  guardedLookup(m.hostname, { family: m.family, hints: m.hints, all: true }, (err, addresses) => {
-    const reply: ToThread = err
-      ? {
-          lookup: m.lookup,
-          error: { message: err.message, detail: err instanceof ForbiddenAddressError ? err.detail : null, code: err.code ?? null },
-          addresses: [],
-        }
-      : { lookup: m.lookup, error: null, addresses: addresses as unknown as LookupAddress[] };
-    // The thread may have died meanwhile: its requests are settled already.
-    if (thread === t) t.worker.postMessage(reply);
-  });
-}
-
-function settle(t: Thread, id: number, result: AttemptResult): void {
-  const p = t.pending.get(id);
-  if (!p) return;
-  t.pending.delete(id);
-  clearTimeout(p.timer);
-  // latencyMs is the thread's: from the request's start to its end there, without the thread's
-  // start-up or the hops (the adaptive limit compares it with the destination's fastest answers).
-  p.resolve(result);
-  // Referenced only while attempts are out, so an idle thread never keeps the process up.
-  if (t.pending.size === 0) t.worker.unref();
-}
-
-function flush(t: Thread): void {
-  const posts = t.outbox;
-  const transfer = t.transfer;
-  t.outbox = [];
-  t.transfer = [];
-  if (thread !== t) return; // died before the turn ended: its attempts are settled
-  t.worker.postMessage({ posts } satisfies ToThread, transfer);
-}
-
-/**
- * Sends one signed POST (on the webhook thread) and reports what happened. Never throws and never
- * follows a redirect (a 3xx is a failed attempt: following one would let a public URL bounce us
- * to a private one). `timeoutMs` bounds the whole attempt: DNS, connect, TLS, headers and the body
- * read. With `moveBody`, a Buffer body that is the whole of its memory is moved to the thread, not
- * copied: the caller must not read it afterwards.
- */
-export function postWebhook(input: PostInput & { moveBody?: boolean }): Promise<AttemptResult> {
+export function postWebhook(input: PostInput): Promise<AttemptResult> {
   const started = performance.now();
-  const t = (thread ??= spawn());
-  const id = nextId++;
   return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      // The thread's own timer could not fire: its loop is held. End it; the next attempt starts a new one.
-      const p = t.pending.get(id);
-      if (!p) return;
-      if (thread === t) thread = null;
-      settle(t, id, failed(p, `timed out after ${input.timeoutMs} ms`));
-      void t.worker.terminate();
-    }, input.timeoutMs + STUCK_GRACE_MS);
-    t.pending.set(id, { resolve, started, timer });
-    t.worker.ref();
-    const { moveBody, body: given, ...rest } = input;
-    let body: string | Uint8Array = given;
-    if (typeof given !== 'string') {
-      const own = moveBody && given.byteOffset === 0 && given.byteLength === given.buffer.byteLength && given.buffer instanceof ArrayBuffer;
-      // A Buffer may be a slice of a shared pool: that one is copied, so that only its bytes travel.
-      body = own ? new Uint8Array(given.buffer, 0, given.byteLength) : new Uint8Array(given);
-      t.transfer.push(body.buffer as ArrayBuffer);
+    let statusCode: number | null = null;
+    let retryAfter: string | null = null;
+    let location: string | null = null;
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let req: http.ClientRequest | undefined;
+    let settled = false;
+
+    const finish = (error: string | null, destroy: boolean, detail: string | null = null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (destroy) req?.destroy();
+      const redirect = statusCode !== null && statusCode >= 300 && statusCode < 400;
+      resolve({
+        statusCode,
+        latencyMs: Math.round(performance.now() - started),
+        body: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8'),
+        error: error ?? (redirect ? `redirect to ${location ?? '(no Location)'} not followed` : null),
+        retryAfter,
+        detail,
+      });
+    };
+
+    const timer = setTimeout(() => finish(`timed out after ${input.timeoutMs} ms`, true), input.timeoutMs);
+
+    let url: URL;
+    try {
+      assertWebhookUrl(input.url, { allowInsecure: input.allowInsecure });
+      url = new URL(input.url);
+    } catch (err) {
+      finish((err as Error).message, false);
+      return;
     }
-    if (t.outbox.push({ id, input: { ...rest, body } }) === 1) setImmediate(flush, t);
+    const secure = url.protocol === 'https:';
+    const pool = input.allowInsecure ? agents.open : agents.guarded;
+    const payload = typeof input.body === 'string' ? Buffer.from(input.body, 'utf8') : input.body;
+    try {
+      req = (secure ? https : http).request(url, {
+        method: 'POST',
+        agent: secure ? pool.https : pool.http,
+        lookup: input.allowInsecure ? undefined : guardedLookup,
+        headers: {
+          ...input.headers,
+          'content-type': input.contentType ?? 'application/json',
+          'content-length': String(payload.length),
+          'user-agent': USER_AGENT,
+          ...signatureHeaders(input.secret, input.id, Math.floor(input.now / 1000), payload),
+        },
+      });
+    } catch (err) {
+      finish((err as Error).message, false);
+      return;
+    }
+    req.on('error', (err) => finish(describe(err), true, err instanceof ForbiddenAddressError ? err.detail : null));
+    req.on('response', (res) => {
+      statusCode = res.statusCode ?? null;
+      retryAfter = res.headers['retry-after'] ?? null;
+      location = res.headers.location ?? null;
+      res.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        received += chunk.length;
+        // Enough for the log: hang up rather than read a receiver's endless body.
+        if (received >= MAX_RESPONSE_BYTES) finish(null, true);
+      });
+      res.on('end', () => finish(null, false));
+      res.on('error', (err) => finish(describe(err), true));
+      res.on('close', () => finish('connection closed before the response ended', true));
+    });
+    req.end(payload);
   });
 }
 
-/** The webhook thread now, if one runs (tests: to end it mid-attempt). */
-export const webhookThread = (): Worker | null => thread?.worker ?? null;
+/** Connecting to several addresses (happy eyeballs) fails with an AggregateError without a message. */
+function describe(err: NodeJS.ErrnoException): string {
+  return err.message || err.code || String(err);
+}

@@ -252,7 +252,6 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
           now: deps.now(),
           timeoutMs: config.webhookTimeoutMs,
           allowInsecure: config.allowInsecureWebhooks,
-          moveBody: true, // built for this attempt alone
         });
         limits.observe(d.dest, { sentAt, full, statusCode: result.statusCode, latencyMs: result.latencyMs });
         requestDone();

@@ -14,11 +14,8 @@ function bootCode(file: URL): string {
   .catch((err) => { console.error('thread failed to start', err); process.exit(1); });`;
 }
 
-/**
- * A worker thread running `name` (a module next to `from`, by default this one, without
- * extension), compiled or from source.
- */
-export function newThread(name: string, from: string = import.meta.url): Worker {
-  const file = new URL(`./${name}${COMPILED ? '.js' : '.ts'}`, from);
+/** A worker thread running `name` (a module next to this one, without extension), compiled or from source. */
+export function newThread(name: string): Worker {
+  const file = new URL(`./${name}${COMPILED ? '.js' : '.ts'}`, import.meta.url);
   return COMPILED ? new Worker(file) : new Worker(bootCode(file), { eval: true });
 }
