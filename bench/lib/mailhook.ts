@@ -19,6 +19,11 @@ export interface StartOptions {
   nodeFlags?: string[];
   /** Another checkout's src/main.ts (beforeMain()), run through tsx. */
   main?: string;
+  /**
+   * CPUs the server may run on, a `taskset -c` list (e.g. "0"): the process and every thread it
+   * starts (V8's GC helpers, libuv's pool) are confined to them from exec on. Built runs only.
+   */
+  cpuList?: string;
 }
 
 /**
@@ -161,7 +166,12 @@ export async function startMailhook(
   // BENCH_MAILHOOK_NODE_FLAGS: extra node flags for experiments (e.g. --max-semi-space-size=4).
   const extraFlags = (process.env.BENCH_MAILHOOK_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const flags = [...(opts.nodeFlags ?? []), ...extraFlags, ...profileFlags(`mailhook-${name}`)];
-  const child = opts.built ? startChild(process.execPath, [...flags, BUILT_MAIN], env) : startNode(opts.main ?? MAIN, [], env, flags);
+  if (opts.cpuList !== undefined && !opts.built) throw new Error('cpuList: built runs only');
+  const child = !opts.built
+    ? startNode(opts.main ?? MAIN, [], env, flags)
+    : opts.cpuList !== undefined
+      ? startChild('taskset', ['-c', opts.cpuList, process.execPath, ...flags, BUILT_MAIN], env) // taskset execs node: same pid
+      : startChild(process.execPath, [...flags, BUILT_MAIN], env);
   await waitForPort(smtpPort, 30_000, child);
   await waitForPort(httpPort, 30_000, child);
   return {
