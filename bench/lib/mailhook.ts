@@ -106,6 +106,14 @@ export function beforeMain(): { main: string; label: string } | null {
 
 const DNS_CHILD = fileURLToPath(new URL('./dns-child.ts', import.meta.url));
 let dns: Promise<string> | undefined;
+let dnsChild: Child | undefined;
+
+/** Kills the bench's DNS server now (a test: vitest ends its workers without an 'exit' event). */
+export function stopDnsServer(): void {
+  dnsChild?.proc.kill('SIGKILL');
+  dnsChild = undefined;
+  dns = undefined;
+}
 
 /**
  * "127.0.0.1:PORT" of the bench's DNS server (dns-child.ts, its own process, started once and
@@ -113,7 +121,7 @@ let dns: Promise<string> | undefined;
  */
 export function dnsServer(): Promise<string> {
   return (dns ??= new Promise((resolve, reject) => {
-    const child = startNode(DNS_CHILD, [], {});
+    const child = (dnsChild = startNode(DNS_CHILD, [], {}));
     process.once('exit', () => child.proc.kill('SIGKILL'));
     // Ahead of everything else on the machine where allowed: it stands in for a resolver's warm
     // cache, which answers in microseconds. Starved of a core, it made c-ares retry (after 666 ms).

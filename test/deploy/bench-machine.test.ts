@@ -3,7 +3,7 @@ import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allowedCpus, cpuPlan, flyCpus } from '../../bench/lib/machine.js';
-import { startMailhook, type RunningMailhook } from '../../bench/lib/mailhook.js';
+import { startMailhook, stopDnsServer, type RunningMailhook } from '../../bench/lib/mailhook.js';
 
 // Issue 19: bench/memory.ts compares the Dockerfile's flags with Node's default heap. On a machine
 // with more cores than the Machine, the default heap's GC helper threads ran on a core the Machine
@@ -26,7 +26,10 @@ describe('the Machine shape the memory bench runs the servers in (bench/lib/mach
 
   describe('a built server started on one CPU', () => {
     let mh: RunningMailhook | undefined;
-    afterAll(async () => await mh?.stop());
+    afterAll(async () => {
+      await mh?.stop();
+      stopDnsServer();
+    });
 
     it('runs as node itself (taskset execs it), every thread of it on that CPU', async () => {
       execFileSync(process.execPath, [fileURLToPath(new URL('../../bin/build.js', import.meta.url)), '--noCheck'], { stdio: 'pipe' });
