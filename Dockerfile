@@ -31,6 +31,6 @@ EXPOSE 2525 3000
 ENTRYPOINT ["/bin/sh", "-c", "mkdir -p \"$DATA_DIR\" && chown node:node \"$DATA_DIR\" && exec setpriv --reuid=node --regid=node --init-groups -- \"$@\"", "entrypoint"]
 # What `npm start` runs once built (bin/start.js picks dist/main.js), with heap limits for a 256 MB
 # Machine and garbage collection on the main thread alone (a shared-cpu-1x Machine has one vCPU
-# for GC helper threads to fight over): README, "Memory"; bench/memory.ts measures exactly these
-# flags. `npx mailhook …` runs the CLI.
+# for GC helper threads to fight over; with two vCPUs drop --single-threaded-gc): README, "Memory";
+# bench/memory.ts measures exactly these flags, on fly.toml's [[vm]] cpus. `npx mailhook …` runs the CLI.
 CMD ["node", "--max-old-space-size=128", "--max-semi-space-size=8", "--single-threaded-gc", "dist/main.js"]

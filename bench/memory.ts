@@ -11,11 +11,11 @@
  * Targets: idle ≤ 90 MB; limited peak ≤ 200 MB with no message lost; limited throughput ≥ 0.9×
  * the default run's.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { allowedCpus, cpuPlan, dockerNodeFlags, flyCpus, flyMemoryEnv } from './lib/machine.js';
 import { buildDist, seedRoutes, startMailhook, type RunningMailhook } from './lib/mailhook.js';
 import { multipartMessage, plainMessage } from './lib/messages.js';
 import { procStats, sleep } from './lib/proc.js';
@@ -31,22 +31,6 @@ const DOMAIN = 'bench.test';
 const MB = 1024 * 1024;
 const rcpt = (seq: number) => `in${seq % 50}@${DOMAIN}`;
 
-/** The node flags of the Dockerfile's CMD: what a deployed Machine runs with. */
-export function dockerNodeFlags(): string[] {
-  const dockerfile = readFileSync(fileURLToPath(new URL('../Dockerfile', import.meta.url)), 'utf8');
-  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
-  return cmd.filter((a) => a.startsWith('--'));
-}
-
-/**
- * The memory settings fly.toml's [env] gives the Machine (SQLITE_CACHE_MB, SPOOL_MEMORY_BYTES):
- * the limited run gets them too, so it runs as deployed.
- */
-export function flyMemoryEnv(): Record<string, string> {
-  const toml = readFileSync(fileURLToPath(new URL('../fly.toml', import.meta.url)), 'utf8');
-  return Object.fromEntries([...toml.matchAll(/^\s*(SQLITE_CACHE_MB|SPOOL_MEMORY_BYTES)\s*=\s*"(\d+)"/gm)].map((m) => [m[1]!, m[2]!]));
-}
-
 interface Server {
   name: string;
   mh: RunningMailhook;
@@ -61,9 +45,15 @@ interface Server {
   errors: string[];
 }
 
-async function start(name: string, nodeFlags: string[], env: Record<string, string>): Promise<Server> {
+async function start(name: string, nodeFlags: string[], env: Record<string, string>, cpuList: string | undefined): Promise<Server> {
   const receiver = await startReceiver();
-  const mh = await startMailhook(name, async (deps) => await seedRoutes(deps, DOMAIN, [receiver.url]), { MAX_MESSAGE_BYTES: String(64 * MB), ...env }, { built: true, nodeFlags });
+  let mh: RunningMailhook;
+  try {
+    mh = await startMailhook(name, async (deps) => await seedRoutes(deps, DOMAIN, [receiver.url]), { MAX_MESSAGE_BYTES: String(64 * MB), ...env }, { built: true, nodeFlags, cpuList });
+  } catch (err) {
+    await receiver.close(); // an open receiver would keep the bench running, holding the bench lock
+    throw err;
+  }
   return { name, mh, receiver, idleMb: NaN, samples: [], seconds: 0, accepted: 0, delivered: 0, errors: [] };
 }
 
@@ -111,18 +101,47 @@ async function bigMessage(s: Server): Promise<number> {
   return peak.mb;
 }
 
+/** The servers' `taskset -c` list, once pin() has run (undefined: not pinned). */
+let servers: string | undefined;
+
+/**
+ * Pins the bench to its cores and picks the servers' (cpuPlan) when taskset (util-linux) is
+ * there and BENCH_MEMORY_PIN is not 0; says where everything runs.
+ */
+function pin(): string {
+  const machine = flyCpus();
+  const allowed = allowedCpus();
+  const unpinned = `both servers and the bench share all ${allowed.length} cores, more than the Machine's ${machine} (fly.toml [[vm]] cpus): the default heap's GC helper threads get cores the Machine does not have`;
+  if (process.env.BENCH_MEMORY_PIN === '0') return `BENCH_MEMORY_PIN=0: ${unpinned}`;
+  const plan = cpuPlan(machine, allowed);
+  if (!plan) return `only ${allowed.length} core(s), none left for the bench: ${unpinned.replace(/, more than.*$/, '')}`;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', plan.bench, String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    return `no taskset (util-linux) to pin with: ${unpinned}`;
+  }
+  servers = plan.servers;
+  return `both servers on CPU ${plan.servers} (the Machine's ${machine}, fly.toml [[vm]] cpus), the bench's clients, receivers and DNS on CPU ${plan.bench}`;
+}
+
 async function main() {
   buildDist();
-  const limitedFlags = dockerNodeFlags();
+  // BENCH_MEMORY_LIMITED_FLAGS: node flags for the limited run instead of the Dockerfile's (to compare flag sets).
+  const limitedFlags = process.env.BENCH_MEMORY_LIMITED_FLAGS?.split(' ').filter(Boolean) ?? dockerNodeFlags();
   const limitedEnv = flyMemoryEnv();
   const limitedSettings = [...limitedFlags, ...Object.entries(limitedEnv).map(([k, v]) => `${k}=${v}`)].join(' ');
   console.log(`memory: ${N} messages × 4096 B over ${CONNS} connections; limited run with ${limitedSettings || '(no flags)'}`);
+  const where = pin();
+  console.log(`memory: ${where}`);
   // Both servers run side by side and take turns, ROUNDS rounds each, in the order AB BA AB …:
   // the load other work puts on this shared machine drifts by the minute, and alternating spreads
   // that drift over both sides of the ratio instead of charging it to whichever ran second.
-  const free = await start('memory-default', [], {});
-  const limited = await start('memory-limited', limitedFlags, limitedEnv);
+  const started: Server[] = [];
   try {
+    const free = await start('memory-default', [], {}, servers);
+    started.push(free);
+    const limited = await start('memory-limited', limitedFlags, limitedEnv, servers);
+    started.push(limited);
     await sleep(5000);
     for (const s of [free, limited]) s.idleMb = procStats(s.mh.child.pid).rss / MB;
     const per = Math.ceil(N / ROUNDS);
@@ -132,11 +151,13 @@ async function main() {
     }
     const bigPeakMb = await bigMessage(limited);
     report('Memory (issue #19)', rows(free, limited, limitedSettings, bigPeakMb), [
+      where,
       `${ROUNDS} rounds of ${per} messages each, alternating; load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
       ...[free, limited].map((s) => `${s.name}: ${s.accepted} accepted, ${s.delivered} delivered in ${fmt(s.seconds, 1)} s${s.errors.length ? `; client errors: ${s.errors.slice(0, 3).join(' | ')}` : ''}`),
     ]);
   } finally {
-    for (const s of [free, limited]) {
+    // Everything started, also when the second server failed to start: the bench must exit.
+    for (const s of started) {
       await s.mh.stop();
       await s.receiver.close();
     }

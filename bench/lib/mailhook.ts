@@ -26,6 +26,11 @@ export interface StartOptions {
   nodeFlags?: string[];
   /** Another checkout's src/main.ts (beforeMain()), run through tsx. */
   main?: string;
+  /**
+   * CPUs the server may run on, a `taskset -c` list (e.g. "0"): the process and every thread it
+   * starts (V8's GC helpers, libuv's pool) are confined to them from exec on. Built runs only.
+   */
+  cpuList?: string;
 }
 
 /**
@@ -108,6 +113,14 @@ export function beforeMain(): { main: string; label: string } | null {
 
 const DNS_CHILD = fileURLToPath(new URL('./dns-child.ts', import.meta.url));
 let dns: Promise<string> | undefined;
+let dnsChild: Child | undefined;
+
+/** Kills the bench's DNS server now (a test: vitest ends its workers without an 'exit' event). */
+export function stopDnsServer(): void {
+  dnsChild?.proc.kill('SIGKILL');
+  dnsChild = undefined;
+  dns = undefined;
+}
 
 /**
  * "127.0.0.1:PORT" of the bench's DNS server (dns-child.ts, its own process, started once and
@@ -115,7 +128,7 @@ let dns: Promise<string> | undefined;
  */
 export function dnsServer(): Promise<string> {
   return (dns ??= new Promise((resolve, reject) => {
-    const child = startNode(DNS_CHILD, [], {});
+    const child = (dnsChild = startNode(DNS_CHILD, [], {}));
     process.once('exit', () => child.proc.kill('SIGKILL'));
     // Ahead of everything else on the machine where allowed: it stands in for a resolver's warm
     // cache, which answers in microseconds. Starved of a core, it made c-ares retry (after 666 ms).
@@ -168,7 +181,12 @@ export async function startMailhook(
   // BENCH_MAILHOOK_NODE_FLAGS: extra node flags for experiments (e.g. --max-semi-space-size=4).
   const extraFlags = (process.env.BENCH_MAILHOOK_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const flags = [...(opts.nodeFlags ?? []), ...extraFlags, ...profileFlags(`mailhook-${name}`)];
-  const child = opts.built ? startChild(process.execPath, [...flags, BUILT_MAIN], env) : startNode(opts.main ?? MAIN, [], env, flags);
+  if (opts.cpuList !== undefined && !opts.built) throw new Error('cpuList: built runs only');
+  const child = !opts.built
+    ? startNode(opts.main ?? MAIN, [], env, flags)
+    : opts.cpuList !== undefined
+      ? startChild('taskset', ['-c', opts.cpuList, process.execPath, ...flags, BUILT_MAIN], env) // taskset execs node: same pid
+      : startChild(process.execPath, [...flags, BUILT_MAIN], env);
   await waitForPort(smtpPort, 30_000, child);
   await waitForPort(httpPort, 30_000, child);
   return {

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { dockerNodeFlags, flyCpus, flyMemoryEnv } from '../../bench/lib/machine.js';
 import { loadConfig } from '../../src/config.js';
 
 // docker and flyctl cannot run here: these tests hold the deployment files to the code they deploy.
@@ -107,9 +108,13 @@ describe('fly.toml', () => {
     expect(config.trustProxy).toBe('fly');
   });
 
-  it('names the Machine size the memory benchmark supports', () => {
+  it('names the Machine size the memory benchmark supports, and the bench reads the same CPUs, flags and memory settings', () => {
     expect(fly.vm).toHaveLength(1);
     expect(fly.vm[0]!.memory).toBe('256mb');
+    // bench/memory.ts runs the servers on this many cores, with the CMD's flags and these [env] settings.
+    expect(flyCpus()).toBe(fly.vm[0]!.cpus);
+    expect(dockerNodeFlags()).toEqual((JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[]).slice(1, -1));
+    expect(flyMemoryEnv()).toEqual({ SQLITE_CACHE_MB: fly.env.SQLITE_CACHE_MB });
   });
 
   it('health-checks the health endpoint', () => {
