@@ -10,7 +10,7 @@ async function pairs(): Promise<void> {
   const before = beforeMain();
   const runBefore = async () => {
     if (!before) return;
-    const o = await ingestMailhook(before.main);
+    const o = await ingestMailhook(before);
     console.log(`${before.label}: ${fmt(o.rate)} msg/s (250s ${fmt(o.acceptRate)}/s), ${fmt(o.cpuMsPerMsg, 2)} CPU ms/msg (${o.note})`);
   };
   const runCurrent = async () => {

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { beforeMain, benchDir, benchEnv, benchTmp, seedRoutes, startMailhook } from './lib/mailhook.js';
+import { beforeMain, benchDir, benchEnv, benchTmp, ensureDist, seedRoutes, startMailhook, type Before } from './lib/mailhook.js';
 import { plainMessage } from './lib/messages.js';
 import { freePort, procStats, profileFlags, sleep, startChild, startNode, waitForPort, type Child } from './lib/proc.js';
 import { startReceiver, type Receiver } from './lib/receiver.js';
@@ -110,9 +110,15 @@ async function webhookBaseline(mode: 'forward' | 'deliver' | 'sqlite'): Promise<
   }
 }
 
-export async function ingestMailhook(main?: string): Promise<Measured & { acceptRate: number }> {
+/**
+ * Mailhook as production runs it: this checkout's dist/ (built first if stale), `before` as its
+ * own Dockerfile ran it (66637c6: src/main.ts through tsx).
+ */
+export async function ingestMailhook(before?: Before): Promise<Measured & { acceptRate: number }> {
+  if (!before) ensureDist();
   const receiver = await startReceiver();
-  const mh = await startMailhook(main ? 'ingest-before' : 'ingest', async (deps) => await seedRoutes(deps, DOMAIN, [receiver.url]), {}, { main });
+  const opts = before ? { main: before.main, built: before.built } : { built: true };
+  const mh = await startMailhook(before ? 'ingest-before' : 'ingest', async (deps) => await seedRoutes(deps, DOMAIN, [receiver.url]), {}, opts);
   try {
     return await measureDelivered(mh.smtpPort, receiver, () => mh.stats().cpuSec);
   } finally {
@@ -164,7 +170,7 @@ export async function ingest(): Promise<void> {
   const e = await webhookBaseline('deliver');
   const f = await webhookBaseline('sqlite');
   const before = beforeMain();
-  const old = before ? await ingestMailhook(before.main) : null;
+  const old = before ? await ingestMailhook(before) : null;
   const m = await ingestMailhook();
   const sink = await smtpSink();
   const met = (ok: boolean) => (ok ? 'met' : 'NOT MET') as Row['met'];

@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
@@ -23,7 +23,7 @@ import { startDnsServer } from '../src/dev/dns-server.js';
 import { newWebhookSecret } from '../src/deliver/sign.js';
 import { newDkimKey } from '../src/send/dkim-key.js';
 import { seedUserAndDomain } from '../test/helpers/deps.js';
-import { beforeMain, SECRET, startMailhook } from './lib/mailhook.js';
+import { beforeMain, ensureDist, SECRET, startMailhook, type Before } from './lib/mailhook.js';
 import { envInt, fmt, guarded, progress, quantile, ratio, report, type Row } from './lib/report.js';
 
 const MESSAGES = envInt('BENCH_SEND_MESSAGES', 2000);
@@ -113,8 +113,12 @@ async function main() {
   const hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/events`;
   const key = await newDkimKey(SECRET);
 
-  /** One Mailhook (this checkout's, or `main` of another): warm-up, then the measured sends. */
-  async function measureMailhook(label: string, main?: string): Promise<Measured> {
+  /**
+   * One Mailhook (this checkout's dist/, or `before` as its own Dockerfile ran it: as production
+   * runs each): warm-up, then the measured sends.
+   */
+  async function measureMailhook(label: string, before?: Before): Promise<Measured> {
+    if (!before) ensureDist();
     const keys: string[] = [];
     const mh = await startMailhook(
       `send-${label}`,
@@ -127,7 +131,7 @@ async function main() {
         for (let i = 0; i < CLIENTS; i++) keys.push((await createApiKey(deps, { userId: user.id, name: `bench${i}`, scopes: ['send'], domainId: null })).secret);
       },
       { DNS_SERVERS: dns.address, OUTBOUND_SMTP_PORT: String(sink.port), SEND_RATE_PER_MINUTE: '1000000' },
-      { main },
+      before ? { main: before.main, built: before.built } : { built: true },
     );
     try {
       const run = async (phase: string, count: number) => {
@@ -179,7 +183,7 @@ async function main() {
     // A checkout from before sending existed (`npm run bench` passes BENCH_BEFORE, the ingest
     // baseline 66637c6, to every scenario) has no /v1/send to compare: measured without it.
     const candidate = beforeMain();
-    const before = candidate && existsSync(join(dirname(candidate.main), 'send', 'submit.ts')) ? candidate : null;
+    const before = candidate && existsSync(join(candidate.dir, 'src', 'send', 'submit.ts')) ? candidate : null;
     if (candidate && !before) progress(`${candidate.label} has no src/send/: no earlier Mailhook in this run`);
     const transports = Array.from({ length: CLIENTS }, () =>
       nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true, pool: true, maxConnections: 1 }),
@@ -212,7 +216,7 @@ async function main() {
     const ms: Measured[] = [];
     const bases: { rate: number; cpu: number }[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const sides = [async () => ms.push(await measureMailhook(`mailhook${round}`)), ...(before ? [async () => olds.push(await measureMailhook(`before${round}`, before.main))] : [])];
+      const sides = [async () => ms.push(await measureMailhook(`mailhook${round}`)), ...(before ? [async () => olds.push(await measureMailhook(`before${round}`, before))] : [])];
       if (round % 2 === 1) sides.reverse();
       for (const side of sides) await side();
       bases.push(await measureBaseline(String(round)));

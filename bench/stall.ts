@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createSession } from '../src/auth/sessions.js';
 import type { Deps } from '../src/deps.js';
 import { addRoute, seedUserAndDomain } from '../test/helpers/deps.js';
-import { beforeMain, startMailhook, type RunningMailhook } from './lib/mailhook.js';
+import { beforeMain, ensureDist, startMailhook, type Before, type RunningMailhook } from './lib/mailhook.js';
 import { plainMessage } from './lib/messages.js';
 import { sleep, startNode } from './lib/proc.js';
 import { envInt, fmt, guarded, quantile, ratio, report, type Row } from './lib/report.js';
@@ -158,14 +158,16 @@ async function warmUp(mh: RunningMailhook, token: string, domainId: string): Pro
   return cold.transactionMs.slice(0, 2);
 }
 
-async function run(main?: string): Promise<{ idle: Probes; loaded: Probes; cold: number[] }> {
+/** Mailhook as production runs it: this checkout's dist/, `before` as its own Dockerfile ran it. */
+async function run(before?: Before): Promise<{ idle: Probes; loaded: Probes; cold: number[] }> {
+  if (!before) ensureDist();
   let domainId = '';
   let tokens: string[] = [];
-  const mh = await startMailhook(main ? 'stall-before' : 'stall', async (deps) => {
+  const mh = await startMailhook(before ? 'stall-before' : 'stall', async (deps) => {
     const seed = await addRouteSeed(deps);
     domainId = seed.domainId;
     tokens = await Promise.all(Array.from({ length: DRY_RUNS }, () => createSession(deps, seed.userId)));
-  }, {}, { main });
+  }, {}, before ? { main: before.main, built: before.built } : { built: true });
   try {
     const cold = await warmUp(mh, tokens[0]!, domainId);
     const idle = await probe(mh, tokens, domainId, false);
@@ -186,7 +188,7 @@ const p99 = (v: number[]) => quantile(v, 0.99);
 
 export async function stall(): Promise<void> {
   const before = beforeMain();
-  const old = before ? await run(before.main) : null;
+  const old = before ? await run(before) : null;
   const now = await run();
   const rows: Row[] = [];
   const add = (what: string, m: Probes, idle: Probes, label: string) => {

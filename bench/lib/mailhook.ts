@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +10,9 @@ import { newId } from '../../src/ids.js';
 import { seedUserAndDomain } from '../../test/helpers/deps.js';
 import { freePort, procStats, profileFlags, startChild, startNode, waitForPort, type Child, type ProcStats } from './proc.js';
 
-const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
-const BUILT_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const MAIN = join(ROOT, 'src', 'main.ts');
+const BUILT_MAIN = join(ROOT, 'dist', 'main.js');
 
 /** `npm run build`: dist/ from this checkout's src/, for `startMailhook(…, { built: true })`. */
 export function buildDist(): void {
@@ -19,12 +20,41 @@ export function buildDist(): void {
   execFileSync(process.execPath, [fileURLToPath(new URL('../../bin/build.js', import.meta.url))], { stdio: 'inherit' });
 }
 
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * dist/ of checkout `dir` (this one by default), built (`bin/build.js --noCheck`: `npm test`
+ * type-checks) unless dist/main.js is newer than every file under src/ — bin/entry.js's rule.
+ */
+export function ensureDist(dir: string = ROOT): void {
+  const main = join(dir, 'dist', 'main.js');
+  if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(join(dir, 'src'))) return;
+  console.log(`building ${join(dir, 'dist')} (bin/build.js --noCheck) ...`);
+  execFileSync(process.execPath, [join(dir, 'bin', 'build.js'), '--noCheck'], { stdio: 'inherit' });
+}
+
+/**
+ * Whether checkout `dir` ran compiled in production: its Dockerfile's CMD runs dist/main.js
+ * (since e1878e7, 2026-12-06) rather than src/main.ts through tsx (66637c6 and before).
+ */
+export function deployedBuilt(dir: string): boolean {
+  const dockerfile = join(dir, 'Dockerfile');
+  return existsSync(dockerfile) && /^CMD .*dist\/main\.js/m.test(readFileSync(dockerfile, 'utf8'));
+}
+
 export interface StartOptions {
   /** Run the compiled dist/main.js as production does (no TypeScript loader): `npm run build` first. */
   built?: boolean;
   /** Node flags before the script (e.g. the heap limits of the Dockerfile's CMD). */
   nodeFlags?: string[];
-  /** Another checkout's src/main.ts (beforeMain()), run through tsx. */
+  /** Another checkout's entry (beforeMain()): its src/main.ts through tsx, or with `built` its dist/main.js. */
   main?: string;
   /**
    * CPUs the server may run on, a `taskset -c` list (e.g. "0"): the process and every thread it
@@ -103,12 +133,25 @@ export async function seedRoutes(deps: Deps, domainName: string, urls: string[],
  * An earlier Mailhook to measure against in the same run (BENCH_BEFORE: a checkout of that
  * commit with its node_modules, e.g. `git worktree add /tmp/mh-66637c6 66637c6`), or null.
  */
-export function beforeMain(): { main: string; label: string } | null {
+export function beforeMain(): Before | null {
   const dir = process.env.BENCH_BEFORE;
   if (!dir) return null;
-  const main = join(dir, 'src', 'main.ts');
-  if (!existsSync(main)) throw new Error(`BENCH_BEFORE=${dir} has no src/main.ts`);
-  return { main, label: process.env.BENCH_BEFORE_LABEL ?? dir };
+  const source = join(dir, 'src', 'main.ts');
+  if (!existsSync(source)) throw new Error(`BENCH_BEFORE=${dir} has no src/main.ts`);
+  const label = process.env.BENCH_BEFORE_LABEL ?? dir;
+  // Run as that commit ran in production (its Dockerfile's CMD), as this checkout's side is.
+  if (!deployedBuilt(dir)) return { dir, main: source, built: false, label };
+  ensureDist(dir);
+  return { dir, main: join(dir, 'dist', 'main.js'), built: true, label };
+}
+
+export interface Before {
+  /** The checkout. */
+  dir: string;
+  /** What runs: dist/main.js when `built`, else src/main.ts (through tsx). */
+  main: string;
+  built: boolean;
+  label: string;
 }
 
 const DNS_CHILD = fileURLToPath(new URL('./dns-child.ts', import.meta.url));
@@ -182,11 +225,12 @@ export async function startMailhook(
   const extraFlags = (process.env.BENCH_MAILHOOK_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const flags = [...(opts.nodeFlags ?? []), ...extraFlags, ...profileFlags(`mailhook-${name}`)];
   if (opts.cpuList !== undefined && !opts.built) throw new Error('cpuList: built runs only');
+  const built = opts.main ?? BUILT_MAIN;
   const child = !opts.built
     ? startNode(opts.main ?? MAIN, [], env, flags)
     : opts.cpuList !== undefined
-      ? startChild('taskset', ['-c', opts.cpuList, process.execPath, ...flags, BUILT_MAIN], env) // taskset execs node: same pid
-      : startChild(process.execPath, [...flags, BUILT_MAIN], env);
+      ? startChild('taskset', ['-c', opts.cpuList, process.execPath, ...flags, built], env) // taskset execs node: same pid
+      : startChild(process.execPath, [...flags, built], env);
   await waitForPort(smtpPort, 30_000, child);
   await waitForPort(httpPort, 30_000, child);
   return {
