@@ -68,9 +68,16 @@ function deepFreeze<T>(value: T): T {
  * the middle of a macrotask is seen from the next one: nothing can start in between that could
  * tell the difference, as no new input (a socket's bytes, a timer, a thread's message) is taken
  * until the macrotask ends, so every lookup in it belongs to an operation that began before
- * that commit. Issue 14: two generation reads per message instead of six. Only the SMTP
- * lookups take it: the API's read the generation every time, so a caller that makes requests in
- * process, with no new input in between (app.request in tests), still sees a change at once.
+ * that commit. Issue 14: two generation reads per message instead of six.
+ *
+ * A caller that makes requests in process, with no new input in between (app.request in tests,
+ * after a commit by another process), must still see a change at once: the API's key and user
+ * lookups read the generation every time. Every authenticated request (API key, session, OAuth
+ * token) looks its user up before anything else that is kept, so the domain lookups that come
+ * later in a request may take this macrotask's read (issue 12: POST /v1/send's domain by name,
+ * each outcome event's domain by id): it is the request's own user lookup's, or one made after
+ * it. A request that starts after a commit reads the generation anew at its user lookup and
+ * sees the commit, as before.
  *
  * PostgreSQL (several nodes) keeps no such cache: each lookup reads the database, so a change on
  * one node is seen by the others' next message.
@@ -92,7 +99,7 @@ export function cachedLookups(db: Db, read: Lookups): CachedLookups {
   const domainsById = new Map<string, Domain>();
   const domainsByName = new Map<string, Domain>();
   const all = [domains, routes, patterns, keys, users, domainsById, domainsByName];
-  /** `reuse`: the SMTP lookups may take this macrotask's generation read (the API's never do). */
+  /** `reuse`: the lookup may take this macrotask's generation read (the SMTP ones, the domains'). */
   const current = (reuse = false) => {
     if (reuse && readAt !== undefined && changes.get() === readAt) return;
     const n = generation.get();
@@ -104,8 +111,8 @@ export function cachedLookups(db: Db, read: Lookups): CachedLookups {
     readAt = changes.get();
   };
   /** Only rows that exist are kept: a miss reads again. */
-  const found = <T>(map: Map<string, T>, key: string, lookup: () => T | null): T | null => {
-    current();
+  const found = <T>(map: Map<string, T>, key: string, lookup: () => T | null, reuse = false): T | null => {
+    current(reuse);
     const hit = map.get(key);
     if (hit !== undefined) return hit;
     const value = lookup();
@@ -133,8 +140,8 @@ export function cachedLookups(db: Db, read: Lookups): CachedLookups {
     },
     apiKeyByHash: (hash) => found(keys, hash, () => read.apiKeyByHash(hash)),
     user: (id) => found(users, id, () => read.user(id)),
-    domainById: (id) => found(domainsById, id, () => read.domainById(id)),
-    domainByName: (userId, name) => found(domainsByName, `${userId} ${name}`, () => read.domainByName(userId, name)),
+    domainById: (id) => found(domainsById, id, () => read.domainById(id), true),
+    domainByName: (userId, name) => found(domainsByName, `${userId} ${name}`, () => read.domainByName(userId, name), true),
     keyTouched(id, at) {
       for (const [hash, key] of keys) {
         if (key.id === id) {

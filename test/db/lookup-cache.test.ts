@@ -49,6 +49,25 @@ describe.skipIf(engine !== 'sqlite')('the SQLite lookup cache: one generation re
     expect((await deps.repos.domains.findVerified('alice.test'))?.id).toBe(owner.domainId);
   });
 
+  it('the domain lookups by id and name take the macrotask’s read too; the key and user lookups read anew, as a request begins', async () => {
+    // A request: its user lookup reads the generation, its domain lookups after it take that read.
+    expect((await deps.repos.users.get(owner.userId))?.id).toBe(owner.userId);
+    expect((await deps.repos.domains.getById(owner.domainId))?.status).toBe('verified');
+    expect((await deps.repos.domains.getByName(owner.userId, 'alice.test'))?.status).toBe('verified');
+    other.exec(`UPDATE domains SET status = 'pending'`);
+    // The same macrotask: kept (issue 12; before, each domain lookup read the generation: 'pending').
+    expect((await deps.repos.domains.getById(owner.domainId))?.status).toBe('verified');
+    expect((await deps.repos.domains.getByName(owner.userId, 'alice.test'))?.status).toBe('verified');
+    // The next request, even in the same macrotask (app.request after another process's commit),
+    // reads it at its user lookup, and its domain lookups see the change.
+    expect((await deps.repos.users.get(owner.userId))?.id).toBe(owner.userId);
+    expect((await deps.repos.domains.getById(owner.domainId))?.status).toBe('pending');
+    expect((await deps.repos.domains.getByName(owner.userId, 'alice.test'))?.status).toBe('pending');
+    other.exec(`UPDATE domains SET status = 'verified'`);
+    await nextMacrotask();
+    expect((await deps.repos.domains.getById(owner.domainId))?.status).toBe('verified');
+  });
+
   it('a rolled-back write through the same connection still makes the next lookup read again', async () => {
     expect((await deps.repos.domains.findVerified('alice.test'))?.id).toBe(owner.domainId);
     other.exec(`UPDATE domains SET status = 'pending'`);
