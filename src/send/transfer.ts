@@ -2,12 +2,21 @@ import { createRequire } from 'node:module';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { SmtpRelay } from '../config.js';
 import type { MxHost } from './mx.js';
+import { installDataStreamFastPath } from './nodemailer-fast.js';
 
 // nodemailer (~14 MB of a process's memory) is loaded with the first message that goes out, not
 // at start-up: a server that only receives never loads it (README, "Memory").
 const load = createRequire(import.meta.url);
 let Connection: typeof SMTPConnection | undefined;
-const connectionClass = () => (Connection ??= load('nodemailer/lib/smtp-connection') as typeof SMTPConnection);
+const connectionClass = () => {
+  if (!Connection) {
+    // The message's dot-stuffing: a message that needs none is passed on without a loop over its bytes.
+    const dataStream = load('nodemailer/lib/smtp-connection/data-stream') as { default?: { prototype: object }; prototype: object };
+    installDataStreamFastPath((dataStream.default ?? dataStream).prototype as Parameters<typeof installDataStreamFastPath>[0]);
+    Connection = load('nodemailer/lib/smtp-connection') as typeof SMTPConnection;
+  }
+  return Connection;
+};
 
 /** One recipient's answer from one SMTP transaction. */
 export interface RcptResult {
