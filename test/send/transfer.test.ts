@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeTransfers, transfer } from '../../src/send/transfer.js';
 import { startMxServer, type MxServer } from '../helpers/mx-server.js';
@@ -55,6 +56,28 @@ describe('transfer: kept SMTP connections per server', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect((await one(mx, 2)).results[0]!.code).toBe(250);
     expect(mx.connections).toBe(2);
+  });
+
+  it('the message and its final dot line leave in one write', async () => {
+    const mx = await start();
+    expect((await one(mx, 0)).results[0]!.code).toBe(250);
+    // What each write of a socket hands the kernel (a writev's chunks joined), while one message goes.
+    const proto = Socket.prototype as unknown as { _writeGeneric(writev: boolean, data: unknown, ...rest: unknown[]): unknown };
+    const original = proto._writeGeneric;
+    const writes: string[] = [];
+    proto._writeGeneric = function (writev, data, ...rest) {
+      const chunks = writev ? (data as ({ chunk: Buffer | string } | Buffer)[]).map((c) => (Buffer.isBuffer(c) ? c : c.chunk)) : [data as Buffer | string];
+      writes.push(chunks.map((c) => c.toString()).join(''));
+      return original.call(this, writev, data, ...rest);
+    };
+    try {
+      expect((await one(mx, 1)).results[0]!.code).toBe(250);
+    } finally {
+      proto._writeGeneric = original;
+    }
+    // Dot-stuffed by nodemailer (".leading dot" -> "..leading dot"), then the end of the data.
+    const message = raw(1).toString().replace('\r\n.leading', '\r\n..leading');
+    expect(writes).toContain(`${message}.\r\n`);
   });
 
   it('no server listening: no code, not connected', async () => {
