@@ -12,6 +12,26 @@ const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower-
 const pool = Buffer.alloc(4096);
 let poolAt = pool.length;
 
+/** `n` bytes (at most 4,096) of the pool, each used once. */
+function take(n: number): number {
+  if (poolAt + n > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const at = poolAt;
+  poolAt += n;
+  return at;
+}
+
+/**
+ * `n` random bytes as hex, from the same pool (issue 12: a send's Message-ID and MIME boundary
+ * each called randomBytes, a randomFillSync and a Buffer apiece, ~0.8 % of its main thread).
+ */
+export function randomHex(n: number): string {
+  const at = take(n);
+  return pool.toString('hex', at, at + n);
+}
+
 let lastTime = 0;
 /** The random part of the last id; incremented in place within one millisecond. */
 const lastRandom = Buffer.alloc(10);
@@ -44,12 +64,8 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
       if (lastRandom[i] !== 0) break;
     }
   } else {
-    if (poolAt + lastRandom.length > pool.length) {
-      randomFillSync(pool);
-      poolAt = 0;
-    }
-    pool.copy(lastRandom, 0, poolAt, poolAt + lastRandom.length);
-    poolAt += lastRandom.length;
+    const at = take(lastRandom.length);
+    pool.copy(lastRandom, 0, at, at + lastRandom.length);
   }
   if (now !== timeTextOf) {
     let time = '';

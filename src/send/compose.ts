@@ -1,6 +1,7 @@
-import { randomBytes, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type MailComposerClass from 'nodemailer/lib/mail-composer';
+import { randomHex } from '../ids.js';
 import { signMessage } from './dkim-sign.js';
 import { buildMime, type MimeTree } from './mime-build.js';
 import { installHasLongerLines } from './nodemailer-fast.js';
@@ -50,7 +51,7 @@ export interface Signer {
 }
 
 /** `<random@domain>`: at the sending domain, so replies and bounces name it (RFC 5322 §3.6.4). */
-export const newMessageId = (domain: string) => `<${randomBytes(16).toString('hex')}@${domain}>`;
+export const newMessageId = (domain: string) => `<${randomHex(16)}@${domain}>`;
 
 /**
  * The message as it goes out: MIME by nodemailer's composer (Bcc left out of the headers), built
@@ -80,6 +81,8 @@ export function mimeTree(c: Composition, messageId: string, date: Date) {
     date,
     inReplyTo: c.inReplyTo,
     references: c.references,
+    // What MimeNode draws with randomBytes(8) for every message when not given (multipart boundaries).
+    baseBoundary: randomHex(8),
   }).compile();
 }
 
