@@ -137,13 +137,15 @@ export interface SendListFilter {
 
 /** sends and send_recipients: what the API writes and reads. The queue's statements are in outbound-queue.ts. */
 export function sendsTable(db: Db) {
-  const insertSend = db.prepare(
+  // Positional parameters, no spread objects: better-sqlite3 looks each named one up on the object
+  // (issue 12, as deliveries.insert in issue 14).
+  const insertSend = db.prepare<[string, string, string, string, string | null, string | null, string, string, string, string, Buffer | null, number]>(
     `INSERT INTO sends (id, user_id, domain_id, kind, source_message_id, route_id, from_address, subject, message_id, mail_from, raw, created_at)
-     VALUES (@id, @userId, @domainId, @kind, @sourceMessageId, @routeId, @fromAddress, @subject, @messageId, @mailFrom, @raw, @createdAt)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const insertRecipient = db.prepare(
+  const insertRecipient = db.prepare<[string, string, string, string, string, number | null, number, number]>(
     `INSERT INTO send_recipients (id, send_id, address, dest, status, next_attempt_at, created_at, updated_at)
-     VALUES (@id, @sendId, @address, @dest, @status, @nextAt, @now, @now)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const byId = db.prepare<[string, string], SendRow>(`SELECT ${SEND_COLUMNS} FROM sends WHERE id = ? AND user_id = ?`);
   const byIdAny = db.prepare<[string], SendRow>(`SELECT ${SEND_COLUMNS} FROM sends WHERE id = ?`);
@@ -164,16 +166,9 @@ export function sendsTable(db: Db) {
   return {
     /** Writes a send and its recipients (suppressed ones final at once). Call inside a transaction. */
     insert(s: NewSend, now: number): void {
-      const { recipients, ...send } = s;
-      insertSend.run(send);
-      for (const r of recipients) {
-        insertRecipient.run({
-          ...r,
-          sendId: s.id,
-          status: r.suppressed ? 'suppressed' : 'queued',
-          nextAt: r.suppressed ? null : now,
-          now,
-        });
+      insertSend.run(s.id, s.userId, s.domainId, s.kind, s.sourceMessageId, s.routeId, s.fromAddress, s.subject, s.messageId, s.mailFrom, s.raw, s.createdAt);
+      for (const r of s.recipients) {
+        insertRecipient.run(r.id, s.id, r.address, r.dest, r.suppressed ? 'suppressed' : 'queued', r.suppressed ? null : now, now, now);
       }
     },
     isSuppressed(userId: string, address: string): boolean {
