@@ -266,6 +266,7 @@ async function main() {
         notes('Mailhook', m),
         ...(old && before ? [notes(`Before (${before.label})`, old)] : []),
         ...(ms.length > 1 ? [`Rounds (msg/s), Mailhook: ${ms.map((x) => fmt(x.rate, 0)).join(', ')}; before: ${olds.map((x) => fmt(x.rate, 0)).join(', ')}; baseline: ${bases.map((x) => fmt(x.rate, 0)).join(', ')}; medians shown, ratios are the median of the rounds' ratios.`] : []),
+        ...(ms.length > 1 ? [`Rounds (server CPU ms/msg), Mailhook: ${ms.map((x) => fmt(x.cpu.server, 2)).join(', ')}; before: ${olds.map((x) => fmt(x.cpu.server, 2)).join(', ')}.`] : []),
         `Baseline (nodemailer + MX): CPU per message ${fmt(cpuBaseline, 2)} ms. Warm-up ${WARMUP} messages per side, not counted.`,
       ],
     );
