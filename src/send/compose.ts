@@ -4,7 +4,7 @@ import type MailComposerClass from 'nodemailer/lib/mail-composer';
 import { randomHex } from '../ids.js';
 import { signMessage } from './dkim-sign.js';
 import { buildMime, type MimeTree } from './mime-build.js';
-import { installHasLongerLines } from './nodemailer-fast.js';
+import { installHasLongerLines, installHeaderKeyMemo } from './nodemailer-fast.js';
 
 // Loaded with the first message composed, not at start-up (README, "Memory").
 const load = createRequire(import.meta.url);
@@ -13,6 +13,9 @@ const MailComposer = () => {
   if (!composer) {
     // MimeNode.setContent() asks mime-funcs whether a text has long lines: the same answer, faster.
     installHasLongerLines(load('nodemailer/lib/mime-funcs') as Parameters<typeof installHasLongerLines>[0]);
+    // and normalizes header names with four regular expressions each time: remembered per name.
+    const mimeNode = load('nodemailer/lib/mime-node') as { default?: { prototype: object }; prototype: object };
+    installHeaderKeyMemo((mimeNode.default ?? mimeNode).prototype as Parameters<typeof installHeaderKeyMemo>[0]);
     composer = load('nodemailer/lib/mail-composer') as typeof MailComposerClass;
   }
   return composer;

@@ -128,3 +128,31 @@ export function installDataStreamFastPath(proto: { _transform: TransformFn }): v
 export function installHasLongerLines(mimeFuncs: { hasLongerLines: (str: string, lineLength: number) => boolean }): void {
   mimeFuncs.hasLongerLines = hasLongerLines;
 }
+
+/** Header names kept normalized at most; past that the memo starts again empty. */
+const MAX_HEADER_KEYS = 1_000;
+
+/**
+ * MimeNode's _normalizeHeaderKey (four regular expressions over the name, ~15 calls a message:
+ * every setHeader, getHeader and encodeHeaderValue; ~1.2 % of the send path's main thread),
+ * remembered per name: it is a function of the name alone. Anything but a string goes through
+ * nodemailer's code each time.
+ */
+export function installHeaderKeyMemo(proto: { _normalizeHeaderKey: (key: unknown) => string }): void {
+  if (installed.has(proto)) return;
+  installed.add(proto);
+  const original = proto._normalizeHeaderKey;
+  const memo = new Map<string, string>();
+  const fast: ((key: unknown) => string) & { nodemailer?: (key: unknown) => string } = function (this: unknown, key: unknown) {
+    if (typeof key !== 'string') return original.call(this, key);
+    let normalized = memo.get(key);
+    if (normalized === undefined) {
+      normalized = original.call(this, key);
+      if (memo.size >= MAX_HEADER_KEYS) memo.clear();
+      memo.set(key, normalized);
+    }
+    return normalized;
+  };
+  fast.nodemailer = original;
+  proto._normalizeHeaderKey = fast;
+}

@@ -108,3 +108,21 @@ describe('DataStream with the fast path', () => {
     expect(dotStuffed(Buffer.from('.b'), 0x0d).toString()).toBe('\n..b');
   });
 });
+
+describe('MimeNode header names, remembered', () => {
+  type Normalize = ((key: unknown) => string) & { nodemailer?: (key: unknown) => string };
+  const mod = load('nodemailer/lib/mime-node') as { default?: { prototype: object }; prototype: object };
+  const proto = (mod.default ?? mod).prototype as { _normalizeHeaderKey: Normalize };
+
+  it('the same names as nodemailer’s, asked once and again, and it is the one MimeNode uses once compose.ts has loaded nodemailer', async () => {
+    const { mimeTree } = await import('../../src/send/compose.js');
+    mimeTree({ from: 'a@example.com', to: ['b@example.com'], cc: [], bcc: [], replyTo: [], subject: 's', text: 't', headers: {}, attachments: [] }, '<m@example.com>', new Date(0));
+    const normalize = proto._normalizeHeaderKey;
+    expect(normalize.nodemailer).toBeTypeOf('function');
+    const nodemailers = normalize.nodemailer!;
+    const keys = ['content-type', 'CONTENT-TYPE', 'mime-version', 'x-smtpapi', 'dkim-signature', 'x-otp-token', 'received-spf', 'message-id', 'content-md5',
+      'content-features', 'From: ceo@example.com (', ' x\tweird:key\x7f', '', 'list-id', 'arc-seal', 'bimi-selector', 'x-mailer', 'In-Reply-To'];
+    for (const key of [...keys, ...keys]) expect(normalize.call({}, key), key).toBe(nodemailers.call({}, key));
+    for (const key of [undefined, null, 0, 42]) expect(normalize.call({}, key)).toBe(nodemailers.call({}, key));
+  });
+});
