@@ -1,0 +1,146 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { dkimSign } from 'mailauth';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PARSE_OFF_THREAD_BYTES } from '../../src/inbound/accept.js';
+import { authCheck } from '../../src/inbound/auth-check.js';
+import { spoolDir } from '../../src/inbound/spool.js';
+import { STUCK_GRACE_MS } from '../../src/parse/auth-pool.js';
+import { PARSE_THREADS, parseThreadAuthTasks, parseThreadsEnded } from '../../src/parse/parse-pool.js';
+import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { addRoute, seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
+import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
+import { blobFiles, subjects } from './harness.js';
+
+/**
+ * A big signed message is parsed and DKIM-checked on a parse thread (src/parse/parse-pool.ts).
+ * mailauth's verifier looks up every name of a signature's h= list among all the header fields,
+ * one linear scan each, synchronously (lib/tools.js getSigningHeaderLines): 40,000 names over
+ * 40,000 fields (a 280 KB header block) held a loop 18.5 s, and it grows with the square. Nothing
+ * on that thread could run meanwhile, computeAuth's own timer included: the checks answered
+ * temperror at the pool's bound, but the parse (which the 250 waits for) stayed on the held
+ * thread, the SMTP transaction with it, and the pool had one thread fewer for everyone, for
+ * minutes. Now the thread is ended at the bound: 451 (the sender retries), nothing stored, and a
+ * new thread serves the queue.
+ */
+const AUTH_TIMEOUT_MS = 5000;
+/** Lines of the folded field: 15 s of mailauth on an idle core, more on a busy one. */
+const HELD_N = 60_000;
+
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const zone = [
+  { name: 'sel._domainkey.sender.test', type: 'TXT' as const, value: `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}` },
+  { name: 'sender.test', type: 'TXT' as const, value: 'v=spf1 ip4:127.0.0.1 -all' },
+  { name: '_dmarc.sender.test', type: 'TXT' as const, value: 'v=DMARC1; p=reject' },
+];
+
+/** A ~400 KB attachment (over INLINE_BLOB_BYTES: streamed to the blob store while parsing), and HTML. */
+function body(subject: string): string {
+  const b64 = randomBytes(300_000).toString('base64').replace(/.{76}/g, '$&\r\n');
+  return [
+    'From: Alice <alice@sender.test>',
+    'To: x@example.com',
+    `Subject: ${subject}`,
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b"',
+    '',
+    '--b',
+    'Content-Type: application/octet-stream; name="a.bin"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    b64,
+    '--b',
+    'Content-Type: text/html',
+    '',
+    '<p>see <a href="https://sender.test/">attached</a></p>',
+    '--b--',
+    '',
+  ].join('\r\n');
+}
+
+async function signed(subject: string): Promise<string> {
+  const key = { signingDomain: 'sender.test', selector: 'sel', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+  const message = body(subject);
+  const { signatures, errors } = await dkimSign(message, { ...key, signatureData: [key] });
+  expect(errors).toEqual([]);
+  return signatures + message;
+}
+
+/**
+ * A signed message whose first field is folded into `n` lines: mailauth's header split copies a
+ * field's lines for each continuation line (the square of them: 60,000 lines, 15.4 s on an idle
+ * core). It runs as soon as the verifier has the header block, before the body is read, so the
+ * parse (which needs the thread's loop to read on) is still owed when the hold starts.
+ */
+async function holding(subject: string, n: number): Promise<string> {
+  return `X-Folded: a\r\n${' x\r\n'.repeat(n)}${await signed(subject)}`;
+}
+
+let dns: TestDnsServer;
+let deps: TestDeps | undefined;
+let smtp: RunningSmtp | undefined;
+beforeAll(async () => {
+  dns = await startDnsServer(zone);
+});
+afterAll(() => dns.close());
+afterEach(async () => {
+  await smtp?.close();
+  await deps?.cleanup();
+  smtp = deps = undefined;
+});
+
+const send = (raw: string) =>
+  smtp!.transport.sendMail({ envelope: { from: 'alice@sender.test', to: ['x@example.com'] }, raw }).then(
+    (info) => ({ code: Number(info.response?.slice(0, 3)), response: info.response ?? '', at: performance.now() }),
+    (err: { responseCode?: number; response?: string }) => ({ code: err.responseCode ?? 0, response: err.response ?? String(err), at: performance.now() }),
+  );
+
+describe('a check that holds its parse thread', () => {
+  it('ends the thread at the bound: 451, nothing kept, and the queue behind it and later big mail are served', async () => {
+    deps = testDeps({ AUTH_CHECKS: 'true', DNS_SERVERS: dns.address });
+    const { user, domain } = await seedUserAndDomain(deps, 'example.com');
+    await addRoute(deps, { userId: user.id, domainId: domain.id });
+    smtp = await startSmtp(deps, { checkAuth: authCheck(deps) });
+    // Warm: mailauth is loaded on a parse thread, and the checks run there.
+    const warm = await send(await signed('warm'));
+    expect(warm.code, warm.response).toBe(250);
+    const tasksBefore = parseThreadAuthTasks();
+    const endedBefore = parseThreadsEnded();
+
+    const held = await Promise.all(Array.from({ length: PARSE_THREADS }, (_, i) => holding(`held ${i}`, HELD_N)));
+    expect(held[0]!.length).toBeGreaterThan(PARSE_OFF_THREAD_BYTES);
+    const queued = await signed('queued behind');
+    const t0 = performance.now();
+    // Every parse thread takes one holding message; the ordinary one waits for a thread.
+    const holdingReplies = held.map((raw) => send(raw));
+    await new Promise((r) => setTimeout(r, 300));
+    const queuedReply = send(queued);
+    const replies = await Promise.all(holdingReplies);
+    const after = await queuedReply;
+
+    for (const r of replies) {
+      expect(r.code, r.response).toBe(451);
+      // The bound (computeAuth's, then the grace) from when the thread's clock started, and slack for a loaded machine.
+      expect(r.at - t0).toBeLessThan(AUTH_TIMEOUT_MS + STUCK_GRACE_MS + 6000);
+    }
+    expect(after.code, after.response).toBe(250);
+    expect(parseThreadsEnded() - endedBefore).toBe(PARSE_THREADS);
+    expect(parseThreadAuthTasks() - tasksBefore).toBe(PARSE_THREADS + 1);
+    const id = /msg_\w+/.exec(after.response)![0]!;
+    const stored = (await deps.repos.messages.getById(id))!;
+    expect(stored.auth).toMatchObject({ dkim: 'pass', spf: 'pass' });
+    expect(stored.parsed.attachments).toHaveLength(1);
+
+    // The new threads keep serving big signed mail.
+    const later = await Promise.all([signed('later 1'), signed('later 2')].map(async (raw) => send(await raw)));
+    for (const r of later) expect(r.code, r.response).toBe(250);
+
+    // Nothing of the refused messages: no rows, no blobs (their attachments were being stored), no spool files.
+    expect(subjects(deps).sort()).toEqual(['later 1', 'later 2', 'queued behind', 'warm']);
+    const ids = (deps.db.prepare('SELECT id FROM messages').all() as { id: string }[]).map((r) => r.id);
+    const files = blobFiles(deps);
+    expect(files.filter((f) => !ids.some((i) => f.includes(i))), 'blobs of no stored message').toEqual([]);
+    expect(readdirSync(spoolDir(deps.config.dataDir)).filter((f) => !f.startsWith('.'))).toEqual([]);
+  }, 90_000);
+});
