@@ -23,8 +23,9 @@ interface Bounced {
 
 /**
  * The sends whose envelope sender `address` is: a VERP address names one send and, by its tag,
- * the destination whose recipients it went to; an SRS address (one recipient per forward) is
- * matched by value.
+ * the one recipient its transaction went to (or, for an address made before 2026-12-07, the
+ * destination whose recipients shared the transaction: DSNs come back days later); an SRS
+ * address (one recipient per forward) is matched by value.
  */
 export async function sendsOfBounceAddress(deps: Deps, address: string): Promise<Bounced[]> {
   const verp = parseBounce(address);
@@ -32,7 +33,10 @@ export async function sendsOfBounceAddress(deps: Deps, address: string): Promise
     const send = await deps.repos.sends.getById(verp.sendId);
     if (!send || send.mailFrom.toLowerCase() !== verp.mailFrom.toLowerCase()) return [];
     const all = await deps.repos.sends.recipients(send.id);
-    const dest = [...new Set(all.map((r) => r.dest))].find((d) => tagMatches(deps.config.secret, send.id, d, verp.tag));
+    const secret = deps.config.secret;
+    const one = all.find((r) => tagMatches(secret, send.id, r.address, verp.tag));
+    if (one) return [{ send, recipients: [one] }];
+    const dest = [...new Set(all.map((r) => r.dest))].find((d) => tagMatches(secret, send.id, d, verp.tag));
     return dest === undefined ? [] : [{ send, recipients: all.filter((r) => r.dest === dest) }];
   }
   if (!isOurSrs(deps.config.secret, address, deps.now())) return [];
@@ -43,7 +47,7 @@ export async function sendsOfBounceAddress(deps: Deps, address: string): Promise
 
 /**
  * A DSN arrived at a send's bounce address: each hard-bounced recipient it names that belongs
- * to the send (and, for a VERP address, to the destination it was tagged for) becomes
+ * to the send (and, for a VERP address, is the recipient it was tagged for, or in an older address one at its destination) becomes
  * `bounced` (even after a 250: the receiving MTA can fail later), is suppressed, and gets an
  * `email.bounced` event, in one transaction. Returns how many changed.
  */

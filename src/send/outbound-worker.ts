@@ -15,7 +15,7 @@ import { sendHandoff } from './handoff.js';
 import { cachedMxLookup, PermanentDnsError, type MxHost } from './mx.js';
 import { decideRecipient } from './outcome.js';
 import { MAX_RECIPIENTS } from './request.js';
-import { closeTransfers, transfer, TRANSACTION_MS, type RcptResult } from './transfer.js';
+import { closeTransfers, transfer, TRANSACTION_MS, type RcptResult, type Transfer } from './transfer.js';
 
 /**
  * The durable outbound queue (DESIGN §9). send_recipients is the queue: a recipient is due while
@@ -100,12 +100,12 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number; 
         if (!mayStart(d.dest)) continue;
         const freeHere = Math.min(OUTBOUND_PER_DESTINATION - slots.inflightAt(d.dest), OUTBOUND_CONCURRENCY - slots.busy);
         // Never fewer rows than one send can have at a destination, so that a send's recipients
-        // there are read, and go out in one transaction, together.
+        // there are read, and go out in one batch (one claim, one finishing commit), together.
         const limit = Math.max(freeHere * BATCH, MAX_RECIPIENTS) + (unclaimed.get(d.dest) ?? 0);
         const read = await q.dueFor(d.dest, now, limit);
         const due = read.filter((r) => !inflight.has(r.id));
         // Up to BATCH sends per slot: one claim, one MX lookup and one finishing commit for all of
-        // them, each send its own transaction over the kept connection (transfer.ts).
+        // them, each recipient its own transaction over the kept connection (transfer.ts).
         const bySend = new Map<string, Recipient[]>();
         for (const r of due) bySend.set(r.sendId, [...(bySend.get(r.sendId) ?? []), r]);
         const groups = [...bySend.values()];
@@ -166,8 +166,8 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number; 
   }
 
   /**
-   * Delivers a batch of one destination: each send in its own SMTP transaction, all recorded in
-   * one commit. Returns the posts of the events handed over in memory.
+   * Delivers a batch of one destination: each recipient in its own SMTP transaction (its own
+   * VERP address), all recorded in one commit. Returns the posts of the events handed over in memory.
    */
   async function attempt(dest: string, claimed: { recipient: Recipient; attemptId: number }[]): Promise<Promise<void>[]> {
     const bySend = new Map<string, { recipient: Recipient; attemptId: number }[]>();
@@ -184,6 +184,30 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number; 
         dnsError = { message: (err as Error).message, permanent: err instanceof PermanentDnsError };
       }
     }
+    const toRelay = async (t: Transfer) => {
+      const { results } = await transfer(t, { kind: 'relay', relay: config.smtpRelay!, helo, verifyTls: !config.allowInsecureWebhooks }, deadline);
+      return { results, mxName: `${config.smtpRelay!.host}:${config.smtpRelay!.port}` };
+    };
+    // The next MX is tried only when one could not be reached (RFC 5321 §5.1); an answer decides.
+    // The batch's later transactions start at the host that answered and skip the unreachable ones.
+    const unreachable = new Set<MxHost>();
+    let reached: MxHost | null = null;
+    const toMx = async (t: Transfer) => {
+      let results: RcptResult[] = t.recipients.map((address) => ({ address, code: null, reply: 'no mail server answered' }));
+      let mxName: string | null = null;
+      for (const mx of reached ? [reached, ...hosts.filter((h) => h !== reached)] : hosts) {
+        if (unreachable.has(mx)) continue;
+        mxName = `${mx.host}:${config.outboundSmtpPort}`;
+        const r = await transfer(t, { kind: 'mx', mx, port: config.outboundSmtpPort, helo }, deadline);
+        results = r.results;
+        if (r.connected) {
+          reached = mx;
+          break;
+        }
+        unreachable.add(mx);
+      }
+      return { results, mxName };
+    };
     const outcomes: { send: Send | null; c: { recipient: Recipient; attemptId: number }; answer: { code: number | null; reply: string }; mx: string | null; permanent: boolean; raw: boolean }[] = [];
     for (const [sendId, rows] of bySend) {
       // Claimed above: a send just submitted is in memory, anything else is read back.
@@ -192,32 +216,27 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number; 
       const raw = fresh ? fresh.raw : !send ? null : send.kind === 'forward' ? await forwardBytes(deps, send) : await repos.sends.raw(send.id);
       const addresses = rows.map((c) => c.recipient.address);
       let results: RcptResult[];
-      let mxName: string | null = null;
+      /** The server each recipient's transaction last tried (null: none was tried). */
+      const mxOf = new Map<string, string | null>();
       if (!send || !raw) {
         results = addresses.map((address) => ({ address, code: null, reply: send ? 'original message deleted' : 'send deleted' }));
-      } else if (config.smtpRelay) {
-        mxName = `${config.smtpRelay.host}:${config.smtpRelay.port}`;
-        ({ results } = await transfer(
-          { mailFrom: verpAddress(config.secret, send.mailFrom, dest), recipients: addresses, raw },
-          { kind: 'relay', relay: config.smtpRelay, helo, verifyTls: !config.allowInsecureWebhooks },
-          deadline,
-        ));
       } else if (dnsError) {
         results = addresses.map((address) => ({ address, code: null, reply: dnsError.message }));
       } else {
-        results = addresses.map((address) => ({ address, code: null, reply: 'no mail server answered' }));
-        // The next MX is tried only when one could not be reached (RFC 5321 §5.1); an answer decides.
-        for (const mx of hosts) {
-          mxName = `${mx.host}:${config.outboundSmtpPort}`;
-          const r = await transfer({ mailFrom: verpAddress(config.secret, send.mailFrom, dest), recipients: addresses, raw }, { kind: 'mx', mx, port: config.outboundSmtpPort, helo }, deadline);
-          results = r.results;
-          if (r.connected) break;
+        // One transaction per recipient, each with its own VERP address (envelope.ts), one after
+        // the other on the connection kept for the server (transfer.ts).
+        results = [];
+        for (const address of addresses) {
+          const t = { mailFrom: verpAddress(config.secret, send.mailFrom, address), recipients: [address], raw };
+          const r = config.smtpRelay ? await toRelay(t) : await toMx(t);
+          results.push(...r.results);
+          mxOf.set(address, r.mxName);
         }
       }
       const byAddress = new Map(results.map((r) => [r.address, r]));
       for (const c of rows) {
         const answer = byAddress.get(c.recipient.address) ?? { code: null, reply: 'no answer' };
-        outcomes.push({ send, c, answer, mx: mxName, permanent: !!dnsError?.permanent, raw: raw !== null });
+        outcomes.push({ send, c, answer, mx: mxOf.get(c.recipient.address) ?? null, permanent: !!dnsError?.permanent, raw: raw !== null });
       }
     }
     if (outcomes.some((o) => o.answer.code !== null)) {

@@ -63,20 +63,22 @@ describe('mailhook send', () => {
     // The same key again: the first answer, nothing new queued.
     expect(JSON.parse((await cli(...args, ...more)).stdout)).toEqual(queued);
 
-    const [got] = await mx.waitFor(1, 60_000).catch((err) => {
+    const copies = await mx.waitFor(2, 60_000).catch((err) => {
       console.log(proc!.log());
       throw err;
     });
-    expect(got!.rcptTo.sort()).toEqual(['ada@dest.test', 'bob@dest.test']);
-    // VERP with its tag (an HMAC of the send and the destination, src/send/envelope.ts).
-    expect(got!.mailFrom).toMatch(new RegExp(`^bounce\\+${queued.id}-[0-9a-f]{16}@cli-send\\.test$`));
+    // A transaction per recipient, each with its own VERP tag (an HMAC of the send and the recipient, src/send/envelope.ts).
+    expect(copies.map((m) => m.rcptTo).sort()).toEqual([['ada@dest.test'], ['bob@dest.test']]);
+    for (const m of copies) expect(m.mailFrom).toMatch(new RegExp(`^bounce\\+${queued.id}-[0-9a-f]{16}@cli-send\\.test$`));
+    expect(copies[0]!.raw.equals(copies[1]!.raw)).toBe(true);
+    const got = copies[0];
     const verified = await dkimVerify(got!.raw, { resolver: staticResolver([dkimRecord]) });
     expect(verified.results.map((r) => r.status.result)).toEqual(['pass']);
     const parsed = await simpleParser(got!.raw);
     expect(parsed.subject).toBe('From the CLI');
     expect(parsed.text).toBe('Hello from the command line.\n');
     expect(parsed.attachments.map((a) => [a.filename, a.content.equals(attachment)])).toEqual([['report.bin', true]]);
-    expect(mx.mails).toHaveLength(1);
+    expect(mx.mails).toHaveLength(2);
   });
 
   it('fails with exit code 1 and names the problem: a file it cannot read, a field the API refuses', async () => {

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { bounceWorld, dsn } from '../helpers/bounces.js';
 import { codes, rawSmtp } from '../helpers/smtp.js';
@@ -87,6 +88,39 @@ describe('forged bounces', () => {
     await w.smtp.transport.sendMail({ envelope: { from: '', to: [seenByBuyer] }, raw: dsn(seenByBuyer, 'buyer@other.test') });
     expect(await w.status(id)).toEqual({ 'nosy@dest.test': 'sent', 'buyer@other.test': 'bounced' });
     expect(await suppressed(id, 'buyer@other.test')).toBe(true);
+  });
+
+  it('a recipient cannot bounce a co-recipient at its own destination: each recipient\'s transaction has its own address', async () => {
+    const [sender] = await w.setup(['shop.test']);
+    const id = await w.send(sender!.token, 'news@shop.test', ['nosy@dest.test', 'neighbour@dest.test']);
+    await w.worker.runOnce();
+    // One transaction each (on one connection), so each copy carries an address for itself alone.
+    expect(w.mx.mails.map((m) => m.rcptTo)).toEqual([['nosy@dest.test'], ['neighbour@dest.test']]);
+    const [seenByNosy, seenByNeighbour] = w.mx.mails.map((m) => m.mailFrom);
+    expect(seenByNosy).not.toBe(seenByNeighbour);
+
+    // nosy forges the report its neighbour's MTA would send, to the only address it knows: taken, nothing changes.
+    await w.smtp.transport.sendMail({ envelope: { from: '', to: [seenByNosy!] }, raw: dsn(seenByNosy!, 'neighbour@dest.test') });
+    expect(await w.status(id)).toEqual({ 'nosy@dest.test': 'sent', 'neighbour@dest.test': 'sent' });
+    expect(await suppressed(id, 'neighbour@dest.test')).toBe(false);
+
+    // The real DSN for neighbour, to the address its copy carried, applies (and to nobody else).
+    await w.smtp.transport.sendMail({ envelope: { from: '', to: [seenByNeighbour!] }, raw: dsn(seenByNeighbour!, 'neighbour@dest.test') });
+    expect(await w.status(id)).toEqual({ 'nosy@dest.test': 'sent', 'neighbour@dest.test': 'bounced' });
+    expect(await suppressed(id, 'neighbour@dest.test')).toBe(true);
+  });
+
+  it('an address made before per-recipient tags (tagged for the destination) still takes the DSNs of the recipients there', async () => {
+    const [sender] = await w.setup(['shop.test']);
+    const id = await w.send(sender!.token, 'news@shop.test', ['a@dest.test', 'b@dest.test', 'c@other.test']);
+    await w.worker.runOnce();
+    // What older code put in the envelope: the tag over the send id and the destination (README, "Sending").
+    const tag = createHmac('sha256', `mailhook verp ${w.api.deps.config.secret}`).update(`${id}\ndest.test`).digest('hex').slice(0, 16);
+    const old = `bounce+${id}-${tag}@shop.test`;
+    expect(w.mx.mails.map((m) => m.mailFrom)).not.toContain(old);
+    await w.smtp.transport.sendMail({ envelope: { from: '', to: [old] }, raw: dsn(old, 'c@other.test') });
+    await w.smtp.transport.sendMail({ envelope: { from: '', to: [old] }, raw: dsn(old, 'b@dest.test') });
+    expect(await w.status(id)).toEqual({ 'a@dest.test': 'sent', 'b@dest.test': 'bounced', 'c@other.test': 'sent' });
   });
 
   // These held on main too: kept as the record of what each does.

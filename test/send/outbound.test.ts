@@ -73,19 +73,21 @@ function events() {
 const recipients = async (id: string) => (await api.deps.repos.sends.recipients(id)).map((r) => [r.address, r.status]);
 
 describe('outbound queue, direct to MX', () => {
-  it('delivers to the MX found in DNS: one connection for both recipients, bytes as stored, DKIM pass, email.sent', async () => {
+  it('delivers to the MX found in DNS: one connection, a transaction per recipient with its own VERP address, bytes as stored, DKIM pass, email.sent', async () => {
     await setup();
     const res = await send({ to: ['a@dest.test', 'b@dest.test'], html: '<p>hi</p>' });
     expect(res.status).toBe(202);
     const before = mx.connections;
     await worker.runOnce();
-    expect(mx.mails).toHaveLength(1);
+    expect(mx.mails).toHaveLength(2);
     expect(mx.connections - before).toBe(1);
+    expect(mx.mails.map((m) => m.rcptTo)).toEqual([['a@dest.test'], ['b@dest.test']]);
+    // VERP, tagged for the recipient (src/send/envelope.ts): the two addresses differ.
+    for (const m of mx.mails) expect(m.mailFrom).toMatch(new RegExp(`^bounce\\+${res.body.id}-[0-9a-f]{16}@example\\.com$`));
+    expect(mx.mails[0]!.mailFrom).not.toBe(mx.mails[1]!.mailFrom);
     const got = mx.mails[0]!;
-    // VERP, tagged for the destination (src/send/envelope.ts).
-    expect(got.mailFrom).toMatch(new RegExp(`^bounce\\+${res.body.id}-[0-9a-f]{16}@example\\.com$`));
-    expect(got.rcptTo).toEqual(['a@dest.test', 'b@dest.test']);
     expect(got.raw.equals((await api.deps.repos.sends.raw(res.body.id))!)).toBe(true);
+    expect(mx.mails[1]!.raw.equals(got.raw)).toBe(true);
     const verified = await dkimVerify(got.raw, { resolver: createAuthResolver([dns.address], 2000) as DNSResolver });
     expect(verified.results[0]).toMatchObject({ status: { result: 'pass' }, signingDomain: 'example.com' });
     expect(await recipients(res.body.id)).toEqual([['a@dest.test', 'sent'], ['b@dest.test', 'sent']]);
@@ -281,8 +283,10 @@ describe('outbound queue, through SMTP_RELAY', () => {
       await setup({ SMTP_RELAY: `smtp://relayuser:${encodeURIComponent('p@ss')}@127.0.0.1:${relay.port}` });
       const res = await send({ to: ['a@far.test', 'b@elsewhere.test'] });
       await worker.runOnce();
-      expect(relay.mails).toHaveLength(1);
-      expect(relay.mails[0]).toMatchObject({ secure: true, user: 'relayuser', rcptTo: ['a@far.test', 'b@elsewhere.test'] });
+      expect(relay.mails).toHaveLength(2);
+      expect(relay.mails[0]).toMatchObject({ secure: true, user: 'relayuser', rcptTo: ['a@far.test'] });
+      expect(relay.mails[1]).toMatchObject({ secure: true, user: 'relayuser', rcptTo: ['b@elsewhere.test'] });
+      expect(relay.mails[0]!.mailFrom).not.toBe(relay.mails[1]!.mailFrom);
       expect(logins).toEqual(['relayuser:p@ss']);
       expect(await recipients(res.body.id)).toEqual([['a@far.test', 'sent'], ['b@elsewhere.test', 'sent']]);
       expect(mx.mails).toHaveLength(0);
@@ -313,14 +317,14 @@ describe('a pass reads only what it can start (issue #12)', () => {
     // The read stopped at its limit, so its last send (maybe cut in two) waits for the next pass.
     const free = OUTBOUND_PER_DESTINATION * BATCH;
     expect(reads).toEqual([{ limit: free, rows: free }]);
-    expect(mx.mails).toHaveLength(free / 2 - 1);
+    expect(mx.mails).toHaveLength(free - 2); // a transaction per recipient
     await worker.runOnce();
     expect(reads[1]).toEqual({ limit: free, rows: 90 - free + 2 });
-    expect(mx.mails).toHaveLength(45);
+    expect(mx.mails).toHaveLength(90);
     for (const id of ids) expect((await recipients(id)).every(([, status]) => status === 'sent')).toBe(true);
   });
 
-  it('a send whose recipients at one destination a read cuts in two still goes out in one transaction', async () => {
+  it('a send whose recipients at one destination a read cuts in two: every recipient gets one transaction, none twice', async () => {
     await setup();
     // 35 one-recipient sends, then one to 50 addresses at the same destination: 85 rows, read 80 at a time.
     for (let i = 0; i < 35; i++) await send({ to: [`s${i}@dest.test`] });
@@ -328,9 +332,9 @@ describe('a pass reads only what it can start (issue #12)', () => {
     const { id } = (await send({ to: big })).body;
     await worker.runOnce();
     await worker.runOnce();
-    expect(mx.mails).toHaveLength(36);
-    const together = mx.mails.filter((m) => m.rcptTo.length > 1);
-    expect(together.map((m) => m.rcptTo.length)).toEqual([MAX_RECIPIENTS]);
+    expect(mx.mails).toHaveLength(35 + MAX_RECIPIENTS);
+    expect(mx.mails.every((m) => m.rcptTo.length === 1)).toBe(true);
+    expect(mx.mails.filter((m) => m.rcptTo[0]!.startsWith('m')).map((m) => m.rcptTo[0]).sort()).toEqual([...big].sort());
     expect((await recipients(id)).every(([, status]) => status === 'sent')).toBe(true);
   });
 
@@ -375,7 +379,7 @@ describe('a pass reads only what it can start (issue #12)', () => {
     await send({ to: Array.from({ length: 20 }, (_, i) => `r${i}@dest.test`) });
     hooks.setDefault({ status: 503 });
     await worker.runOnce();
-    expect(mx.mails).toHaveLength(1);
+    expect(mx.mails).toHaveLength(20);
     expect(hooks.requests).toHaveLength(20);
     clock.advance(60_000); // past the first retry (30 s)
     const q = api.deps.repos.outbound as { -readonly [K in keyof typeof api.deps.repos.outbound]: (typeof api.deps.repos.outbound)[K] };
