@@ -31,6 +31,8 @@ interface Job {
   reject(err: unknown): void;
   /** The message's auth checks, run by the thread on the same read of the message; `answer` is called once. */
   auth: { params: AuthParams; answer(result: AuthResults): void } | null;
+  /** The lane it waits in. */
+  lane: string;
 }
 
 interface JsonInput {
@@ -75,8 +77,11 @@ export const parseThreadsEnded = () => heldThreads;
 
 /** What a task's parse rejects with when its thread was ended for holding its event loop. */
 export class ParseThreadHeldError extends Error {
-  constructor() {
+  /** The task whose checks did not answer in time. */
+  readonly culprit: Job;
+  constructor(culprit: Job) {
     super('parse thread held past its deadline: ended, the message was not parsed');
+    this.culprit = culprit;
   }
 }
 
@@ -111,11 +116,11 @@ function spawn(): Thread {
   return t;
 }
 
-/** Ends a thread whose event loop is held (a check that could not even fire its own timer). */
-function endHeld(t: Thread): void {
+/** Ends a thread whose event loop is held (`culprit`'s checks could not even fire their own timer). */
+function endHeld(t: Thread, culprit: Job): void {
   if (t.ended) return;
   heldThreads++;
-  retire(t, new ParseThreadHeldError());
+  retire(t, new ParseThreadHeldError(culprit));
   void t.worker.terminate();
 }
 
@@ -161,15 +166,29 @@ function start(t: Thread, job: Job): void {
   let answer = (_: AuthResults) => {};
   let fromThread = (_: AuthResults) => {};
   let checking = () => {};
+  let cancel = () => {};
   let held: NodeJS.Timeout | undefined;
-  /** The thread is gone: what it still owes this task fails now (attachments being stored are cut off first). */
+  /**
+   * The thread is gone: what it still owes this task fails now (attachments being stored are cut
+   * off first). Except a task that was only there when another one's checks held the thread (it
+   * took the thread while they waited): it goes back to the front of its lane, its checks with
+   * it, and starts over on another thread (the attachments it stored are written again). That
+   * cannot go round forever: each time takes another task whose checks held a thread, and a task
+   * that holds a thread with its own checks is that culprit, and fails.
+   */
   const abandon = (err: Error) => {
     clearTimeout(held);
+    // (A JSON body was moved to the thread: gone with it.)
+    const again = !parsed && err instanceof ParseThreadHeldError && err.culprit !== job && !('json' in job.input);
     if (!parsed) {
       for (const s of streams.values()) s.body.destroy(err);
-      settle(() => job.reject(err));
+      settle(() => {
+        if (!again) return job.reject(err);
+        requeue(job);
+      });
     }
-    answer(TEMPERROR);
+    if (again) cancel();
+    else answer(TEMPERROR);
     threadChecked = true;
     closeWhenDone();
   };
@@ -188,6 +207,11 @@ function start(t: Thread, job: Job): void {
     // stored, the sender retries), and a new thread takes the queue.
     const timer = setTimeout(() => answer(TEMPERROR), bound);
     let answered = false;
+    // Started over elsewhere: the checks are answered there.
+    cancel = () => {
+      clearTimeout(timer);
+      answered = true;
+    };
     answer = (result) => {
       clearTimeout(timer);
       if (answered) return;
@@ -196,7 +220,7 @@ function start(t: Thread, job: Job): void {
     };
     checking = () => {
       clearTimeout(held);
-      held = setTimeout(() => endHeld(t), bound);
+      held = setTimeout(() => endHeld(t, job), bound);
     };
     fromThread = (result) => {
       clearTimeout(held);
@@ -262,13 +286,21 @@ function enqueue(lane: string, job: Job): void {
   dispatch();
 }
 
+/** Back at the front of its lane (its thread was ended under it). */
+function requeue(job: Job): void {
+  const queue = lanes.get(job.lane);
+  if (queue) queue.unshift(job);
+  else lanes.set(job.lane, [job]);
+  dispatch();
+}
+
 /**
  * Parses `input` on a parse thread. `put` receives each attachment as parseMessage's own
  * callback would (null: attachment bodies are dropped). `lane` groups the tasks that take turns
  * with one another: one per account for dry runs, one for SMTP.
  */
 export function parseOffThread(input: ParseInput, put: PutAttachment | null, lane: string): Promise<ParseOutcome> {
-  return new Promise((resolve, reject) => enqueue(lane, { input, put, resolve: (o) => resolve(o as ParseOutcome), reject, auth: null }));
+  return new Promise((resolve, reject) => enqueue(lane, { input, put, resolve: (o) => resolve(o as ParseOutcome), reject, auth: null, lane }));
 }
 
 /**
@@ -287,7 +319,7 @@ export function parseAndCheckOffThread(
   let answer!: (r: AuthResults) => void;
   const auth = new Promise<AuthResults>((resolve) => (answer = resolve));
   const parsed = new Promise<ParseOutcome>((resolve, reject) =>
-    enqueue(lane, { input, put, resolve: (o) => resolve(o as ParseOutcome), reject, auth: { params, answer } }),
+    enqueue(lane, { input, put, resolve: (o) => resolve(o as ParseOutcome), reject, auth: { params, answer }, lane }),
   );
   return { parsed, auth };
 }
@@ -298,5 +330,5 @@ export function parseAndCheckOffThread(
  * thread when the task starts: the caller must not touch it again.
  */
 export function parseJsonOffThread(json: ArrayBuffer, member: string, lane: string): Promise<JsonOutcome> {
-  return new Promise((resolve, reject) => enqueue(lane, { input: { json, member }, put: null, resolve: (o) => resolve(o as JsonOutcome), reject, auth: null }));
+  return new Promise((resolve, reject) => enqueue(lane, { input: { json, member }, put: null, resolve: (o) => resolve(o as JsonOutcome), reject, auth: null, lane }));
 }

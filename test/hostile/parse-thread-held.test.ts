@@ -25,7 +25,7 @@ import { blobFiles, subjects } from './harness.js';
  * ended at the bound: 451 (the sender retries), nothing stored, and a new thread serves the queue.
  */
 const AUTH_TIMEOUT_MS = 5000;
-/** Lines of the folded field: 15 s of mailauth on an idle core, more on a busy one. */
+/** Lines of the folded field, names in h=: 15 s and ~40 s of mailauth on an idle core, more on a busy one. */
 const HELD_N = 60_000;
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -96,51 +96,90 @@ const send = (raw: string) =>
     (err: { responseCode?: number; response?: string }) => ({ code: err.responseCode ?? 0, response: err.response ?? String(err), at: performance.now() }),
   );
 
+/**
+ * A signed message behind `n` one-byte fields and a DKIM-Signature whose h= names `n` absent
+ * fields: mailauth looks each name up among all the fields (40,000 over 40,000: 18.5 s). That
+ * runs at the end of the message, when the parse has usually answered already.
+ */
+async function lookingUp(subject: string, n: number): Promise<string> {
+  const names = Array.from({ length: n }, () => 'z').join(':');
+  return `${'X:1\r\n'.repeat(n)}DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=sender.test; s=sel; h=from:${names}; bh=AAAA; b=AAAA\r\n${await signed(subject)}`;
+}
+
+/**
+ * Within this of sending, a held message is answered and the message queued behind it stored:
+ * twice the bound (a task that took a thread whose previous task's checks then held it starts
+ * over once on another thread, where it may meet a hold again), and slack for a loaded machine.
+ */
+const BOUND_MS = 2 * (AUTH_TIMEOUT_MS + STUCK_GRACE_MS) + 6000;
+
+/**
+ * One holding message per parse thread, then an ordinary big signed one queued behind them.
+ * Returns the replies, after checking what every case shares: the threads are ended, the queued
+ * message and two later ones are stored (checked, on new threads) within the bound, and nothing
+ * is left of the refused ones (no rows, no blobs, no spool files).
+ */
+async function holdEveryThread(make: (subject: string) => Promise<string>) {
+  deps = testDeps({ AUTH_CHECKS: 'true', DNS_SERVERS: dns.address });
+  const { user, domain } = await seedUserAndDomain(deps, 'example.com');
+  await addRoute(deps, { userId: user.id, domainId: domain.id });
+  smtp = await startSmtp(deps, { checkAuth: authCheck(deps) });
+  // Warm: mailauth is loaded on a parse thread, and the checks run there.
+  const warm = await send(await signed('warm'));
+  expect(warm.code, warm.response).toBe(250);
+  const tasksBefore = parseThreadAuthTasks();
+  const endedBefore = parseThreadsEnded();
+
+  const held = await Promise.all(Array.from({ length: PARSE_THREADS }, (_, i) => make(`held ${i}`)));
+  expect(held[0]!.length).toBeGreaterThan(PARSE_OFF_THREAD_BYTES);
+  const queued = await signed('queued behind');
+  const t0 = performance.now();
+  // Every parse thread takes one holding message; the ordinary one waits for a thread.
+  const holdingReplies = held.map((raw) => send(raw));
+  await new Promise((r) => setTimeout(r, 300));
+  const queuedReply = send(queued);
+  const replies = await Promise.all(holdingReplies);
+  const after = await queuedReply;
+
+  for (const r of replies) expect(r.at - t0, r.response).toBeLessThan(BOUND_MS);
+  expect(after.code, after.response).toBe(250);
+  expect(after.at - t0, 'the queued message, stored').toBeLessThan(BOUND_MS);
+  // (A task that took a thread before another task's checks held it starts over elsewhere: more tasks, and threads ended, than messages.)
+  expect(parseThreadsEnded() - endedBefore).toBeGreaterThanOrEqual(1);
+  expect(parseThreadAuthTasks() - tasksBefore).toBeGreaterThanOrEqual(PARSE_THREADS + 1);
+  const stored = (await deps.repos.messages.getById(/msg_\w+/.exec(after.response)![0]!))!;
+  expect(stored.auth).toMatchObject({ dkim: 'pass', spf: 'pass' });
+  expect(stored.parsed.attachments).toHaveLength(1);
+
+  // The new threads keep serving big signed mail.
+  const later = await Promise.all([signed('later 1'), signed('later 2')].map(async (raw) => send(await raw)));
+  for (const r of later) expect(r.code, r.response).toBe(250);
+
+  // Stored: exactly the messages answered 250 (a held one's subject may be past the parser's header limits: by id).
+  const idOf = (r: { response: string }) => /msg_\w+/.exec(r.response)![0]!;
+  const ids = (deps.db.prepare('SELECT id FROM messages').all() as { id: string }[]).map((r) => r.id);
+  expect(ids.sort()).toEqual([warm, after, ...later, ...replies.filter((r) => r.code === 250)].map(idOf).sort());
+  expect(subjects(deps)).toEqual(expect.arrayContaining(['warm', 'queued behind', 'later 1', 'later 2']));
+  expect(blobFiles(deps).filter((f) => !ids.some((i) => f.includes(i))), 'blobs of no stored message').toEqual([]);
+  expect(readdirSync(spoolDir(deps.config.dataDir)).filter((f) => !f.startsWith('.'))).toEqual([]);
+  return { replies, ended: parseThreadsEnded() - endedBefore };
+}
+
 describe('a check that holds its parse thread', () => {
-  it('ends the thread at the bound: 451, nothing kept, and the queue behind it and later big mail are served', async () => {
-    deps = testDeps({ AUTH_CHECKS: 'true', DNS_SERVERS: dns.address });
-    const { user, domain } = await seedUserAndDomain(deps, 'example.com');
-    await addRoute(deps, { userId: user.id, domainId: domain.id });
-    smtp = await startSmtp(deps, { checkAuth: authCheck(deps) });
-    // Warm: mailauth is loaded on a parse thread, and the checks run there.
-    const warm = await send(await signed('warm'));
-    expect(warm.code, warm.response).toBe(250);
-    const tasksBefore = parseThreadAuthTasks();
-    const endedBefore = parseThreadsEnded();
+  it('held before its parse answered (a field folded into 60,000 lines): the thread is ended at the bound, 451, nothing kept; the queue behind it and later big mail are served', async () => {
+    const { replies, ended } = await holdEveryThread((subject) => holding(subject, HELD_N));
+    for (const r of replies) expect(r.code, r.response).toBe(451);
+    // Each held its own thread (neither parse answered: no thread took another task meanwhile).
+    expect(ended).toBe(PARSE_THREADS);
+  }, 90_000);
 
-    const held = await Promise.all(Array.from({ length: PARSE_THREADS }, (_, i) => holding(`held ${i}`, HELD_N)));
-    expect(held[0]!.length).toBeGreaterThan(PARSE_OFF_THREAD_BYTES);
-    const queued = await signed('queued behind');
-    const t0 = performance.now();
-    // Every parse thread takes one holding message; the ordinary one waits for a thread.
-    const holdingReplies = held.map((raw) => send(raw));
-    await new Promise((r) => setTimeout(r, 300));
-    const queuedReply = send(queued);
-    const replies = await Promise.all(holdingReplies);
-    const after = await queuedReply;
-
+  it('held at the end of the message (an h= of 60,000 names over as many fields): the thread is ended at the bound, the message stored with temperror if parsed by then, else 451; the queue is served', async () => {
+    const { replies } = await holdEveryThread((subject) => lookingUp(subject, HELD_N));
     for (const r of replies) {
-      expect(r.code, r.response).toBe(451);
-      // The bound (computeAuth's, then the grace) from when the thread's clock started, and slack for a loaded machine.
-      expect(r.at - t0).toBeLessThan(AUTH_TIMEOUT_MS + STUCK_GRACE_MS + 6000);
+      expect([250, 451], r.response).toContain(r.code);
+      if (r.code !== 250) continue;
+      const stored = (await deps!.repos.messages.getById(/msg_\w+/.exec(r.response)![0]!))!;
+      expect(stored.auth).toMatchObject({ dkim: 'temperror' });
     }
-    expect(after.code, after.response).toBe(250);
-    expect(parseThreadsEnded() - endedBefore).toBe(PARSE_THREADS);
-    expect(parseThreadAuthTasks() - tasksBefore).toBe(PARSE_THREADS + 1);
-    const id = /msg_\w+/.exec(after.response)![0]!;
-    const stored = (await deps.repos.messages.getById(id))!;
-    expect(stored.auth).toMatchObject({ dkim: 'pass', spf: 'pass' });
-    expect(stored.parsed.attachments).toHaveLength(1);
-
-    // The new threads keep serving big signed mail.
-    const later = await Promise.all([signed('later 1'), signed('later 2')].map(async (raw) => send(await raw)));
-    for (const r of later) expect(r.code, r.response).toBe(250);
-
-    // Nothing of the refused messages: no rows, no blobs (their attachments were being stored), no spool files.
-    expect(subjects(deps).sort()).toEqual(['later 1', 'later 2', 'queued behind', 'warm']);
-    const ids = (deps.db.prepare('SELECT id FROM messages').all() as { id: string }[]).map((r) => r.id);
-    const files = blobFiles(deps);
-    expect(files.filter((f) => !ids.some((i) => f.includes(i))), 'blobs of no stored message').toEqual([]);
-    expect(readdirSync(spoolDir(deps.config.dataDir)).filter((f) => !f.startsWith('.'))).toEqual([]);
   }, 90_000);
 });
