@@ -145,9 +145,11 @@ export function destinationOf(url: string): string {
 }
 
 export function deliveriesTable(db: Db) {
-  const insert = db.prepare(
+  // Positional parameters, as messages.insert (issue 14): a named one is looked up on the object by
+  // a V8 string made from its name, on every message; with the spread into that object, 8.3–13.0 → 5.0–5.2 µs a row.
+  const insert = db.prepare<[string, string, string, string | null, string, string, string, string, string, number, number, number]>(
     `INSERT INTO deliveries (id, user_id, message_id, route_id, domain_id, url, secret, payload, dest, status, attempts, next_attempt_at, created_at, updated_at)
-     VALUES (@id, @userId, @messageId, @routeId, @domainId, @url, @secret, @payload, @dest, 'pending', 0, @now, @now, @now)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
   );
   const byId = db.prepare<[string, string], DeliveryRow>('SELECT * FROM deliveries WHERE id = ? AND user_id = ?');
   const byIdAny = db.prepare<[string], DeliveryRow>('SELECT * FROM deliveries WHERE id = ?');
@@ -250,7 +252,7 @@ export function deliveriesTable(db: Db) {
       d: { id: string; userId: string; messageId: string; routeId: string | null; domainId: string; url: string; secret: string; payload?: PayloadMode },
       now: number,
     ): void {
-      insert.run({ ...d, payload: d.payload ?? 'json', dest: destinationOf(d.url), now });
+      insert.run(d.id, d.userId, d.messageId, d.routeId, d.domainId, d.url, d.secret, d.payload ?? 'json', destinationOf(d.url), now, now, now);
     },
     get(userId: string, id: string): Delivery | null {
       const r = byId.get(id, userId);

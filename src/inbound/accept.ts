@@ -7,6 +7,7 @@ import type { ParseOutcome, PutAttachment } from '../parse/parse-message.js';
 import { parseMessageLazily } from '../parse/parse-lazily.js';
 import type { AuthParams } from '../parse/auth-pool.js';
 import { parseAndCheckOffThread, parseOffThread } from '../parse/parse-pool.js';
+import { NotOrdinaryError, ORDINARY } from '../parse/ordinary.js';
 import { extractReply } from '../parse/reply-thread.js';
 import type { AuthResults, Envelope, SpamVerdict } from '../parse/types.js';
 import type { SpamCheck } from './spam-check.js';
@@ -48,25 +49,56 @@ async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof 
 }
 
 /**
- * Messages over this size are parsed on a parse thread (src/parse/parse-pool.ts): a pathological
- * one can take seconds of CPU (bench/README.md, event-loop stall). A smaller one is parsed here:
- * ordinary mail costs well under a millisecond, less than the trip to a thread, and the worst
- * 256 KiB we built ~70 ms.
+ * Messages over this size are spooled, and parsed on the event loop only as long as they are
+ * ordinary (parseBig); a pathological one can take seconds of CPU (bench/README.md, event-loop
+ * stall) and goes to a parse thread (src/parse/parse-pool.ts). A smaller one is parsed here
+ * whatever it holds: ordinary mail costs well under a millisecond, less than the trip to a
+ * thread, and the worst 256 KiB we built ~70 ms.
  */
 export const PARSE_OFF_THREAD_BYTES = 256 * 1024;
 
+const threadInput = (input: InboundMessage) => ({ raw: input.raw.path ? null : input.raw.buffer, path: input.raw.path ?? null });
+
 /**
- * The parse and the auth checks. A spooled message's thread reads the file itself (once, for
- * both); one in memory is copied to it.
+ * A big message, parsed on the event loop while it stays within ORDINARY (src/parse/ordinary.ts):
+ * its attachments are decoded and stored chunk by chunk, the loop yielding between chunks, and no
+ * parse thread is started for it (an isolate, mailparser and its heap under a 55 MB parse: ~30 MB
+ * of RSS, bench/README.md, big mail, session 10). Past those bounds the parse stops before the
+ * step that would hold the loop, what it stored is discarded, and a parse thread parses the
+ * message from the start, as it parsed every big message before: the same outcome either way.
  */
-function parseAndCheck(input: InboundMessage, put: PutAttachment, checkAuth?: AuthCheck): [Promise<ParseOutcome>, Promise<AuthResults | Record<string, never>>] {
+export async function parseBig(input: InboundMessage, put: PutAttachment, discard: () => Promise<void>): Promise<ParseOutcome> {
+  const raw = input.raw.open();
+  try {
+    return await parseMessageLazily(raw, put, ORDINARY);
+  } catch (err) {
+    if (!(err instanceof NotOrdinaryError)) throw err;
+  } finally {
+    raw.destroy();
+  }
+  await discard();
+  return parseOffThread(threadInput(input), put, 'smtp');
+}
+
+/**
+ * The parse and the auth checks. A big unsigned message's checks are answered from its header
+ * block on the event loop (fromHeaderBlock); any other big one's on a parse thread, which parses
+ * it too, on the one read of its spool file (a signed message's body hash).
+ */
+function parseAndCheck(
+  input: InboundMessage,
+  put: PutAttachment,
+  discard: () => Promise<void>,
+  checkAuth?: AuthCheck,
+): [Promise<ParseOutcome>, Promise<AuthResults | Record<string, never>>] {
   const check = () => (checkAuth ? checkAuth(input.raw, input.envelope) : Promise.resolve({}));
   if (input.size <= PARSE_OFF_THREAD_BYTES) return [parseMessageLazily(input.raw.open(), put), check()];
-  const raw = { raw: input.raw.path ? null : input.raw.buffer, path: input.raw.path ?? null };
   const onParseThread = checkAuth?.onParseThread;
-  if (!onParseThread) return [parseOffThread(raw, put, 'smtp'), check()];
+  if (!onParseThread) return [parseBig(input, put, discard), check()];
   const started = (checkAuth.fromHeaderBlock?.(input.raw, input.envelope) ?? Promise.resolve(null)).then((here) =>
-    here ? { parsed: parseOffThread(raw, put, 'smtp'), auth: here.result } : parseAndCheckOffThread(raw, put, 'smtp', onParseThread(input.envelope)),
+    here
+      ? { parsed: parseBig(input, put, discard), auth: here.result }
+      : parseAndCheckOffThread(threadInput(input), put, 'smtp', onParseThread(input.envelope)),
   );
   return [started.then((s) => s.parsed), started.then((s) => s.auth)];
 }
@@ -87,7 +119,7 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
   // one upload at a time holds buffers (an S3 upload holds two 5 MiB part buffers, src/store/s3-multipart.ts).
   const small = input.raw.buffer !== null;
   try {
-    const [parsing, checking] = parseAndCheck(input, (i, content) => blobs.write(attachmentKey(firstId, i), content), checkAuth);
+    const [parsing, checking] = parseAndCheck(input, (i, content) => blobs.write(attachmentKey(firstId, i), content), () => blobs.discard(), checkAuth);
     const [{ parsed, error }, auth, spam] = await allSettled<[ParseOutcome, AuthResults | Record<string, never>, SpamVerdict | null, void]>([
       parsing,
       checking,

@@ -62,6 +62,28 @@ export function blobWriter(store: BlobStore, limit: number) {
       }
       return toStore(key, Readable.from(rest(), { objectMode: false }));
     },
+    /**
+     * Forgets every blob written so far and removes those in the BlobStore (a parse that stopped
+     * to start again elsewhere, src/inbound/accept.ts); nothing may still be writing. Keys whose
+     * removal failed stay listed, for the caller's cleanup to try again.
+     */
+    async discard(): Promise<void> {
+      inline.clear();
+      budget = limit * INLINE_PER_MESSAGE;
+      const keys = stored.splice(0);
+      const failed: string[] = [];
+      let error: unknown = null;
+      await Promise.all(
+        keys.map((k) =>
+          store.delete(k).catch((err: unknown) => {
+            failed.push(k);
+            error ??= err;
+          }),
+        ),
+      );
+      stored.push(...failed);
+      if (failed.length > 0) throw error;
+    },
     /** Another account's copy of an inline blob: the same bytes under its own key. */
     copyInline(from: string, to: string): boolean {
       const data = inline.get(from);

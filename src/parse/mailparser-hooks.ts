@@ -5,6 +5,7 @@ import { TextDecodeStream } from './chunk-decoder.js';
 import { resolveCharset } from './charset.js';
 import { decodeWordWith, escapeRawBytesInWords, type DecodeWord } from './encoded-word.js';
 import { decodeRawHeader, recodeRawHeader } from './raw-header.js';
+import type { OrdinaryLimits } from './ordinary.js';
 import { UUENCODE_NAMES, UudecodeStream } from './uudecode.js';
 
 interface HeaderValue {
@@ -28,15 +29,16 @@ interface SplitNode {
     parseHeaderValue(value: string, options: { stripComments: boolean }): HeaderValue;
   };
   getDecoder(): Transform;
+  addHeaderChunk(line: Buffer): boolean;
 }
 
 /** The parts of mailparser 3.x that the decoding runs through; none of them is public API. */
 interface Internals {
-  createNode(node: SplitNode): { charset?: string };
+  createNode(node: SplitNode): { charset?: string; isAttachment?: boolean; decoder?: Transform };
   processHeaders(lines: { key: string; line: string }[]): unknown;
   decoder: { decodeStream(charset: string): Transform };
   libmime: { decodeWord: DecodeWord };
-  splitter: { node: SplitNode; newNode(parent?: SplitNode | false): void };
+  splitter: { node: SplitNode; newNode(parent?: SplitNode | false): void; emit(event: 'error', err: Error): boolean };
 }
 
 function internals(parser: MailParser): Internals {
@@ -142,5 +144,61 @@ export function installDecodingFixes(parser: MailParser): void {
   splitter.newNode = (parent) => {
     newNode(parent);
     ownWords(splitter.node.libmime);
+  };
+}
+
+/**
+ * Stops the parse (`fail`, once, as mailsplit fails on its own limits: the parser emits 'error')
+ * as soon as the message goes past `limits` (src/parse/ordinary.ts), before the step that would
+ * cost the event loop: a header block is measured line by line as mailsplit collects it, before it
+ * is parsed; a text body as it is written to its decoder, before it is converted; the depth as
+ * each part starts. Observes only: a message within the limits parses exactly as without it.
+ */
+export function installOrdinaryGuard(parser: MailParser, limits: OrdinaryLimits, fail: (reason: string) => Error): void {
+  const p = internals(parser);
+  const splitter = p.splitter;
+  let failed = false;
+  const stop = (reason: string) => {
+    if (failed) return;
+    failed = true;
+    splitter.emit('error', fail(reason));
+  };
+  let headerBytes = 0;
+  let textBytes = 0;
+  const measureHeader = (node: SplitNode) => {
+    const add = node.addHeaderChunk.bind(node);
+    let fields = 0;
+    node.addHeaderChunk = (line) => {
+      if (failed) return false;
+      headerBytes += line.length;
+      if (line.length > 0 && line[0] !== 0x20 && line[0] !== 0x09 && line[0] !== 0x0a && line[0] !== 0x0d) fields++;
+      if (headerBytes > limits.headerBytes) stop(`header blocks over ${limits.headerBytes} bytes`);
+      else if (fields > limits.headerFields) stop(`a header block of over ${limits.headerFields} fields`);
+      return failed ? false : add(line);
+    };
+  };
+  measureHeader(splitter.node);
+  const newNode = splitter.newNode.bind(splitter);
+  splitter.newNode = (parent) => {
+    newNode(parent);
+    let depth = 0;
+    for (let n = splitter.node.parentNode; n && depth <= limits.depth; n = n.parentNode) depth++;
+    if (depth > limits.depth) stop(`parts nested over ${limits.depth} deep`);
+    measureHeader(splitter.node);
+  };
+  const createNode = p.createNode.bind(p);
+  p.createNode = (node) => {
+    const created = createNode(node);
+    const decoder = created.decoder;
+    // Not an attachment: mailparser collects this body whole and converts it at the end.
+    if (decoder && !created.isAttachment) {
+      const write = decoder.write.bind(decoder) as (chunk: Buffer) => boolean;
+      decoder.write = ((chunk: Buffer) => {
+        textBytes += chunk.length;
+        if (textBytes > limits.textBytes) stop(`text bodies over ${limits.textBytes} bytes`);
+        return failed ? true : write(chunk);
+      }) as typeof decoder.write;
+    }
+    return created;
   };
 }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { OrdinaryLimits } from './ordinary.js';
 import type { ParseOutcome, PutAttachment } from './parse-message.js';
 
 type ParseModule = typeof import('./parse-message.js');
@@ -10,10 +11,10 @@ let loading: Promise<ParseModule> | null = null;
  * message waits for the same load; a failed load rejects that message (451) and the next one
  * tries again.
  */
-export function parseMessageLazily(raw: Readable, put: PutAttachment): Promise<ParseOutcome> {
+export function parseMessageLazily(raw: Readable, put: PutAttachment, ordinaryOnly?: OrdinaryLimits): Promise<ParseOutcome> {
   loading ??= import('./parse-message.js').catch((err: unknown) => {
     loading = null;
     throw err;
   });
-  return loading.then((m) => m.parseMessage(raw, put));
+  return loading.then((m) => m.parseMessage(raw, put, ordinaryOnly));
 }

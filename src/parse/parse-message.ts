@@ -4,7 +4,8 @@ import { pipeline } from 'node:stream/promises';
 import { domainToUnicode } from 'node:url';
 import { MailParser, type AddressObject, type AttachmentStream, type HeaderLines, type MessageText } from 'mailparser';
 import { cleanFilename } from './attachment-name.js';
-import { installDecodingFixes } from './mailparser-hooks.js';
+import { installDecodingFixes, installOrdinaryGuard } from './mailparser-hooks.js';
+import { NotOrdinaryError, type OrdinaryLimits } from './ordinary.js';
 import { oneLine } from './one-line.js';
 import { decodeRawHeader } from './raw-header.js';
 import { emptyParsed } from './empty-parsed.js';
@@ -90,12 +91,24 @@ function headerList(lines: HeaderLines): Header[] {
  * Parses a raw message with mailparser's streaming MailParser. Attachments are handed to
  * `putAttachment` as streams while parsing, so a 40 MB attachment is never held in memory.
  * Never throws for bad MIME: a parser failure comes back as `error` with what was read so far.
+ * With `ordinaryOnly`, a message past those limits (src/parse/ordinary.ts) stops the parse and
+ * throws NotOrdinaryError once every attachment store it started has settled (the caller
+ * discards what they wrote); `raw` is left unread where it stopped.
  */
-export async function parseMessage(raw: Readable, putAttachment: PutAttachment): Promise<ParseOutcome> {
+export async function parseMessage(raw: Readable, putAttachment: PutAttachment, ordinaryOnly?: OrdinaryLimits): Promise<ParseOutcome> {
   const parsed = emptyParsed();
   const parser = new MailParser(PARSER_OPTIONS);
   installDecodingFixes(parser);
+  const guard: { stopped: NotOrdinaryError | null } = { stopped: null };
+  if (ordinaryOnly) {
+    installOrdinaryGuard(parser, ordinaryOnly, (reason) => {
+      // Whatever else the stopped parser emits goes nowhere.
+      parser.on('error', () => undefined);
+      return (guard.stopped = new NotOrdinaryError(reason));
+    });
+  }
   const pending: Promise<void>[] = [];
+  const puts: Promise<void>[] = [];
   const open = new Set<AttachmentStream['content']>();
   let attachmentError: Error | null = null;
   let skipped = 0;
@@ -155,6 +168,7 @@ export async function parseMessage(raw: Readable, putAttachment: PutAttachment):
       },
     });
     const stored = putAttachment(index, counted);
+    puts.push(stored.catch(() => undefined));
     open.add(data.content);
     pending.push(
       Promise.all([pipeline(data.content, counted), stored])
@@ -187,6 +201,11 @@ export async function parseMessage(raw: Readable, putAttachment: PutAttachment):
     for (const content of open) content.destroy(new Error(`message parse failed: ${error}`));
   }
   await Promise.all(pending);
+  if (guard.stopped) {
+    // No store may still be writing when the caller discards what they wrote.
+    await Promise.all(puts);
+    throw guard.stopped;
+  }
   const capped = skipped > 0 ? `more than ${MAX_ATTACHMENTS} attachments: ${skipped} more are only in the raw message` : null;
   if (error) {
     // Only whole attachments are kept; the raw message still has every byte.

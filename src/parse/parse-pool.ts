@@ -53,6 +53,9 @@ interface Thread {
   ended: boolean;
 }
 
+let tasks = 0;
+/** Tasks the parse threads started so far (tests: an ordinary big message is parsed on the event loop instead). */
+export const parseThreadTasks = () => tasks;
 let authTasks = 0;
 /** Tasks whose auth checks a parse thread ran so far (tests: an unsigned big message's are answered on the event loop instead). */
 export const parseThreadAuthTasks = () => authTasks;
@@ -143,6 +146,7 @@ function dispatch(): void {
 
 function start(t: Thread, job: Job): void {
   t.job = job;
+  tasks++;
   const { port1, port2 } = new MessageChannel();
   const reply = (m: ToWorker) => port1.postMessage(m);
   const streams = new Map<number, { body: Readable; owed: number; drain(): void }>();

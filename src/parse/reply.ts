@@ -29,15 +29,30 @@ export interface Fragment {
 export const MAX_REPLY_INPUT = 64 * 1024;
 const MAX_LINE = 998; // RFC 5322 §2.1.1
 
-/** What the library is given: LF line ends, bounded lines and blank runs, at most MAX_REPLY_INPUT. */
+const SPACES = /^[ \t]+$/;
+
+/**
+ * What the library is given: LF line ends, bounded lines and blank runs, at most MAX_REPLY_INPUT.
+ * On the event loop for every message (issue 14): each step runs only where the text needs it,
+ * and ordinary prose comes back as it was given, without a copy.
+ */
 export function prepareReplyInput(text: string): string {
-  return text
-    .slice(0, MAX_REPLY_INPUT)
-    .replace(/\r\n?/g, '\n')
-    .split('\n')
-    .map((l) => (l.length > MAX_LINE ? l.slice(0, MAX_LINE) : l).replace(/^[ \t]+$/, ''))
-    .join('\n')
-    .replace(/\n{4,}/g, '\n\n\n');
+  let t = text.length > MAX_REPLY_INPUT ? text.slice(0, MAX_REPLY_INPUT) : text;
+  if (t.includes('\r')) t = t.replace(/\r\n?/g, '\n');
+  const lines = t.split('\n');
+  let changed = false;
+  for (let i = 0; i < lines.length; i++) {
+    let l = lines[i]!;
+    if (l.length > MAX_LINE) l = l.slice(0, MAX_LINE);
+    const c = l.charCodeAt(0);
+    if ((c === 32 || c === 9) && SPACES.test(l)) l = '';
+    if (l !== lines[i]) {
+      lines[i] = l;
+      changed = true;
+    }
+  }
+  if (changed) t = lines.join('\n');
+  return t.includes('\n\n\n\n') ? t.replace(/\n{4,}/g, '\n\n\n') : t;
 }
 
 // Outlook opens the quoted message with a long rule ("____…" or the "-----" mailparser makes of
@@ -45,28 +60,44 @@ export function prepareReplyInput(text: string): string {
 const RULE = /^[ \t]*[-_=]{10,}[ \t]*$/;
 const DELIMITER = /^[ \t]*(--|__) ?[ \t]*\n/;
 
+/** `s` without its leading newlines. */
+function skipNewlines(s: string): string {
+  let i = 0;
+  while (s.charCodeAt(i) === 10) i++;
+  return i === 0 ? s : s.slice(i);
+}
+
+// Each part without its leading newlines and trailing whitespace (`\s` is trimEnd()'s set), empty ones left out.
 const joinParts = (parts: string[]) =>
   parts
-    .map((p) => p.replace(/^\n+|\s+$/g, ''))
+    .map((p) => skipNewlines(p).trimEnd())
     .filter(Boolean)
     .join('\n\n');
+
+/** `body` less its last lines while they are rules or blank (whole lines, as split on "\n"). */
+function dropTrailingRules(body: string): string {
+  let end = body.length;
+  for (;;) {
+    const nl = end === 0 ? -1 : body.lastIndexOf('\n', end - 1);
+    const line = body.slice(nl + 1, end);
+    if (!RULE.test(line) && line.trim() !== '') return end === body.length ? body : body.slice(0, end);
+    if (nl < 0) return '';
+    end = nl;
+  }
+}
 
 export function assembleReply(fragments: Fragment[]): Reply {
   const text: string[] = [];
   const signature: string[] = [];
   const quoted: string[] = [];
   for (const f of fragments) {
-    const firstLine = f.content.replace(/^\n+/, '').split('\n', 1)[0] ?? '';
-    if (f.quoted || (f.signature && RULE.test(firstLine))) quoted.push(f.content);
-    else if (f.signature) signature.push(f.content.replace(/^\n+/, '').replace(DELIMITER, ''));
+    const signed = f.signature ? skipNewlines(f.content) : '';
+    if (f.quoted || (f.signature && RULE.test(signed.split('\n', 1)[0]!))) quoted.push(f.content);
+    else if (f.signature) signature.push(signed.replace(DELIMITER, ''));
     else text.push(f.content);
   }
   // A rule left at the end of the new text belongs to the quote that follows it.
-  let body = joinParts(text);
-  const lines = body.split('\n');
-  while (lines.length > 0 && (RULE.test(lines.at(-1)!) || lines.at(-1)!.trim() === '')) lines.pop();
-  body = lines.join('\n');
-  return { text: body, signature: joinParts(signature), quoted: joinParts(quoted) };
+  return { text: dropTrailingRules(joinParts(text)), signature: joinParts(signature), quoted: joinParts(quoted) };
 }
 
 /** Used when the library failed or ran out of time: the whole text, nothing taken away. */

@@ -200,6 +200,45 @@ describe('createAuthResolver with DNS_CACHE_SECONDS', () => {
     expect([asked('sender.test') - before[0]!, asked('mail.sender.test') - before[1]!]).toEqual([2, 1]);
   });
 
+  it("reuses a sender's SPF and DMARC verdicts: the next message does not look their records up at all", async () => {
+    const inner = createAuthResolver([dns.address], 2000, { cacheSeconds: 60 });
+    const calls: string[] = [];
+    const resolver = Object.assign((name: string, rrtype: string) => (calls.push(`${rrtype} ${name}`), inner(name, rrtype)), { verdicts: inner.verdicts });
+    const checks = { resolver, mta: 'mx', timeoutMs: 5000 };
+    const pass = { spf: 'pass', dkim: 'pass', dmarc: 'pass', arc: 'none' };
+    expect(await computeAuth(Buffer.from(signed), env, checks)).toEqual(pass);
+    expect(calls).toEqual(expect.arrayContaining(['TXT sender.test', 'TXT _dmarc.sender.test']));
+    calls.length = 0;
+    expect(await computeAuth(Buffer.from(signed), env, checks)).toEqual(pass);
+    expect(calls).toEqual(['TXT sel._domainkey.sender.test']); // the signature is still verified
+    // Another IP is another SPF question (and then another DMARC one: SPF no longer passes).
+    calls.length = 0;
+    expect(await computeAuth(Buffer.from(signed), { ...env, remoteIp: '192.0.2.99' }, checks)).toEqual({ ...pass, spf: 'fail' });
+    expect(calls).toContain('TXT sender.test');
+  });
+
+  it('keeps a verdict no longer than the first of the answers it was made from', async () => {
+    let clock = 1_000_000;
+    const checks = { resolver: createAuthResolver([dns.address], 2000, { cacheSeconds: 60, now: () => clock }), mta: 'mx', timeoutMs: 5000 };
+    const spfOf = async () => (await computeAuth(Buffer.from(message), env, checks)).spf;
+    await checks.resolver('sender.test', 'TXT'); // this answer is kept until 60 s from now
+    clock += 30_000;
+    expect(await spfOf()).toBe('pass'); // made from it, 30 s before it expires
+    dns.set([{ name: 'sender.test', type: 'TXT', value: 'v=spf1 -all' }, ...zone.slice(2)]);
+    clock += 29_000;
+    expect(await spfOf()).toBe('pass');
+    clock += 1_000;
+    expect(await spfOf()).toBe('fail');
+  });
+
+  it('never keeps a temperror verdict', async () => {
+    const checks = { resolver: createAuthResolver([dns.address], 300, { cacheSeconds: 60 }), mta: 'mx', timeoutMs: 5000 };
+    dns.setSilent(true);
+    expect((await computeAuth(Buffer.from(message), env, checks)).spf).toBe('temperror');
+    dns.setSilent(false);
+    expect((await computeAuth(Buffer.from(message), env, checks)).spf).toBe('pass');
+  });
+
   it('hands each caller its own copy of the records', async () => {
     const resolve = createAuthResolver([dns.address], 2000, { cacheSeconds: 60 });
     const first = (await resolve('sender.test', 'TXT')) as string[][];
