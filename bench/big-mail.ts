@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { MAX_ATTACHMENTS } from '../src/parse/parse-message.js';
 import { benchDir, benchEnv, buildDist, seedRoutes, startMailhook } from './lib/mailhook.js';
 import { multipartMessage, plainMessage, sha256, type Attachment } from './lib/messages.js';
-import { freePort, procStats, profileFlags, resetPeak, sampleRss, sleep, startNode, waitForPort } from './lib/proc.js';
+import { procStats, profileFlags, resetPeak, sampleRss, sleep, startListening, startNode, type Child } from './lib/proc.js';
 import { startReceiver, type Receiver } from './lib/receiver.js';
 import { envInt, fmt, guarded, progress, ratio, report, type Row } from './lib/report.js';
 import { sendMessage } from './lib/smtp-client.js';
@@ -138,11 +138,12 @@ async function mailhook(store: 'fs' | 's3', all: Case[]): Promise<Outcome[]> {
 }
 
 async function baseline(all: Case[]): Promise<number[]> {
-  const port = await freePort();
   const dir = benchDir('base-big');
-  const child = startNode(BASELINE, ['parse', String(port)], benchEnv({ DATA_DIR: dir, MAX_MESSAGE_BYTES: MAX_BYTES }), profileFlags('baseline-big'));
+  let started: { child: Child; ports: number[] } | undefined;
   try {
-    await waitForPort(port, 30_000, child);
+    started = await startListening(1, ([p]) => startNode(BASELINE, ['parse', String(p)], benchEnv({ DATA_DIR: dir, MAX_MESSAGE_BYTES: MAX_BYTES }), profileFlags('baseline-big')));
+    const { child } = started;
+    const port = started.ports[0]!;
     await sendMessage(port, TO, plainMessage(0, TO));
     await sleep(1000);
     const out: number[] = [];
@@ -156,7 +157,7 @@ async function baseline(all: Case[]): Promise<number[]> {
     }
     return out;
   } finally {
-    await child.stop();
+    await started?.child.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { beforeMain, benchDir, benchEnv, benchTmp, ensureDist, seedRoutes, startMailhook, type Before } from './lib/mailhook.js';
 import { plainMessage } from './lib/messages.js';
-import { freePort, procStats, profileFlags, sleep, startChild, startNode, waitForPort, type Child } from './lib/proc.js';
+import { procStats, profileFlags, startChild, startListening, startNode, type Child } from './lib/proc.js';
 import { startReceiver, type Receiver } from './lib/receiver.js';
 import { envInt, fmt, guarded, ratio, report, type Row } from './lib/report.js';
 import { runLoad } from './lib/smtp-client.js';
@@ -51,14 +51,13 @@ async function measureSmtp(port: number, pid: number | null): Promise<Measured> 
 }
 
 async function baseline(mode: 'discard' | 'parse' | 'store'): Promise<Measured> {
-  const port = await freePort();
   const dir = benchDir(`base-${mode}`);
-  const child = startNode(BASELINE, [mode, String(port)], benchEnv({ DATA_DIR: dir }), profileFlags(`baseline-${mode}`));
+  let started: { child: Child; ports: number[] } | undefined;
   try {
-    await waitForPort(port, 30_000, child);
-    return await measureSmtp(port, child.pid);
+    started = await startListening(1, ([p]) => startNode(BASELINE, [mode, String(p)], benchEnv({ DATA_DIR: dir }), profileFlags(`baseline-${mode}`)));
+    return await measureSmtp(started.ports[0]!, started.child.pid);
   } finally {
-    await child.stop();
+    await started?.child.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -97,14 +96,14 @@ async function measureDelivered(
 /** (d) parse + POST after the 250, (e) parse + fsync'd file + POST, (f) parse + SQLite group commit + POST: no queue. */
 async function webhookBaseline(mode: 'forward' | 'deliver' | 'sqlite'): Promise<Measured & { acceptRate: number }> {
   const receiver = await startReceiver();
-  const port = await freePort();
   const dir = benchDir(`base-${mode}`);
-  const child = startNode(BASELINE, [mode, String(port), receiver.url], benchEnv({ DATA_DIR: dir }), profileFlags(`baseline-${mode}`));
+  let started: { child: Child; ports: number[] } | undefined;
   try {
-    await waitForPort(port, 30_000, child);
-    return await measureDelivered(port, receiver, () => (child.pid ? procStats(child.pid).cpuSec : NaN));
+    started = await startListening(1, ([p]) => startNode(BASELINE, [mode, String(p), receiver.url], benchEnv({ DATA_DIR: dir }), profileFlags(`baseline-${mode}`)));
+    const { child } = started;
+    return await measureDelivered(started.ports[0]!, receiver, () => (child.pid ? procStats(child.pid).cpuSec : NaN));
   } finally {
-    await child.stop();
+    await started?.child.stop();
     await receiver.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -129,21 +128,17 @@ export async function ingestMailhook(before?: Before): Promise<Measured & { acce
 
 async function smtpSink(): Promise<{ ourClient: number; smtpSource: number } | null> {
   if (!existsSync(SMTP_SINK)) return null;
-  const port = await freePort();
-  const start = (): Child => startChild(SMTP_SINK, ['-u', 'postfix', '-4', `127.0.0.1:${port}`, '1024'], {});
-  let sink = start();
+  const start = () => startListening(1, ([p]) => startChild(SMTP_SINK, ['-u', 'postfix', '-4', `127.0.0.1:${p}`, '1024'], {}), { timeoutMs: 10_000 });
+  let { child: sink, ports: [port] } = await start();
   let ourClient: number;
   try {
-    await waitForPort(port, 10_000, sink);
-    ourClient = (await measureSmtp(port, null)).rate;
+    ourClient = (await measureSmtp(port!, null)).rate;
   } finally {
     await sink.stop('SIGTERM', 2000);
   }
   if (!existsSync(SMTP_SOURCE)) return { ourClient, smtpSource: NaN };
-  await sleep(200);
-  sink = start();
+  ({ child: sink, ports: [port] } = await start());
   try {
-    await waitForPort(port, 10_000, sink);
     const t = performance.now();
     const src = startChild(SMTP_SOURCE, ['-d', '-s', String(CONNS), '-m', String(N), '-l', String(SIZE), '-t', `in@${DOMAIN}`, `127.0.0.1:${port}`], {});
     await new Promise((r) => src.proc.once('exit', r));

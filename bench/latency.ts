@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { benchDir, benchEnv, seedRoutes, startMailhook } from './lib/mailhook.js';
 import { plainMessage } from './lib/messages.js';
-import { freePort, profileFlags, startNode, waitForPort } from './lib/proc.js';
+import { profileFlags, startListening, startNode, type Child } from './lib/proc.js';
 import { startReceiver, type Receiver } from './lib/receiver.js';
 import { envInt, fmt, guarded, quantile, ratio, report, type Row } from './lib/report.js';
 import { runLoad, type LoadResult } from './lib/smtp-client.js';
@@ -78,14 +78,13 @@ async function mailhook(): Promise<Latencies> {
 
 async function baseline(): Promise<Latencies> {
   const receiver = await startReceiver();
-  const port = await freePort();
   const dir = benchDir('base-forward');
-  const child = startNode(BASELINE, ['forward', String(port), receiver.url], benchEnv({ DATA_DIR: dir }), profileFlags('baseline-forward'));
+  let started: { child: Child; ports: number[] } | undefined;
   try {
-    await waitForPort(port, 30_000, child);
-    return await measureLatency(port, receiver, RATE, SECONDS, CONNS);
+    started = await startListening(1, ([p]) => startNode(BASELINE, ['forward', String(p), receiver.url], benchEnv({ DATA_DIR: dir }), profileFlags('baseline-forward')));
+    return await measureLatency(started.ports[0]!, receiver, RATE, SECONDS, CONNS);
   } finally {
-    await child.stop();
+    await started?.child.stop();
     await receiver.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,7 +8,7 @@ import { newWebhookSecret } from '../../src/deliver/sign.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import { newId } from '../../src/ids.js';
 import { seedUserAndDomain } from '../../test/helpers/deps.js';
-import { freePort, procStats, profileFlags, startChild, startNode, waitForPort, type Child, type ProcStats } from './proc.js';
+import { freePort, procStats, profileFlags, startChild, startListening, startNode, type Child, type ProcStats } from './proc.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'src', 'main.ts');
@@ -206,16 +206,18 @@ export async function startMailhook(
   opts: StartOptions = {},
 ): Promise<RunningMailhook> {
   const dataDir = benchDir(name);
-  const [smtpPort, httpPort] = [await freePort(), await freePort()];
-  const env = benchEnv({
-    DATA_DIR: dataDir,
-    SMTP_PORT: String(smtpPort),
-    HTTP_PORT: String(httpPort),
-    PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
-    DNS_SERVERS: await dnsServer(),
-    ...extraEnv,
-  });
-  const deps = createDeps(loadConfig(env));
+  const envFor = (smtpPort: number, httpPort: number, dns: string) =>
+    benchEnv({
+      DATA_DIR: dataDir,
+      SMTP_PORT: String(smtpPort),
+      HTTP_PORT: String(httpPort),
+      PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
+      DNS_SERVERS: dns,
+      ...extraEnv,
+    });
+  const dns = await dnsServer();
+  const first = [await freePort(), await freePort()];
+  const deps = createDeps(loadConfig(envFor(first[0]!, first[1]!, dns)));
   try {
     await seed(deps);
   } finally {
@@ -226,16 +228,21 @@ export async function startMailhook(
   const flags = [...(opts.nodeFlags ?? []), ...extraFlags, ...profileFlags(`mailhook-${name}`)];
   if (opts.cpuList !== undefined && !opts.built) throw new Error('cpuList: built runs only');
   const built = opts.main ?? BUILT_MAIN;
-  const child = !opts.built
-    ? startNode(opts.main ?? MAIN, [], env, flags)
-    : opts.cpuList !== undefined
-      ? startChild('taskset', ['-c', opts.cpuList, process.execPath, ...flags, built], env) // taskset execs node: same pid
-      : startChild(process.execPath, [...flags, built], env);
-  await waitForPort(smtpPort, 30_000, child);
-  await waitForPort(httpPort, 30_000, child);
+  // Ports picked here and bound by the child: started again on fresh ones if one was taken meanwhile.
+  const {
+    child,
+    ports: [smtpPort, httpPort],
+  } = await startListening(2, ([smtp, http]) => {
+    const env = envFor(smtp!, http!, dns);
+    return !opts.built
+      ? startNode(opts.main ?? MAIN, [], env, flags)
+      : opts.cpuList !== undefined
+        ? startChild('taskset', ['-c', opts.cpuList, process.execPath, ...flags, built], env) // taskset execs node: same pid
+        : startChild(process.execPath, [...flags, built], env);
+  }, { first });
   return {
-    smtpPort,
-    httpPort,
+    smtpPort: smtpPort!,
+    httpPort: httpPort!,
     dataDir,
     child,
     stats: () => procStats(child.pid),

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import { benchDir, benchEnv } from './mailhook.js';
-import { freePort, startNode, waitForPort } from './proc.js';
+import { startListening, startNode } from './proc.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -29,15 +29,21 @@ export async function startPgNodes(count: number, shared: Record<string, string>
   return Promise.all(
     Array.from({ length: count }, async (_, i) => {
       const dataDir = benchDir(`node${i}`);
-      const [smtpPort, httpPort] = [await freePort(), await freePort()];
-      const env = benchEnv({ ...shared, DATA_DIR: dataDir, SMTP_PORT: String(smtpPort), HTTP_PORT: String(httpPort), PUBLIC_URL: `http://127.0.0.1:${httpPort}` });
-      // The bench's s3rver takes its fixed account (test/helpers/s3-server.ts sets it in this process).
-      const child = startNode(MAIN, [], { ...env, AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? '', AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? '' });
-      await waitForPort(smtpPort, 60_000, child);
-      await waitForPort(httpPort, 60_000, child);
+      const {
+        child,
+        ports: [smtpPort, httpPort],
+      } = await startListening(
+        2,
+        ([smtp, http]) => {
+          const env = benchEnv({ ...shared, DATA_DIR: dataDir, SMTP_PORT: String(smtp), HTTP_PORT: String(http), PUBLIC_URL: `http://127.0.0.1:${http}` });
+          // The bench's s3rver takes its fixed account (test/helpers/s3-server.ts sets it in this process).
+          return startNode(MAIN, [], { ...env, AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? '', AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? '' });
+        },
+        { timeoutMs: 60_000 },
+      );
       return {
-        smtpPort,
-        httpPort,
+        smtpPort: smtpPort!,
+        httpPort: httpPort!,
         async stop() {
           await child.stop('SIGTERM');
           rmSync(dataDir, { recursive: true, force: true });

@@ -242,7 +242,8 @@ type Mailauth = typeof import('mailauth');
 // mailauth and what it pulls in (public suffix list, punycode, …) are ~18 MB of a process's memory:
 // loaded on the first message that is checked, not at start-up, nor ever with AUTH_CHECKS=false.
 let mailauth: Promise<Mailauth> | undefined;
-const loadMailauth = () => (mailauth ??= import('mailauth'));
+/** Loads mailauth (once per thread); computeAuth's clock starts once it is loaded. */
+export const loadMailauth = () => (mailauth ??= import('mailauth'));
 
 /**
  * `run(resolver)`, or its verdict kept in `verdicts` under `key`: what `run` resolves to is kept

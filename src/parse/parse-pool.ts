@@ -29,8 +29,10 @@ interface Job {
   put: PutAttachment | null;
   resolve(outcome: ParseOutcome | JsonOutcome): void;
   reject(err: unknown): void;
-  /** The message's auth checks, run by the thread on the same read of the message; `answer` settles once. */
+  /** The message's auth checks, run by the thread on the same read of the message; `answer` is called once. */
   auth: { params: AuthParams; answer(result: AuthResults): void } | null;
+  /** The lane it waits in. */
+  lane: string;
 }
 
 interface JsonInput {
@@ -42,6 +44,13 @@ interface Thread {
   worker: Worker;
   ready: boolean;
   job: Job | null;
+  /**
+   * What each task still waiting on this thread is owed (its parse, its auth checks), to be
+   * failed at once if the thread dies or is ended: the current task, and earlier ones whose
+   * checks still wait on DNS.
+   */
+  owed: Set<(err: Error) => void>;
+  ended: boolean;
 }
 
 let tasks = 0;
@@ -65,26 +74,57 @@ function nextJob(): Job | null {
   return null;
 }
 
+let heldThreads = 0;
+/** Parse threads ended so far because a task held their event loop past its checks' bound. */
+export const parseThreadsEnded = () => heldThreads;
+
+/** What a task's parse rejects with when its thread was ended for holding its event loop. */
+export class ParseThreadHeldError extends Error {
+  /** The task whose checks did not answer in time. */
+  readonly culprit: Job;
+  constructor(culprit: Job) {
+    super('parse thread held past its deadline: ended, the message was not parsed');
+    this.culprit = culprit;
+  }
+}
+
+/**
+ * Takes `t` out of the pool for good: every task it still owes fails at once (a parse rejects
+ * once its attachments settled, auth checks answer temperror), and a new thread takes the
+ * queue (dispatch). Idempotent: a thread that was ended also exits afterwards.
+ */
+function retire(t: Thread, err: Error): void {
+  if (t.ended) return;
+  t.ended = true;
+  const i = threads.indexOf(t);
+  if (i >= 0) threads.splice(i, 1);
+  t.job = null;
+  for (const fail of [...t.owed]) fail(err);
+  t.owed.clear();
+  dispatch();
+}
+
 function spawn(): Thread {
-  const t: Thread = { worker: newWorker(), ready: false, job: null };
+  const t: Thread = { worker: newWorker(), ready: false, job: null, owed: new Set(), ended: false };
   t.worker.unref();
   t.worker.on('message', (m: 'ready' | 'idle') => {
+    if (t.ended) return;
     t.ready = true;
     if (m === 'idle') t.job = null;
     dispatch();
   });
-  const died = (err: Error) => {
-    const i = threads.indexOf(t);
-    if (i >= 0) threads.splice(i, 1);
-    t.job?.reject(err);
-    t.job?.auth?.answer(TEMPERROR);
-    t.job = null;
-    dispatch();
-  };
-  t.worker.on('error', died);
-  t.worker.on('exit', (code) => died(new Error(`parse thread exited with code ${code}`)));
+  t.worker.on('error', (err) => retire(t, err));
+  t.worker.on('exit', (code) => retire(t, new Error(`parse thread exited with code ${code}`)));
   threads.push(t);
   return t;
+}
+
+/** Ends a thread whose event loop is held (`culprit`'s checks could not even fire their own timer). */
+function endHeld(t: Thread, culprit: Job): void {
+  if (t.ended) return;
+  heldThreads++;
+  retire(t, new ParseThreadHeldError(culprit));
+  void t.worker.terminate();
 }
 
 function dispatch(): void {
@@ -112,34 +152,90 @@ function start(t: Thread, job: Job): void {
   const streams = new Map<number, { body: Readable; owed: number; drain(): void }>();
   const storing: Promise<void>[] = [];
   let storeError: unknown = null;
-  // The port stays open until both the parse and the auth checks (if asked for) have answered.
+  // The port stays open until the thread has answered both the parse and the auth checks (if asked for).
   let parsed = false;
-  let checked = job.auth === null;
+  let threadChecked = job.auth === null;
   const closeWhenDone = () => {
-    if (parsed && checked) port1.close();
+    if (parsed && threadChecked) {
+      port1.close();
+      t.owed.delete(abandon);
+    }
   };
   const settle = (fn: () => void) => {
     parsed = true;
     closeWhenDone();
     void Promise.allSettled(storing).then(fn);
   };
+  // The checks' answer to the caller (once), the thread's own answer, and when its clock started.
+  let answer = (_: AuthResults) => {};
+  let fromThread = (_: AuthResults) => {};
+  let checking = () => {};
+  let cancel = () => {};
+  let held: NodeJS.Timeout | undefined;
+  /**
+   * The thread is gone: what it still owes this task fails now (attachments being stored are cut
+   * off first). Except a task that was only there when another one's checks held the thread (it
+   * took the thread while they waited): it goes back to the front of its lane, its checks with
+   * it, and starts over on another thread (the attachments it stored are written again). That
+   * cannot go round forever: each time takes another task whose checks held a thread, and a task
+   * that holds a thread with its own checks is that culprit, and fails.
+   */
+  const abandon = (err: Error) => {
+    clearTimeout(held);
+    // (A JSON body was moved to the thread: gone with it.)
+    const again = !parsed && err instanceof ParseThreadHeldError && err.culprit !== job && !('json' in job.input);
+    if (!parsed) {
+      for (const s of streams.values()) s.body.destroy(err);
+      settle(() => {
+        if (!again) return job.reject(err);
+        requeue(job);
+      });
+    }
+    if (again) cancel();
+    else answer(TEMPERROR);
+    threadChecked = true;
+    closeWhenDone();
+  };
+  t.owed.add(abandon);
   if (job.auth) {
     authTasks++;
     const auth = job.auth;
-    // As on the auth thread: computeAuth's own bound is `timeoutMs`; if the thread's loop is held
-    // so long that even that cannot fire, the checks answer temperror here. The thread is not
-    // ended: it still owes the parse, which the 250 waits for whatever the checks answer.
-    const timer = setTimeout(() => answer(TEMPERROR), auth.params.timeoutMs + STUCK_GRACE_MS);
-    const answer = (result: AuthResults) => {
+    const bound = auth.params.timeoutMs + STUCK_GRACE_MS;
+    // As on the auth thread: computeAuth's own bound is `timeoutMs`. The checks answer temperror
+    // here `bound` after the task started, whatever the thread does. And the thread has `bound`
+    // from the moment its clock started ('checking': mailauth loaded) to answer them itself:
+    // computeAuth answers by `timeoutMs` whenever the thread's loop turns at all, so past that its
+    // loop is held (mailauth's synchronous work: a field folded into 60,000 lines is 15 s of its
+    // header split, an h= of 40,000 names over as many fields 18 s of its header lookup): the
+    // thread is ended, the parse it still owes fails (the SMTP transaction answers 451: nothing
+    // stored, the sender retries), and a new thread takes the queue.
+    const timer = setTimeout(() => answer(TEMPERROR), bound);
+    let answered = false;
+    // Started over elsewhere: the checks are answered there.
+    cancel = () => {
       clearTimeout(timer);
-      checked = true;
-      closeWhenDone();
+      answered = true;
+    };
+    answer = (result) => {
+      clearTimeout(timer);
+      if (answered) return;
+      answered = true;
       auth.answer(result);
     };
-    job.auth = { params: auth.params, answer };
+    checking = () => {
+      clearTimeout(held);
+      held = setTimeout(() => endHeld(t, job), bound);
+    };
+    fromThread = (result) => {
+      clearTimeout(held);
+      answer(result);
+      threadChecked = true;
+      closeWhenDone();
+    };
   }
   const collect = collector();
   port1.on('message', (m: FromWorker) => {
+    if (t.ended) return;
     if (m.t === 'open') {
       // A chunk is acknowledged once the store has room for it: at once below the stream's
       // high-water mark, else when the store reads again.
@@ -166,7 +262,8 @@ function start(t: Thread, job: Job): void {
     else if (m.t === 'fail') streams.get(m.index)?.body.destroy(new Error(m.message));
     // The store's own error (ENOSPC, S3 down) rather than its message copied across threads.
     else if (m.t === 'done') settle(() => (storeError ? job.reject(storeError) : job.resolve(m.outcome)));
-    else if (m.t === 'auth') job.auth?.answer(m.result);
+    else if (m.t === 'checking') checking();
+    else if (m.t === 'auth') fromThread(m.result);
     else if (m.t === 'json') settle(() => job.resolve(m.result));
     else settle(() => job.reject(storeError ?? new Error(m.message)));
   });
@@ -193,13 +290,21 @@ function enqueue(lane: string, job: Job): void {
   dispatch();
 }
 
+/** Back at the front of its lane (its thread was ended under it). */
+function requeue(job: Job): void {
+  const queue = lanes.get(job.lane);
+  if (queue) queue.unshift(job);
+  else lanes.set(job.lane, [job]);
+  dispatch();
+}
+
 /**
  * Parses `input` on a parse thread. `put` receives each attachment as parseMessage's own
  * callback would (null: attachment bodies are dropped). `lane` groups the tasks that take turns
  * with one another: one per account for dry runs, one for SMTP.
  */
 export function parseOffThread(input: ParseInput, put: PutAttachment | null, lane: string): Promise<ParseOutcome> {
-  return new Promise((resolve, reject) => enqueue(lane, { input, put, resolve: (o) => resolve(o as ParseOutcome), reject, auth: null }));
+  return new Promise((resolve, reject) => enqueue(lane, { input, put, resolve: (o) => resolve(o as ParseOutcome), reject, auth: null, lane }));
 }
 
 /**
@@ -218,7 +323,7 @@ export function parseAndCheckOffThread(
   let answer!: (r: AuthResults) => void;
   const auth = new Promise<AuthResults>((resolve) => (answer = resolve));
   const parsed = new Promise<ParseOutcome>((resolve, reject) =>
-    enqueue(lane, { input, put, resolve: (o) => resolve(o as ParseOutcome), reject, auth: { params, answer } }),
+    enqueue(lane, { input, put, resolve: (o) => resolve(o as ParseOutcome), reject, auth: { params, answer }, lane }),
   );
   return { parsed, auth };
 }
@@ -229,5 +334,5 @@ export function parseAndCheckOffThread(
  * thread when the task starts: the caller must not touch it again.
  */
 export function parseJsonOffThread(json: ArrayBuffer, member: string, lane: string): Promise<JsonOutcome> {
-  return new Promise((resolve, reject) => enqueue(lane, { input: { json, member }, put: null, resolve: (o) => resolve(o as JsonOutcome), reject, auth: null }));
+  return new Promise((resolve, reject) => enqueue(lane, { input: { json, member }, put: null, resolve: (o) => resolve(o as JsonOutcome), reject, auth: null, lane }));
 }

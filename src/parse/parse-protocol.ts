@@ -49,6 +49,8 @@ export type FromWorker =
   | { t: 'end'; index: number }
   | { t: 'fail'; index: number; message: string }
   | { t: 'done'; outcome: ParseOutcome }
+  /** The auth checks' clock started (mailauth is loaded): their answer is due within their bound. */
+  | { t: 'checking' }
   | { t: 'auth'; result: AuthResults }
   | { t: 'json'; result: JsonOutcome }
   | { t: 'error'; message: string };

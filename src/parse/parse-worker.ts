@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { setPriority } from 'node:os';
 import { Readable } from 'node:stream';
 import { parentPort, type MessagePort } from 'node:worker_threads';
-import { computeAuth, threadResolver } from './auth.js';
+import { computeAuth, loadMailauth, threadResolver } from './auth.js';
 import { TEMPERROR } from './auth-pool.js';
 import { parseMessage, type ParseOutcome } from './parse-message.js';
 import { tee } from './tee.js';
@@ -33,6 +33,9 @@ async function checkAuth(task: ParseTask, raw: Readable | Buffer, drop: () => vo
   const a = task.auth!;
   try {
     const resolver = threadResolver(a.servers, a.dnsTimeoutMs, a.dnsCacheSeconds);
+    // computeAuth's clock starts now: the pool ends this thread if the answer is not back in time.
+    await loadMailauth();
+    task.port.postMessage({ t: 'checking' } satisfies FromWorker);
     const result = await computeAuth(raw, a.env, { resolver, mta: a.mta, timeoutMs: a.timeoutMs });
     task.port.postMessage({ t: 'auth', result } satisfies FromWorker);
   } catch {
