@@ -91,6 +91,8 @@ export function benchEnv(extra: Record<string, string> = {}): Record<string, str
     AUTH_CHECKS: process.env.BENCH_AUTH_CHECKS ?? 'true',
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
     MAX_CONNECTIONS_PER_IP: '1000',
+    // Where bench/lib/alloc-sampling.mjs writes its profile (the children get this environment only).
+    ...(process.env.BENCH_ALLOC_DIR ? { BENCH_ALLOC_DIR: process.env.BENCH_ALLOC_DIR } : {}),
     ...extra,
   };
 }
