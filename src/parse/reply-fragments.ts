@@ -92,11 +92,35 @@ function finish(f: Building): ReplyFragment {
 
 /** The library's fragments of `input`, top to bottom. */
 export function splitFragments(input: string): ReplyFragment[] {
+  return split(input, false)!;
+}
+
+/**
+ * The same fragments, or null when any of the library's expressions could match `input` (a text
+ * holding the pieces one needs, or an expression not in reply-needs.ts). Without expressions the
+ * split is a walk over the lines, linear in the text's length: safe on the event loop, where
+ * most mail is split without the reply thread's round trip (issue 14, reply-thread.ts).
+ */
+export function splitWithoutExpressions(input: string): ReplyFragment[] | null {
+  return split(input, true);
+}
+
+function split(input: string, withoutExpressions: boolean): ReplyFragment[] | null {
   const headers = expressions(LIBRARY_LISTS.quoteHeadersRegex, QUOTE_HEADER_NEEDS);
-  const { text, holds } = joinBrokenHeaders(input.replace(/\r\n/g, '\n'), headers);
+  let text: string;
+  let holds: ReturnType<typeof holder>;
+  if (withoutExpressions) {
+    text = input.replace(/\r\n/g, '\n');
+    holds = holder(text);
+    // joinBrokenHeaders would run these: none may.
+    if (headers.some((e) => holds(e.need))) return null;
+  } else {
+    ({ text, holds } = joinBrokenHeaders(input.replace(/\r\n/g, '\n'), headers));
+  }
   const possible = (list: Expression[]) => list.filter((e) => holds(e.need)).map((e) => e.regex);
   const lineHeaders = possible(headers);
   const lineSignatures = possible(expressions(LIBRARY_LISTS.signatureRegex, SIGNATURE_NEEDS));
+  if (withoutExpressions && (lineHeaders.length > 0 || lineSignatures.length > 0)) return null;
   const isHeader = (line: string) => lineHeaders.length > 0 && lineHeaders.some((r) => r.test(line));
   const isSignature = (line: string) => lineSignatures.length > 0 && lineSignatures.some((r) => r.test(line));
 

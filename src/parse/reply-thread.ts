@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { assembleReply, prepareReplyInput, unsplitReply, type Fragment, type Reply } from './reply.js';
+import { splitWithoutExpressions } from './reply-fragments.js';
 import type { ReplyAnswer } from './reply-worker.js';
 import { newThread } from './thread.js';
 
@@ -47,19 +48,28 @@ function thread(): Worker {
 export function extractReply(text: string, timeoutMs = REPLY_TIMEOUT_MS): Promise<Reply> {
   if (text.trim() === '') return Promise.resolve({ text: '', signature: '', quoted: '' });
   const input = prepareReplyInput(text);
+  // A text none of the library's expressions can match (most mail) is split here: without them
+  // the split is linear in the text (at most MAX_REPLY_INPUT), and cheaper than the thread's
+  // round trip, the text copied there and the answer back (issue 14). The same fragments.
+  const plain = splitWithoutExpressions(input);
+  if (plain) return Promise.resolve(assembleOrUnsplit(plain, text));
   return new Promise((resolve) => {
     const id = nextId++;
     const w = thread();
     const timer = setTimeout(() => stop(w), timeoutMs);
     pending.set(id, (fragments) => {
       clearTimeout(timer);
-      try {
-        resolve(fragments ? assembleReply(fragments) : unsplitReply(text));
-      } catch {
-        resolve(unsplitReply(text));
-      }
+      resolve(fragments ? assembleOrUnsplit(fragments, text) : unsplitReply(text));
     });
     w.ref();
     w.postMessage({ id, text: input });
   });
+}
+
+function assembleOrUnsplit(fragments: Fragment[], text: string): Reply {
+  try {
+    return assembleReply(fragments);
+  } catch {
+    return unsplitReply(text);
+  }
 }

@@ -5,7 +5,7 @@ import EmailReplyParser from 'email-reply-parser';
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../../src/parse/parse-message.js';
 import { prepareReplyInput } from '../../src/parse/reply.js';
-import { LIBRARY_LISTS, splitFragments, type ReplyFragment } from '../../src/parse/reply-fragments.js';
+import { LIBRARY_LISTS, splitFragments, splitWithoutExpressions, type ReplyFragment } from '../../src/parse/reply-fragments.js';
 import { QUOTE_HEADER_NEEDS, SIGNATURE_NEEDS, type Need } from '../../src/parse/reply-needs.js';
 import { CORPUS_DIR, loadOracle } from '../corpus/compare.js';
 import { HEADER_EXAMPLES, SIGNATURE_EXAMPLES, generatedTexts } from './reply-texts.js';
@@ -103,5 +103,22 @@ describe('splitFragments gives email-reply-parser’s fragments', () => {
       }
     }
     expect(missed.slice(0, 3)).toEqual([]);
+  });
+
+  it('splitWithoutExpressions: the same fragments, or null on a text where an expression could run', { timeout: 120_000 }, () => {
+    const texts = generatedTexts(2500, 14);
+    const all = [...texts, ...texts.map(prepareReplyInput), ...HEADER_EXAMPLES, ...SIGNATURE_EXAMPLES, 'Thanks.\n\n> the old text\n'];
+    let split = 0;
+    const wrong: string[] = [];
+    for (const t of all) {
+      const plain = splitWithoutExpressions(t);
+      if (plain === null) continue;
+      split++;
+      if (JSON.stringify(plain) !== JSON.stringify(splitFragments(t))) wrong.push(t);
+    }
+    expect(wrong.slice(0, 3)).toEqual([]);
+    expect(split).toBeGreaterThan(100);
+    // Every example holds what its expression needs: none is split without it.
+    for (const t of [...HEADER_EXAMPLES, ...SIGNATURE_EXAMPLES]) expect(splitWithoutExpressions(t), t).toBeNull();
   });
 });

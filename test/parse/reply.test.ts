@@ -3,6 +3,8 @@ import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../../src/parse/parse-message.js';
 import { extractReply } from '../../src/parse/reply-thread.js';
+import { assembleReply } from '../../src/parse/reply.js';
+import { splitFragments } from '../../src/parse/reply-fragments.js';
 import { REPLY_CASES } from './reply-cases.js';
 
 async function textOf(c: (typeof REPLY_CASES)[number]): Promise<string> {
@@ -46,6 +48,17 @@ describe('reply extraction (data.reply)', () => {
     expect(late).toEqual({ text: (big + '\nOn Mon, Nov 24, 2025 at 10:15 AM Ada <a@b.c> wrote:\n> q').trim(), signature: '', quoted: '' });
     const next = await extractReply(REPLY_CASES[0]!.text!);
     expect(next.text).toBe(REPLY_CASES[0]!.expect.text);
+  });
+
+  it('a text no expression can match is split on the event loop, without the thread (issue 14)', async () => {
+    const text = 'Thanks, that works.\n\n> the old message\n> its second line\n';
+    const expected = assembleReply(splitFragments(text));
+    expect(expected.quoted).toContain('the old message');
+    // The thread's deadline (1 ms) passes before the loop could read any answer of the thread.
+    const reply = extractReply(text, 1);
+    const until = performance.now() + 20;
+    while (performance.now() < until);
+    expect(await reply).toEqual(expected);
   });
 
   it('empty text is an empty reply', async () => {
