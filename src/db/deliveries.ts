@@ -164,13 +164,14 @@ export function deliveriesTable(db: Db) {
   const closeOpen = db.prepare<{ ids: string; now: number; error: string }>(
     'UPDATE delivery_attempts SET finished_at = @now, error = @error WHERE delivery_id IN (SELECT value FROM json_each(@ids)) AND finished_at IS NULL',
   );
-  const endAttempt = db.prepare(
-    `UPDATE delivery_attempts SET finished_at = @finishedAt, status_code = @statusCode, latency_ms = @latencyMs,
-       response_body = @responseBody, error = @error WHERE id = @attemptId AND finished_at IS NULL`,
+  // Positional, as insert: once per attempt, without an object spread per statement (issue 14).
+  const endAttempt = db.prepare<[number, number | null, number, string, string | null, number]>(
+    `UPDATE delivery_attempts SET finished_at = ?, status_code = ?, latency_ms = ?,
+       response_body = ?, error = ? WHERE id = ? AND finished_at IS NULL`,
   );
-  const settle = db.prepare(
-    `UPDATE deliveries SET status = @status, next_attempt_at = @nextAttemptAt, last_status = @statusCode,
-       last_error = @error, updated_at = @finishedAt WHERE id = @deliveryId`,
+  const settle = db.prepare<[DeliveryStatus, number | null, number | null, string | null, number, string]>(
+    `UPDATE deliveries SET status = ?, next_attempt_at = ?, last_status = ?,
+       last_error = ?, updated_at = ? WHERE id = ?`,
   );
   const unfinished = db.prepare<[], { id: number; delivery_id: string }>(
     `SELECT a.id, a.delivery_id FROM deliveries d JOIN delivery_attempts a ON a.delivery_id = d.id
@@ -217,8 +218,8 @@ export function deliveriesTable(db: Db) {
     return ids.filter((id) => leased.has(id)).map((id) => ({ delivery: leased.get(id)!, attemptId: attemptIds.get(id)! }));
   });
   const finish = atomic((deliveryId: string, attemptId: number, o: AttemptOutcome) => {
-    if (endAttempt.run({ attemptId, ...o }).changes === 0) return false;
-    settle.run({ deliveryId, ...o });
+    if (endAttempt.run(o.finishedAt, o.statusCode, o.latencyMs, o.responseBody, o.error, attemptId).changes === 0) return false;
+    settle.run(o.status, o.nextAttemptAt, o.statusCode, o.error, o.finishedAt, deliveryId);
     return true;
   });
   const recover = db.transaction((now: number, error: string) => {
