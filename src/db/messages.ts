@@ -90,12 +90,21 @@ export function parsedJson(p: ParsedMessage): string {
   const reply = p.reply;
   if (!reply || reply.text === '') return JSON.stringify(p);
   let start = 0;
-  if (!p.text.startsWith(reply.text)) {
+  if (!holdsAt(p.text, reply.text, 0)) {
     start = p.text.length - p.text.trimStart().length;
-    if (start === 0 || !p.text.startsWith(reply.text, start)) return JSON.stringify(p);
+    if (start === 0 || !holdsAt(p.text, reply.text, start)) return JSON.stringify(p);
   }
   const replyIn: ReplyIn = { start, end: start + reply.text.length, signature: reply.signature, quoted: reply.quoted };
   return JSON.stringify({ ...p, reply: undefined, replyIn });
+}
+
+/**
+ * Whether `part` stands in `text` at `at`: text.startsWith(part, at), by comparing a slice (a view,
+ * no copy) at once; V8's startsWith compares code unit by code unit, 3-5 µs for the 4 KB bench
+ * text against ~0.1 µs (issue 14).
+ */
+function holdsAt(text: string, part: string, at: number): boolean {
+  return text.length - at >= part.length && text.slice(at, at + part.length) === part;
 }
 
 /** A `parsed` column, in either form parsedJson writes (and rows written before it: always whole). */
