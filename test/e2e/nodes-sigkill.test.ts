@@ -244,7 +244,9 @@ describe('two nodes on one PostgreSQL and one bucket, one killed (SIGKILL) under
   it('without a kill, every delivery gets exactly one 2xx', { timeout: SLOW }, async () => {
     const receiver = await startWebhookReceiver();
     cleanups.push(() => receiver.close());
-    receiver.setDefault(flaky(() => 1000));
+    // Slow enough that both nodes have attempts of one destination in flight at once, and drains
+    // 300 deliveries well within the wait at 2–4 a node.
+    receiver.setDefault(flaky(() => 300));
     const { db, nodes, start } = await setUp(receiver);
     await Promise.all(nodes.map(start));
     const COUNT = 300;
