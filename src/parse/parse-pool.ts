@@ -174,24 +174,27 @@ function start(t: Thread, job: Job): void {
   let held: NodeJS.Timeout | undefined;
   /**
    * The thread is gone: what it still owes this task fails now (attachments being stored are cut
-   * off first). Except a task that was only there when another one's checks held the thread (it
-   * took the thread while they waited): it goes back to the front of its lane, its checks with
-   * it, and starts over on another thread (the attachments it stored are written again). That
-   * cannot go round forever: each time takes another task whose checks held a thread, and a task
-   * that holds a thread with its own checks is that culprit, and fails.
+   * off first). Except when the thread was ended for being held by a task's checks and this
+   * task's parse had not answered: it goes back to the front of its lane and starts over on
+   * another thread (the attachments it stored are written again). A task that only took the
+   * thread while another's checks held it keeps its checks; the task whose checks held it (the
+   * culprit) has them answered temperror now and starts over without them, so it cannot hold a
+   * thread that way again: it is parsed and stored with temperror, as when its parse answered
+   * first, rather than refused with 451 (a sender retrying would meet the same bound every time).
    */
   const abandon = (err: Error) => {
     clearTimeout(held);
     // (A JSON body was moved to the thread: gone with it.)
-    const again = !parsed && err instanceof ParseThreadHeldError && err.culprit !== job && !('json' in job.input);
+    const again = !parsed && err instanceof ParseThreadHeldError && !('json' in job.input);
+    const withoutChecks = again && (err as ParseThreadHeldError).culprit === job;
     if (!parsed) {
       for (const s of streams.values()) s.body.destroy(err);
       settle(() => {
         if (!again) return job.reject(err);
-        requeue(job);
+        requeue(withoutChecks ? { ...job, auth: null } : job);
       });
     }
-    if (again) cancel();
+    if (again && !withoutChecks) cancel();
     else answer(TEMPERROR);
     threadChecked = true;
     closeWhenDone();
@@ -207,8 +210,8 @@ function start(t: Thread, job: Job): void {
     // computeAuth answers by `timeoutMs` whenever the thread's loop turns at all, so past that its
     // loop is held (mailauth's synchronous work: a field folded into 60,000 lines is 15 s of its
     // header split, an h= of 40,000 names over as many fields 18 s of its header lookup): the
-    // thread is ended, the parse it still owes fails (the SMTP transaction answers 451: nothing
-    // stored, the sender retries), and a new thread takes the queue.
+    // thread is ended, a new thread takes the queue, and a parse it still owed starts over there
+    // without the checks (abandon).
     const timer = setTimeout(() => answer(TEMPERROR), bound);
     let answered = false;
     // Started over elsewhere: the checks are answered there.

@@ -22,7 +22,10 @@ import { blobFiles, subjects } from './harness.js';
  * answered temperror at the pool's bound, but the thread was kept, and with it the parse that
  * the 250 waits for (the folded message below: about a minute for the transactions, the queue
  * behind them waiting as long), and the pool had a thread fewer for everyone. Now the thread is
- * ended at the bound: 451 (the sender retries), nothing stored, and a new thread serves the queue.
+ * ended at the bound and a new thread serves the queue. The message whose checks held it was
+ * refused with 451 then (its parse died with the thread; the sender retries, and meets the same
+ * bound every time); it starts over on the new thread without its checks, and is stored with
+ * temperror.
  */
 const AUTH_TIMEOUT_MS = 5000;
 /** Lines of the folded field, names in h=: 15 s and ~40 s of mailauth on an idle core, more on a busy one. */
@@ -115,9 +118,9 @@ const BOUND_MS = 2 * (AUTH_TIMEOUT_MS + STUCK_GRACE_MS) + 6000;
 
 /**
  * One holding message per parse thread, then an ordinary big signed one queued behind them.
- * Returns the replies, after checking what every case shares: the threads are ended, the queued
- * message and two later ones are stored (checked, on new threads) within the bound, and nothing
- * is left of the refused ones (no rows, no blobs, no spool files).
+ * Returns the replies, after checking what every case shares: the threads are ended, the holding
+ * messages are stored with temperror, the queued message and two later ones stored (checked, on
+ * new threads), all within the bound, and nothing is left over (no other rows, blobs or spool files).
  */
 async function holdEveryThread(make: (subject: string) => Promise<string>) {
   deps = testDeps({ AUTH_CHECKS: 'true', DNS_SERVERS: dns.address });
@@ -142,6 +145,11 @@ async function holdEveryThread(make: (subject: string) => Promise<string>) {
   const after = await queuedReply;
 
   for (const r of replies) expect(r.at - t0, r.response).toBeLessThan(BOUND_MS);
+  // Each holding message stored (on the old code: 451 when its parse had not answered yet).
+  for (const r of replies) {
+    expect(r.code, r.response).toBe(250);
+    expect((await deps.repos.messages.getById(/msg_\w+/.exec(r.response)![0]!))?.auth).toMatchObject({ dkim: 'temperror' });
+  }
   expect(after.code, after.response).toBe(250);
   expect(after.at - t0, 'the queued message, stored').toBeLessThan(BOUND_MS);
   // (A task that took a thread before another task's checks held it starts over elsewhere: more tasks, and threads ended, than messages.)
@@ -158,7 +166,7 @@ async function holdEveryThread(make: (subject: string) => Promise<string>) {
   // Stored: exactly the messages answered 250 (a held one's subject may be past the parser's header limits: by id).
   const idOf = (r: { response: string }) => /msg_\w+/.exec(r.response)![0]!;
   const ids = (deps.db.prepare('SELECT id FROM messages').all() as { id: string }[]).map((r) => r.id);
-  expect(ids.sort()).toEqual([warm, after, ...later, ...replies.filter((r) => r.code === 250)].map(idOf).sort());
+  expect(ids.sort()).toEqual([warm, after, ...later, ...replies].map(idOf).sort());
   expect(subjects(deps)).toEqual(expect.arrayContaining(['warm', 'queued behind', 'later 1', 'later 2']));
   expect(blobFiles(deps).filter((f) => !ids.some((i) => f.includes(i))), 'blobs of no stored message').toEqual([]);
   expect(readdirSync(spoolDir(deps.config.dataDir)).filter((f) => !f.startsWith('.'))).toEqual([]);
@@ -166,27 +174,15 @@ async function holdEveryThread(make: (subject: string) => Promise<string>) {
 }
 
 describe('a check that holds its parse thread', () => {
-  it('held before its parse answered (a field folded into 60,000 lines): the thread is ended at the bound, 451, nothing kept; the queue behind it and later big mail are served', async () => {
+  it('held before its parse answered (a field folded into 60,000 lines): the thread is ended at the bound, the message parsed again without its checks and stored with temperror; the queue behind it and later big mail are served', async () => {
     const { replies, ended } = await holdEveryThread((subject) => holding(subject, HELD_N));
-    // 451: the parse was still owed when the thread was ended. (In about one run in seven of the
-    // whole file on the shared machine, one of the two was stored instead, with temperror, as when
-    // its parse answers first: not explained yet, see bench/README.md; the bound held every time.)
-    expect(replies.filter((r) => r.code === 451).length, replies.map((r) => r.response).join(' | ')).toBeGreaterThanOrEqual(1);
-    for (const r of replies) {
-      expect([250, 451], r.response).toContain(r.code);
-      if (r.code === 250) expect((await deps!.repos.messages.getById(/msg_\w+/.exec(r.response)![0]!))?.auth).toMatchObject({ dkim: 'temperror' });
-    }
-    // Each held its own thread.
-    if (replies.every((r) => r.code === 451)) expect(ended).toBe(PARSE_THREADS);
+    expect(replies).toHaveLength(PARSE_THREADS);
+    // Each held its own thread (or one that had already been ended under another).
+    expect(ended).toBeGreaterThanOrEqual(1);
   }, 90_000);
 
-  it('held at the end of the message (an h= of 60,000 names over as many fields): the thread is ended at the bound, the message stored with temperror if parsed by then, else 451; the queue is served', async () => {
+  it('held at the end of the message (an h= of 60,000 names over as many fields): the thread is ended at the bound, the message stored with temperror; the queue is served', async () => {
     const { replies } = await holdEveryThread((subject) => lookingUp(subject, HELD_N));
-    for (const r of replies) {
-      expect([250, 451], r.response).toContain(r.code);
-      if (r.code !== 250) continue;
-      const stored = (await deps!.repos.messages.getById(/msg_\w+/.exec(r.response)![0]!))!;
-      expect(stored.auth).toMatchObject({ dkim: 'temperror' });
-    }
+    expect(replies).toHaveLength(PARSE_THREADS);
   }, 90_000);
 });
