@@ -51,6 +51,31 @@ interface Thread {
    */
   owed: Set<(err: Error) => void>;
   ended: boolean;
+  /** Samples the thread's event loop while it has a job (watchHeld). */
+  watch: NodeJS.Timeout | undefined;
+}
+
+/**
+ * A parse thread whose event loop has not been idle at all for this long while it parses a task
+ * is ended, and that task fails (an SMTP message gets 451, a dry run its error). A parse waits
+ * on the spool file and on the blob store (an S3 upload's back-pressure reaches it through
+ * `put`): its loop goes idle then, however long the task takes, so only synchronous work that
+ * never lets go of the loop counts. The worst legitimate parse we know held it 1.6 s (a 50 MB
+ * quoted-printable HTML body from a spool file in the page cache, whose reads never leave the
+ * loop waiting); at the thread's lower priority on a busy machine a few times that. Nothing known
+ * today holds it longer (hostile sessions bounded encoded words, nesting, giant HTML): this is
+ * the bound for what we have not found yet, so that two such messages cannot hold both threads,
+ * and every big message and dry run behind them, for as long as they like.
+ */
+export const PARSE_HELD_MS = 30_000;
+let heldMs = PARSE_HELD_MS;
+/** Tests: another window (a held parse they can afford to wait for). Returns the restore. */
+export function setParseHeldMs(ms: number): () => void {
+  const before = heldMs;
+  heldMs = ms;
+  return () => {
+    heldMs = before;
+  };
 }
 
 let tasks = 0;
@@ -75,16 +100,23 @@ function nextJob(): Job | null {
 }
 
 let heldThreads = 0;
-/** Parse threads ended so far because a task held their event loop past its checks' bound. */
+/** Parse threads ended so far because a task held their event loop (past its checks' bound, or PARSE_HELD_MS of its parse). */
 export const parseThreadsEnded = () => heldThreads;
 
 /** What a task's parse rejects with when its thread was ended for holding its event loop. */
 export class ParseThreadHeldError extends Error {
-  /** The task whose checks did not answer in time. */
+  /** The task whose checks did not answer in time, or whose parse held the loop. */
   readonly culprit: Job;
-  constructor(culprit: Job) {
-    super('parse thread held past its deadline: ended, the message was not parsed');
+  /** What held it: the culprit's auth checks, or its parse (which is not tried again). */
+  readonly by: 'checks' | 'parse';
+  constructor(culprit: Job, by: 'checks' | 'parse') {
+    super(
+      by === 'parse'
+        ? `parse thread held by the parse for ${heldMs} ms without a break: ended, the message was not parsed`
+        : 'parse thread held past its deadline: ended, the message was not parsed',
+    );
     this.culprit = culprit;
+    this.by = by;
   }
 }
 
@@ -96,6 +128,7 @@ export class ParseThreadHeldError extends Error {
 function retire(t: Thread, err: Error): void {
   if (t.ended) return;
   t.ended = true;
+  clearInterval(t.watch);
   const i = threads.indexOf(t);
   if (i >= 0) threads.splice(i, 1);
   t.job = null;
@@ -105,12 +138,15 @@ function retire(t: Thread, err: Error): void {
 }
 
 function spawn(): Thread {
-  const t: Thread = { worker: newWorker(), ready: false, job: null, owed: new Set(), ended: false };
+  const t: Thread = { worker: newWorker(), ready: false, job: null, owed: new Set(), ended: false, watch: undefined };
   t.worker.unref();
   t.worker.on('message', (m: 'ready' | 'idle') => {
     if (t.ended) return;
     t.ready = true;
-    if (m === 'idle') t.job = null;
+    if (m === 'idle') {
+      t.job = null;
+      clearInterval(t.watch);
+    }
     dispatch();
   });
   t.worker.on('error', (err) => retire(t, err));
@@ -119,12 +155,38 @@ function spawn(): Thread {
   return t;
 }
 
-/** Ends a thread whose event loop is held (`culprit`'s checks could not even fire their own timer). */
-function endHeld(t: Thread, culprit: Job): void {
+/** Ends a thread whose event loop is held (`culprit`'s checks could not even fire their own timer, or its parse never let go of the loop). */
+function endHeld(t: Thread, culprit: Job, by: 'checks' | 'parse'): void {
   if (t.ended) return;
   heldThreads++;
-  retire(t, new ParseThreadHeldError(culprit));
+  retire(t, new ParseThreadHeldError(culprit, by));
   void t.worker.terminate();
+}
+
+/**
+ * While `t` parses `job`, reads its event loop's idle time from here every few seconds (a
+ * quarter of the window at most): if it has not grown for PARSE_HELD_MS, nothing on the thread
+ * has waited on anything (a read, the blob store, a timer) all that time, and the thread is ended
+ * with `job` as the culprit. Idle time includes a wait still under way, so a thread waiting on a
+ * slow store is seen idle while it waits.
+ */
+function watchHeld(t: Thread, job: Job): void {
+  clearInterval(t.watch);
+  const window = heldMs;
+  let idle = t.worker.performance.eventLoopUtilization().idle;
+  let since = performance.now();
+  t.watch = setInterval(
+    () => {
+      if (t.ended || t.job !== job) return clearInterval(t.watch);
+      const now = t.worker.performance.eventLoopUtilization().idle;
+      if (now > idle) {
+        idle = now;
+        since = performance.now();
+      } else if (performance.now() - since >= window) endHeld(t, job, 'parse');
+    },
+    Math.min(5000, Math.max(10, window / 4)),
+  );
+  t.watch.unref();
 }
 
 function dispatch(): void {
@@ -147,6 +209,7 @@ function dispatch(): void {
 function start(t: Thread, job: Job): void {
   t.job = job;
   tasks++;
+  watchHeld(t, job);
   const { port1, port2 } = new MessageChannel();
   const reply = (m: ToWorker) => port1.postMessage(m);
   const streams = new Map<number, { body: Readable; owed: number; drain(): void }>();
@@ -181,12 +244,15 @@ function start(t: Thread, job: Job): void {
    * culprit) has them answered temperror now and starts over without them, so it cannot hold a
    * thread that way again: it is parsed and stored with temperror, as when its parse answered
    * first, rather than refused with 451 (a sender retrying would meet the same bound every time).
+   * A task whose parse held the thread (PARSE_HELD_MS) fails instead: parsed again, it would
+   * hold the next thread as long.
    */
   const abandon = (err: Error) => {
     clearTimeout(held);
+    const culprit = err instanceof ParseThreadHeldError && err.culprit === job;
     // (A JSON body was moved to the thread: gone with it.)
-    const again = !parsed && err instanceof ParseThreadHeldError && !('json' in job.input);
-    const withoutChecks = again && (err as ParseThreadHeldError).culprit === job;
+    const again = !parsed && err instanceof ParseThreadHeldError && !('json' in job.input) && !(culprit && err.by === 'parse');
+    const withoutChecks = again && culprit;
     if (!parsed) {
       for (const s of streams.values()) s.body.destroy(err);
       settle(() => {
@@ -227,7 +293,7 @@ function start(t: Thread, job: Job): void {
     };
     checking = () => {
       clearTimeout(held);
-      held = setTimeout(() => endHeld(t, job), bound);
+      held = setTimeout(() => endHeld(t, job, 'checks'), bound);
     };
     fromThread = (result) => {
       clearTimeout(held);

@@ -1,0 +1,232 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import { dkimSign } from 'mailauth';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PARSE_OFF_THREAD_BYTES } from '../../src/inbound/accept.js';
+import { authCheck } from '../../src/inbound/auth-check.js';
+import { spoolDir } from '../../src/inbound/spool.js';
+import { PARSE_THREADS, parseThreadsEnded, parseThreadTasks, setParseHeldMs } from '../../src/parse/parse-pool.js';
+import type { BlobStore } from '../../src/store/blob-store.js';
+import { addDomain, markVerified, signup, testApi } from '../helpers/api.js';
+import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { addRoute, seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
+import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
+import { blobFiles, subjects } from './harness.js';
+
+/**
+ * A parse thread's own parse (mailparser, our decoders), unlike its auth checks, had no bound:
+ * a message whose parse held the thread's event loop for minutes held the thread for minutes, and
+ * two of them every big message and dry run behind them. Now a thread whose loop has not been
+ * idle at all for PARSE_HELD_MS while it parses is ended: that message gets 451 (nothing stored),
+ * the queue goes on on a new thread. Nothing known today holds a parse for 30 s, so the test
+ * takes a window it can afford: WINDOW_MS, under which a 24 MB quoted-printable text body
+ * (~1 s of decoding and joining, without a break: its spool reads never leave the loop waiting)
+ * holds the loop, and a big message's parse (tens of ms) does not. A parse
+ * that waits on a slow blob store far longer than the window is idle meanwhile: not ended.
+ */
+const WINDOW_MS = 250;
+
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const zone = [
+  { name: 'sel._domainkey.sender.test', type: 'TXT' as const, value: `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}` },
+  { name: 'sender.test', type: 'TXT' as const, value: 'v=spf1 ip4:127.0.0.1 -all' },
+  { name: '_dmarc.sender.test', type: 'TXT' as const, value: 'v=DMARC1; p=reject' },
+];
+
+const attachmentPart = (name: string) => [
+  `Content-Type: application/octet-stream; name="${name}"`,
+  'Content-Transfer-Encoding: base64',
+  '',
+  randomBytes(300_000).toString('base64').replace(/.{76}/g, '$&\r\n'),
+];
+
+/** A ~400 KB attachment (over INLINE_BLOB_BYTES: streamed to the blob store while parsing), and HTML. */
+function ordinary(subject: string): string {
+  return [
+    'From: Alice <alice@sender.test>',
+    'To: x@example.com',
+    `Subject: ${subject}`,
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b"',
+    '',
+    '--b',
+    ...attachmentPart('a.bin'),
+    '--b',
+    'Content-Type: text/html',
+    '',
+    '<p>see <a href="https://sender.test/">attached</a></p>',
+    '--b--',
+    '',
+  ].join('\r\n');
+}
+
+/**
+ * Big, unsigned, and past ORDINARY's text bound (300 KB of plain text, as a long newsletter has):
+ * parsed on a parse thread, its checks answered from its header block on the event loop. (A
+ * signed one would load mailauth on the new thread: ~230 ms of the loop without a break, over
+ * this test's window, well within PARSE_HELD_MS.)
+ */
+function longText(subject: string): string {
+  return ordinary(subject).replace('--b\r\nContent-Type: text/html', `--b\r\nContent-Type: text/plain\r\n\r\n${'hello world, plain text\r\n'.repeat(12_000)}--b\r\nContent-Type: text/html`);
+}
+
+/** A `mb` MB quoted-printable text body: ~40 ms a MB of the parse thread's loop without a break on an idle core. */
+function holding(subject: string, mb = 24): string {
+  const line = '=3D'.repeat(25) + '=\r\n';
+  return [
+    'From: Alice <alice@sender.test>',
+    'To: x@example.com',
+    `Subject: ${subject}`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    line.repeat(Math.ceil((mb * 1024 * 1024) / line.length)),
+  ].join('\r\n');
+}
+
+async function signed(message: string): Promise<string> {
+  const key = { signingDomain: 'sender.test', selector: 'sel', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+  const { signatures, errors } = await dkimSign(message, { ...key, signatureData: [key] });
+  expect(errors).toEqual([]);
+  return signatures + message;
+}
+
+let dns: TestDnsServer;
+let deps: TestDeps | undefined;
+let smtp: RunningSmtp | undefined;
+let restore = () => {};
+beforeAll(async () => {
+  dns = await startDnsServer(zone);
+});
+afterAll(() => dns.close());
+afterEach(async () => {
+  restore();
+  await smtp?.close();
+  await deps?.cleanup();
+  smtp = deps = undefined;
+});
+
+const send = (raw: string) =>
+  smtp!.transport.sendMail({ envelope: { from: 'alice@sender.test', to: ['x@example.com'] }, raw }).then(
+    (info) => ({ code: Number(info.response?.slice(0, 3)), response: info.response ?? '', at: performance.now() }),
+    (err: { responseCode?: number; response?: string }) => ({ code: err.responseCode ?? 0, response: err.response ?? String(err), at: performance.now() }),
+  );
+const idOf = (r: { response: string }) => /msg_\w+/.exec(r.response)![0]!;
+
+async function start(store?: (inner: BlobStore) => BlobStore) {
+  deps = testDeps({ AUTH_CHECKS: 'true', DNS_SERVERS: dns.address });
+  if (store) deps.blobs = store(deps.blobs);
+  const { user, domain } = await seedUserAndDomain(deps, 'example.com');
+  await addRoute(deps, { userId: user.id, domainId: domain.id });
+  smtp = await startSmtp(deps, { checkAuth: authCheck(deps) });
+  // Warm: mailauth is loaded on a parse thread (before the small window: loading it is the thread's first seconds).
+  const warm = await send(await signed(ordinary('warm')));
+  expect(warm.code, warm.response).toBe(250);
+  restore = setParseHeldMs(WINDOW_MS);
+  return warm;
+}
+
+describe('a parse that holds its parse thread', () => {
+  it('held past the window (24 MB of quoted-printable on every thread, one signed): the thread is ended, the message refused with 451 and nothing kept; the big message queued behind them is stored', async () => {
+    const warm = await start();
+    const endedBefore = parseThreadsEnded();
+    const tasksBefore = parseThreadTasks();
+    // One holding message per thread: the first unsigned (its checks answered on the event loop),
+    // the others signed (their checks on the thread, whose own bound is seconds away).
+    const held = await Promise.all(Array.from({ length: PARSE_THREADS }, (_, i) => (i === 0 ? holding(`held ${i}`) : signed(holding(`held ${i}`)))));
+    expect(held[0]!.length).toBeGreaterThan(PARSE_OFF_THREAD_BYTES);
+    const queued = longText('queued behind');
+
+    const t0 = performance.now();
+    const heldReplies = held.map((raw) => send(raw));
+    // Sent once the holding messages are being parsed: 24 MB each over loopback first.
+    const queuedReply = (async () => {
+      while (parseThreadTasks() - tasksBefore < PARSE_THREADS) await new Promise((r) => setTimeout(r, 20));
+      return send(queued);
+    })();
+    const replies = await Promise.all(heldReplies);
+    const after = await queuedReply;
+
+    // On the old code: 250 each, once their parse was done however long it took.
+    for (const r of replies) expect(r.code, r.response).toBe(451);
+    expect(parseThreadsEnded() - endedBefore).toBeGreaterThanOrEqual(PARSE_THREADS);
+    // Parsed once: the culprit is not tried again on another thread.
+    expect(parseThreadTasks() - tasksBefore).toBe(PARSE_THREADS + 1);
+    expect(after.code, after.response).toBe(250);
+    const stored = (await deps!.repos.messages.getById(idOf(after)))!;
+    expect(stored.auth).toMatchObject({ dkim: 'none', spf: 'pass' });
+    expect(stored.parsed.attachments).toHaveLength(1);
+    expect(stored.parsed.text).toContain('hello world, plain text');
+    // Within a bound: the transfer, the window and a check interval (slack for a loaded machine).
+    expect(after.at - t0).toBeLessThan(30_000);
+
+    // New threads serve later big mail.
+    const later = await send(longText('later'));
+    expect(later.code, later.response).toBe(250);
+
+    const ids = (deps!.db.prepare('SELECT id FROM messages').all() as { id: string }[]).map((r) => r.id);
+    expect(ids.sort()).toEqual([warm, after, later].map(idOf).sort());
+    expect(subjects(deps!)).toEqual(['warm', 'queued behind', 'later']);
+    expect(blobFiles(deps!).filter((f) => !ids.some((i) => f.includes(i))), 'blobs of no stored message').toEqual([]);
+    expect(readdirSync(spoolDir(deps!.config.dataDir)).filter((f) => !f.startsWith('.'))).toEqual([]);
+  }, 120_000);
+
+  it('waiting on a slow blob store far longer than the window: not ended, stored', async () => {
+    const DELAY_MS = 6 * WINDOW_MS;
+    let puts = 0;
+    // A real FS store behind a delay: each put waits before it reads a byte (a slow S3 upload's back-pressure).
+    await start((inner) => ({
+      ...inner,
+      kind: inner.kind,
+      put: async (key: string, body: Readable | Buffer) => {
+        puts++;
+        await new Promise((r) => setTimeout(r, DELAY_MS));
+        return inner.put(key, body);
+      },
+      get: (key) => inner.get(key),
+      delete: (key) => inner.delete(key),
+      check: () => inner.check(),
+      presign: (key, headers) => inner.presign(key, headers),
+    }));
+    const endedBefore = parseThreadsEnded();
+    const putsBefore = puts;
+    // Two attachments, each waited on: the parse takes several windows, its loop idle meanwhile.
+    const raw = await signed(ordinary('slow store').replace('--b\r\nContent-Type: text/html', ['--b', ...attachmentPart('b.bin'), '--b', 'Content-Type: text/html'].join('\r\n')));
+    const t0 = performance.now();
+    const r = await send(raw);
+    expect(r.code, r.response).toBe(250);
+    // Two attachments before the 250 (the raw copy too): each waited DELAY_MS.
+    expect(puts - putsBefore).toBeGreaterThanOrEqual(2);
+    expect(r.at - t0).toBeGreaterThan(2 * DELAY_MS);
+    expect(parseThreadsEnded()).toBe(endedBefore);
+    const stored = (await deps!.repos.messages.getById(idOf(r)))!;
+    expect(stored.parsed.attachments).toHaveLength(2);
+    expect(stored.auth).toMatchObject({ dkim: 'pass' });
+  }, 60_000);
+
+  it('a dry run whose parse holds the thread past the window: answered with the API\'s error for a failed parse (500), the next dry run served', async () => {
+    const api = testApi();
+    try {
+      const s = await signup(api);
+      const d = await addDomain(api, s.token, 'example.com');
+      await markVerified(api, d.id);
+      const dryRun = (raw: string) => api.call('POST', '/api/routes/test', { token: s.token, body: { domain_id: d.id, raw, recipient: 'x@example.com' } });
+      // A thread is up before the window shrinks (its start is not a task's).
+      expect((await dryRun(longText('warm'))).status).toBe(200);
+      restore = setParseHeldMs(100);
+      const endedBefore = parseThreadsEnded();
+      // 7 MB of quoted-printable, JSON-escaped under MAX_DRY_RUN_BODY: ~300 ms without a break (on the old code: 200).
+      const held = await dryRun(holding('held', 7));
+      expect(held).toMatchObject({ status: 500, body: { error: 'internal error' } });
+      expect(parseThreadsEnded() - endedBefore).toBe(1);
+      restore();
+      restore = () => {};
+      expect((await dryRun(longText('after'))).status).toBe(200);
+    } finally {
+      await api.deps.cleanup();
+    }
+  }, 60_000);
+});
