@@ -60,9 +60,9 @@ interface Thread {
  * is ended, and that task fails (an SMTP message gets 451, a dry run its error). A parse waits
  * on the spool file and on the blob store (an S3 upload's back-pressure reaches it through
  * `put`): its loop goes idle then, however long the task takes, so only synchronous work that
- * never lets go of the loop counts. The worst legitimate parse we know held it 1.6 s (a 50 MB
- * quoted-printable HTML body from a spool file in the page cache, whose reads never leave the
- * loop waiting); at the thread's lower priority on a busy machine a few times that. Nothing known
+ * never lets go of the loop counts. The worst legitimate parse we know held it 2.2 s (a 50 MB
+ * uuencoded body from a spool file in the page cache, whose reads never leave the loop waiting:
+ * bench/parse-held.ts); at the thread's lower priority on a busy machine a few times that. Nothing known
  * today holds it longer (hostile sessions bounded encoded words, nesting, giant HTML): this is
  * the bound for what we have not found yet, so that two such messages cannot hold both threads,
  * and every big message and dry run behind them, for as long as they like.
