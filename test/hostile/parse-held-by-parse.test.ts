@@ -22,7 +22,8 @@ import { blobFiles, subjects } from './harness.js';
  * idle at all for PARSE_HELD_MS while it parses is ended: that message gets 451 (nothing stored),
  * the queue goes on on a new thread. Nothing known today holds a parse for 30 s, so the test
  * takes a window it can afford: WINDOW_MS, under which a 24 MB quoted-printable text body
- * (~1 s of decoding and joining, without a break: its spool reads never leave the loop waiting)
+ * (~0.7 s of decoding and joining without a break on an idle core: its spool reads never leave
+ * the loop waiting; bench/parse-held.ts)
  * holds the loop, and a big message's parse (tens of ms) does not. A parse
  * that waits on a slow blob store far longer than the window is idle meanwhile: not ended.
  */
@@ -72,7 +73,7 @@ function longText(subject: string): string {
   return ordinary(subject).replace('--b\r\nContent-Type: text/html', `--b\r\nContent-Type: text/plain\r\n\r\n${'hello world, plain text\r\n'.repeat(12_000)}--b\r\nContent-Type: text/html`);
 }
 
-/** A `mb` MB quoted-printable text body: ~40 ms a MB of the parse thread's loop without a break on an idle core. */
+/** A `mb` MB quoted-printable text body: ~30 ms a MB of the parse thread's loop without a break on an idle core. */
 function holding(subject: string, mb = 24): string {
   const line = '=3D'.repeat(25) + '=\r\n';
   return [
