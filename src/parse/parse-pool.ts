@@ -62,10 +62,10 @@ interface Thread {
  * `put`): its loop goes idle then, however long the task takes, so only synchronous work that
  * never lets go of the loop counts. The worst legitimate parse we know held it 2.2 s (a 50 MB
  * uuencoded body from a spool file in the page cache, whose reads never leave the loop waiting:
- * bench/parse-held.ts); at the thread's lower priority on a busy machine a few times that. Nothing known
- * today holds it longer (hostile sessions bounded encoded words, nesting, giant HTML): this is
- * the bound for what we have not found yet, so that two such messages cannot hold both threads,
- * and every big message and dry run behind them, for as long as they like.
+ * bench/parse-held.ts); at the thread's lower priority on a busy machine a few times that.
+ * Nothing known today holds it longer (hostile sessions bounded encoded words, nesting, giant
+ * HTML): this is the bound for what we have not found yet, so that two such messages cannot hold
+ * both threads, and every big message and dry run behind them, for as long as they like.
  */
 export const PARSE_HELD_MS = 30_000;
 let heldMs = PARSE_HELD_MS;
