@@ -69,7 +69,10 @@ interface Thread {
  */
 export const PARSE_HELD_MS = 30_000;
 let heldMs = PARSE_HELD_MS;
-/** Tests: another window (a held parse they can afford to wait for). Returns the restore. */
+/**
+ * Tests: another window (a held parse they can afford to wait for), for the tasks started from
+ * now on (a task keeps the window it started with). Returns the restore.
+ */
 export function setParseHeldMs(ms: number): () => void {
   const before = heldMs;
   heldMs = ms;
