@@ -26,15 +26,15 @@ import { blobFiles, subjects } from './harness.js';
  * No small window is safe for a legitimate big message: on a fresh thread, with two CPU hogs
  * beside it, the 700 KB message queued behind held its loop up to ~1 s without a break (~0.1 s
  * otherwise; bench/parse-held-first.ts), so a 250 ms window for every task ended it under CI's
- * load. The culprits' HELD_WINDOW_MS is 100 ms: a 24 MB quoted-printable text
- * body holds the loop ~0.7 s without a break on an idle core (its spool reads never leave the
- * loop waiting; bench/parse-held.ts), 7 windows, and load only makes that longer. A parse that
+ * load. The culprits' HELD_WINDOW_MS is 50 ms: a 24 MB quoted-printable text body holds the
+ * loop ~0.7 s without a break on an idle core (its spool reads never leave the loop waiting;
+ * bench/parse-held.ts), 14 windows, and load only makes that longer (2.4-2.8 s with two CPU hogs). A parse that
  * waits on a slow blob store, each wait 2.5 × STORE_WINDOW_MS, is idle meanwhile: not ended. That
  * window is its own, so it must exceed what the parse does between the waits: with two CPU hogs
  * beside it, up to 224 ms on a warm thread (as here), 452 as a fresh thread's first task
  * (bench/parse-held-first.ts).
  */
-const HELD_WINDOW_MS = 100;
+const HELD_WINDOW_MS = 50;
 const STORE_WINDOW_MS = 2000;
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -258,8 +258,9 @@ describe('a parse that holds its parse thread', () => {
       // The small window is the held dry run's alone: restored before the next is sent.
       restore = setParseHeldMs(HELD_WINDOW_MS);
       const endedBefore = parseThreadsEnded();
-      // 7 MB of quoted-printable, JSON-escaped under MAX_DRY_RUN_BODY: ~300 ms without a break (on the old code: 200).
-      const held = await dryRun(holding('held', 7));
+      // 9 MB of quoted-printable, JSON-escaped under MAX_DRY_RUN_BODY: ~280 ms without a break on
+      // an idle core, from memory (no read to wait on), so never less (on the old code: 200).
+      const held = await dryRun(holding('held', 9));
       expect(held).toMatchObject({ status: 500, body: { error: 'internal error' } });
       expect(parseThreadsEnded() - endedBefore).toBe(1);
       restore();
