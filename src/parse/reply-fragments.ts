@@ -48,19 +48,29 @@ function expressions(list: RegExp[], needs: Map<string, Need>): Expression[] {
   return out;
 }
 
-/** Whether `text` holds every string an expression needs (reply-needs.ts), each looked up once. */
+/**
+ * Whether `text` holds every string an expression needs (reply-needs.ts), each looked up once.
+ * Asked ~56 times a message on the event loop (issue 14): loops, not a closure and a key string
+ * made per string asked.
+ */
 function holder(text: string): (need: Need | undefined) => boolean {
   const found = new Map<string, boolean>();
+  const foundAnyCase = new Map<string, boolean>();
   let lower: string | undefined;
-  const has = (s: string, key: string, within: () => string) => {
-    let yes = found.get(key);
-    if (yes === undefined) found.set(key, (yes = within().includes(s)));
-    return yes;
+  return (need) => {
+    if (!need) return true;
+    for (const s of need.pieces) {
+      let yes = found.get(s);
+      if (yes === undefined) found.set(s, (yes = text.includes(s)));
+      if (!yes) return false;
+    }
+    for (const s of need.anyCase) {
+      let yes = foundAnyCase.get(s);
+      if (yes === undefined) foundAnyCase.set(s, (yes = (lower ??= text.toLowerCase()).includes(s)));
+      if (!yes) return false;
+    }
+    return true;
   };
-  return (need) =>
-    !need ||
-    (need.pieces.every((s) => has(s, s, () => text)) &&
-      need.anyCase.every((s) => has(s, `i:${s}`, () => (lower ??= text.toLowerCase()))));
 }
 
 /** The library's fixBrokenSignatures: each quote header's first group, newlines made spaces. */
@@ -114,13 +124,14 @@ function split(input: string, withoutExpressions: boolean): ReplyFragment[] | nu
     holds = holder(text);
     // joinBrokenHeaders would run these: none may.
     if (headers.some((e) => holds(e.need))) return null;
+    if (expressions(LIBRARY_LISTS.signatureRegex, SIGNATURE_NEEDS).some((e) => holds(e.need))) return null;
+    if (!text.includes('>') && !endsLineWithSpace(text)) return [wholeText(text)];
   } else {
     ({ text, holds } = joinBrokenHeaders(input.replace(/\r\n/g, '\n'), headers));
   }
   const possible = (list: Expression[]) => list.filter((e) => holds(e.need)).map((e) => e.regex);
   const lineHeaders = possible(headers);
   const lineSignatures = possible(expressions(LIBRARY_LISTS.signatureRegex, SIGNATURE_NEEDS));
-  if (withoutExpressions && (lineHeaders.length > 0 || lineSignatures.length > 0)) return null;
   const isHeader = (line: string) => lineHeaders.length > 0 && lineHeaders.some((r) => r.test(line));
   const isSignature = (line: string) => lineSignatures.length > 0 && lineSignatures.some((r) => r.test(line));
 
@@ -153,4 +164,34 @@ function split(input: string, withoutExpressions: boolean): ReplyFragment[] | nu
   }
   if (fragment) done.push(finish(fragment));
   return done.reverse();
+}
+
+/**
+ * Whether a line of `text` (split on "\n") ends in a character trimEnd() removes: `\s`, which is
+ * trimEnd()'s set (WhiteSpace + LineTerminator), "\n" aside. Only the character before each line
+ * end is looked at, without splitting.
+ */
+function endsLineWithSpace(text: string): boolean {
+  for (let end = text.indexOf('\n'); ; end = text.indexOf('\n', end + 1)) {
+    const at = (end < 0 ? text.length : end) - 1;
+    if (at >= 0) {
+      const c = text.charCodeAt(at);
+      // Every \s character is at most U+0020 or at least U+00A0; "\n" ends no line's content.
+      if ((c <= 32 || c >= 0xa0) && c !== 10 && SPACE.test(text[at]!)) return true;
+    }
+    if (end < 0) return false;
+  }
+}
+const SPACE = /\s/;
+
+/**
+ * The split's one fragment of a text where no expression can run, with no ">" (so no quoted line) and no
+ * line ends in whitespace (issue 14: most mail, the bench message too): the walk would put every
+ * line, unchanged by trimEnd(), in one unquoted fragment and join them back into the text. Its
+ * content is the text, less one leading "\n" (as finish() does), without the split and the join.
+ */
+function wholeText(text: string): ReplyFragment {
+  let blank = true;
+  for (let i = 0; i < text.length && blank; i++) blank = text.charCodeAt(i) === 10;
+  return { content: text.charCodeAt(0) === 10 ? text.slice(1) : text, hidden: blank, signature: false, quoted: false };
 }
