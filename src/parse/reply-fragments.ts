@@ -38,36 +38,55 @@ export const LIBRARY_LISTS = ((await import(new URL('./regex.js', entry).href)) 
 
 interface Expression {
   regex: RegExp;
-  need: Need | undefined;
+  /** Where its need's strings stand in PIECES (anyCase ones after the others); null: no need, it always runs. */
+  pieces: number[] | null;
 }
 
-const prepared = new WeakMap<RegExp[], Expression[]>();
-function expressions(list: RegExp[], needs: Map<string, Need>): Expression[] {
-  let out = prepared.get(list);
-  if (!out) prepared.set(list, (out = list.map((regex) => ({ regex, need: needs.get(String(regex)) }))));
-  return out;
+/** Every string some expression needs, once each, and whether it is looked for in the lowercased text. */
+const PIECES: { s: string; anyCase: boolean }[] = [];
+const pieceIds = new Map<string, number>();
+function pieceId(s: string, anyCase: boolean): number {
+  const key = `${anyCase ? 'i' : 's'}:${s}`;
+  let id = pieceIds.get(key);
+  if (id === undefined) pieceIds.set(key, (id = PIECES.push({ s, anyCase }) - 1));
+  return id;
 }
+
+function expressions(list: RegExp[], needs: Map<string, Need>): Expression[] {
+  return list.map((regex) => {
+    const need = needs.get(String(regex));
+    return { regex, pieces: need ? [...need.pieces.map((s) => pieceId(s, false)), ...need.anyCase.map((s) => pieceId(s, true))] : null };
+  });
+}
+
+// Prepared once: every piece is in PIECES before a text is looked at.
+const HEADERS = expressions(LIBRARY_LISTS.quoteHeadersRegex, QUOTE_HEADER_NEEDS);
+const SIGNATURES = expressions(LIBRARY_LISTS.signatureRegex, SIGNATURE_NEEDS);
+
+const UNKNOWN = 0;
+const HELD = 1;
+const NOT_HELD = 2;
 
 /**
  * Whether `text` holds every string an expression needs (reply-needs.ts), each looked up once.
- * Asked ~56 times a message on the event loop (issue 14): loops, not a closure and a key string
- * made per string asked.
+ * Asked ~56 times a message on the event loop (issue 14): what was found is kept in a small
+ * array by the string's number, without a Map, a closure or a key string per string asked.
  */
-function holder(text: string): (need: Need | undefined) => boolean {
-  const found = new Map<string, boolean>();
-  const foundAnyCase = new Map<string, boolean>();
+function holder(text: string): (e: Expression) => boolean {
+  const found = new Uint8Array(PIECES.length);
   let lower: string | undefined;
-  return (need) => {
-    if (!need) return true;
-    for (const s of need.pieces) {
-      let yes = found.get(s);
-      if (yes === undefined) found.set(s, (yes = text.includes(s)));
-      if (!yes) return false;
-    }
-    for (const s of need.anyCase) {
-      let yes = foundAnyCase.get(s);
-      if (yes === undefined) foundAnyCase.set(s, (yes = (lower ??= text.toLowerCase()).includes(s)));
-      if (!yes) return false;
+  return (e) => {
+    const ids = e.pieces;
+    if (ids === null) return true;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      let state = found[id]!;
+      if (state === UNKNOWN) {
+        const piece = PIECES[id]!;
+        const within = piece.anyCase ? (lower ??= text.toLowerCase()) : text;
+        found[id] = state = within.includes(piece.s) ? HELD : NOT_HELD;
+      }
+      if (state === NOT_HELD) return false;
     }
     return true;
   };
@@ -76,8 +95,9 @@ function holder(text: string): (need: Need | undefined) => boolean {
 /** The library's fixBrokenSignatures: each quote header's first group, newlines made spaces. */
 function joinBrokenHeaders(text: string, headers: Expression[]): { text: string; holds: ReturnType<typeof holder> } {
   let holds = holder(text);
-  for (const { regex, need } of headers) {
-    if (!holds(need)) continue;
+  for (const e of headers) {
+    if (!holds(e)) continue;
+    const regex = e.regex;
     const match = text.match(regex);
     if (!match) continue;
     const group = match[1] as string;
@@ -116,22 +136,21 @@ export function splitWithoutExpressions(input: string): ReplyFragment[] | null {
 }
 
 function split(input: string, withoutExpressions: boolean): ReplyFragment[] | null {
-  const headers = expressions(LIBRARY_LISTS.quoteHeadersRegex, QUOTE_HEADER_NEEDS);
+  const headers = HEADERS;
   let text: string;
   let holds: ReturnType<typeof holder>;
   if (withoutExpressions) {
     text = input.replace(/\r\n/g, '\n');
     holds = holder(text);
     // joinBrokenHeaders would run these: none may.
-    if (headers.some((e) => holds(e.need))) return null;
-    if (expressions(LIBRARY_LISTS.signatureRegex, SIGNATURE_NEEDS).some((e) => holds(e.need))) return null;
+    if (headers.some(holds) || SIGNATURES.some(holds)) return null;
     if (!text.includes('>') && !endsLineWithSpace(text)) return [wholeText(text)];
   } else {
     ({ text, holds } = joinBrokenHeaders(input.replace(/\r\n/g, '\n'), headers));
   }
-  const possible = (list: Expression[]) => list.filter((e) => holds(e.need)).map((e) => e.regex);
+  const possible = (list: Expression[]) => list.filter((e) => holds(e)).map((e) => e.regex);
   const lineHeaders = possible(headers);
-  const lineSignatures = possible(expressions(LIBRARY_LISTS.signatureRegex, SIGNATURE_NEEDS));
+  const lineSignatures = possible(SIGNATURES);
   const isHeader = (line: string) => lineHeaders.length > 0 && lineHeaders.some((r) => r.test(line));
   const isSignature = (line: string) => lineSignatures.length > 0 && lineSignatures.some((r) => r.test(line));
 
