@@ -42,13 +42,18 @@ interface Expression {
   pieces: number[] | null;
 }
 
-/** Every string some expression needs, once each, and whether it is looked for in the lowercased text. */
-const PIECES: { s: string; anyCase: boolean }[] = [];
+/**
+ * Every string some expression needs, once each. An `anyCase` one (lowercase, reply-needs.ts) is
+ * looked for by `re`, itself under the i flag (not Unicode), as the expression it comes from:
+ * a match of that expression holds a match of `re`.
+ */
+const PIECES: { s: string; anyCase: boolean; re: RegExp | null }[] = [];
 const pieceIds = new Map<string, number>();
+const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 function pieceId(s: string, anyCase: boolean): number {
   const key = `${anyCase ? 'i' : 's'}:${s}`;
   let id = pieceIds.get(key);
-  if (id === undefined) pieceIds.set(key, (id = PIECES.push({ s, anyCase }) - 1));
+  if (id === undefined) pieceIds.set(key, (id = PIECES.push({ s, anyCase, re: anyCase ? new RegExp(literal(s), 'i') : null }) - 1));
   return id;
 }
 
@@ -62,6 +67,13 @@ function expressions(list: RegExp[], needs: Map<string, Need>): Expression[] {
 // Prepared once: every piece is in PIECES before a text is looked at.
 const HEADERS = expressions(LIBRARY_LISTS.quoteHeadersRegex, QUOTE_HEADER_NEEDS);
 const SIGNATURES = expressions(LIBRARY_LISTS.signatureRegex, SIGNATURE_NEEDS);
+/** Any of the anyCase pieces: one pass over a text that holds none of them (most mail). */
+const ANY_CASE = new RegExp(
+  PIECES.filter((p) => p.anyCase)
+    .map((p) => literal(p.s))
+    .join('|') || '(?!)',
+  'i',
+);
 
 const UNKNOWN = 0;
 const HELD = 1;
@@ -74,7 +86,7 @@ const NOT_HELD = 2;
  */
 function holder(text: string): (e: Expression) => boolean {
   const found = new Uint8Array(PIECES.length);
-  let lower: string | undefined;
+  let anyCase: boolean | undefined; // whether the text holds any anyCase piece
   return (e) => {
     const ids = e.pieces;
     if (ids === null) return true;
@@ -83,8 +95,9 @@ function holder(text: string): (e: Expression) => boolean {
       let state = found[id]!;
       if (state === UNKNOWN) {
         const piece = PIECES[id]!;
-        const within = piece.anyCase ? (lower ??= text.toLowerCase()) : text;
-        found[id] = state = within.includes(piece.s) ? HELD : NOT_HELD;
+        // Not text.toLowerCase().includes(): a copy of the text per message (issue 14).
+        const held = piece.re ? (anyCase ??= ANY_CASE.test(text)) && piece.re.test(text) : text.includes(piece.s);
+        found[id] = state = held ? HELD : NOT_HELD;
       }
       if (state === NOT_HELD) return false;
     }
