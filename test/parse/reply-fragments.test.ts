@@ -40,8 +40,10 @@ function differences(texts: Iterable<string>) {
   return out.slice(0, 3);
 }
 
+// An anyCase string in the lowercased text, and (as reply-fragments.ts looks for it) under the i flag.
+const underI = (p: string) => new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
 const holds = (need: Need, s: string) =>
-  need.pieces.every((p) => s.includes(p)) && need.anyCase.every((p) => s.toLowerCase().includes(p));
+  need.pieces.every((p) => s.includes(p)) && need.anyCase.every((p) => s.toLowerCase().includes(p) && underI(p).test(s));
 
 const lists = [
   ['quote header', LIBRARY_LISTS.quoteHeadersRegex, QUOTE_HEADER_NEEDS, HEADER_EXAMPLES],
