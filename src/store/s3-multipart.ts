@@ -6,8 +6,9 @@ import { s3Sdk } from './s3-sdk.js';
  * through one buffer of this size, filled, sent, and filled again once S3 has acknowledged it.
  * @aws-sdk/lib-storage concatenated a fresh buffer for every part with two in flight; for a
  * 40 MB attachment that garbage made the process peak 77 MB above idle. Two buffers in turn
- * (one sent while the other filled) made it 60–66 MB; one, 5 MiB less (bench/README.md, big
- * mail, session 12), for a slower upload: the source waits while a part is sent.
+ * (one sent while the other filled) made it 59–66 MB; one, 5–6 MB less by the webhook
+ * (bench/README.md, big mail, session 12). The source now waits while a part is sent: no later
+ * webhook on loopback, but a distant S3's round trip per part is no longer hidden.
  */
 export const PART_SIZE = 5 * 1024 * 1024;
 

@@ -107,8 +107,8 @@ describe('S3BlobStore', () => {
 
   it('uploads a big stream one part at a time through one part buffer, not a new buffer per part', async () => {
     // The bench's 40 MB attachment grew the process by 77 MB with lib-storage's fresh 5 MiB
-    // concatenation per part and two parts in flight; two buffers in turn, 60–66 MB; one, 5 MiB
-    // less (bench/README.md, big mail, session 12). The bytes stored stay exact.
+    // concatenation per part and two parts in flight; two buffers in turn, 59–66 MB; one, 5–6 MB
+    // less by the webhook (bench/README.md, big mail, session 12). The bytes stored stay exact.
     const total = 4 * PART_SIZE + 12345;
     const seen = spy(store);
     try {
