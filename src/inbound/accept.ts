@@ -116,7 +116,7 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
   const blobs = blobWriter(deps.blobs, deps.config.inlineBlobBytes);
   const rawBody = () => input.raw.buffer ?? input.raw.open();
   // A small message's raw copy is written while the parser runs; a big one's after, so that
-  // one upload at a time holds buffers (an S3 upload holds two 5 MiB part buffers, src/store/s3-multipart.ts).
+  // one upload at a time holds buffers (an S3 upload holds a 5 MiB part buffer, src/store/s3-multipart.ts).
   const small = input.raw.buffer !== null;
   try {
     const [parsing, checking] = parseAndCheck(input, (i, content) => blobs.write(attachmentKey(firstId, i), content), () => blobs.discard(), checkAuth);

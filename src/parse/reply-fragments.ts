@@ -38,36 +38,79 @@ export const LIBRARY_LISTS = ((await import(new URL('./regex.js', entry).href)) 
 
 interface Expression {
   regex: RegExp;
-  need: Need | undefined;
+  /** Where its need's strings stand in PIECES (anyCase ones after the others); null: no need, it always runs. */
+  pieces: number[] | null;
 }
 
-const prepared = new WeakMap<RegExp[], Expression[]>();
+/**
+ * Every string some expression needs, once each. An `anyCase` one (lowercase, reply-needs.ts) is
+ * looked for by `re`, itself under the i flag (not Unicode), as the expression it comes from:
+ * a match of that expression holds a match of `re`.
+ */
+const PIECES: { s: string; anyCase: boolean; re: RegExp | null }[] = [];
+const pieceIds = new Map<string, number>();
+const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+function pieceId(s: string, anyCase: boolean): number {
+  const key = `${anyCase ? 'i' : 's'}:${s}`;
+  let id = pieceIds.get(key);
+  if (id === undefined) pieceIds.set(key, (id = PIECES.push({ s, anyCase, re: anyCase ? new RegExp(literal(s), 'i') : null }) - 1));
+  return id;
+}
+
 function expressions(list: RegExp[], needs: Map<string, Need>): Expression[] {
-  let out = prepared.get(list);
-  if (!out) prepared.set(list, (out = list.map((regex) => ({ regex, need: needs.get(String(regex)) }))));
-  return out;
+  return list.map((regex) => {
+    const need = needs.get(String(regex));
+    return { regex, pieces: need ? [...need.pieces.map((s) => pieceId(s, false)), ...need.anyCase.map((s) => pieceId(s, true))] : null };
+  });
 }
 
-/** Whether `text` holds every string an expression needs (reply-needs.ts), each looked up once. */
-function holder(text: string): (need: Need | undefined) => boolean {
-  const found = new Map<string, boolean>();
-  let lower: string | undefined;
-  const has = (s: string, key: string, within: () => string) => {
-    let yes = found.get(key);
-    if (yes === undefined) found.set(key, (yes = within().includes(s)));
-    return yes;
+// Prepared once: every piece is in PIECES before a text is looked at.
+const HEADERS = expressions(LIBRARY_LISTS.quoteHeadersRegex, QUOTE_HEADER_NEEDS);
+const SIGNATURES = expressions(LIBRARY_LISTS.signatureRegex, SIGNATURE_NEEDS);
+/** Any of the anyCase pieces: one pass over a text that holds none of them (most mail). */
+const ANY_CASE = new RegExp(
+  PIECES.filter((p) => p.anyCase)
+    .map((p) => literal(p.s))
+    .join('|') || '(?!)',
+  'i',
+);
+
+const UNKNOWN = 0;
+const HELD = 1;
+const NOT_HELD = 2;
+
+/**
+ * Whether `text` holds every string an expression needs (reply-needs.ts), each looked up once.
+ * Asked ~56 times a message on the event loop (issue 14): what was found is kept in a small
+ * array by the string's number, without a Map, a closure or a key string per string asked.
+ */
+function holder(text: string): (e: Expression) => boolean {
+  const found = new Uint8Array(PIECES.length);
+  let anyCase: boolean | undefined; // whether the text holds any anyCase piece
+  return (e) => {
+    const ids = e.pieces;
+    if (ids === null) return true;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      let state = found[id]!;
+      if (state === UNKNOWN) {
+        const piece = PIECES[id]!;
+        // Not text.toLowerCase().includes(): a copy of the text per message (issue 14).
+        const held = piece.re ? (anyCase ??= ANY_CASE.test(text)) && piece.re.test(text) : text.includes(piece.s);
+        found[id] = state = held ? HELD : NOT_HELD;
+      }
+      if (state === NOT_HELD) return false;
+    }
+    return true;
   };
-  return (need) =>
-    !need ||
-    (need.pieces.every((s) => has(s, s, () => text)) &&
-      need.anyCase.every((s) => has(s, `i:${s}`, () => (lower ??= text.toLowerCase()))));
 }
 
 /** The library's fixBrokenSignatures: each quote header's first group, newlines made spaces. */
 function joinBrokenHeaders(text: string, headers: Expression[]): { text: string; holds: ReturnType<typeof holder> } {
   let holds = holder(text);
-  for (const { regex, need } of headers) {
-    if (!holds(need)) continue;
+  for (const e of headers) {
+    if (!holds(e)) continue;
+    const regex = e.regex;
     const match = text.match(regex);
     if (!match) continue;
     const group = match[1] as string;
@@ -106,21 +149,21 @@ export function splitWithoutExpressions(input: string): ReplyFragment[] | null {
 }
 
 function split(input: string, withoutExpressions: boolean): ReplyFragment[] | null {
-  const headers = expressions(LIBRARY_LISTS.quoteHeadersRegex, QUOTE_HEADER_NEEDS);
+  const headers = HEADERS;
   let text: string;
   let holds: ReturnType<typeof holder>;
   if (withoutExpressions) {
     text = input.replace(/\r\n/g, '\n');
     holds = holder(text);
     // joinBrokenHeaders would run these: none may.
-    if (headers.some((e) => holds(e.need))) return null;
+    if (headers.some(holds) || SIGNATURES.some(holds)) return null;
+    if (!text.includes('>') && !endsLineWithSpace(text)) return [wholeText(text)];
   } else {
     ({ text, holds } = joinBrokenHeaders(input.replace(/\r\n/g, '\n'), headers));
   }
-  const possible = (list: Expression[]) => list.filter((e) => holds(e.need)).map((e) => e.regex);
+  const possible = (list: Expression[]) => list.filter((e) => holds(e)).map((e) => e.regex);
   const lineHeaders = possible(headers);
-  const lineSignatures = possible(expressions(LIBRARY_LISTS.signatureRegex, SIGNATURE_NEEDS));
-  if (withoutExpressions && (lineHeaders.length > 0 || lineSignatures.length > 0)) return null;
+  const lineSignatures = possible(SIGNATURES);
   const isHeader = (line: string) => lineHeaders.length > 0 && lineHeaders.some((r) => r.test(line));
   const isSignature = (line: string) => lineSignatures.length > 0 && lineSignatures.some((r) => r.test(line));
 
@@ -153,4 +196,34 @@ function split(input: string, withoutExpressions: boolean): ReplyFragment[] | nu
   }
   if (fragment) done.push(finish(fragment));
   return done.reverse();
+}
+
+/**
+ * Whether a line of `text` (split on "\n") ends in a character trimEnd() removes: `\s`, which is
+ * trimEnd()'s set (WhiteSpace + LineTerminator), "\n" aside. Only the character before each line
+ * end is looked at, without splitting.
+ */
+function endsLineWithSpace(text: string): boolean {
+  for (let end = text.indexOf('\n'); ; end = text.indexOf('\n', end + 1)) {
+    const at = (end < 0 ? text.length : end) - 1;
+    if (at >= 0) {
+      const c = text.charCodeAt(at);
+      // Every \s character is at most U+0020 or at least U+00A0; "\n" ends no line's content.
+      if ((c <= 32 || c >= 0xa0) && c !== 10 && SPACE.test(text[at]!)) return true;
+    }
+    if (end < 0) return false;
+  }
+}
+const SPACE = /\s/;
+
+/**
+ * The split's one fragment of a text where no expression can run, with no ">" (so no quoted line) and no
+ * line ends in whitespace (issue 14: most mail, the bench message too): the walk would put every
+ * line, unchanged by trimEnd(), in one unquoted fragment and join them back into the text. Its
+ * content is the text, less one leading "\n" (as finish() does), without the split and the join.
+ */
+function wholeText(text: string): ReplyFragment {
+  let blank = true;
+  for (let i = 0; i < text.length && blank; i++) blank = text.charCodeAt(i) === 10;
+  return { content: text.charCodeAt(0) === 10 ? text.slice(1) : text, hidden: blank, signature: false, quoted: false };
 }

@@ -7,8 +7,9 @@
  * The rarest string comes first: a search costs a step at each occurrence of its first character.
  *
  * `anyCase` is for expressions with the i flag (not Unicode): there an ASCII letter matches only
- * itself in either case, so a match holds the string in the text's toLowerCase(), where it is
- * looked for. `-` under i matches only `-`.
+ * itself in either case, so a match holds the string in either case. reply-fragments.ts looks
+ * for it under the same i flag (a match of the expression holds a match of the string), not in a
+ * lowercased copy of the text. `-` under i matches only `-`.
  *
  * The first column is the library's expression as text, the key its own object is looked up by;
  * it is never run here. An expression of a later version that is not in the table has no strings

@@ -44,9 +44,12 @@ function thread(): Worker {
   return w;
 }
 
+const NOT_SPACE = /\S/;
+
 /** `{ text, signature, quoted }` of a message's text; the text unsplit when the library fails or times out. */
 export function extractReply(text: string, timeoutMs = REPLY_TIMEOUT_MS): Promise<Reply> {
-  if (text.trim() === '') return Promise.resolve({ text: '', signature: '', quoted: '' });
+  // text.trim() === '' without trim()'s copy of the text (\s is trim()'s set).
+  if (!NOT_SPACE.test(text)) return Promise.resolve({ text: '', signature: '', quoted: '' });
   const input = prepareReplyInput(text);
   // A text none of the library's expressions can match (most mail) is split here: without them
   // the split is linear in the text (at most MAX_REPLY_INPUT), and cheaper than the thread's

@@ -39,6 +39,25 @@ const SPACES = /^[ \t]+$/;
 export function prepareReplyInput(text: string): string {
   let t = text.length > MAX_REPLY_INPUT ? text.slice(0, MAX_REPLY_INPUT) : text;
   if (t.includes('\r')) t = t.replace(/\r\n?/g, '\n');
+  if (linesNeedBounds(t)) t = boundLines(t);
+  return t.includes('\n\n\n\n') ? t.replace(/\n{4,}/g, '\n\n\n') : t;
+}
+
+/** Whether a line of `t` is over MAX_LINE or blanks that start with a space or tab: found without splitting `t`. */
+function linesNeedBounds(t: string): boolean {
+  for (let start = 0; ; ) {
+    const nl = t.indexOf('\n', start);
+    const end = nl < 0 ? t.length : nl;
+    if (end - start > MAX_LINE) return true;
+    const c = t.charCodeAt(start);
+    if ((c === 32 || c === 9) && SPACES.test(t.slice(start, end))) return true;
+    if (nl < 0) return false;
+    start = nl + 1;
+  }
+}
+
+/** Each line of `t` cut at MAX_LINE, and made empty when it is blanks that start with a space or tab. */
+function boundLines(t: string): string {
   const lines = t.split('\n');
   let changed = false;
   for (let i = 0; i < lines.length; i++) {
@@ -51,8 +70,7 @@ export function prepareReplyInput(text: string): string {
       changed = true;
     }
   }
-  if (changed) t = lines.join('\n');
-  return t.includes('\n\n\n\n') ? t.replace(/\n{4,}/g, '\n\n\n') : t;
+  return changed ? lines.join('\n') : t;
 }
 
 // Outlook opens the quoted message with a long rule ("____…" or the "-----" mailparser makes of

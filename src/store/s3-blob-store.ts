@@ -74,7 +74,7 @@ export class S3BlobStore implements BlobStore {
 
   /**
    * Up to one part, the chunks are kept as they came and sent with one PutObject; past that,
-   * a multipart upload reads one part ahead of the one being sent, and no further.
+   * a multipart upload copies them into its one part buffer and reads on once that part is sent.
    */
   private async putStream(key: string, source: Readable): Promise<{ size: number }> {
     const head: Buffer[] = [];
@@ -100,7 +100,7 @@ export class S3BlobStore implements BlobStore {
           filled += n;
           buf = buf.subarray(n);
           if (filled === PART_SIZE) {
-            part = await upload!.send(part);
+            await upload!.send(part);
             filled = 0;
           }
         }

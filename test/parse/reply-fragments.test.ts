@@ -40,8 +40,10 @@ function differences(texts: Iterable<string>) {
   return out.slice(0, 3);
 }
 
+// An anyCase string in the lowercased text, and (as reply-fragments.ts looks for it) under the i flag.
+const underI = (p: string) => new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
 const holds = (need: Need, s: string) =>
-  need.pieces.every((p) => s.includes(p)) && need.anyCase.every((p) => s.toLowerCase().includes(p));
+  need.pieces.every((p) => s.includes(p)) && need.anyCase.every((p) => s.toLowerCase().includes(p) && underI(p).test(s));
 
 const lists = [
   ['quote header', LIBRARY_LISTS.quoteHeadersRegex, QUOTE_HEADER_NEEDS, HEADER_EXAMPLES],
@@ -120,5 +122,36 @@ describe('splitFragments gives email-reply-parser’s fragments', () => {
     expect(split).toBeGreaterThan(100);
     // Every example holds what its expression needs: none is split without it.
     for (const t of [...HEADER_EXAMPLES, ...SIGNATURE_EXAMPLES]) expect(splitWithoutExpressions(t), t).toBeNull();
+  });
+
+  it('splitWithoutExpressions on text without ">" at a line start or whitespace at a line end (one fragment, the text itself): the library’s fragments', () => {
+    // Words none of the expressions needs, and every character \s (trimEnd()'s set) holds, with
+    // neighbours it does not (U+0085, U+180E, U+200B, lone surrogates), at line ends and inside.
+    const words = ['the', 'mail', 'queue', 'keeps', 'moving', 'fox', 'dog', '42', 'é', '😀', '\ud83d', '\udc00', 'x>y', '\u0085', '\u180e', '\u200b', '\u009f', '\u00a1'];
+    const spaces = [' ', '\t', '\v', '\f', '\r', '\u00a0', '\u1680', '\u2000', '\u200a', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\ufeff'];
+    let n = 20261207;
+    const int = (k: number) => (n = (Math.imul(n, 1103515245) + 12345) >>> 0) % k;
+    const pick = <T>(list: readonly T[]): T => list[int(list.length)]!;
+    const texts = ['', '\n', '\n\n', '\n\n\nx', 'x\n', 'x', ' ', 'x ', ' x', '\nx \ny', 'a>b', ...spaces.flatMap((c) => [c, `x${c}`, `x${c}\ny`, `${c}x`, `\n${c}`])];
+    for (let i = 0; i < 3000; i++) {
+      const lines = Array.from({ length: int(30) }, () => {
+        const line = Array.from({ length: int(8) }, () => pick(words)).join(int(4) === 0 ? pick(spaces) : ' ');
+        return int(6) === 0 ? line + pick(spaces) : int(10) === 0 ? pick(spaces) + line : line;
+      });
+      texts.push('\n'.repeat(int(3)) + lines.join('\n') + '\n'.repeat(int(3)));
+    }
+    let [whole, walked] = [0, 0];
+    const wrong: string[] = [];
+    for (const t of texts) {
+      const plain = splitWithoutExpressions(t);
+      if (plain === null) continue;
+      if (plain.length === 1 && plain[0]!.content === t.replace(/^\n/, '')) whole++;
+      else walked++;
+      if (JSON.stringify(plain) !== JSON.stringify(library(t)) || JSON.stringify(plain) !== JSON.stringify(splitFragments(t))) wrong.push(t);
+    }
+    expect(wrong.slice(0, 3)).toEqual([]);
+    // Both ways are taken: the text whole, and the walk over lines where one ends in whitespace.
+    expect(whole).toBeGreaterThan(300);
+    expect(walked).toBeGreaterThan(300);
   });
 });
