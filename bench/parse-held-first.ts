@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import { newThread } from '../src/parse/thread.js';
+import { watchLoopHold } from './lib/loop-hold.js';
 import type { FromWorker, ParseTask } from '../src/parse/parse-protocol.js';
 
 const kind = process.argv[2] === 'slow-store' ? 'slow-store' : 'queued';
@@ -40,17 +41,7 @@ const message =
 async function measure(w: Worker, path: string): Promise<[number, number]> {
   const { port1, port2 } = new MessageChannel();
   const t0 = performance.now();
-  let idle = w.performance.eventLoopUtilization().idle;
-  let since = t0;
-  let longest = 0;
-  const sample = setInterval(() => {
-    const now = w.performance.eventLoopUtilization().idle;
-    if (now > idle) {
-      longest = Math.max(longest, performance.now() - since);
-      since = performance.now();
-      idle = now;
-    }
-  }, 2);
+  const hold = watchLoopHold(w, 2);
   const opened = new Map<number, number>();
   const done = new Promise<void>((resolve) =>
     port1.on('message', (m: FromWorker) => {
@@ -67,10 +58,10 @@ async function measure(w: Worker, path: string): Promise<[number, number]> {
   const task: ParseTask = { raw: null, path, json: null, keepAttachments: true, keepBodies: true, auth: null, port: port2 };
   w.postMessage(task, [port2]);
   await done;
+  const longest = hold.stop();
   const end = performance.now();
-  clearInterval(sample);
   await new Promise((r) => w.once('message', r)); // 'idle'
-  return [Math.round(end - t0), Math.round(Math.max(longest, end - since))];
+  return [Math.round(end - t0), Math.round(longest)];
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'parse-held-first-'));

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { newThread } from '../src/parse/thread.js';
+import { watchLoopHold } from './lib/loop-hold.js';
 import type { FromWorker, ParseTask } from '../src/parse/parse-protocol.js';
 
 const mb = Number(process.argv[2] ?? 16);
@@ -41,17 +42,7 @@ async function measure(message: Buffer, path: string): Promise<{ total: number; 
   await new Promise((r) => w.once('message', r));
   const { port1, port2 } = new MessageChannel();
   const t0 = performance.now();
-  let idle = w.performance.eventLoopUtilization().idle;
-  let since = t0;
-  let longest = 0;
-  const sample = setInterval(() => {
-    const now = w.performance.eventLoopUtilization().idle;
-    if (now > idle) {
-      longest = Math.max(longest, performance.now() - since);
-      since = performance.now();
-      idle = now;
-    }
-  }, 5);
+  const hold = watchLoopHold(w, 5);
   const done = new Promise<void>((resolve) =>
     port1.on('message', (m: FromWorker) => {
       if (m.t === 'chunk') port1.postMessage({ t: 'ack', index: m.index });
@@ -62,10 +53,10 @@ async function measure(message: Buffer, path: string): Promise<{ total: number; 
   const task: ParseTask = { raw: mode === 'raw' ? new Uint8Array(message) : null, path: mode === 'path' ? path : null, json: null, keepAttachments: true, keepBodies: true, auth: null, port: port2 };
   w.postMessage(task, [port2]);
   await done;
+  const longest = hold.stop();
   const end = performance.now();
-  clearInterval(sample);
   await w.terminate();
-  return { total: end - t0, longest: Math.max(longest, end - since) };
+  return { total: end - t0, longest };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'parse-held-'));

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { expect } from 'vitest';
 import type { ReceiveHooks } from '../../src/smtp/receive-message.js';
@@ -183,3 +184,10 @@ export async function openData(port: number, rcpt = 'x@example.com'): Promise<Ra
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `raw` sent from alice@sender.test to x@example.com over `smtp`'s client: the reply's code and text (never rejects), and when it came. */
+export const sendTimed = (smtp: RunningSmtp, raw: string) =>
+  smtp.transport.sendMail({ envelope: { from: 'alice@sender.test', to: ['x@example.com'] }, raw }).then(
+    (info) => ({ code: Number(info.response?.slice(0, 3)), response: info.response ?? '', at: performance.now() }),
+    (err: { responseCode?: number; response?: string }) => ({ code: err.responseCode ?? 0, response: err.response ?? String(err), at: performance.now() }),
+  );

@@ -13,7 +13,7 @@ import { addDomain, markVerified, signup, testApi } from '../helpers/api.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { addRoute, seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
 import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
-import { blobFiles, subjects } from './harness.js';
+import { blobFiles, sendTimed, subjects } from './harness.js';
 
 /**
  * A parse thread's own parse (mailparser, our decoders), unlike its auth checks, had no bound:
@@ -141,11 +141,7 @@ afterEach(async () => {
   smtp = deps = undefined;
 });
 
-const send = (raw: string) =>
-  smtp!.transport.sendMail({ envelope: { from: 'alice@sender.test', to: ['x@example.com'] }, raw }).then(
-    (info) => ({ code: Number(info.response?.slice(0, 3)), response: info.response ?? '', at: performance.now() }),
-    (err: { responseCode?: number; response?: string }) => ({ code: err.responseCode ?? 0, response: err.response ?? String(err), at: performance.now() }),
-  );
+const send = (raw: string) => sendTimed(smtp!, raw);
 const idOf = (r: { response: string }) => /msg_\w+/.exec(r.response)![0]!;
 
 /** SMTP in front of a real store (`store` wraps it), and a first message stored (`warm`, with PARSE_HELD_MS). */

@@ -11,7 +11,7 @@ import { PARSE_THREADS, parseThreadAuthTasks, parseThreadsEnded } from '../../sr
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { addRoute, seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
 import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
-import { blobFiles, readAll, subjects } from './harness.js';
+import { blobFiles, readAll, sendTimed, subjects } from './harness.js';
 
 /**
  * A big signed message is parsed and DKIM-checked on a parse thread (src/parse/parse-pool.ts).
@@ -105,11 +105,7 @@ afterEach(async () => {
   smtp = deps = undefined;
 });
 
-const send = (raw: string) =>
-  smtp!.transport.sendMail({ envelope: { from: 'alice@sender.test', to: ['x@example.com'] }, raw }).then(
-    (info) => ({ code: Number(info.response?.slice(0, 3)), response: info.response ?? '', at: performance.now() }),
-    (err: { responseCode?: number; response?: string }) => ({ code: err.responseCode ?? 0, response: err.response ?? String(err), at: performance.now() }),
-  );
+const send = (raw: string) => sendTimed(smtp!, raw);
 
 /**
  * A signed message behind `n` one-byte fields and a DKIM-Signature whose h= names `n` absent
