@@ -33,7 +33,8 @@ for (let c = 0; c < 0x20; c++) ESCAPE_EXTRA[c] = 5;
 for (const c of [0x08, 0x09, 0x0a, 0x0c, 0x0d, 0x22, 0x5c]) ESCAPE_EXTRA[c] = 1;
 const keyJson = new Map<string, string>();
 
-export function jsonBody(value: unknown): Buffer {
+/** `known`: a long string's JSON already at hand (the text's, cut from its row: db/messages.ts). */
+export function jsonBody(value: unknown, known?: { s: string; json: string }): Buffer {
   // The body as it goes: text pieces, each followed by a long string (the last by none).
   const texts: string[] = [];
   const longs: Long[] = [];
@@ -54,7 +55,7 @@ export function jsonBody(value: unknown): Buffer {
       }
     }
     if (l.of === null) {
-      l.json = JSON.stringify(s);
+      l.json = known !== undefined && s === known.s ? known.json : JSON.stringify(s);
       l.n = Buffer.byteLength(l.json, 'utf8');
     }
     texts.push(text);

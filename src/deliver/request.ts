@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Delivery } from '../db/deliveries.js';
-import type { StoredAttachment, StoredMessage } from '../db/messages.js';
+import { writtenTextJson, type StoredAttachment, type StoredMessage } from '../db/messages.js';
 import type { Deps } from '../deps.js';
 import { jsonBody } from './json-body.js';
 import { buildEmailReceived, type EmailReceivedEvent } from './payload.js';
@@ -40,8 +40,11 @@ export async function buildWebhookRequest(
       (event.data.attachments[i] as EmailReceivedEvent['data']['attachments'][number] & { content?: string }).content = content;
     }
   }
-  // Buffer.from(JSON.stringify(event)) byte for byte, with less garbage (json-body.ts).
-  return { body: jsonBody(event), contentType: 'application/json', headers: {} };
+  // Buffer.from(JSON.stringify(event)) byte for byte, with less garbage (json-body.ts); the text's
+  // JSON from its row when this process wrote it (a first attempt): escaped once per message.
+  const textJson = writtenTextJson(message.parsed);
+  const known = textJson === undefined ? undefined : { s: message.parsed.text, json: textJson };
+  return { body: jsonBody(event, known), contentType: 'application/json', headers: {} };
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {

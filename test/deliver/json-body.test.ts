@@ -185,4 +185,18 @@ describe('buildWebhookRequest', () => {
       expect(request.body.equals(old(e)), payload).toBe(true);
     }
   });
+
+  it('posts the same bytes when the text\'s JSON is taken from the row written in this process', async () => {
+    deps = testDeps({ PUBLIC_URL: 'https://mailhook.example.net' });
+    const { user, domain } = await seedUserAndDomain(deps, 'example.com');
+    const texts = [benchText, `Grüße "quoted" \\ \t 😀\n${benchText}`, randomText(7, 900), ''];
+    for (const text of texts) {
+      const m = message({ text, reply: { text: text.trimEnd(), signature: '', quoted: '' } }, { id: `msg_${texts.indexOf(text)}`, userId: user.id, domainId: domain.id });
+      await deps.repos.messages.insert(m, []);
+      const delivery = await seedDelivery(deps, { userId: user.id, messageId: m.id, url: 'https://hooks.test/in', routeId: 'rte_x' });
+      const request = await buildWebhookRequest(deps, delivery, m, [], 'example.com');
+      const e = buildEmailReceived({ config: deps.config, message: m, attachments: [], delivery, domain: 'example.com' });
+      expect(request.body.equals(old(e)), text.slice(0, 20)).toBe(true);
+    }
+  });
 });
