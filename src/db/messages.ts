@@ -130,8 +130,14 @@ function aroundText(o: ParsedMessage | (Omit<ParsedMessage, 'reply'> & { reply: 
 /** The `parsed` column last written for each message object in memory (a weak reference: gone with it). */
 const written = new WeakMap<ParsedMessage, Written>();
 
+/**
+ * Rows longer than this are not kept: the delivery hand-off holds a parsed message until its first
+ * attempts and counts its raw size, not this second copy of its text; a large text is escaped again.
+ */
+export const KEEP_ROW_CHARS = 64 * 1024;
+
 function remember(p: ParsedMessage, w: Written): string {
-  written.set(p, w);
+  if (w.row.length <= KEEP_ROW_CHARS) written.set(p, w);
   return w.row;
 }
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parsedFromJson, parsedJson, writtenTextJson } from '../../src/db/messages.js';
+import { KEEP_ROW_CHARS, parsedFromJson, parsedJson, writtenTextJson } from '../../src/db/messages.js';
 import { buildEmailReceived } from '../../src/deliver/payload.js';
 import { newId } from '../../src/ids.js';
 import { emptyParsed } from '../../src/parse/parse-message.js';
@@ -64,6 +64,15 @@ describe('the parsed column', () => {
       p.text += ' ';
       expect(writtenTextJson(p)).toBeUndefined();
     }
+  });
+
+  it('keeps no second copy of a large text for the webhook body: its row is not remembered', () => {
+    const big = withText('x'.repeat(KEEP_ROW_CHARS));
+    expect(parsedJson(big)).toBe(JSON.stringify(big));
+    expect(writtenTextJson(big)).toBeUndefined();
+    const small = withText('x'.repeat(KEEP_ROW_CHARS / 2));
+    parsedJson(small);
+    expect(writtenTextJson(small) === JSON.stringify(small.text)).toBe(true);
   });
 
   it('holds the text once when the reply is a part of it', async () => {
