@@ -13,6 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { allowedCpus, cpuPlan, dockerNodeFlags, flyCpus, flyMemoryEnv } from './lib/machine.js';
@@ -27,6 +28,8 @@ const N = envInt('BENCH_MEMORY_MESSAGES', 30_000);
 const CONNS = envInt('BENCH_MEMORY_CONNECTIONS', 50);
 const BIG_MB = envInt('BENCH_BIG_MB', 40);
 const ROUNDS = envInt('BENCH_MEMORY_ROUNDS', 6);
+/** BENCH_MEMORY_GC_LOG=<dir>: both servers run with --trace-gc; logs and sums per message there and in the notes. */
+const GC_LOG = process.env.BENCH_MEMORY_GC_LOG;
 const DOMAIN = 'bench.test';
 const MB = 1024 * 1024;
 const rcpt = (seq: number) => `in${seq % 50}@${DOMAIN}`;
@@ -43,7 +46,36 @@ interface Server {
   /** Distinct webhooks after the rounds (the big message comes after). */
   delivered: number;
   errors: string[];
+  /** With BENCH_MEMORY_GC_LOG: the server's --trace-gc lines, and the lines up to the end of the rounds. */
+  gcLines: string[];
+  gcRoundsEnd: number;
+  /** CPU seconds by thread name over the rounds (from /proc/<pid>/task/<tid>/stat). */
+  cpu: Map<string, number>;
 }
+
+/** CPU seconds (user + system) of each thread of `pid`, summed by thread name. */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100); // utime, stime (fields 14, 15) in clock ticks
+    } catch {
+      // thread gone
+    }
+  }
+  return out;
+}
+
+const kv = (list: string | undefined) =>
+  Object.fromEntries(
+    (list ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]),
+  );
 
 async function start(name: string, nodeFlags: string[], env: Record<string, string>, cpuList: string | undefined): Promise<Server> {
   const receiver = await startReceiver();
@@ -54,7 +86,37 @@ async function start(name: string, nodeFlags: string[], env: Record<string, stri
     await receiver.close(); // an open receiver would keep the bench running, holding the bench lock
     throw err;
   }
-  return { name, mh, receiver, idleMb: NaN, samples: [], seconds: 0, accepted: 0, delivered: 0, errors: [] };
+  const s: Server = { name, mh, receiver, idleMb: NaN, samples: [], seconds: 0, accepted: 0, delivered: 0, errors: [], gcLines: [], gcRoundsEnd: 0, cpu: new Map() };
+  if (GC_LOG) {
+    let rest = '';
+    mh.child.proc.stdout!.on('data', (d: Buffer) => {
+      const lines = (rest + d.toString()).split('\n');
+      rest = lines.pop()!;
+      s.gcLines.push(...lines.filter((l) => / ms: /.test(l)));
+    });
+  }
+  return s;
+}
+
+/**
+ * Sums of a --trace-gc log: count and main-thread pause (ms) by kind, plus the incremental
+ * marking steps a mark-compact reports ("+ 12.3 ms in 45 steps"), done on the main thread too.
+ */
+function gcSummary(lines: string[]): Record<string, { count: number; ms: number }> {
+  const out: Record<string, { count: number; ms: number }> = {};
+  for (const l of lines) {
+    const m = / ms: (.+?) [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/.exec(l);
+    if (!m) continue;
+    const kind = m[1]!.trim();
+    (out[kind] ??= { count: 0, ms: 0 }).count++;
+    out[kind].ms += Number(m[2]);
+    const steps = /\+ ([\d.]+) ms in (\d+) steps/.exec(l);
+    if (steps) {
+      (out['incremental marking steps'] ??= { count: 0, ms: 0 }).count += Number(steps[2]);
+      out['incremental marking steps'].ms += Number(steps[1]);
+    }
+  }
+  return out;
 }
 
 /** One round: `count` messages (seq from `first`) until every webhook arrived, RSS sampled every 100 ms. */
@@ -128,9 +190,15 @@ async function main() {
   buildDist();
   // BENCH_MEMORY_LIMITED_FLAGS: node flags for the limited run instead of the Dockerfile's (to compare flag sets).
   const limitedFlags = process.env.BENCH_MEMORY_LIMITED_FLAGS?.split(' ').filter(Boolean) ?? dockerNodeFlags();
-  const limitedEnv = flyMemoryEnv();
+  // BENCH_MEMORY_LIMITED_ENV / BENCH_MEMORY_DEFAULT_ENV: "K=V K=V" over the limited run's fly.toml settings / the default run's none.
+  const limitedEnv = { ...flyMemoryEnv(), ...kv(process.env.BENCH_MEMORY_LIMITED_ENV) };
+  const defaultEnv = kv(process.env.BENCH_MEMORY_DEFAULT_ENV);
+  // BENCH_MEMORY_DEFAULT_FLAGS: node flags for the default run (none: Node's default heap).
+  const defaultFlags = process.env.BENCH_MEMORY_DEFAULT_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const gcFlags = GC_LOG ? ['--trace-gc'] : [];
   const limitedSettings = [...limitedFlags, ...Object.entries(limitedEnv).map(([k, v]) => `${k}=${v}`)].join(' ');
-  console.log(`memory: ${N} messages × 4096 B over ${CONNS} connections; limited run with ${limitedSettings || '(no flags)'}`);
+  const defaultSettings = [...defaultFlags, ...Object.entries(defaultEnv).map(([k, v]) => `${k}=${v}`)].join(' ');
+  console.log(`memory: ${N} messages × 4096 B over ${CONNS} connections; limited run with ${limitedSettings || '(no flags)'}; default run with ${defaultSettings || '(no flags)'}`);
   const where = pin();
   console.log(`memory: ${where}`);
   // Both servers run side by side and take turns, ROUNDS rounds each, in the order AB BA AB …:
@@ -138,22 +206,41 @@ async function main() {
   // that drift over both sides of the ratio instead of charging it to whichever ran second.
   const started: Server[] = [];
   try {
-    const free = await start('memory-default', [], {}, servers);
+    const free = await start('memory-default', [...defaultFlags, ...gcFlags], defaultEnv, servers);
     started.push(free);
-    const limited = await start('memory-limited', limitedFlags, limitedEnv, servers);
+    const limited = await start('memory-limited', [...limitedFlags, ...gcFlags], limitedEnv, servers);
     started.push(limited);
     await sleep(5000);
     for (const s of [free, limited]) s.idleMb = procStats(s.mh.child.pid).rss / MB;
     const per = Math.ceil(N / ROUNDS);
+    const cpu0 = [free, limited].map((s) => threadCpu(s.mh.child.pid));
+    for (const s of [free, limited]) s.gcLines.length = 0; // start-up and idle GCs are not the load's
     for (let r = 0; r < ROUNDS; r++) {
       const count = Math.min(per, N - r * per);
       for (const s of r % 2 === 0 ? [free, limited] : [limited, free]) await round(s, r * per, count);
     }
+    [free, limited].forEach((s, i) => {
+      s.gcRoundsEnd = s.gcLines.length;
+      s.cpu = new Map([...threadCpu(s.mh.child.pid)].map(([k, v]) => [k, v - (cpu0[i]!.get(k) ?? 0)]));
+    });
     const bigPeakMb = await bigMessage(limited);
+    const gcNotes = [free, limited].map((s) => {
+      const threads = [...s.cpu].filter(([, v]) => v >= 0.05).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmt(v, 1)} s`).join(', ');
+      const total = [...s.cpu.values()].reduce((a, b) => a + b, 0);
+      let note = `${s.name}: CPU over the rounds ${fmt(total, 1)} s (${fmt((total * 1000) / s.delivered, 2)} ms/msg): ${threads}`;
+      if (GC_LOG) {
+        const sum = gcSummary(s.gcLines.slice(0, s.gcRoundsEnd));
+        const pause = Object.entries(sum).reduce((a, [, v]) => a + v.ms, 0);
+        note += `; GC on the main thread ${fmt(pause / 1000, 2)} s (${fmt(pause / s.delivered, 3)} ms/msg): ${Object.entries(sum).map(([k, v]) => `${k} ${v.count}× ${fmt(v.ms, 0)} ms`).join(', ')}`;
+        writeFileSync(`${GC_LOG}/${s.name}.log`, s.gcLines.join('\n') + '\n');
+      }
+      return note;
+    });
     report('Memory (issue #19)', rows(free, limited, limitedSettings, bigPeakMb), [
       where,
       `${ROUNDS} rounds of ${per} messages each, alternating; load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
       ...[free, limited].map((s) => `${s.name}: ${s.accepted} accepted, ${s.delivered} delivered in ${fmt(s.seconds, 1)} s${s.errors.length ? `; client errors: ${s.errors.slice(0, 3).join(' | ')}` : ''}`),
+      ...gcNotes,
     ]);
   } finally {
     // Everything started, also when the second server failed to start: the bench must exit.
