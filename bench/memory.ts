@@ -13,9 +13,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { gcSummary, threadCpu } from './lib/gc.js';
 import { allowedCpus, cpuPlan, dockerNodeFlags, flyCpus, flyMemoryEnv } from './lib/machine.js';
 import { buildDist, seedRoutes, startMailhook, type RunningMailhook } from './lib/mailhook.js';
 import { multipartMessage, plainMessage } from './lib/messages.js';
@@ -53,22 +54,6 @@ interface Server {
   cpu: Map<string, number>;
 }
 
-/** CPU seconds (user + system) of each thread of `pid`, summed by thread name. */
-function threadCpu(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100); // utime, stime (fields 14, 15) in clock ticks
-    } catch {
-      // thread gone
-    }
-  }
-  return out;
-}
-
 const kv = (list: string | undefined) =>
   Object.fromEntries(
     (list ?? '')
@@ -96,27 +81,6 @@ async function start(name: string, nodeFlags: string[], env: Record<string, stri
     });
   }
   return s;
-}
-
-/**
- * Sums of a --trace-gc log: count and main-thread pause (ms) by kind, plus the incremental
- * marking steps a mark-compact reports ("+ 12.3 ms in 45 steps"), done on the main thread too.
- */
-function gcSummary(lines: string[]): Record<string, { count: number; ms: number }> {
-  const out: Record<string, { count: number; ms: number }> = {};
-  for (const l of lines) {
-    const m = / ms: (.+?) [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/.exec(l);
-    if (!m) continue;
-    const kind = m[1]!.trim();
-    (out[kind] ??= { count: 0, ms: 0 }).count++;
-    out[kind].ms += Number(m[2]);
-    const steps = /\+ ([\d.]+) ms in (\d+) steps/.exec(l);
-    if (steps) {
-      (out['incremental marking steps'] ??= { count: 0, ms: 0 }).count += Number(steps[2]);
-      out['incremental marking steps'].ms += Number(steps[1]);
-    }
-  }
-  return out;
 }
 
 /** One round: `count` messages (seq from `first`) until every webhook arrived, RSS sampled every 100 ms. */
