@@ -88,14 +88,66 @@ interface ReplyIn {
  */
 export function parsedJson(p: ParsedMessage): string {
   const reply = p.reply;
-  if (!reply || reply.text === '') return JSON.stringify(p);
+  if (!reply || reply.text === '') return remember(p, aroundText(p));
   let start = 0;
   if (!holdsAt(p.text, reply.text, 0)) {
     start = p.text.length - p.text.trimStart().length;
-    if (start === 0 || !holdsAt(p.text, reply.text, start)) return JSON.stringify(p);
+    if (start === 0 || !holdsAt(p.text, reply.text, start)) return remember(p, aroundText(p));
   }
   const replyIn: ReplyIn = { start, end: start + reply.text.length, signature: reply.signature, quoted: reply.quoted };
-  return JSON.stringify({ ...p, reply: undefined, replyIn });
+  return remember(p, aroundText({ ...p, reply: undefined, replyIn }));
+}
+
+interface Written {
+  row: string;
+  /** The text it was written with: a message changed since is escaped again. */
+  text: string;
+  /** Where JSON.stringify(p.text) stands in the row, and its length. */
+  at: number;
+  length: number;
+}
+
+/**
+ * JSON.stringify(o), byte for byte, put together around JSON.stringify(o.text), whose place in
+ * it is then known: the first attempts' webhook bodies take the text's JSON from the row
+ * (writtenTextJson) instead of escaping the text again (issue 14).
+ */
+function aroundText(o: ParsedMessage | (Omit<ParsedMessage, 'reply'> & { reply: undefined; replyIn: ReplyIn })): Written {
+  const before: Record<string, unknown> = {};
+  const after: Record<string, unknown> = {};
+  let part = before;
+  for (const k of Object.keys(o)) {
+    if (k === 'text') part = after;
+    else part[k] = (o as unknown as Record<string, unknown>)[k];
+  }
+  const head = JSON.stringify(before);
+  const tail = JSON.stringify(after);
+  const text = JSON.stringify(o.text);
+  const opening = (head === '{}' ? '{' : head.slice(0, -1) + ',') + '"text":';
+  return { row: opening + text + (tail === '{}' ? '}' : ',' + tail.slice(1)), text: o.text, at: opening.length, length: text.length };
+}
+
+/** The `parsed` column last written for each message object in memory (a weak reference: gone with it). */
+const written = new WeakMap<ParsedMessage, Written>();
+
+/**
+ * Rows longer than this are not kept: the delivery hand-off holds a parsed message until its first
+ * attempts and counts its raw size, not this second copy of its text; a large text is escaped again.
+ */
+export const KEEP_ROW_CHARS = 64 * 1024;
+
+function remember(p: ParsedMessage, w: Written): string {
+  if (w.row.length <= KEEP_ROW_CHARS) written.set(p, w);
+  return w.row;
+}
+
+/**
+ * JSON.stringify(p.text) as the `parsed` column written for `p` holds it, if one was written in
+ * this process: a slice of the row (which the statement flattened), no copy and no escaping.
+ */
+export function writtenTextJson(p: ParsedMessage): string | undefined {
+  const w = written.get(p);
+  return w && w.text === p.text ? w.row.slice(w.at, w.at + w.length) : undefined;
 }
 
 /**

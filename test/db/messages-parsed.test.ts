@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parsedFromJson, parsedJson } from '../../src/db/messages.js';
+import { KEEP_ROW_CHARS, parsedFromJson, parsedJson, writtenTextJson } from '../../src/db/messages.js';
 import { buildEmailReceived } from '../../src/deliver/payload.js';
 import { newId } from '../../src/ids.js';
 import { emptyParsed } from '../../src/parse/parse-message.js';
@@ -41,6 +41,38 @@ describe('the parsed column', () => {
       // Rows written before: the whole JSON.
       expect(parsedFromJson(JSON.stringify(p))).toEqual(p);
     }
+  });
+
+  it('is the column as it was first written, byte for byte, and keeps the text\'s JSON for the webhook body', async () => {
+    // parsedJson before it was put together around the text (issue 14, session 13).
+    const before = (p: ParsedMessage): string => {
+      const reply = p.reply;
+      if (!reply || reply.text === '') return JSON.stringify(p);
+      let start = 0;
+      if (!p.text.startsWith(reply.text)) {
+        start = p.text.length - p.text.trimStart().length;
+        if (start === 0 || !p.text.startsWith(reply.text, start)) return JSON.stringify(p);
+      }
+      return JSON.stringify({ ...p, reply: undefined, replyIn: { start, end: start + reply.text.length, signature: reply.signature, quoted: reply.quoted } });
+    };
+    const more = [{ ...withText('"text":"x"'), subject: '","text":"' }, { ...emptyParsed(), text: PROSE, html: '' }];
+    for (const p of [...(await cases()), ...more]) {
+      expect(writtenTextJson(p)).toBeUndefined();
+      expect(parsedJson(p), JSON.stringify(p.text)).toBe(before(p));
+      expect(writtenTextJson(p)).toBe(JSON.stringify(p.text));
+      // A text changed since it was written is not taken from the row.
+      p.text += ' ';
+      expect(writtenTextJson(p)).toBeUndefined();
+    }
+  });
+
+  it('keeps no second copy of a large text for the webhook body: its row is not remembered', () => {
+    const big = withText('x'.repeat(KEEP_ROW_CHARS));
+    expect(parsedJson(big)).toBe(JSON.stringify(big));
+    expect(writtenTextJson(big)).toBeUndefined();
+    const small = withText('x'.repeat(KEEP_ROW_CHARS / 2));
+    parsedJson(small);
+    expect(writtenTextJson(small) === JSON.stringify(small.text)).toBe(true);
   });
 
   it('holds the text once when the reply is a part of it', async () => {
