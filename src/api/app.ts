@@ -1,4 +1,4 @@
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Deps } from '../deps.js';
@@ -8,7 +8,7 @@ import { attachmentRoutes } from './attachments.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
 import { oauthRoutes } from '../oauth/routes.js';
-import { webRoutes } from '../web/web.js';
+import { lazyWebRoutes } from '../web/lazy.js';
 
 export interface AppOptions {
   /** Wakes the delivery worker after a manual retry (main.ts passes the worker's kick). */
@@ -57,7 +57,8 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Hono {
     deps.log.error('unhandled API error', { err, path: c.req.path });
     return c.json({ error: 'internal error' }, 500);
   });
-  app.notFound((c) => c.json({ error: 'not found' }, 404));
+  const notFound = (c: Context) => c.json({ error: 'not found' }, 404);
+  app.notFound(notFound);
   const small = tooLarge(MAX_BODY);
   // The dry run bounds its own body as it reads it (MAX_DRY_RUN_BODY, src/api/dry-run-body.ts),
   // after the account's slot: a refused one is never touched (not even wrapped in a stream).
@@ -70,7 +71,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Hono {
   app.route('/', apiRoutes(deps, opts.kickDeliveries ?? (() => {}), opts.kickSends));
   // The OAuth token, revocation and metadata endpoints (RFC 6749 errors); /oauth/authorize is a page.
   app.route('/', oauthRoutes(deps));
-  // The dashboard: pages at `/` that call the routes above in-process (src/web).
-  app.route('/', webRoutes(deps, app));
+  // The dashboard: pages at `/` that call the routes above in-process (src/web), loaded with the first page request.
+  app.route('/', lazyWebRoutes(deps, app, notFound));
   return app;
 }

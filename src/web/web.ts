@@ -24,11 +24,7 @@ import { routeEditPages } from './pages/route-edit.js';
 import { routePages } from './pages/routes.js';
 import { sendPages } from './pages/sends.js';
 import { checkCsrfToken, loadSession, requireUser } from './session.js';
-import { OAUTH_ENDPOINTS } from '../oauth/routes.js';
-
-/** The API, attachment links and OAuth's machine endpoints keep their own JSON behaviour; everything else is a page. */
-const isPage = (path: string) =>
-  !(path === '/api' || path.startsWith('/api/') || path.startsWith('/att/') || path.startsWith('/v1/') || OAUTH_ENDPOINTS.has(path));
+import { isPage } from './paths.js';
 
 const pagesOnly =
   (mw: MiddlewareHandler<WebEnv>): MiddlewareHandler<WebEnv> =>

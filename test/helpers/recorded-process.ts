@@ -11,6 +11,8 @@ export interface RecordedMailhook {
   httpPort: number;
   /** The package names the process has loaded so far (from node_modules paths). */
   packages(): Promise<Set<string>>;
+  /** Every module the process has loaded so far: file URLs (ESM) and paths (CommonJS). */
+  modules(): Promise<string[]>;
   kill(): void;
 }
 
@@ -38,16 +40,18 @@ export function startRecorded(script: string, execArgv: string[], env: Record<st
       const line = stderr.split('\n').find((l) => l.includes('"mailhook started"'));
       if (!line) return;
       clearTimeout(timer);
+      const modules = () =>
+        new Promise<string[]>((res) => {
+          proc.once('message', (m) => res(m as string[]));
+          proc.send('loaded');
+        });
       const { smtpPort, httpPort } = JSON.parse(line) as { smtpPort: number; httpPort: number };
       resolve({
         proc,
         smtpPort,
         httpPort,
-        packages: () =>
-          new Promise((res) => {
-            proc.once('message', (m) => res(packagesIn(m as string[])));
-            proc.send('loaded');
-          }),
+        packages: async () => packagesIn(await modules()),
+        modules,
         kill: () => void proc.kill('SIGKILL'),
       });
     });

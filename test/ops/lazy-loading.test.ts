@@ -78,4 +78,19 @@ describe('what a configuration loads', () => {
     expect(after.has('mailauth')).toBe(true);
     expect(after.has('mailparser')).toBe(true);
   });
+
+  it('loads the dashboard with the first page request: not at start, not for the API or the health check', async () => {
+    const mh = await start({ DATA_DIR: dataDir(), SECRET: 'lazy-loading-secret-lazy-loading-secret-0123' });
+    const dashboard = async () => (await mh.modules()).filter((m) => /\/web\/(web|pages\/auth)\.(ts|tsx|js)$/.test(m));
+    expect(await dashboard()).toEqual([]);
+    const base = `http://127.0.0.1:${mh.httpPort}`;
+    const health = await fetch(`${base}/api/health`);
+    expect(health.status).toBe(200);
+    expect(await (await fetch(`${base}/api/domains`)).json()).toMatchObject({ error: expect.any(String) });
+    expect(await dashboard()).toEqual([]);
+    const page = await fetch(`${base}/login`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Sign in');
+    expect((await dashboard()).length).toBe(2);
+  });
 });
