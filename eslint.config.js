@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'coverage/', 'test-results/', 'dist/'] },
+  { ignores: ['node_modules/', 'data/', 'coverage/', 'test-results/', 'dist/', 'dist-test-*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allowedCpus, cpuPlan, flyCpus } from '../../bench/lib/machine.js';
@@ -26,15 +27,18 @@ describe('the Machine shape the memory bench runs the servers in (bench/lib/mach
 
   describe('a built server started on one CPU', () => {
     let mh: RunningMailhook | undefined;
+    const OUT = fileURLToPath(new URL('../../dist-test-machine', import.meta.url));
     afterAll(async () => {
       await mh?.stop();
       stopDnsServer();
+      rmSync(OUT, { recursive: true, force: true });
     });
 
     it('runs as node itself (taskset execs it), every thread of it on that CPU', async () => {
-      execFileSync(process.execPath, [fileURLToPath(new URL('../../bin/build.js', import.meta.url)), '--noCheck'], { stdio: 'pipe' });
+      // Its own build folder beside dist/ (build.test.ts's reason): not dist/, which other files may run.
+      execFileSync(process.execPath, [fileURLToPath(new URL('../../bin/build.js', import.meta.url)), '--noCheck', '--outDir', OUT], { stdio: 'pipe' });
       const cpu = allowedCpus().at(-1)!;
-      mh = await startMailhook('machine-shape', () => undefined, { AUTH_CHECKS: 'false' }, { built: true, cpuList: String(cpu) });
+      mh = await startMailhook('machine-shape', () => undefined, { AUTH_CHECKS: 'false' }, { built: true, cpuList: String(cpu), main: join(OUT, 'main.js') });
       const pid = mh.child.pid;
       expect(readlinkSync(`/proc/${pid}/exe`)).toBe(realpathSync(process.execPath)); // the pid the bench samples is the server's
       const threads = readdirSync(`/proc/${pid}/task`);

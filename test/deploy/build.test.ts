@@ -9,7 +9,7 @@ import { chooseTree } from '../../bin/entry.js';
 import { loadConfig } from '../../src/config.js';
 import { createDeps } from '../../src/deps.js';
 import { addRoute, seedUserAndDomain } from '../helpers/deps.js';
-import { BUILT_MAIN, startRecorded, type RecordedMailhook } from '../helpers/recorded-process.js';
+import { startRecorded, type RecordedMailhook } from '../helpers/recorded-process.js';
 
 // Issue #19: production runs compiled JavaScript, with no TypeScript loader in the process.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -44,14 +44,18 @@ describe('npm start picks the tree to run (bin/entry.js)', () => {
 describe('the compiled server (npm run build, then the Dockerfile CMD)', () => {
   let mh: RecordedMailhook | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'mailhook-built-'));
+  // Its own build folder, beside dist/ (as deep, so schema.sql and node_modules resolve alike):
+  // rebuilding dist/ itself would pull it from under a server another test file runs from it.
+  const out = join(ROOT, 'dist-test-build');
   afterAll(() => {
     mh?.kill();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
   });
 
   it('builds, serves the API, the dashboard assets and mail, with no TypeScript loader loaded', async () => {
     // --noCheck: the type check is npm test's own first step; this test is about what is emitted.
-    execFileSync(process.execPath, [join(ROOT, 'bin/build.js'), '--noCheck'], { stdio: 'pipe' });
+    execFileSync(process.execPath, [join(ROOT, 'bin/build.js'), '--noCheck', '--outDir', out], { stdio: 'pipe' });
     const cmd = dockerCmd();
     expect(cmd.at(-1)).toBe('dist/main.js');
     const env = { DATA_DIR: dir, SECRET: 'built-server-secret-built-server-secret-01', AUTH_CHECKS: 'false', ALLOW_INSECURE_WEBHOOKS: 'true' };
@@ -60,7 +64,7 @@ describe('the compiled server (npm run build, then the Dockerfile CMD)', () => {
     await addRoute(deps, { userId: user.id, domainId: domain.id });
     deps.db!.close();
 
-    mh = await startRecorded(BUILT_MAIN, cmd.slice(1, -1), env);
+    mh = await startRecorded(join(out, 'main.js'), cmd.slice(1, -1), env);
     const base = `http://127.0.0.1:${mh.httpPort}`;
     expect(await (await fetch(`${base}/api/health`)).json()).toMatchObject({ ok: true });
     const login = await (await fetch(`${base}/login`)).text();

@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 
 const RECORDER = fileURLToPath(new URL('./loaded-modules.mjs', import.meta.url));
 export const SRC_MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
-export const BUILT_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 export interface RecordedMailhook {
   proc: ChildProcess;
