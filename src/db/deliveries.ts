@@ -138,6 +138,22 @@ const LEASE_KNOWN = QUEUE_SQL.lease.replace('RETURNING *', 'RETURNING id, attemp
  */
 export const LEASE_EXPIRED = 'lease expired: the attempt did not finish in time and the delivery was taken over';
 
+/** A delivery to queue (deliveries.insert). */
+export interface NewDeliveryRow {
+  id: string;
+  userId: string;
+  messageId: string;
+  routeId: string | null;
+  domainId: string;
+  url: string;
+  secret: string;
+  payload?: PayloadMode;
+  /** destinationOf(url), when the caller has it already. */
+  dest?: string;
+  /** Written leased to this node's worker until then, its first attempt started (see insert). */
+  leaseUntil?: number;
+}
+
 /** The concurrency key of a webhook URL: one slow host never holds up another. */
 export function destinationOf(url: string): string {
   const u = new URL(url);
@@ -151,6 +167,12 @@ export function deliveriesTable(db: Db) {
     `INSERT INTO deliveries (id, user_id, message_id, route_id, domain_id, url, secret, payload, dest, status, attempts, next_attempt_at, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
   );
+  // Born leased (issue 14): as claim() leaves a row, attempts 1 and next_attempt_at = the lease's end.
+  const insertLeased = db.prepare<[string, string, string, string | null, string, string, string, string, string, number, number, number]>(
+    `INSERT INTO deliveries (id, user_id, message_id, route_id, domain_id, url, secret, payload, dest, status, attempts, next_attempt_at, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?)`,
+  );
+  const startAttempt = db.prepare<[string, number]>('INSERT INTO delivery_attempts (delivery_id, started_at) VALUES (?, ?)');
   const byId = db.prepare<[string, string], DeliveryRow>('SELECT * FROM deliveries WHERE id = ? AND user_id = ?');
   const byIdAny = db.prepare<[string], DeliveryRow>('SELECT * FROM deliveries WHERE id = ?');
   const forMessage = db.prepare<[string], DeliveryRow>('SELECT * FROM deliveries WHERE message_id = ? ORDER BY id');
@@ -248,12 +270,20 @@ export function deliveriesTable(db: Db) {
     endForDomain(domainId: string, catchAllSecret: string | null, now: number): number {
       return endOfDomain.run({ domainId, secret: catchAllSecret, now }).changes;
     },
-    /** Queues a delivery, due now. Call inside the transaction that stores the message. */
-    insert(
-      d: { id: string; userId: string; messageId: string; routeId: string | null; domainId: string; url: string; secret: string; payload?: PayloadMode },
-      now: number,
-    ): void {
-      insert.run(d.id, d.userId, d.messageId, d.routeId, d.domainId, d.url, d.secret, d.payload ?? 'json', destinationOf(d.url), now, now, now);
+    /**
+     * Queues a delivery, due now. Call inside the transaction that stores the message. With
+     * `leaseUntil` it is written already leased to this node's worker, as claim() would leave it
+     * (attempts 1, next_attempt_at = leaseUntil, its attempt row open), and the attempt row's id
+     * is returned: the worker posts its first attempt from memory once this commits (issue 14).
+     */
+    insert(d: NewDeliveryRow, now: number): number | null {
+      const dest = d.dest ?? destinationOf(d.url);
+      if (d.leaseUntil === undefined) {
+        insert.run(d.id, d.userId, d.messageId, d.routeId, d.domainId, d.url, d.secret, d.payload ?? 'json', dest, now, now, now);
+        return null;
+      }
+      insertLeased.run(d.id, d.userId, d.messageId, d.routeId, d.domainId, d.url, d.secret, d.payload ?? 'json', dest, d.leaseUntil, now, now);
+      return Number(startAttempt.run(d.id, now).lastInsertRowid);
     },
     get(userId: string, id: string): Delivery | null {
       const r = byId.get(id, userId);

@@ -35,7 +35,7 @@ export interface InboundCopy {
   /** Small blobs kept in the database, committed with the rows (DESIGN §3). */
   inlineBlobs: { key: string; data: Buffer }[];
   recipients: { address: string; domainId: string }[];
-  /** Each with its id; due at the `now` of storeInbound. */
+  /** Each with its id; due at the `now` of storeInbound, or with `leaseUntil` written leased (its first attempt started). */
   deliveries: NewDelivery[];
   /** The sends of its forward routes. */
   forwards: SendToQueue[];
@@ -67,8 +67,12 @@ export interface BounceReport {
 }
 
 export interface UseCases {
-  /** Stores the messages of one SMTP transaction with their blobs, recipients, deliveries and forwards. Durable when it resolves (250). */
-  storeInbound(copies: InboundCopy[], now: number): Promise<void>;
+  /**
+   * Stores the messages of one SMTP transaction with their blobs, recipients, deliveries and
+   * forwards. Durable when it resolves (250), with the attempt id of each delivery written leased
+   * (by delivery id).
+   */
+  storeInbound(copies: InboundCopy[], now: number): Promise<Map<string, number>>;
   /**
    * Deletes a domain: its pending deliveries end as failed, its messages also addressed to another
    * of the account's domains are refiled there, the rest cascade. Returns the BlobStore keys of

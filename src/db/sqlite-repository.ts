@@ -82,14 +82,19 @@ export function createSqliteRepository(db: Db): Repository {
 
     storeInbound: (copies, now) =>
       gc.run(() => {
+        const attempts = new Map<string, number>();
         for (const c of copies) {
           const id = c.message.id;
           t.messages.insert(c.message, c.attachments);
           for (const b of c.inlineBlobs) t.blobs.insert(b.key, id, b.data);
           for (const r of c.recipients) t.messages.insertRecipient(id, r.address, r.domainId);
-          for (const d of c.deliveries) t.deliveries.insert(d, now);
+          for (const d of c.deliveries) {
+            const attemptId = t.deliveries.insert(d, now);
+            if (attemptId !== null) attempts.set(d.id, attemptId);
+          }
           for (const s of c.forwards) queueSend(s, now);
         }
+        return attempts;
       }),
 
     async removeDomain(userId, domainId, catchAllSecret, now) {

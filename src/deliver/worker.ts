@@ -11,6 +11,7 @@ import { buildWebhookRequest } from './request.js';
 import { nextAttemptDelay } from './schedule.js';
 import { handoff } from './handoff.js';
 import { createAdaptiveLimits } from './limit.js';
+import { setBornLeased, type BornLeased, type Place } from './born.js';
 
 /**
  * The durable webhook queue (DESIGN §6, invariant 3). The database is the queue: a delivery
@@ -29,6 +30,15 @@ const LEASE_MARGIN_MS = 30_000;
 export const READ_AHEAD = 32;
 export const READ_AHEAD_TOTAL = 4096;
 export const INTERRUPTED = 'interrupted (process stopped)';
+/**
+ * First attempts born leased (src/deliver/born.ts) beyond a destination's room wait in memory for
+ * a slot: at most WAIT_ROUNDS times its limit per destination and WAIT_ROUNDS times the global
+ * pool in all. Their lease covers the wait: each round of a destination's limit ends within
+ * WEBHOOK_TIMEOUT_MS, so the last in line starts within WAIT_ROUNDS of those while its limit
+ * holds; one whose lease no longer covers an attempt when its turn comes (the limit was cut
+ * meanwhile) is not posted, and is due again when its lease ends.
+ */
+export const WAIT_ROUNDS = 4;
 
 export function createDeliveryWorker(deps: Deps, opts: { random?: () => number } = {}): DeliveryWorker {
   const { config, repos, log } = deps;
@@ -85,25 +95,40 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
    * still pending and due, so a row changed since (claimed by another node, its domain deleted)
    * is released, and its destination's rows are read again. Kept at most POLL_MS. SQLite only.
    */
-  const ahead = new Map<string, { rows: Delivery[]; at: number }>();
+  const ahead = new Map<string, { rows: Delivery[]; at: number; cut: boolean }>();
   // On PostgreSQL other nodes claim the same rows: rows read ahead there would mostly be lost to
   // them (each loss a wasted claim and a new read), so each pass reads what it may take, as before.
   const readAhead = repos.engine === 'sqlite' ? READ_AHEAD : 0;
-  const dueRows = async (dest: string, now: number, need: number): Promise<Delivery[]> => {
+  /** Due rows of `dest` to take from, and whether the read stopped at its limit (more may be due). */
+  const dueRows = async (dest: string, now: number, need: number): Promise<{ rows: Delivery[]; cut: boolean }> => {
     // One more than it may take: whether more is due than its limit lets start (the limit grows only then).
-    if (readAhead === 0) return (await repos.deliveries.dueFor(dest, now, need + 1)).filter((r) => !inflightIds.has(r.id));
+    if (readAhead === 0) {
+      const read = await repos.deliveries.dueFor(dest, now, need + 1);
+      return { rows: read.filter((r) => !inflightIds.has(r.id)), cut: read.length >= need + 1 };
+    }
     const a = ahead.get(dest);
     if (a && now - a.at < POLL_MS) {
       while (a.rows.length > 0 && inflightIds.has(a.rows[0]!.id)) a.rows.shift();
-      if (a.rows.length >= need) return a.rows;
+      if (a.rows.length >= need) return a;
     }
     let kept = 0;
     for (const [d, b] of ahead) if (d !== dest) kept += b.rows.length;
     const limit = kept + Math.max(need, readAhead) <= READ_AHEAD_TOTAL ? Math.max(need, readAhead) : need;
     // Rows being claimed (held) still read as due until their claim commits: not candidates.
-    const rows = (await repos.deliveries.dueFor(dest, now, limit)).filter((r) => !inflightIds.has(r.id));
-    ahead.set(dest, { rows, at: now });
-    return rows;
+    const read = await repos.deliveries.dueFor(dest, now, limit);
+    const got = { rows: read.filter((r) => !inflightIds.has(r.id)), at: now, cut: read.length >= limit };
+    ahead.set(dest, got);
+    return got;
+  };
+
+  /** Destinations whose due rows the last pass could not all take: their new first attempts queue behind them, in the table. */
+  const backlog = new Set<string>();
+  const reserveOf = () => Math.floor(config.webhookConcurrency / 4);
+  /** Whether one more attempt to `dest` may start now: the pass's rules (below), for born-leased attempts. */
+  const mayStart = (dest: string): boolean => {
+    const free = config.webhookConcurrency - slots.busy;
+    const at = inflightAt(dest);
+    return free > 0 && at < limits.limitOf(dest) && (at === 0 || free > reserveOf() || answering.has(dest));
   };
 
   /**
@@ -122,10 +147,11 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
    */
   async function pass(): Promise<{ launched: Promise<Promise<void>[]>; wakeIn: number }> {
     const now = deps.now();
-    const reserve = Math.floor(config.webhookConcurrency / 4);
-    let free = config.webhookConcurrency - slots.busy;
+    const reserve = reserveOf();
+    // Counted afresh at each step: first attempts born leased take slots while this pass awaits its reads.
+    const freeNow = () => config.webhookConcurrency - slots.busy;
     // Every slot busy: nothing to start, and a freed slot kicks the loop.
-    if (free <= 0) return { launched: Promise.resolve([]), wakeIn: POLL_MS };
+    if (freeNow() <= 0) return { launched: Promise.resolve([]), wakeIn: POLL_MS };
     const dests = await repos.deliveries.pendingDestinations();
     // A destination with nothing due (any more) has nothing to read ahead.
     const dueDests = new Set(dests.filter((d) => d.nextAt <= now).map((d) => d.dest));
@@ -133,27 +159,40 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     let active = dests
       .filter((d) => d.nextAt <= now && inflightAt(d.dest) < limits.limitOf(d.dest))
       .sort((a, b) => inflightAt(a.dest) - inflightAt(b.dest) || a.nextAt - b.nextAt);
-    const queues = new Map<string, { rows: Delivery[]; taken: number }>();
+    const queues = new Map<string, { rows: Delivery[]; taken: number; cut: boolean }>();
     const picked: Delivery[] = [];
-    while (free > 0 && active.length > 0) {
+    while (freeNow() > 0 && active.length > 0) {
       const stillActive: typeof active = [];
       for (const d of active) {
+        // Each pick is held at once (below), so inflightAt counts this pass's picks too.
+        const mayTake = () => {
+          const free = freeNow();
+          const at = inflightAt(d.dest);
+          return free > 0 && !(at > 0 && free <= reserve && !answering.has(d.dest)) && at < limits.limitOf(d.dest);
+        };
+        if (!mayTake()) continue;
         let q = queues.get(d.dest);
-        const busy = inflightAt(d.dest) + (q?.taken ?? 0) > 0;
-        if (free === 0 || (busy && free <= reserve && !answering.has(d.dest))) continue;
-        const room = limits.limitOf(d.dest) - inflightAt(d.dest);
-        if (!q) queues.set(d.dest, (q = { rows: await dueRows(d.dest, now, room), taken: 0 }));
-        // The rows read ahead may be more than the destination's limit leaves room for.
-        if (q.taken >= room) continue;
+        if (!q) {
+          const due = await dueRows(d.dest, now, limits.limitOf(d.dest) - inflightAt(d.dest));
+          queues.set(d.dest, (q = { rows: due.rows, taken: 0, cut: due.cut }));
+          if (!mayTake()) continue; // the read ahead may be more than the destination's limit leaves room for
+        }
         let row = q.rows.shift();
         while (row && inflightIds.has(row.id)) row = q.rows.shift(); // requeued by retryNow while in flight
         if (!row) continue;
+        // Held until the claim commits, so neither a pass nor a born-leased attempt meanwhile picks it again or overfills a destination.
+        hold(row);
         picked.push(row);
         q.taken++;
-        free--;
         stillActive.push(d);
       }
       active = stillActive;
+    }
+    // Due rows left behind (no room, or more than read): new first attempts there wait their turn in the table.
+    backlog.clear();
+    for (const dest of dueDests) {
+      const q = queues.get(dest);
+      if (!q || q.cut || q.rows.some((r) => !inflightIds.has(r.id))) backlog.add(dest);
     }
     let wakeIn = POLL_MS;
     for (const d of dests) if (d.nextAt > now) wakeIn = Math.min(wakeIn, d.nextAt - now);
@@ -161,11 +200,9 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     // Destinations that filled their limit with rows still due: their answers may raise it.
     const full = new Set<string>();
     for (const [dest, q] of queues) {
-      if (q.taken > 0 && q.taken >= limits.limitOf(dest) - inflightAt(dest) && q.rows.some((r) => !inflightIds.has(r.id))) full.add(dest);
+      if (q.taken > 0 && inflightAt(dest) >= limits.limitOf(dest) && q.rows.some((r) => !inflightIds.has(r.id))) full.add(dest);
     }
 
-    // Held until the claim commits, so a pass meanwhile neither picks them again nor overfills a destination.
-    for (const d of picked) hold(d);
     const ids = picked.map((d) => d.id);
     const leaseUntil = now + config.webhookTimeoutMs + LEASE_MARGIN_MS;
     // The attempt rows are durable before any request goes out; claims share the group commit.
@@ -192,9 +229,83 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   }
 
   /** The request is over: its slot goes back to the pools (its result may still be committing). */
-  function freeSlot(d: Delivery): void {
+  function freeSlot(d: Pick<Delivery, 'dest'>): void {
     slots.release(d.dest);
+    drain(); // first attempts waiting in memory go first: their rows are leased, no pass can take them
     loop.kick(); // a destination held back by a cap may go now
+  }
+
+  /**
+   * First attempts born leased (src/deliver/born.ts). A place is a slot held from reserve() on,
+   * or a place in the destination's waiting line; either counts in the pools from then, so
+   * neither the passes nor other first attempts overfill a destination or the global pool.
+   */
+  interface Waiting {
+    d: Delivery;
+    attemptId: number;
+    leaseUntil: number;
+    done(attempt?: Promise<void>): void;
+  }
+  const lines = new Map<string, Waiting[]>();
+  const waitingAt = new Map<string, number>(); // places in line: reserved, or written and queued
+  let waitingTotal = 0;
+  const unwait = (dest: string) => {
+    const n = (waitingAt.get(dest) ?? 1) - 1;
+    if (n > 0) waitingAt.set(dest, n);
+    else waitingAt.delete(dest);
+    waitingTotal--;
+  };
+  interface HeldPlace extends Place {
+    held: boolean;
+  }
+  const born: BornLeased = {
+    reserve(dest, now) {
+      if (backlog.has(dest)) return null;
+      const waiting = waitingAt.get(dest) ?? 0;
+      if (waiting === 0 && mayStart(dest)) {
+        slots.hold(dest);
+        return { dest, leaseUntil: now + config.webhookTimeoutMs + LEASE_MARGIN_MS, held: true } satisfies HeldPlace;
+      }
+      if (waitingTotal >= WAIT_ROUNDS * config.webhookConcurrency || waiting >= WAIT_ROUNDS * limits.limitOf(dest)) return null;
+      waitingAt.set(dest, waiting + 1);
+      waitingTotal++;
+      return { dest, leaseUntil: now + (1 + WAIT_ROUNDS) * config.webhookTimeoutMs + LEASE_MARGIN_MS, held: false } satisfies HeldPlace;
+    },
+    start(place, d, attemptId) {
+      inflightIds.add(d.id);
+      if ((place as HeldPlace).held) {
+        loop.track(launch(d, attemptId, waitingAt.has(d.dest) || backlog.has(d.dest)));
+        return;
+      }
+      let line = lines.get(d.dest);
+      if (!line) lines.set(d.dest, (line = []));
+      const l = line;
+      loop.track(new Promise<void>((resolve) => l.push({ d, attemptId, leaseUntil: place.leaseUntil, done: (a) => void (a ?? Promise.resolve()).finally(resolve) })));
+      drain();
+    },
+    cancel(place) {
+      if ((place as HeldPlace).held) freeSlot(place);
+      else unwait(place.dest);
+    },
+  };
+
+  /** Starts the first attempts waiting in memory that their destination and the pool have room for. */
+  function drain(): void {
+    for (const [dest, line] of lines) {
+      while (line.length > 0 && mayStart(dest)) {
+        const w = line.shift()!;
+        unwait(dest);
+        if (deps.now() + config.webhookTimeoutMs + LEASE_MARGIN_MS > w.leaseUntil) {
+          // Its lease no longer covers an attempt: the row is due again when it ends, and a pass claims it then.
+          inflightIds.delete(w.d.id);
+          w.done();
+          continue;
+        }
+        slots.hold(dest);
+        w.done(launch(w.d, w.attemptId, true));
+      }
+      if (line.length === 0) lines.delete(dest);
+    }
   }
 
   function release(d: Delivery): void {
@@ -304,7 +415,18 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     },
     stopWaitMs: config.webhookTimeoutMs + 1000,
   });
-  return loop;
+  // Running, the worker takes first attempts born leased from acceptInbound (src/deliver/born.ts).
+  return {
+    ...loop,
+    start() {
+      loop.start();
+      setBornLeased(repos, born);
+    },
+    stop() {
+      setBornLeased(repos, undefined, born);
+      return loop.stop();
+    },
+  };
 }
 
 const outcomeLabel = (o: AttemptOutcome): AttemptOutcomeLabel => (o.status === 'pending' ? 'retry' : o.status);

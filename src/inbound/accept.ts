@@ -1,6 +1,8 @@
 import type { Domain } from '../db/domains.js';
 import type { MessageWithDomains, StoredAttachment } from '../db/messages.js';
 import { handoff } from '../deliver/handoff.js';
+import { bornLeased, leasedDelivery, type Place } from '../deliver/born.js';
+import { destinationOf } from '../db/deliveries.js';
 import type { Deps } from '../deps.js';
 import { newId } from '../ids.js';
 import type { ParseOutcome, PutAttachment } from '../parse/parse-message.js';
@@ -208,13 +210,37 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
     // before the commit, since its rows can be claimed as soon as it commits (src/deliver/handoff.ts).
     const handed = handoff(deps.repos);
     for (const { message, uses, attachments } of stored) handed.put({ message, attachments }, uses);
+    // A delivery whose destination has room in the running worker's pools is written leased, its
+    // first attempt started in this transaction, and posted from memory once it is durable (born.ts).
+    const born = bornLeased(deps.repos);
+    const places: { place: Place; d: InboundCopy['deliveries'][number] }[] = [];
+    if (born) {
+      for (const c of rows) {
+        for (const d of c.deliveries) {
+          d.dest = destinationOf(d.url);
+          const place = born.reserve(d.dest, receivedAt);
+          if (!place) continue;
+          d.leaseUntil = place.leaseUntil;
+          places.push({ place, d });
+        }
+      }
+    }
+    let attempts: Map<string, number>;
     try {
       // One transaction for every copy; it joins the group commit of whatever else is being stored.
-      await deps.repos.storeInbound(rows, receivedAt);
+      attempts = await deps.repos.storeInbound(rows, receivedAt);
     } catch (err) {
+      // Nothing is posted from memory without its attempt row known durable; a row that did commit
+      // is due again when its lease ends (or at the next start), as after a crash.
+      for (const { place } of places) born!.cancel(place);
       // Committed but not known durable: the rows are there and will be delivered; otherwise they are not.
       if (!(err instanceof NotDurableError)) for (const { message } of stored) handed.forget(message.id);
       throw err;
+    }
+    for (const { place, d } of places) {
+      const attemptId = attempts.get(d.id);
+      if (attemptId === undefined) born!.cancel(place);
+      else born!.start(place, leasedDelivery(d, place, receivedAt), attemptId);
     }
     return copies.map((c) => c.id);
   } catch (err) {

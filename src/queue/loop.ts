@@ -17,6 +17,8 @@ export interface QueueLoop {
   stop(): Promise<void>;
   /** One pass; resolves when its attempts and any already in flight have finished and been recorded. For tests (fake clock). */
   runOnce(): Promise<void>;
+  /** An attempt started outside a pass (a first attempt born leased): stop() and runOnce() wait for it too. */
+  track(attempt: Promise<void>): void;
 }
 
 export interface QueueLoopOptions {
@@ -51,6 +53,11 @@ export function createQueueLoop(opts: QueueLoopOptions): QueueLoop {
   // One pass at a time: a pass reads the queue, then updates the in-memory slots, which must not
   // interleave. The pass ends once its rows are picked and held; their claim commits on its own
   // (tracked in `claiming`), so the next pass does not wait for it.
+  const track = (p: Promise<void>) => {
+    running.add(p);
+    void p.finally(() => running.delete(p));
+  };
+
   const passOnce = onePassAtATime(async (): Promise<{ tracked: Promise<Promise<void>[]> }> => {
     let launched: Promise<Promise<void>[]> = Promise.resolve([]);
     let wakeIn = POLL_MS;
@@ -62,10 +69,7 @@ export function createQueueLoop(opts: QueueLoopOptions): QueueLoop {
     }
     const tracked = launched.then(
       (attempts) => {
-        for (const p of attempts) {
-          running.add(p);
-          void p.finally(() => running.delete(p));
-        }
+        for (const p of attempts) track(p);
         return attempts;
       },
       (err: unknown) => {
@@ -108,6 +112,7 @@ export function createQueueLoop(opts: QueueLoopOptions): QueueLoop {
       void runPass();
     },
     kick,
+    track,
     async stop() {
       started = false;
       stopping = true;

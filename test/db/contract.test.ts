@@ -401,6 +401,45 @@ describe.each(ENGINES)('repository contract: %s', (engine: Engine) => {
     expect((await repo.deliveries.getById(id))?.status).toBe('delivered');
   });
 
+  it('storeInbound: a delivery with leaseUntil is written leased, its attempt open (born leased, issue 14): not due until the lease ends, finished by attempt id, taken over after', async () => {
+    const u = await user(repo);
+    const d = await domain(repo, u.id);
+    const c = copy(u.id, d.id, { deliveries: 3 });
+    c.deliveries[0]!.leaseUntil = T0 + 40_000;
+    c.deliveries[1]!.leaseUntil = T0 + 40_000;
+    const attempts = await repo.storeInbound([c], T0);
+    const [posted, stuck, plain] = c.deliveries.map((x) => x.id) as [string, string, string];
+    expect([...attempts.keys()].sort()).toEqual([posted, stuck].sort());
+    for (const id of [posted, stuck]) {
+      expect(await repo.deliveries.getById(id)).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: T0 + 40_000, createdAt: T0, updatedAt: T0 });
+      expect(await repo.deliveries.attempts(id)).toEqual([
+        { id: attempts.get(id), deliveryId: id, startedAt: T0, finishedAt: null, statusCode: null, latencyMs: null, responseBody: null, error: null },
+      ]);
+    }
+    expect(await repo.deliveries.getById(plain)).toMatchObject({ status: 'pending', attempts: 0, nextAttemptAt: T0 });
+    expect(await repo.deliveries.attempts(plain)).toEqual([]);
+    // Under the lease: neither due nor claimable; the destination's earliest is the plain row.
+    expect((await repo.deliveries.dueFor(destOf(c), T0 + 39_999, 10)).map((x) => x.id)).toEqual([plain]);
+    expect(await repo.deliveries.claim([posted, stuck], T0 + 39_999, T0 + 80_000)).toEqual([]);
+    expect(await repo.finishAttempts([{ deliveryId: posted, attemptId: attempts.get(posted)!, outcome: outcome(T0 + 5, 'delivered') }])).toEqual([true]);
+    expect(await repo.deliveries.getById(posted)).toMatchObject({ status: 'delivered', attempts: 1, lastStatus: 200 });
+    // A post that never ended: due when the lease ends, its open attempt closed by the claim that takes it over.
+    expect((await repo.deliveries.dueFor(destOf(c), T0 + 40_000, 10)).map((x) => x.id).sort()).toEqual([stuck, plain].sort());
+    const [over] = await repo.deliveries.claim([stuck], T0 + 40_000, T0 + 80_000);
+    expect(over!.delivery.attempts).toBe(2);
+    expect(await repo.deliveries.finish(stuck, attempts.get(stuck)!, outcome(T0 + 40_001, 'delivered'))).toBe(false);
+    expect((await repo.deliveries.attempts(stuck)).map((a) => [a.id, a.error])).toEqual([
+      [attempts.get(stuck), LEASE_EXPIRED],
+      [over!.attemptId, null],
+    ]);
+    // One at a time (deliveries.insert) as in the transaction.
+    const one = { ...c.deliveries[2]!, id: newId('dlv'), leaseUntil: T0 + 40_000 };
+    const attemptId = await repo.deliveries.insert(one, T0);
+    expect(await repo.deliveries.attempts(one.id)).toMatchObject([{ id: attemptId, startedAt: T0, finishedAt: null }]);
+    expect(await repo.deliveries.getById(one.id)).toMatchObject({ attempts: 1, nextAttemptAt: T0 + 40_000 });
+    expect(await repo.deliveries.insert({ ...one, id: newId('dlv'), leaseUntil: undefined }, T0)).toBeNull();
+  });
+
   it('deliveries: concurrent claimers of the same due rows start each delivery exactly once', async () => {
     const u = await user(repo);
     const d = await domain(repo, u.id);

@@ -1,5 +1,4 @@
-import type { PayloadMode } from '../../deliver/payload.js';
-import { destinationOf, LEASE_EXPIRED, toAttempt, toDelivery, type AttemptOutcome, type Delivery, type DeliveryAttempt } from '../deliveries.js';
+import { destinationOf, LEASE_EXPIRED, type NewDeliveryRow, toAttempt, toDelivery, type AttemptOutcome, type Delivery, type DeliveryAttempt } from '../deliveries.js';
 import type { DeliveryListFilter } from '../deliveries-list.js';
 import { pgDeliveryListQuery } from './deliveries-list.js';
 import { changes, row, rows, type PgDb } from './db.js';
@@ -31,15 +30,16 @@ export function deliveriesTable(db: PgDb) {
         [domainId, catchAllSecret, now],
       );
     },
-    async insert(
-      d: { id: string; userId: string; messageId: string; routeId: string | null; domainId: string; url: string; secret: string; payload?: PayloadMode },
-      now: number,
-    ): Promise<void> {
+    /** As on SQLite (src/db/deliveries.ts): with leaseUntil, written leased and its attempt row's id returned. */
+    async insert(d: NewDeliveryRow, now: number): Promise<number | null> {
+      const leased = d.leaseUntil !== undefined;
       await db.query(
         `INSERT INTO deliveries (id, user_id, message_id, route_id, domain_id, url, secret, payload, dest, status, attempts, next_attempt_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10, $10)`,
-        [d.id, d.userId, d.messageId, d.routeId, d.domainId, d.url, d.secret, d.payload ?? 'json', destinationOf(d.url), now],
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $11, $12, $10, $10)`,
+        [d.id, d.userId, d.messageId, d.routeId, d.domainId, d.url, d.secret, d.payload ?? 'json', d.dest ?? destinationOf(d.url), now, leased ? 1 : 0, d.leaseUntil ?? now],
       );
+      if (!leased) return null;
+      return (await row<{ id: number }>(db, 'INSERT INTO delivery_attempts (delivery_id, started_at) VALUES ($1, $2) RETURNING id', [d.id, now]))!.id;
     },
     get: (userId: string, id: string) => one('SELECT * FROM deliveries WHERE id = $1 AND user_id = $2', [id, userId]),
     getById: (id: string) => one('SELECT * FROM deliveries WHERE id = $1', [id]),

@@ -51,21 +51,34 @@ export function createPgRepository(pool: pg.Pool): Repository {
           );
         }
         const dls = copies.flatMap((c) => c.deliveries);
+        const attempts = new Map<string, number>();
         if (dls.length) {
+          // A delivery with leaseUntil is written leased to this node's worker, as claim() leaves it.
           await tx.query(
             `INSERT INTO deliveries (id, user_id, message_id, route_id, domain_id, url, secret, payload, dest, status, attempts, next_attempt_at, created_at, updated_at)
-             SELECT id, user_id, message_id, route_id, domain_id, url, secret, payload, dest, 'pending', 0, $10, $10, $10
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-               AS d(id, user_id, message_id, route_id, domain_id, url, secret, payload, dest)`,
+             SELECT id, user_id, message_id, route_id, domain_id, url, secret, payload, dest, 'pending',
+                    CASE WHEN lease_until IS NULL THEN 0 ELSE 1 END, COALESCE(lease_until, $10), $10, $10
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $11::bigint[])
+               AS d(id, user_id, message_id, route_id, domain_id, url, secret, payload, dest, lease_until)`,
             [dls.map((d) => d.id), dls.map((d) => d.userId), dls.map((d) => d.messageId), dls.map((d) => d.routeId), dls.map((d) => d.domainId),
-              dls.map((d) => d.url), dls.map((d) => d.secret), dls.map((d) => d.payload ?? 'json'), dls.map((d) => destinationOf(d.url)), now],
+              dls.map((d) => d.url), dls.map((d) => d.secret), dls.map((d) => d.payload ?? 'json'), dls.map((d) => d.dest ?? destinationOf(d.url)), now,
+              dls.map((d) => d.leaseUntil ?? null)],
           );
+          const leased = dls.filter((d) => d.leaseUntil !== undefined).map((d) => d.id);
+          if (leased.length) {
+            const started = await tx.query<{ id: number; delivery_id: string }>(
+              'INSERT INTO delivery_attempts (delivery_id, started_at) SELECT unnest($1::text[]), $2 RETURNING id, delivery_id',
+              [leased, now],
+            );
+            for (const a of started.rows) attempts.set(a.delivery_id, a.id);
+          }
           // Other nodes' workers start on these now rather than at their next poll (sent at COMMIT).
-          await tx.query(wakeSql('deliveries'));
+          if (leased.length < dls.length) await tx.query(wakeSql('deliveries'));
         }
         const forwards = copies.flatMap((c) => c.forwards);
         for (const s of forwards) await queueSend(tx, s, now);
         if (forwards.length) await tx.query(wakeSql('outbound'));
+        return attempts;
       }),
 
     async removeDomain(userId, domainId, catchAllSecret, now) {
