@@ -258,6 +258,12 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   interface HeldPlace extends Place {
     held: boolean;
   }
+  let starting: (() => void)[] = [];
+  const startAll = () => {
+    const batch = starting;
+    starting = [];
+    for (const go of batch) go();
+  };
   const born: BornLeased = {
     reserve(dest, now) {
       if (backlog.has(dest)) return null;
@@ -274,7 +280,10 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     start(place, d, attemptId) {
       inflightIds.add(d.id);
       if ((place as HeldPlace).held) {
-        loop.track(launch(d, attemptId, waitingAt.has(d.dest) || backlog.has(d.dest)));
+        // Launched together after this turn: the messages of one group commit resume in one turn,
+        // and their 250s go out before their requests are built.
+        const full = waitingAt.has(d.dest) || backlog.has(d.dest);
+        if (starting.push(() => loop.track(launch(d, attemptId, full))) === 1) setImmediate(startAll);
         return;
       }
       let line = lines.get(d.dest);
