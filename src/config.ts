@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 
 /** Everything Mailhook reads from the environment, validated once. */
 export interface Config {
@@ -218,6 +220,39 @@ function readSecret(env: Env, dataDir: string): string {
   return secret;
 }
 
+/**
+ * DNS_SERVERS: `ip`, `ip:port` or `[ipv6]:port`, as node's Resolver.setServers takes them. Checked
+ * here so that a typo stops start-up naming the variable, not with setServers' TypeError.
+ */
+function dnsServers(env: Env): string[] {
+  const list = (env.DNS_SERVERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of list) {
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? (isIP(s) ? [s, s, undefined] : /^([^:]+):(\d+)$/.exec(s));
+    const port = m?.[2] === undefined ? 53 : Number(m[2]);
+    if (!m || !isIP(m[1]!) || port < 1 || port > 65535) {
+      throw new ConfigError(`DNS_SERVERS must list IP addresses (ip, ip:port or [ipv6]:port), got "${s}"`);
+    }
+  }
+  return list;
+}
+
+/**
+ * The certificate and key as TLS will use them: a file that is not PEM, or a key that is not the
+ * certificate's, stops start-up naming the variable (not an OpenSSL error from the SMTP server).
+ */
+function checkTls(cert: string, key: string): void {
+  const tryContext = (opts: { cert?: string; key?: string }, what: string) => {
+    try {
+      createSecureContext(opts);
+    } catch (err) {
+      throw new ConfigError(`${what} (${(err as Error).message})`);
+    }
+  };
+  tryContext({ cert }, 'TLS_CERT is not a PEM certificate');
+  tryContext({ key }, 'TLS_KEY is not a PEM private key (unencrypted)');
+  tryContext({ cert, key }, 'TLS_KEY is not the private key of the certificate in TLS_CERT');
+}
+
 function tlsFile(env: Env, name: string): string | null {
   const path = env[name]?.trim();
   if (!path) return null;
@@ -241,6 +276,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const tlsCert = tlsFile(env, 'TLS_CERT');
   const tlsKey = tlsFile(env, 'TLS_KEY');
   if (!!tlsCert !== !!tlsKey) throw new ConfigError('TLS_CERT and TLS_KEY must be set together');
+  if (tlsCert && tlsKey) checkTls(tlsCert, tlsKey);
   const bucket = env.S3_BUCKET?.trim();
   // Without a bucket the other S3_* variables would be ignored and mail would land on local disk.
   const strayS3 = ['S3_ENDPOINT', 'S3_REGION', 'S3_FORCE_PATH_STYLE', 'S3_PRESIGN_REDIRECT'].find((n) => env[n]?.trim());
@@ -256,10 +292,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const trustProxy = (env.TRUST_PROXY?.trim().toLowerCase() || 'none') as TrustProxy;
   if (!TRUST_PROXY_VALUES.includes(trustProxy)) {
     throw new ConfigError(`TRUST_PROXY must be none, fly or x-forwarded-for, got "${env.TRUST_PROXY}"`);
-  }
-  const dnsServers = (env.DNS_SERVERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const s of dnsServers) {
-    if (!/^[0-9a-fA-F.:[\]]+$/.test(s)) throw new ConfigError(`DNS_SERVERS must list IP addresses, got "${s}"`);
   }
   const allowInsecureWebhooks = bool(env, 'ALLOW_INSECURE_WEBHOOKS', false);
   const outboundSmtpPort = int(env, 'OUTBOUND_SMTP_PORT', 25, 1, 65535);
@@ -300,7 +332,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     inlineBlobBytes: int(env, 'INLINE_BLOB_BYTES', 256 * 1024, 0, 16 * 1024 * 1024),
     sqliteCacheMb: int(env, 'SQLITE_CACHE_MB', 32, 1, 4096),
     spoolMemoryBytes: int(env, 'SPOOL_MEMORY_BYTES', 256 * 1024, 0, 64 * 1024 * 1024),
-    dnsServers,
+    dnsServers: dnsServers(env),
     dnsCacheSeconds: int(env, 'DNS_CACHE_SECONDS', 60, 0, 3600),
     tlsCert,
     tlsKey,

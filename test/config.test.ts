@@ -1,4 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { Resolver } from 'node:dns/promises';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -54,6 +56,11 @@ describe('configuration', () => {
     ['PUBLIC_URL', 'ftp://x.test', /PUBLIC_URL must be an http\(s\) URL/],
     ['SECRET', 'short', /SECRET must be at least 32 characters/],
     ['DNS_SERVERS', 'dns.example', /DNS_SERVERS must list IP addresses/],
+    // Each of these passed the old character check and then threw setServers' TypeError at start-up.
+    ['DNS_SERVERS', 'abc', /DNS_SERVERS must list IP addresses.*got "abc"/],
+    ['DNS_SERVERS', '1.2.3', /DNS_SERVERS must list IP addresses.*got "1.2.3"/],
+    ['DNS_SERVERS', '127.0.0.1:99999', /DNS_SERVERS must list IP addresses.*got "127.0.0.1:99999"/],
+    ['DNS_SERVERS', '127.0.0.1, [::1', /DNS_SERVERS must list IP addresses.*got "\[::1"/],
     ['DNS_CACHE_SECONDS', '3601', /DNS_CACHE_SECONDS must be between 0 and 3600/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
     ['TRUST_PROXY', 'yes', /TRUST_PROXY must be none, fly or x-forwarded-for, got "yes"/],
@@ -67,6 +74,28 @@ describe('configuration', () => {
   ])('refuses %s=%s with a message naming it', (name, value, message) => {
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(message);
+  });
+
+  it('DNS_SERVERS takes ip, ip:port and [ipv6]:port, all of which the resolver accepts', () => {
+    const servers = loadConfig({ DATA_DIR: dir, DNS_SERVERS: '127.0.0.1, 127.0.0.1:5300,::1,[::1]:5300, [2001:db8::1]' }).dnsServers;
+    expect(servers).toEqual(['127.0.0.1', '127.0.0.1:5300', '::1', '[::1]:5300', '[2001:db8::1]']);
+    expect(() => new Resolver().setServers(servers)).not.toThrow();
+  });
+
+  it('refuses a TLS_CERT or TLS_KEY that TLS cannot use, naming the variable', () => {
+    const pem = (name: string) => join(dir, name);
+    for (const n of ['a', 'b']) {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', pem(`${n}-key.pem`), '-out', pem(`${n}-cert.pem`), '-days', '1', '-subj', '/CN=mx.mailhook.test'], { stdio: 'ignore' });
+    }
+    writeFileSync(pem('hostname'), 'mx.example\n');
+    const tls = (cert: string, key: string) => loadConfig({ DATA_DIR: dir, TLS_CERT: pem(cert), TLS_KEY: pem(key) });
+    expect(tls('a-cert.pem', 'a-key.pem').tlsCert).toContain('BEGIN CERTIFICATE');
+    expect(() => tls('hostname', 'a-key.pem')).toThrow(ConfigError);
+    expect(() => tls('hostname', 'a-key.pem')).toThrow(/^TLS_CERT is not a PEM certificate/);
+    // The two files swapped: a common slip.
+    expect(() => tls('a-key.pem', 'a-cert.pem')).toThrow(/^TLS_CERT is not a PEM certificate/);
+    expect(() => tls('a-cert.pem', 'hostname')).toThrow(/^TLS_KEY is not a PEM private key/);
+    expect(() => tls('a-cert.pem', 'b-key.pem')).toThrow(/^TLS_KEY is not the private key of the certificate in TLS_CERT/);
   });
 
   it('TRUST_PROXY is none unless set; fly and x-forwarded-for in any case', () => {
