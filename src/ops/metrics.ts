@@ -7,10 +7,13 @@ import type { OpsSnapshot } from './snapshot.js';
  * from short fixed lists only (reply class, outcome, queue kind, blob operation), never from an
  * address, a URL or an id, so the series count stays bounded.
  *
- * Another queue (outbound sends) joins with its own `kind` on attempts/attemptSeconds and a
- * reader in src/ops/queues.ts; nothing here changes.
+ * Queue kinds: `webhook` (deliveries), `send` (outbound recipients: one attempt is one SMTP
+ * transaction), `send_event` (the email.sent/… webhooks about sends); readers in src/ops/queues.ts.
  */
 export type AttemptOutcomeLabel = 'delivered' | 'retry' | 'failed';
+export type QueueKindLabel = 'webhook' | 'send' | 'send_event';
+/** What an attempt (or a DSN) made of an outbound recipient. */
+export type SendStatusLabel = 'sent' | 'deferred' | 'bounced' | 'failed';
 export type BlobOp = 'put' | 'get' | 'delete' | 'check' | 'presign';
 
 export function createMetrics() {
@@ -61,6 +64,12 @@ export function createMetrics() {
       help: 'Duration of one delivery attempt (request sent until answer, error or timeout)',
       labelNames: ['kind'] as const,
       buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    }),
+    sendRecipients: new Counter({
+      ...on,
+      name: 'mailhook_send_recipients_total',
+      help: 'Outbound recipients by what an attempt or a later DSN made of them: sent, deferred (retried later), bounced, failed (retries spent)',
+      labelNames: ['status'] as const,
     }),
     blobErrors: new Counter({
       ...on,
