@@ -38,7 +38,7 @@ export const SHUTTING_DOWN = '4.3.2 Service shutting down, try again later';
 export function smtpServerOptions(config: Readonly<Config>): SMTPServerOptions {
   return {
     name: config.mxHost,
-    banner: 'Mailhook ESMTP',
+    banner: 'Mailhook',
     authOptional: true,
     disabledCommands: config.tlsCert ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     hideSTARTTLS: !config.tlsCert,
