@@ -633,6 +633,9 @@ describe.each(ENGINES)('repository contract: %s', (engine: Engine) => {
     expect((await repo.suppressions.list(u.id, 'b@x.test', 2)).map((s) => s.address)).toEqual(['c@x.test']);
     expect(await repo.sends.isSuppressed(u.id, 'c@x.test')).toBe(true);
     expect(await repo.suppressions.remove(u.id, 'nobody@x.test')).toBe(false);
+    expect(await repo.suppressions.get(u.id, 'C@X.test')).toEqual({ address: 'c@x.test', reason: 'bounce', detail: 'C@x.test', sendId: null, createdAt: T0 });
+    expect(await repo.suppressions.get(u.id, 'nobody@x.test')).toBeNull();
+    expect(await repo.suppressions.get((await user(repo)).id, 'c@x.test')).toBeNull(); // another account's list
   });
 
   it('oauth: apps, single-use codes, grants, refresh rotation once, revocation cascades', async () => {
