@@ -14,6 +14,8 @@ export type AttemptOutcomeLabel = 'delivered' | 'retry' | 'failed';
 export type QueueKindLabel = 'webhook' | 'send' | 'send_event';
 /** What an attempt (or a DSN) made of an outbound recipient. */
 export type SendStatusLabel = 'sent' | 'deferred' | 'bounced' | 'failed';
+/** Why RCPT TO got its reply (src/smtp/accept-recipient.ts). */
+export type RcptReason = 'accepted' | 'bounce_address' | 'unknown_domain' | 'blocked_sender' | 'no_route' | 'rejected_by_route' | 'error';
 export type BlobOp = 'put' | 'get' | 'delete' | 'check' | 'presign';
 
 export function createMetrics() {
@@ -32,6 +34,12 @@ export function createMetrics() {
       name: 'mailhook_smtp_transactions_total',
       help: 'SMTP transactions (the reply to DATA), by reply code class',
       labelNames: ['class'] as const,
+    }),
+    smtpRecipients: new Counter({
+      ...on,
+      name: 'mailhook_smtp_recipients_total',
+      help: 'RCPT TO replies, by code and reason (accepted, bounce_address, unknown_domain, blocked_sender, no_route, rejected_by_route, error)',
+      labelNames: ['code', 'reason'] as const,
     }),
     smtpBytes: new Counter({ ...on, name: 'mailhook_smtp_received_bytes_total', help: 'Bytes received in DATA' }),
     messagesStored: new Counter({ ...on, name: 'mailhook_messages_stored_total', help: 'Messages stored (one per account copy)' }),
