@@ -214,7 +214,12 @@ function readSecret(env: Env, dataDir: string): string {
   }
   // Generated once and kept beside the database, so links and sessions survive restarts.
   const file = join(dataDir, 'secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim();
+    // An emptied or truncated file would sign links and seal keys with a guessable secret.
+    if (kept.length < 32) throw new ConfigError(`SECRET is unset and ${file} holds fewer than 32 characters: restore it, or set SECRET`);
+    return kept;
+  }
   const secret = randomBytes(32).toString('base64url');
   writeFileSync(file, secret + '\n', { mode: 0o600 });
   return secret;

@@ -43,6 +43,15 @@ describe('configuration', () => {
     expect(loadConfig({ DATA_DIR: dir }).secret).toBe(first);
   });
 
+  it('refuses a generated secret file that was emptied or cut short, naming SECRET and the file', () => {
+    for (const kept of ['', '\n', 'short-secret']) {
+      writeFileSync(join(dir, 'secret'), kept);
+      expect(() => loadConfig({ DATA_DIR: dir })).toThrow(ConfigError);
+      expect(() => loadConfig({ DATA_DIR: dir })).toThrow(`SECRET is unset and ${join(dir, 'secret')} holds fewer than 32 characters`);
+    }
+    expect(loadConfig({ DATA_DIR: dir, SECRET: 'y'.repeat(32) }).secret).toBe('y'.repeat(32));
+  });
+
   it.each([
     ['SMTP_PORT', 'abc', /SMTP_PORT must be a whole number/],
     ['HTTP_PORT', '70000', /HTTP_PORT must be between 0 and 65535/],
