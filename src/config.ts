@@ -131,6 +131,7 @@ function relay(env: Env): SmtpRelay | null {
   const starttls = u.searchParams.get('starttls') ?? 'required';
   if (!['required', 'optional'].includes(starttls)) throw new ConfigError(`SMTP_RELAY starttls= must be required or optional, got "${starttls}"`);
   const secure = u.protocol === 'smtps:';
+  if (u.port === '0') throw new ConfigError(`SMTP_RELAY port must be between 1 and 65535, got 0`);
   return {
     host: u.hostname.replace(/^\[|\]$/g, ''),
     port: u.port ? Number(u.port) : secure ? 465 : 587,

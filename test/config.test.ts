@@ -80,6 +80,8 @@ describe('configuration', () => {
     ['SHUTDOWN_TIMEOUT_MS', '10', /SHUTDOWN_TIMEOUT_MS must be between 1000/],
     ['SQLITE_CACHE_MB', '0', /SQLITE_CACHE_MB must be between 1/],
     ['SPOOL_MEMORY_BYTES', '1e9', /SPOOL_MEMORY_BYTES/],
+    ['SMTP_RELAY', 'smtp://relay.example:0', /SMTP_RELAY port must be between 1 and 65535/],
+    ['SMTP_RELAY', 'http://relay.example', /SMTP_RELAY must start with smtp:\/\/ or smtps:\/\//],
   ])('refuses %s=%s with a message naming it', (name, value, message) => {
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(message);
