@@ -222,7 +222,11 @@ function readSecret(env: Env, dataDir: string): string {
     return kept;
   }
   const secret = randomBytes(32).toString('base64url');
-  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  try {
+    writeFileSync(file, secret + '\n', { mode: 0o600 });
+  } catch (err) {
+    throw new ConfigError(`SECRET is unset and cannot be generated into DATA_DIR (${(err as Error).message}): make ${dataDir} writable, or set SECRET`);
+  }
   return secret;
 }
 
@@ -277,7 +281,11 @@ export function dataDirOf(env: Env = process.env): string {
 /** Reads and validates the configuration. Throws ConfigError naming the variable at fault. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const dataDir = dataDirOf(env);
-  mkdirSync(dataDir, { recursive: true });
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw new ConfigError(`DATA_DIR: cannot create ${dataDir} (${(err as Error).message})`);
+  }
   const httpPort = int(env, 'HTTP_PORT', 3000, 0, 65535);
   const tlsCert = tlsFile(env, 'TLS_CERT');
   const tlsKey = tlsFile(env, 'TLS_KEY');

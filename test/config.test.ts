@@ -43,6 +43,21 @@ describe('configuration', () => {
     expect(loadConfig({ DATA_DIR: dir }).secret).toBe(first);
   });
 
+  it('refuses a DATA_DIR it cannot create, naming DATA_DIR', () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    for (const d of [file, join(file, 'sub')]) {
+      expect(() => loadConfig({ DATA_DIR: d })).toThrow(ConfigError);
+      expect(() => loadConfig({ DATA_DIR: d })).toThrow(`DATA_DIR: cannot create ${d} (`);
+    }
+  });
+
+  it.skipIf(process.platform !== 'linux')('refuses a DATA_DIR where the secret cannot be generated, naming SECRET and DATA_DIR', () => {
+    // /proc/self exists and takes no new file, even for root.
+    expect(() => loadConfig({ DATA_DIR: '/proc/self' })).toThrow(/^SECRET is unset and cannot be generated into DATA_DIR \(.+\): make \/proc\/self writable, or set SECRET$/);
+    expect(loadConfig({ DATA_DIR: '/proc/self', SECRET: 'z'.repeat(32) }).secret).toBe('z'.repeat(32));
+  });
+
   it('refuses a generated secret file that was emptied or cut short, naming SECRET and the file', () => {
     for (const kept of ['', '\n', 'short-secret']) {
       writeFileSync(join(dir, 'secret'), kept);
