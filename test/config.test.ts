@@ -124,6 +124,26 @@ describe('configuration', () => {
     expect(() => tls('a-cert.pem', 'b-key.pem')).toThrow(/^TLS_KEY is not the private key of the certificate in TLS_CERT/);
   });
 
+  it('OUTBOUND_SMTP_PORT other than 25 only with ALLOW_INSECURE_WEBHOOKS=true (DESIGN §9: local testing only)', () => {
+    expect(loadConfig({ DATA_DIR: dir }).outboundSmtpPort).toBe(25);
+    expect(() => loadConfig({ DATA_DIR: dir, OUTBOUND_SMTP_PORT: '2525' })).toThrow(ConfigError);
+    expect(() => loadConfig({ DATA_DIR: dir, OUTBOUND_SMTP_PORT: '2525' })).toThrow(/^OUTBOUND_SMTP_PORT other than 25 .*needs ALLOW_INSECURE_WEBHOOKS=true/);
+    expect(loadConfig({ DATA_DIR: dir, OUTBOUND_SMTP_PORT: '25' }).outboundSmtpPort).toBe(25);
+    expect(loadConfig({ DATA_DIR: dir, OUTBOUND_SMTP_PORT: '2525', ALLOW_INSECURE_WEBHOOKS: 'true' }).outboundSmtpPort).toBe(2525);
+  });
+
+  it('SMTP_RELAY: STARTTLS required unless the URL says optional, smtps:// is implicit TLS on 465, credentials URL-decoded', () => {
+    const relay = (v: string) => loadConfig({ DATA_DIR: dir, SMTP_RELAY: v }).smtpRelay;
+    expect(loadConfig({ DATA_DIR: dir }).smtpRelay).toBeNull();
+    expect(relay('smtp://ops%40example.org:p%3Ass@relay.example:2587')).toEqual({ host: 'relay.example', port: 2587, secure: false, requireTls: true, user: 'ops@example.org', pass: 'p:ss' });
+    expect(relay('smtp://relay.example')).toMatchObject({ port: 587, secure: false, requireTls: true, user: null, pass: null });
+    expect(relay('smtp://relay.example?starttls=optional')).toMatchObject({ port: 587, requireTls: false });
+    expect(relay('smtps://relay.example')).toMatchObject({ port: 465, secure: true, requireTls: false });
+    expect(relay('smtp://[::1]:2525')).toMatchObject({ host: '::1', port: 2525 });
+    expect(() => relay('smtp://relay.example?starttls=maybe')).toThrow(/^SMTP_RELAY starttls= must be required or optional/);
+    expect(() => relay('relay.example:587')).toThrow(/^SMTP_RELAY must/);
+  });
+
   it('TRUST_PROXY is none unless set; fly and x-forwarded-for in any case', () => {
     expect(loadConfig({ DATA_DIR: dir }).trustProxy).toBe('none');
     expect(loadConfig({ DATA_DIR: dir, TRUST_PROXY: 'Fly' }).trustProxy).toBe('fly');
