@@ -27,6 +27,8 @@ export interface Config {
    */
   smtpTransactionTimeoutMs: number;
   smtpReverseDns: boolean;
+  /** Before the 220 banner; a client that talks first gets 421 (src/smtp/greeting-delay.ts). */
+  smtpGreetingDelayMs: number;
   /**
    * Every connection must open with a PROXY protocol v1 header (Fly's `proxy_proto` handler), and
    * its source address is the client IP: for SPF, the per-IP cap and the stored envelope.
@@ -340,6 +342,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smtpIdleTimeoutMs: int(env, 'SMTP_IDLE_TIMEOUT_MS', 60_000, 1000, 3_600_000),
     smtpTransactionTimeoutMs: int(env, 'SMTP_TRANSACTION_TIMEOUT_MS', 600_000, 1000, 86_400_000),
     smtpReverseDns: bool(env, 'SMTP_REVERSE_DNS', false),
+    smtpGreetingDelayMs: int(env, 'SMTP_GREETING_DELAY_MS', 100, 0, 30_000),
     smtpProxyProtocol: bool(env, 'SMTP_PROXY_PROTOCOL', false),
     retentionDays: int(env, 'RETENTION_DAYS', 30, 7, 3650),
     // Held in memory until the commit (up to 4× per message, src/inbound/blob-writer.ts): capped.
