@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 
 /** Everything Mailhook reads from the environment, validated once. */
 export interface Config {
@@ -25,6 +27,8 @@ export interface Config {
    */
   smtpTransactionTimeoutMs: number;
   smtpReverseDns: boolean;
+  /** Before the 220 banner; a client that talks first gets 421 (src/smtp/greeting-delay.ts). */
+  smtpGreetingDelayMs: number;
   /**
    * Every connection must open with a PROXY protocol v1 header (Fly's `proxy_proto` handler), and
    * its source address is the client IP: for SPF, the per-IP cap and the stored envelope.
@@ -129,6 +133,7 @@ function relay(env: Env): SmtpRelay | null {
   const starttls = u.searchParams.get('starttls') ?? 'required';
   if (!['required', 'optional'].includes(starttls)) throw new ConfigError(`SMTP_RELAY starttls= must be required or optional, got "${starttls}"`);
   const secure = u.protocol === 'smtps:';
+  if (u.port === '0') throw new ConfigError(`SMTP_RELAY port must be between 1 and 65535, got 0`);
   return {
     host: u.hostname.replace(/^\[|\]$/g, ''),
     port: u.port ? Number(u.port) : secure ? 465 : 587,
@@ -212,10 +217,52 @@ function readSecret(env: Env, dataDir: string): string {
   }
   // Generated once and kept beside the database, so links and sessions survive restarts.
   const file = join(dataDir, 'secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim();
+    // An emptied or truncated file would sign links and seal keys with a guessable secret.
+    if (kept.length < 32) throw new ConfigError(`SECRET is unset and ${file} holds fewer than 32 characters: restore it, or set SECRET`);
+    return kept;
+  }
   const secret = randomBytes(32).toString('base64url');
-  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  try {
+    writeFileSync(file, secret + '\n', { mode: 0o600 });
+  } catch (err) {
+    throw new ConfigError(`SECRET is unset and cannot be generated into DATA_DIR (${(err as Error).message}): make ${dataDir} writable, or set SECRET`);
+  }
   return secret;
+}
+
+/**
+ * DNS_SERVERS: `ip`, `ip:port` or `[ipv6]:port`, as node's Resolver.setServers takes them. Checked
+ * here so that a typo stops start-up naming the variable, not with setServers' TypeError.
+ */
+function dnsServers(env: Env): string[] {
+  const list = (env.DNS_SERVERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of list) {
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? (isIP(s) ? [s, s, undefined] : /^([^:]+):(\d+)$/.exec(s));
+    const port = m?.[2] === undefined ? 53 : Number(m[2]);
+    if (!m || !isIP(m[1]!) || port < 1 || port > 65535) {
+      throw new ConfigError(`DNS_SERVERS must list IP addresses (ip, ip:port or [ipv6]:port), got "${s}"`);
+    }
+  }
+  return list;
+}
+
+/**
+ * The certificate and key as TLS will use them: a file that is not PEM, or a key that is not the
+ * certificate's, stops start-up naming the variable (not an OpenSSL error from the SMTP server).
+ */
+function checkTls(cert: string, key: string): void {
+  const tryContext = (opts: { cert?: string; key?: string }, what: string) => {
+    try {
+      createSecureContext(opts);
+    } catch (err) {
+      throw new ConfigError(`${what} (${(err as Error).message})`);
+    }
+  };
+  tryContext({ cert }, 'TLS_CERT is not a PEM certificate');
+  tryContext({ key }, 'TLS_KEY is not a PEM private key (unencrypted)');
+  tryContext({ cert, key }, 'TLS_KEY is not the private key of the certificate in TLS_CERT');
 }
 
 function tlsFile(env: Env, name: string): string | null {
@@ -236,11 +283,16 @@ export function dataDirOf(env: Env = process.env): string {
 /** Reads and validates the configuration. Throws ConfigError naming the variable at fault. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const dataDir = dataDirOf(env);
-  mkdirSync(dataDir, { recursive: true });
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw new ConfigError(`DATA_DIR: cannot create ${dataDir} (${(err as Error).message})`);
+  }
   const httpPort = int(env, 'HTTP_PORT', 3000, 0, 65535);
   const tlsCert = tlsFile(env, 'TLS_CERT');
   const tlsKey = tlsFile(env, 'TLS_KEY');
   if (!!tlsCert !== !!tlsKey) throw new ConfigError('TLS_CERT and TLS_KEY must be set together');
+  if (tlsCert && tlsKey) checkTls(tlsCert, tlsKey);
   const bucket = env.S3_BUCKET?.trim();
   // Without a bucket the other S3_* variables would be ignored and mail would land on local disk.
   const strayS3 = ['S3_ENDPOINT', 'S3_REGION', 'S3_FORCE_PATH_STYLE', 'S3_PRESIGN_REDIRECT'].find((n) => env[n]?.trim());
@@ -256,10 +308,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const trustProxy = (env.TRUST_PROXY?.trim().toLowerCase() || 'none') as TrustProxy;
   if (!TRUST_PROXY_VALUES.includes(trustProxy)) {
     throw new ConfigError(`TRUST_PROXY must be none, fly or x-forwarded-for, got "${env.TRUST_PROXY}"`);
-  }
-  const dnsServers = (env.DNS_SERVERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const s of dnsServers) {
-    if (!/^[0-9a-fA-F.:[\]]+$/.test(s)) throw new ConfigError(`DNS_SERVERS must list IP addresses, got "${s}"`);
   }
   const allowInsecureWebhooks = bool(env, 'ALLOW_INSECURE_WEBHOOKS', false);
   const outboundSmtpPort = int(env, 'OUTBOUND_SMTP_PORT', 25, 1, 65535);
@@ -294,13 +342,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smtpIdleTimeoutMs: int(env, 'SMTP_IDLE_TIMEOUT_MS', 60_000, 1000, 3_600_000),
     smtpTransactionTimeoutMs: int(env, 'SMTP_TRANSACTION_TIMEOUT_MS', 600_000, 1000, 86_400_000),
     smtpReverseDns: bool(env, 'SMTP_REVERSE_DNS', false),
+    smtpGreetingDelayMs: int(env, 'SMTP_GREETING_DELAY_MS', 100, 0, 30_000),
     smtpProxyProtocol: bool(env, 'SMTP_PROXY_PROTOCOL', false),
     retentionDays: int(env, 'RETENTION_DAYS', 30, 7, 3650),
     // Held in memory until the commit (up to 4× per message, src/inbound/blob-writer.ts): capped.
     inlineBlobBytes: int(env, 'INLINE_BLOB_BYTES', 256 * 1024, 0, 16 * 1024 * 1024),
     sqliteCacheMb: int(env, 'SQLITE_CACHE_MB', 32, 1, 4096),
     spoolMemoryBytes: int(env, 'SPOOL_MEMORY_BYTES', 256 * 1024, 0, 64 * 1024 * 1024),
-    dnsServers,
+    dnsServers: dnsServers(env),
     dnsCacheSeconds: int(env, 'DNS_CACHE_SECONDS', 60, 0, 3600),
     tlsCert,
     tlsKey,

@@ -60,13 +60,15 @@ async function main(): Promise<void> {
     outbound.kick(); // forward routes queue sends with the message
   };
   const smtp = createSmtpServer(deps, { onStored, checkAuth: authCheck(deps), checkSpam: spamCheck(deps) });
-  const smtpPort = await smtp.listen(config.smtpPort, config.smtpHost);
+  const smtpPort = await listening('SMTP', config.smtpHost, config.smtpPort, () => smtp.listen(config.smtpPort, config.smtpHost));
   const app = createApp(deps, { kickDeliveries: worker.kick, kickSends: outbound.kick });
-  const http = await listenHttp(app, config.httpPort, config.httpHost);
+  const http = await listening('HTTP', config.httpHost, config.httpPort, () => listenHttp(app, config.httpPort, config.httpHost));
   const httpPort = (http.address() as AddressInfo).port;
   // Fly's scraper reaches this port over the private network and sends no token (README "Operations").
   const metricsHttp =
-    config.metricsPort === null ? null : await listenHttp(metricsOnlyApp(deps), config.metricsPort, config.metricsHost);
+    config.metricsPort === null
+      ? null
+      : await listening('METRICS', config.metricsHost, config.metricsPort, () => listenHttp(metricsOnlyApp(deps), config.metricsPort!, config.metricsHost));
   const metricsPort = metricsHttp ? (metricsHttp.address() as AddressInfo).port : null;
   const sweeper = startSweeper(deps);
   // Several nodes: another node's queued mail and sends wake this one's workers (polling stays the backstop).
@@ -79,6 +81,28 @@ async function main(): Promise<void> {
 
   const running = { smtp, http: metricsHttp ? [http, metricsHttp] : [http], worker, outbound, sweeper, wakeups, reclaimer };
   exitOnSignals(() => gracefulStop(deps, running, config.shutdownTimeoutMs), { log, timeoutMs: config.shutdownTimeoutMs });
+}
+
+/**
+ * A listener that cannot open stops start-up with the variables that choose it named (a port in
+ * use, a privileged port, a host that is not this machine's), not a bare EADDRINUSE stack.
+ */
+async function listening<T>(prefix: 'SMTP' | 'HTTP' | 'METRICS', host: string, port: number, listen: () => Promise<T>): Promise<T> {
+  try {
+    return await listen();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === 'EADDRINUSE'
+        ? `the port is in use by another process: stop it or set another ${prefix}_PORT`
+        : e.code === 'EACCES'
+          ? `permission denied (ports below 1024 need privileges): set another ${prefix}_PORT or grant the capability`
+          : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN'
+            ? `${prefix}_HOST is not an address of this machine (${e.code})`
+            : e.message;
+    console.error(`mailhook: cannot listen on ${prefix}_HOST:${prefix}_PORT ${host}:${port}: ${why}`);
+    process.exit(1);
+  }
 }
 
 function listenHttp(app: Hono, port: number, hostname: string): Promise<Server> {

@@ -1,4 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { Resolver } from 'node:dns/promises';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -41,6 +43,30 @@ describe('configuration', () => {
     expect(loadConfig({ DATA_DIR: dir }).secret).toBe(first);
   });
 
+  it('refuses a DATA_DIR it cannot create, naming DATA_DIR', () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    for (const d of [file, join(file, 'sub')]) {
+      expect(() => loadConfig({ DATA_DIR: d })).toThrow(ConfigError);
+      expect(() => loadConfig({ DATA_DIR: d })).toThrow(`DATA_DIR: cannot create ${d} (`);
+    }
+  });
+
+  it.skipIf(process.platform !== 'linux')('refuses a DATA_DIR where the secret cannot be generated, naming SECRET and DATA_DIR', () => {
+    // /proc/self exists and takes no new file, even for root.
+    expect(() => loadConfig({ DATA_DIR: '/proc/self' })).toThrow(/^SECRET is unset and cannot be generated into DATA_DIR \(.+\): make \/proc\/self writable, or set SECRET$/);
+    expect(loadConfig({ DATA_DIR: '/proc/self', SECRET: 'z'.repeat(32) }).secret).toBe('z'.repeat(32));
+  });
+
+  it('refuses a generated secret file that was emptied or cut short, naming SECRET and the file', () => {
+    for (const kept of ['', '\n', 'short-secret']) {
+      writeFileSync(join(dir, 'secret'), kept);
+      expect(() => loadConfig({ DATA_DIR: dir })).toThrow(ConfigError);
+      expect(() => loadConfig({ DATA_DIR: dir })).toThrow(`SECRET is unset and ${join(dir, 'secret')} holds fewer than 32 characters`);
+    }
+    expect(loadConfig({ DATA_DIR: dir, SECRET: 'y'.repeat(32) }).secret).toBe('y'.repeat(32));
+  });
+
   it.each([
     ['SMTP_PORT', 'abc', /SMTP_PORT must be a whole number/],
     ['HTTP_PORT', '70000', /HTTP_PORT must be between 0 and 65535/],
@@ -54,6 +80,11 @@ describe('configuration', () => {
     ['PUBLIC_URL', 'ftp://x.test', /PUBLIC_URL must be an http\(s\) URL/],
     ['SECRET', 'short', /SECRET must be at least 32 characters/],
     ['DNS_SERVERS', 'dns.example', /DNS_SERVERS must list IP addresses/],
+    // Each of these passed the old character check and then threw setServers' TypeError at start-up.
+    ['DNS_SERVERS', 'abc', /DNS_SERVERS must list IP addresses.*got "abc"/],
+    ['DNS_SERVERS', '1.2.3', /DNS_SERVERS must list IP addresses.*got "1.2.3"/],
+    ['DNS_SERVERS', '127.0.0.1:99999', /DNS_SERVERS must list IP addresses.*got "127.0.0.1:99999"/],
+    ['DNS_SERVERS', '127.0.0.1, [::1', /DNS_SERVERS must list IP addresses.*got "\[::1"/],
     ['DNS_CACHE_SECONDS', '3601', /DNS_CACHE_SECONDS must be between 0 and 3600/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
     ['TRUST_PROXY', 'yes', /TRUST_PROXY must be none, fly or x-forwarded-for, got "yes"/],
@@ -64,9 +95,53 @@ describe('configuration', () => {
     ['SHUTDOWN_TIMEOUT_MS', '10', /SHUTDOWN_TIMEOUT_MS must be between 1000/],
     ['SQLITE_CACHE_MB', '0', /SQLITE_CACHE_MB must be between 1/],
     ['SPOOL_MEMORY_BYTES', '1e9', /SPOOL_MEMORY_BYTES/],
+    ['SMTP_RELAY', 'smtp://relay.example:0', /SMTP_RELAY port must be between 1 and 65535/],
+    ['SMTP_RELAY', 'http://relay.example', /SMTP_RELAY must start with smtp:\/\/ or smtps:\/\//],
   ])('refuses %s=%s with a message naming it', (name, value, message) => {
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: dir, [name]: value })).toThrow(message);
+  });
+
+  it('DNS_SERVERS takes ip, ip:port and [ipv6]:port, all of which the resolver accepts', () => {
+    const servers = loadConfig({ DATA_DIR: dir, DNS_SERVERS: '127.0.0.1, 127.0.0.1:5300,::1,[::1]:5300, [2001:db8::1]' }).dnsServers;
+    expect(servers).toEqual(['127.0.0.1', '127.0.0.1:5300', '::1', '[::1]:5300', '[2001:db8::1]']);
+    expect(() => new Resolver().setServers(servers)).not.toThrow();
+  });
+
+  it('refuses a TLS_CERT or TLS_KEY that TLS cannot use, naming the variable', () => {
+    const pem = (name: string) => join(dir, name);
+    for (const n of ['a', 'b']) {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', pem(`${n}-key.pem`), '-out', pem(`${n}-cert.pem`), '-days', '1', '-subj', '/CN=mx.mailhook.test'], { stdio: 'ignore' });
+    }
+    writeFileSync(pem('hostname'), 'mx.example\n');
+    const tls = (cert: string, key: string) => loadConfig({ DATA_DIR: dir, TLS_CERT: pem(cert), TLS_KEY: pem(key) });
+    expect(tls('a-cert.pem', 'a-key.pem').tlsCert).toContain('BEGIN CERTIFICATE');
+    expect(() => tls('hostname', 'a-key.pem')).toThrow(ConfigError);
+    expect(() => tls('hostname', 'a-key.pem')).toThrow(/^TLS_CERT is not a PEM certificate/);
+    // The two files swapped: a common slip.
+    expect(() => tls('a-key.pem', 'a-cert.pem')).toThrow(/^TLS_CERT is not a PEM certificate/);
+    expect(() => tls('a-cert.pem', 'hostname')).toThrow(/^TLS_KEY is not a PEM private key/);
+    expect(() => tls('a-cert.pem', 'b-key.pem')).toThrow(/^TLS_KEY is not the private key of the certificate in TLS_CERT/);
+  });
+
+  it('OUTBOUND_SMTP_PORT other than 25 only with ALLOW_INSECURE_WEBHOOKS=true (DESIGN §9: local testing only)', () => {
+    expect(loadConfig({ DATA_DIR: dir }).outboundSmtpPort).toBe(25);
+    expect(() => loadConfig({ DATA_DIR: dir, OUTBOUND_SMTP_PORT: '2525' })).toThrow(ConfigError);
+    expect(() => loadConfig({ DATA_DIR: dir, OUTBOUND_SMTP_PORT: '2525' })).toThrow(/^OUTBOUND_SMTP_PORT other than 25 .*needs ALLOW_INSECURE_WEBHOOKS=true/);
+    expect(loadConfig({ DATA_DIR: dir, OUTBOUND_SMTP_PORT: '25' }).outboundSmtpPort).toBe(25);
+    expect(loadConfig({ DATA_DIR: dir, OUTBOUND_SMTP_PORT: '2525', ALLOW_INSECURE_WEBHOOKS: 'true' }).outboundSmtpPort).toBe(2525);
+  });
+
+  it('SMTP_RELAY: STARTTLS required unless the URL says optional, smtps:// is implicit TLS on 465, credentials URL-decoded', () => {
+    const relay = (v: string) => loadConfig({ DATA_DIR: dir, SMTP_RELAY: v }).smtpRelay;
+    expect(loadConfig({ DATA_DIR: dir }).smtpRelay).toBeNull();
+    expect(relay('smtp://ops%40example.org:p%3Ass@relay.example:2587')).toEqual({ host: 'relay.example', port: 2587, secure: false, requireTls: true, user: 'ops@example.org', pass: 'p:ss' });
+    expect(relay('smtp://relay.example')).toMatchObject({ port: 587, secure: false, requireTls: true, user: null, pass: null });
+    expect(relay('smtp://relay.example?starttls=optional')).toMatchObject({ port: 587, requireTls: false });
+    expect(relay('smtps://relay.example')).toMatchObject({ port: 465, secure: true, requireTls: false });
+    expect(relay('smtp://[::1]:2525')).toMatchObject({ host: '::1', port: 2525 });
+    expect(() => relay('smtp://relay.example?starttls=maybe')).toThrow(/^SMTP_RELAY starttls= must be required or optional/);
+    expect(() => relay('relay.example:587')).toThrow(/^SMTP_RELAY must/);
   });
 
   it('TRUST_PROXY is none unless set; fly and x-forwarded-for in any case', () => {

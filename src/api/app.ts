@@ -52,7 +52,12 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Hono {
       for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
       return c.json({ error: err.message }, err.status);
     }
-    // Hono's own: malformed JSON (400), unsupported content type (415).
+    // Hono's own: malformed JSON (400), unsupported content type (415). The 415 says what to send:
+    // `curl -d '{…}'` without -H posts application/x-www-form-urlencoded.
+    if (err instanceof HTTPException && err.status === 415) {
+      const got = c.req.header('content-type');
+      return c.json({ error: `the body must be JSON with content-type: application/json (got ${got ? `"${got.split(';')[0]!.trim()}"` : 'no content-type'})` }, 415);
+    }
     if (err instanceof HTTPException && err.status < 500) return c.json({ error: err.message || 'bad request' }, err.status);
     deps.log.error('unhandled API error', { err, path: c.req.path });
     return c.json({ error: 'internal error' }, 500);

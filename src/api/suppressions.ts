@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Deps } from '../deps.js';
+import type { Suppression } from '../db/suppressions.js';
 import { HttpError } from '../errors.js';
 import { notFound, requireScope } from './guard.js';
 import { bearer, errors, json, router } from './openapi.js';
@@ -23,6 +24,15 @@ const list = createRoute({
   },
   responses: { 200: json(z.object({ data: z.array(SuppressionSchema), next_cursor: z.string().nullable() }), 'In address order'), ...errors(400, 401, 403) },
 });
+const one = createRoute({
+  method: 'get',
+  path: '/{address}',
+  tags,
+  security: bearer,
+  middleware: [requireScope('send')] as const,
+  request: { params: z.object({ address: z.string().max(320) }) },
+  responses: { 200: json(SuppressionSchema, 'The address is suppressed: later sends skip it'), ...errors(401, 403, 404) },
+});
 const remove = createRoute({
   method: 'delete',
   path: '/{address}',
@@ -33,8 +43,10 @@ const remove = createRoute({
   responses: { 204: { description: 'Removed: later sends go to it again' }, ...errors(401, 403, 404) },
 });
 
+const suppressionJson = (s: Suppression) => ({ address: s.address, reason: s.reason, detail: s.detail, send_id: s.sendId, created_at: s.createdAt });
+
 /**
- * GET /api/suppressions, DELETE /api/suppressions/:address. The list is the account's: a key
+ * GET /api/suppressions(/:address), DELETE /api/suppressions/:address. The list is the account's: a key
  * restricted to one domain cannot change it (its bounces concern the whole account).
  */
 export function suppressionRoutes(deps: Deps) {
@@ -45,11 +57,17 @@ export function suppressionRoutes(deps: Deps) {
     const items = rows.slice(0, q.limit);
     return c.json(
       {
-        data: items.map((s) => ({ address: s.address, reason: s.reason, detail: s.detail, send_id: s.sendId, created_at: s.createdAt })),
+        data: items.map(suppressionJson),
         next_cursor: rows.length > q.limit ? (items[items.length - 1]?.address ?? null) : null,
       },
       200,
     );
+  });
+  // Is this address suppressed? 404 when it is not (any case: addresses are kept lower-cased).
+  r.openapi(one, async (c) => {
+    const s = await deps.repos.suppressions.get(c.get('auth').user.id, c.req.valid('param').address);
+    if (!s) throw notFound('suppression');
+    return c.json(suppressionJson(s), 200);
   });
   r.openapi(remove, async (c) => {
     const auth = c.get('auth');

@@ -27,6 +27,7 @@ export function suppressionsTable(db: Db) {
     'SELECT * FROM suppressions WHERE user_id = @userId AND address > @before ORDER BY address LIMIT @limit',
   );
   const remove = db.prepare('DELETE FROM suppressions WHERE user_id = ? AND address = ?');
+  const get = db.prepare<[string, string], Row>('SELECT * FROM suppressions WHERE user_id = ? AND address = ?');
   return {
     add(s: { userId: string; address: string; reason: string; detail: string; sendId: string | null }, now: number): void {
       add.run({ ...s, address: s.address.toLowerCase(), now });
@@ -34,6 +35,11 @@ export function suppressionsTable(db: Db) {
     /** In address order; `after` is the last address of the previous page. */
     list(userId: string, after: string | undefined, limit: number): Suppression[] {
       return list.all({ userId, before: after ?? '', limit }).map(toSuppression);
+    },
+    /** One address (any case), or null when it is not suppressed. */
+    get(userId: string, address: string): Suppression | null {
+      const r = get.get(userId, address.toLowerCase());
+      return r ? toSuppression(r) : null;
     },
     remove(userId: string, address: string): boolean {
       return remove.run(userId, address.toLowerCase()).changes > 0;

@@ -7,10 +7,15 @@ import type { OpsSnapshot } from './snapshot.js';
  * from short fixed lists only (reply class, outcome, queue kind, blob operation), never from an
  * address, a URL or an id, so the series count stays bounded.
  *
- * Another queue (outbound sends) joins with its own `kind` on attempts/attemptSeconds and a
- * reader in src/ops/queues.ts; nothing here changes.
+ * Queue kinds: `webhook` (deliveries), `send` (outbound recipients: one attempt is one SMTP
+ * transaction), `send_event` (the email.sent/… webhooks about sends); readers in src/ops/queues.ts.
  */
 export type AttemptOutcomeLabel = 'delivered' | 'retry' | 'failed';
+export type QueueKindLabel = 'webhook' | 'send' | 'send_event';
+/** What an attempt (or a DSN) made of an outbound recipient. */
+export type SendStatusLabel = 'sent' | 'deferred' | 'bounced' | 'failed';
+/** Why RCPT TO got its reply (src/smtp/accept-recipient.ts). */
+export type RcptReason = 'accepted' | 'bounce_address' | 'unknown_domain' | 'blocked_sender' | 'no_route' | 'rejected_by_route' | 'error';
 export type BlobOp = 'put' | 'get' | 'delete' | 'check' | 'presign';
 
 export function createMetrics() {
@@ -29,6 +34,12 @@ export function createMetrics() {
       name: 'mailhook_smtp_transactions_total',
       help: 'SMTP transactions (the reply to DATA), by reply code class',
       labelNames: ['class'] as const,
+    }),
+    smtpRecipients: new Counter({
+      ...on,
+      name: 'mailhook_smtp_recipients_total',
+      help: 'RCPT TO replies, by code and reason (accepted, bounce_address, unknown_domain, blocked_sender, no_route, rejected_by_route, error)',
+      labelNames: ['code', 'reason'] as const,
     }),
     smtpBytes: new Counter({ ...on, name: 'mailhook_smtp_received_bytes_total', help: 'Bytes received in DATA' }),
     messagesStored: new Counter({ ...on, name: 'mailhook_messages_stored_total', help: 'Messages stored (one per account copy)' }),
@@ -61,6 +72,12 @@ export function createMetrics() {
       help: 'Duration of one delivery attempt (request sent until answer, error or timeout)',
       labelNames: ['kind'] as const,
       buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    }),
+    sendRecipients: new Counter({
+      ...on,
+      name: 'mailhook_send_recipients_total',
+      help: 'Outbound recipients by what an attempt or a later DSN made of them: sent, deferred (retried later), bounced, failed (retries spent)',
+      labelNames: ['status'] as const,
     }),
     blobErrors: new Counter({
       ...on,

@@ -77,5 +77,7 @@ export async function applyDsn(deps: Deps, bounceAddress: string, raw: string): 
       event: await sendEvent(deps, 'email.bounced', send, { ...r, status: 'bounced' }, { code, reply, mx: 'dsn' }, now),
     });
   }
-  return bounces.length ? deps.repos.applyBounces(bounces, now) : 0;
+  const changed = bounces.length ? await deps.repos.applyBounces(bounces, now) : 0;
+  if (changed) deps.metrics.sendRecipients.inc({ status: 'bounced' }, changed);
+  return changed;
 }

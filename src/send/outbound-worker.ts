@@ -5,6 +5,7 @@ import type { Recipient, Send } from '../db/sends.js';
 import { decide } from '../deliver/worker.js';
 import { postWebhook } from '../deliver/post.js';
 import type { Deps } from '../deps.js';
+import type { SendStatusLabel } from '../ops/metrics.js';
 import { createResolver } from '../dns/resolver.js';
 import { createQueueLoop, POLL_MS, type QueueLoop } from '../queue/loop.js';
 import { createSlots } from '../queue/slots.js';
@@ -208,7 +209,15 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number; 
       }
       return { results, mxName };
     };
-    const outcomes: { send: Send | null; c: { recipient: Recipient; attemptId: number }; answer: { code: number | null; reply: string }; mx: string | null; permanent: boolean; raw: boolean }[] = [];
+    const outcomes: {
+      send: Send | null;
+      c: { recipient: Recipient; attemptId: number };
+      answer: { code: number | null; reply: string };
+      mx: string | null;
+      permanent: boolean;
+      raw: boolean;
+      seconds: number | null;
+    }[] = [];
     for (const [sendId, rows] of bySend) {
       // Claimed above: a send just submitted is in memory, anything else is read back.
       const fresh = sendHandoff(repos).take(sendId);
@@ -218,6 +227,8 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number; 
       let results: RcptResult[];
       /** The server each recipient's transaction last tried (null: none was tried). */
       const mxOf = new Map<string, string | null>();
+      /** How long each recipient's transaction took, seconds (none when no transaction was tried). */
+      const secondsOf = new Map<string, number>();
       if (!send || !raw) {
         results = addresses.map((address) => ({ address, code: null, reply: send ? 'original message deleted' : 'send deleted' }));
       } else if (dnsError) {
@@ -228,7 +239,9 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number; 
         results = [];
         for (const address of addresses) {
           const t = { mailFrom: verpAddress(config.secret, send.mailFrom, address), recipients: [address], raw };
+          const started = performance.now();
           const r = config.smtpRelay ? await toRelay(t) : await toMx(t);
+          secondsOf.set(address, (performance.now() - started) / 1000);
           results.push(...r.results);
           mxOf.set(address, r.mxName);
         }
@@ -236,7 +249,7 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number; 
       const byAddress = new Map(results.map((r) => [r.address, r]));
       for (const c of rows) {
         const answer = byAddress.get(c.recipient.address) ?? { code: null, reply: 'no answer' };
-        outcomes.push({ send, c, answer, mx: mxOf.get(c.recipient.address) ?? null, permanent: !!dnsError?.permanent, raw: raw !== null });
+        outcomes.push({ send, c, answer, mx: mxOf.get(c.recipient.address) ?? null, permanent: !!dnsError?.permanent, raw: raw !== null, seconds: secondsOf.get(c.recipient.address) ?? null });
       }
     }
     if (outcomes.some((o) => o.answer.code !== null)) {
@@ -275,6 +288,15 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number; 
       // Places held for events that were not written (a stale outcome, a failed commit) are given back.
       handed.forEach((e, i) => e && !recorded[i] && eventsInflight.delete(e.id));
     }
+    // Counted once recorded: a stale outcome (another worker took the lease over) changed nothing.
+    results.forEach((r, i) => {
+      if (!recorded[i]) return;
+      const status = r.outcome.status as SendStatusLabel;
+      deps.metrics.sendRecipients.inc({ status });
+      deps.metrics.attempts.inc({ kind: 'send', outcome: status === 'sent' ? 'delivered' : status === 'deferred' ? 'retry' : 'failed' });
+      const seconds = outcomes[i]!.seconds;
+      if (seconds !== null) deps.metrics.attemptSeconds.observe({ kind: 'send' }, seconds);
+    });
     log.debug('outbound attempt', { dest, recipients: outcomes.length });
     // Durable now: the first post of each event held above, without reading it back.
     return handed.flatMap((e, i) => (e && recorded[i] ? [placeInPool().then(() => postEvent({ ...e, attempts: 0 }, at, true))] : []));
@@ -300,6 +322,8 @@ export function createOutboundWorker(deps: Deps, opts: { random?: () => number; 
       if (!leased && !(await q.leaseEvent(e.id, now, now + config.webhookTimeoutMs + 30_000).finally(leaseDone))) return;
       const result = await postWebhook({ url: e.url, secret: e.secret, id: e.id, body: e.body, now: deps.now(), timeoutMs: config.webhookTimeoutMs, allowInsecure: config.allowInsecureWebhooks });
       const o = decide(result, e.attempts + 1, deps.now(), random);
+      deps.metrics.attempts.inc({ kind: 'send_event', outcome: o.status === 'pending' ? 'retry' : o.status });
+      deps.metrics.attemptSeconds.observe({ kind: 'send_event' }, result.latencyMs / 1000);
       await finishEvent({ id: e.id, finishedAt: o.finishedAt, statusCode: o.statusCode, error: o.error, status: o.status, nextAttemptAt: o.nextAttemptAt });
     } catch (err) {
       log.error('send event attempt failed internally', { err, event: e.id });

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { Deps } from '../deps.js';
 import { SmtpError } from '../errors.js';
 import { acceptRecipient } from './accept-recipient.js';
+import { GREETING_DELAY_OPTION, installGreetingDelay } from './greeting-delay.js';
 import { receiveMessage, type ReceiveHooks } from './receive-message.js';
 import { replyClass } from '../ops/metrics.js';
 
@@ -38,7 +39,7 @@ export const SHUTTING_DOWN = '4.3.2 Service shutting down, try again later';
 export function smtpServerOptions(config: Readonly<Config>): SMTPServerOptions {
   return {
     name: config.mxHost,
-    banner: 'Mailhook ESMTP',
+    banner: 'Mailhook',
     authOptional: true,
     disabledCommands: config.tlsCert ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     hideSTARTTLS: !config.tlsCert,
@@ -51,6 +52,8 @@ export function smtpServerOptions(config: Readonly<Config>): SMTPServerOptions {
     maxClients: config.maxConnections,
     socketTimeout: config.smtpIdleTimeoutMs,
     disableReverseLookup: !config.smtpReverseDns,
+    // Read by greeting-delay.ts's init() (smtp-server keeps unknown options as given).
+    ...{ [GREETING_DELAY_OPTION]: config.smtpGreetingDelayMs },
     // Behind a TCP proxy the socket's address is the proxy's; the PROXY header carries the
     // sender's. Required from every peer, since the proxy's own address is not ours to know; a
     // peer without a valid header is closed before any SMTP. When off, a "PROXY" line is just
@@ -165,6 +168,7 @@ export function createSmtpServer(deps: Deps, hooks: ReceiveHooks = {}): MailServ
       });
     },
   };
+  installGreetingDelay();
   const server = new SMTPServer(options);
   server.on('error', (err) => log.warn('smtp error', { err }));
   // Before smtp-server's own listener, so that its first write (the greeting) already goes through it.

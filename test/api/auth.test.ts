@@ -50,7 +50,8 @@ describe('signup', () => {
     api = testApi();
     const res = await api.call('POST', '/api/auth/signup', { body: 'email=a@b.co', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expect(res.status).toBe(415);
-    expect(res.body).toEqual({ error: expect.any(String) });
+    // What to send instead: `curl -d '{…}'` without -H posts exactly this.
+    expect(res.body).toEqual({ error: 'the body must be JSON with content-type: application/json (got "application/x-www-form-urlencoded")' });
   });
 
   it('refuses a megabyte password with 413 before hashing anything', async () => {

@@ -40,5 +40,6 @@ export const ENDPOINTS: [method: string, path: string, needs: string][] = [
   ['GET', '/api/sends/{id}', 'send'],
   ['POST', '/api/sends/{id}/retry', 'send'],
   ['GET', '/api/suppressions', 'send'],
+  ['GET', '/api/suppressions/{address}', 'send'],
   ['DELETE', '/api/suppressions/{address}', 'send'],
 ];

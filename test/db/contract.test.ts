@@ -672,6 +672,9 @@ describe.each(ENGINES)('repository contract: %s', (engine: Engine) => {
     expect((await repo.suppressions.list(u.id, 'b@x.test', 2)).map((s) => s.address)).toEqual(['c@x.test']);
     expect(await repo.sends.isSuppressed(u.id, 'c@x.test')).toBe(true);
     expect(await repo.suppressions.remove(u.id, 'nobody@x.test')).toBe(false);
+    expect(await repo.suppressions.get(u.id, 'C@X.test')).toEqual({ address: 'c@x.test', reason: 'bounce', detail: 'C@x.test', sendId: null, createdAt: T0 });
+    expect(await repo.suppressions.get(u.id, 'nobody@x.test')).toBeNull();
+    expect(await repo.suppressions.get((await user(repo)).id, 'c@x.test')).toBeNull(); // another account's list
   });
 
   it('oauth: apps, single-use codes, grants, refresh rotation once, revocation cascades', async () => {
@@ -750,6 +753,33 @@ describe.each(ENGINES)('repository contract: %s', (engine: Engine) => {
     const after = (await repo.queueReadings(T0 + 1e12)).find((r) => r.kind === 'webhook')!;
     expect(after.depth - before.depth).toBe(2);
     expect(after.due - before.due).toBe(2);
+
+    // The outbound queue and its events (DESIGN §11: depth and oldest due age per kind).
+    const kinds = async (at: number) => Object.fromEntries((await repo.queueReadings(at)).map((r) => [r.kind, r]));
+    const at = T0 + 2e12; // past every due time other cases left behind
+    const was = await kinds(at);
+    expect(Object.keys(was).sort()).toEqual(['send', 'send_event', 'webhook']);
+    const s = send(u.id, d.id, ['q1@far.test', 'q2@far.test'], at - 5_000);
+    await repo.submitSend(s, null);
+    let now = await kinds(at);
+    expect(now.send!.depth - was.send!.depth).toBe(2);
+    expect(now.send!.due - was.send!.due).toBe(2);
+    const [c1, c2] = await repo.outbound.claim(s.recipients.map((r) => r.id), at, at + 60_000);
+    now = await kinds(at);
+    expect([now.send!.depth - was.send!.depth, now.send!.due - was.send!.due]).toEqual([2, 0]); // in flight: pending, not due
+    const event = { id: newId('evt'), userId: u.id, sendId: s.id, type: 'email.sent', url: 'https://h.test/e', secret: 'whsec_e', body: '{}' };
+    const sent = { finishedAt: at, mx: 'mx:25', code: 250, reply: 'ok', error: null, status: 'sent' as const, nextAttemptAt: null };
+    const deferred = { ...sent, code: 451, status: 'deferred' as const, nextAttemptAt: at + 60_000 };
+    await repo.finishOutbound(
+      [
+        { recipientId: c1!.recipient.id, attemptId: c1!.attemptId, outcome: sent, suppression: null, event },
+        { recipientId: c2!.recipient.id, attemptId: c2!.attemptId, outcome: deferred, suppression: null, event: null },
+      ],
+      at,
+    );
+    now = await kinds(at);
+    expect([now.send!.depth - was.send!.depth, now.send!.due - was.send!.due]).toEqual([1, 0]);
+    expect([now.send_event!.depth - was.send_event!.depth, now.send_event!.due - was.send_event!.due]).toEqual([1, 1]);
     await repo.flush();
   });
 });

@@ -112,6 +112,26 @@ describe('GET /metrics', () => {
     expect(after.types.get('process_resident_memory_bytes')).toBe('gauge');
   });
 
+  it('counts RCPT TO replies by code and reason (DESIGN §11: replies by code)', async () => {
+    const { user, domain } = await seedUserAndDomain(deps, 'rcpt.test');
+    const owner = { userId: user.id, domainId: domain.id };
+    await addRoute(deps, owner, { match: 'nope@rcpt.test', action: 'reject', priority: 1, stop: true });
+    await addRoute(deps, owner, { match: 'yes@rcpt.test', action: 'store', priority: 2 });
+    const before = await scrape();
+    const info = await smtp.transport.sendMail({
+      envelope: { from: 'a@sender.test', to: ['yes@rcpt.test', 'x@unknown-domain.test', 'other@rcpt.test', 'nope@rcpt.test'] },
+      raw: `From: a@sender.test${CRLF}Subject: rcpt${CRLF}${CRLF}hi${CRLF}`,
+    });
+    expect(info.accepted).toEqual(['yes@rcpt.test']);
+    const after = await scrape();
+    const delta = (labels: Record<string, string>) => after.value('mailhook_smtp_recipients_total', labels) - before.value('mailhook_smtp_recipients_total', labels);
+    expect(delta({ code: '250', reason: 'accepted' })).toBe(1);
+    expect(delta({ code: '550', reason: 'unknown_domain' })).toBe(1);
+    expect(delta({ code: '550', reason: 'no_route' })).toBe(1);
+    expect(delta({ code: '550', reason: 'rejected_by_route' })).toBe(1);
+    expect(after.types.get('mailhook_smtp_recipients_total')).toBe('counter');
+  });
+
   it('counts blob store failures, but not a missing object', async () => {
     const before = await scrape();
     await expect(deps.blobs.get('msg/msg_missing/raw.eml')).rejects.toThrow();

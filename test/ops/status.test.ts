@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
-import { WEBHOOK_QUEUE_SQL } from '../../src/ops/queues.js';
+import { SEND_EVENT_QUEUE_SQL, SEND_QUEUE_SQL, WEBHOOK_QUEUE_SQL } from '../../src/ops/queues.js';
 import { startSweeper } from '../../src/store/sweeper.js';
 import { seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
 import { parsePromText } from '../helpers/prom-text.js';
@@ -14,7 +14,7 @@ const run = promisify(execFile);
 const TOKEN = 'status-token-0123456789abcdef';
 
 interface Status {
-  queues: { webhook: { depth: number; due: number; oldest_due_at: string | null; oldest_due_age_seconds: number } };
+  queues: Record<'webhook' | 'send' | 'send_event', { depth: number; due: number; oldest_due_at: string | null; oldest_due_age_seconds: number }>;
   last_sweep: { ok: boolean; finished_at: string; last_success_at: string | null; messages_deleted: number } | null;
   database: { path: string; bytes: number; wal_bytes: number };
 }
@@ -30,9 +30,10 @@ describe('mailhook status', () => {
   });
   afterAll(() => deps.cleanup());
 
-  it('reports an empty queue and no sweep on a new database', async () => {
+  it('reports empty queues and no sweep on a new database', async () => {
     const s = await status();
-    expect(s.queues.webhook).toEqual({ depth: 0, due: 0, oldest_due_at: null, oldest_due_age_seconds: 0 });
+    const empty = { depth: 0, due: 0, oldest_due_at: null, oldest_due_age_seconds: 0 };
+    expect(s.queues).toEqual({ webhook: empty, send: empty, send_event: empty });
     expect(s.last_sweep).toBeNull();
     expect(s.database.path).toBe(deps.db.name);
     expect(s.database.bytes).toBeGreaterThan(0);
@@ -75,6 +76,12 @@ describe('mailhook status', () => {
   it('reads the queue from the pending range of a covering index, not the whole table', () => {
     const plan = deps.db.prepare(`EXPLAIN QUERY PLAN ${WEBHOOK_QUEUE_SQL}`).all({ now: 0 }) as { detail: string }[];
     expect(plan.map((p) => p.detail)).toEqual(['SEARCH deliveries USING COVERING INDEX deliveries_due (status=?)']);
+  });
+
+  it('reads the outbound queue and its events from their partial indexes (pending rows only)', () => {
+    const plan = (sql: string) => (deps.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ now: 0 }) as { detail: string }[]).map((p) => p.detail);
+    expect(plan(SEND_QUEUE_SQL)).toEqual(['SCAN send_recipients USING COVERING INDEX send_recipients_due']);
+    expect(plan(SEND_EVENT_QUEUE_SQL)).toEqual(['SCAN send_events USING COVERING INDEX send_events_due']);
   });
 
   it('records a sweep that failed (blob store down), with its error', { timeout: 30_000 }, async () => {

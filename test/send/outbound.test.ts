@@ -158,6 +158,11 @@ describe('outbound queue, direct to MX', () => {
     expect(bounced.data).toMatchObject({ recipient: 'gone@dest.test', smtp: { code: 550, reply: expect.stringContaining('no such user') } });
     const list = await api.call('GET', '/api/suppressions', { token });
     expect(list.body.data).toEqual([expect.objectContaining({ address: 'gone@dest.test', reason: 'bounce', send_id: first.body.id })]);
+    // One address, in any case (DESIGN §7: GET/DELETE /api/suppressions(/:address)); 404 for one that is not.
+    const one = await api.call('GET', '/api/suppressions/Gone@Dest.test', { token });
+    expect(one.status).toBe(200);
+    expect(one.body).toEqual(list.body.data[0]);
+    expect(await api.call('GET', '/api/suppressions/ok@dest.test', { token })).toMatchObject({ status: 404, body: { error: 'suppression not found' } });
 
     mx.mails.length = 0;
     const second = await send({ to: ['gone@dest.test', 'ok@dest.test'] });
@@ -168,6 +173,7 @@ describe('outbound queue, direct to MX', () => {
     const del = await api.call('DELETE', '/api/suppressions/gone@dest.test', { token });
     expect(del.status).toBe(204);
     expect((await api.call('GET', '/api/suppressions', { token })).body.data).toEqual([]);
+    expect((await api.call('GET', '/api/suppressions/gone@dest.test', { token })).status).toBe(404);
   });
 
   it('the same Idempotency-Key twice puts one message at the MX', async () => {

@@ -65,6 +65,14 @@ describe('SMTP sessions', () => {
     c.socket.destroy();
   });
 
+  it('greets with MX_HOST and says ESMTP once (smtp-server writes "ESMTP" before the banner itself)', async () => {
+    deps = testDeps({ MX_HOST: 'mx.greeting.test' });
+    smtp = await startSmtp(deps);
+    const c = connect(smtp.port);
+    expect(await c.waitFor(/\r\n/)).toBe('220 mx.greeting.test ESMTP Mailhook\r\n');
+    c.socket.destroy();
+  });
+
   it('closes an idle connection after SMTP_IDLE_TIMEOUT_MS', async () => {
     deps = testDeps({ SMTP_IDLE_TIMEOUT_MS: '1000' });
     smtp = await startSmtp(deps);

@@ -189,13 +189,21 @@ export function createPgRepository(pool: pg.Pool): Repository {
       }),
 
     async queueReadings(now) {
-      const r = (await row<{ depth: number; due: number; oldest: number | null }>(
-        db,
-        `SELECT COUNT(*) AS depth, COUNT(*) FILTER (WHERE next_attempt_at <= $1) AS due, MIN(next_attempt_at) AS oldest
-         FROM deliveries WHERE status = 'pending'`,
-        [now],
-      ))!;
-      return [reading('webhook', r.depth, r.due, r.oldest, now)];
+      // The same three queues as SQLite's (src/ops/queues.ts), each from its partial index.
+      const q = async (kind: string, table: string, pending: string) => {
+        const r = (await row<{ depth: number; due: number; oldest: number | null }>(
+          db,
+          `SELECT COUNT(*) AS depth, COUNT(*) FILTER (WHERE next_attempt_at <= $1) AS due, MIN(next_attempt_at) AS oldest
+           FROM ${table} WHERE ${pending}`,
+          [now],
+        ))!;
+        return reading(kind, r.depth, r.due, r.oldest, now);
+      };
+      return Promise.all([
+        q('webhook', 'deliveries', "status = 'pending'"),
+        q('send', 'send_recipients', 'next_attempt_at IS NOT NULL'),
+        q('send_event', 'send_events', "status = 'pending'"),
+      ]);
     },
 
     async ping() {

@@ -1,5 +1,5 @@
 import { toSuppression, type Suppression } from '../suppressions.js';
-import { changes, rows, type PgDb } from './db.js';
+import { changes, row, rows, type PgDb } from './db.js';
 
 export function suppressionsTable(db: PgDb) {
   return {
@@ -17,6 +17,10 @@ export function suppressionsTable(db: PgDb) {
         [userId, after ?? '', limit],
       );
       return rs.map(toSuppression);
+    },
+    async get(userId: string, address: string): Promise<Suppression | null> {
+      const r = await row<Parameters<typeof toSuppression>[0]>(db, 'SELECT * FROM suppressions WHERE user_id = $1 AND address = $2', [userId, address.toLowerCase()]);
+      return r ? toSuppression(r) : null;
     },
     async remove(userId: string, address: string): Promise<boolean> {
       return (await changes(db, 'DELETE FROM suppressions WHERE user_id = $1 AND address = $2', [userId, address.toLowerCase()])) > 0;
