@@ -5,7 +5,7 @@ import { HttpError } from '../errors.js';
 import { notFound, requireScope } from './guard.js';
 import { bearer, errors, json, router } from './openapi.js';
 
-const SuppressionSchema = z
+export const SuppressionSchema = z
   .object({ address: z.string(), reason: z.string(), detail: z.string(), send_id: z.string().nullable(), created_at: z.number().int() })
   .openapi('Suppression');
 

@@ -4,6 +4,7 @@ import type { DeliverySchema } from '../api/deliveries.js';
 import type { DomainSchema } from '../api/domain-json.js';
 import type { MessageFieldsSchema, MessageSummarySchema } from '../api/message-json.js';
 import type { RouteSchema } from '../api/route-input.js';
+import type { SuppressionSchema } from '../api/suppressions.js';
 
 /** The API's JSON shapes, from its own schemas where it exports them. */
 export type DomainJson = z.infer<typeof DomainSchema>;
@@ -12,6 +13,7 @@ export type DeliveryJson = z.infer<typeof DeliverySchema>;
 export type MessageSummaryJson = z.infer<typeof MessageSummarySchema>;
 export type MessageJson = z.infer<typeof MessageFieldsSchema> & { deliveries: DeliveryJson[]; forwards?: SendJson[] };
 export type SendJson = z.infer<typeof SendSchema>;
+export type SuppressionJson = z.infer<typeof SuppressionSchema>;
 
 export interface Page<T> {
   data: T[];

@@ -23,6 +23,7 @@ import { messageListPages } from './pages/messages.js';
 import { routeEditPages } from './pages/route-edit.js';
 import { routePages } from './pages/routes.js';
 import { sendPages } from './pages/sends.js';
+import { suppressionPages } from './pages/suppressions.js';
 import { checkCsrfToken, loadSession, requireUser } from './session.js';
 import { isPage } from './paths.js';
 
@@ -99,6 +100,7 @@ export function webRoutes(deps: Deps, app: Hono): Hono<WebEnv> {
   web.route('/', messagePages(ctx));
   web.route('/', messageContentPages(ctx));
   web.route('/', sendPages(ctx));
+  web.route('/', suppressionPages(ctx));
   web.route('/', blockPages(ctx));
   web.route('/', keyPages(ctx));
   web.route('/', appPages(ctx));

@@ -16,6 +16,7 @@ export function sendPages({ api }: Web) {
       <>
         <div class="head">
           <h1>Sent</h1>
+          <a class="button secondary" href="/suppressions">Suppressed addresses</a>
         </div>
         {page.data.length === 0 ? (
           <Empty title="Nothing sent yet">

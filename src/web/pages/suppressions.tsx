@@ -1,0 +1,73 @@
+import { Hono } from 'hono';
+import { failure } from '../api-client.js';
+import type { Web, WebEnv } from '../env.js';
+import { Empty, PostForm, Time } from '../ui/components.js';
+import { render } from '../ui/render.js';
+import type { Page, SuppressionJson } from '../types.js';
+
+/**
+ * GET /suppressions (the addresses later sends skip, in address order), POST
+ * /suppressions/:address/delete (send to it again). Addresses get here by a hard bounce or a DSN
+ * (README, "Suppression"); the API has no way to add one by hand, so neither has this page.
+ */
+export function suppressionPages({ api }: Web) {
+  const r = new Hono<WebEnv>();
+
+  r.get('/suppressions', async (c) => {
+    const after = c.req.query('before');
+    const page = await api.get<Page<SuppressionJson>>(c, `/api/suppressions?limit=100${after ? `&before=${encodeURIComponent(after)}` : ''}`);
+    const csrf = c.get('csrf');
+    const body = (
+      <>
+        <div class="head">
+          <div>
+            <h1>Suppressed addresses</h1>
+            <p>Sends skip these recipients (status <code>suppressed</code>); the other recipients of a send still get it. Remove an address to send to it again.</p>
+          </div>
+        </div>
+        <section class="card">
+          {page.data.length ? (
+            <div class="table-wrap">
+              <table class="stack">
+                <thead>
+                  <tr><th scope="col">Address</th><th scope="col">Why</th><th scope="col">Since</th><th></th></tr>
+                </thead>
+                <tbody>
+                  {page.data.map((s) => (
+                    <tr>
+                      <td><code>{s.address}</code></td>
+                      <td data-label="Why">
+                        {s.reason}
+                        {s.detail ? <span class="muted"> · {s.detail}</span> : null}
+                        {s.send_id ? <> · <a href={`/sent/${encodeURIComponent(s.send_id)}`}>the send</a></> : null}
+                      </td>
+                      <td data-label="Since"><Time ms={s.created_at} /></td>
+                      <td>
+                        <PostForm action={`/suppressions/${encodeURIComponent(s.address)}/delete`} csrf={csrf} class="inline">
+                          <button type="submit" class="secondary small" aria-label={`Remove ${s.address}`}>Remove</button>
+                        </PostForm>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          ) : (
+            <Empty title="No suppressed addresses">
+              <p>A recipient whose server refuses mail for good (a 5xx reply, a bounce report, a domain with no mail server) is added here, so that later sends do not keep trying it.</p>
+            </Empty>
+          )}
+          {page.next_cursor ? <p><a href={`/suppressions?before=${encodeURIComponent(page.next_cursor)}`}>More</a></p> : null}
+        </section>
+      </>
+    );
+    return render(c, 'Suppressed addresses', body, { section: 'sent' });
+  });
+
+  r.post('/suppressions/:address/delete', async (c) => {
+    const res = await api.send(c, 'DELETE', `/api/suppressions/${encodeURIComponent(c.req.param('address'))}`);
+    if (!res.ok) throw failure(res);
+    return c.redirect('/suppressions', 303);
+  });
+  return r;
+}
