@@ -35,6 +35,8 @@ export interface LoadResult {
   acceptedAt: Map<number, number>;
   /** Milliseconds from MAIL FROM to the 250 after the dot, per accepted message. */
   transactionMs: number[];
+  /** performance.now() when MAIL FROM was written, by seq, for accepted messages. */
+  sentAt: Map<number, number>;
 }
 
 class Conn {
@@ -139,7 +141,7 @@ async function abortData(c: Conn, reply: string): Promise<string> {
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const host = o.host ?? '127.0.0.1';
   const from = o.mailFrom ?? 'sender@bench-sender.test';
-  const result: LoadResult = { accepted: 0, refused: {}, errors: [], startedAt: 0, endedAt: 0, acceptedAt: new Map(), transactionMs: [] };
+  const result: LoadResult = { accepted: 0, refused: {}, errors: [], startedAt: 0, endedAt: 0, acceptedAt: new Map(), transactionMs: [], sentAt: new Map() };
   const conns = await Promise.all(Array.from({ length: o.connections }, () => session(o.port, host)));
   let next = 0;
   let timedOut = false;
@@ -164,6 +166,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           result.transactionMs.push(at - sentAt);
           result.accepted++;
           result.acceptedAt.set(seq, at);
+          result.sentAt.set(seq, sentAt);
           o.onAccepted?.(seq, at);
         } else {
           result.refused[code(reply)] = (result.refused[code(reply)] ?? 0) + 1;
