@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeTransfers } from '../../src/send/transfer.js';
 import { createOutboundWorker } from '../../src/send/outbound-worker.js';
 import { signup, testApi, type TestApi } from '../helpers/api.js';
+import { dsn } from '../helpers/bounces.js';
 import { fakeClock } from '../helpers/deps.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { startMxServer, type MxServer } from '../helpers/mx-server.js';
@@ -31,32 +32,6 @@ afterEach(async () => {
   closeTransfers();
   await api?.deps.cleanup();
 });
-
-const dsn = (to: string, recipient: string) =>
-  [
-    'From: Mail Delivery System <MAILER-DAEMON@mx.dest.test>',
-    `To: ${to}`,
-    'Subject: Undelivered Mail Returned to Sender',
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
-    '',
-    '--B',
-    'Content-Type: text/plain',
-    '',
-    'Your message could not be delivered.',
-    '--B',
-    'Content-Type: message/delivery-status',
-    '',
-    'Reporting-MTA: dns; mx.dest.test',
-    '',
-    `Final-Recipient: rfc822; ${recipient}`,
-    'Action: failed',
-    'Status: 5.2.1',
-    'Diagnostic-Code: smtp; 550 5.2.1 mailbox disabled',
-    '',
-    '--B--',
-    '',
-  ].join('\r\n');
 
 describe('metrics of the outbound queue', () => {
   it('queue depth and due per kind (send, send_event), attempts by outcome, recipients by status, SMTP transaction durations', { timeout: 30_000 }, async () => {
