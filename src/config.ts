@@ -163,6 +163,22 @@ function bool(env: Env, name: string, def: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
 }
 
+/**
+ * The name domains publish as their MX, and the SMTP greeting's: a host name (RFC 1123 labels,
+ * RFC 7505/5321: an MX points at a name, never an address). Checked when set; the machine's own
+ * host name is taken as it is (a container's may not be a DNS name, and it only matters in tests).
+ */
+function mxHost(env: Env): string {
+  const raw = env.MX_HOST?.trim();
+  if (!raw) return hostname();
+  const name = raw.replace(/\.$/, '').toLowerCase();
+  const label = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+  if (name.length > 253 || !name.split('.').every((l) => label.test(l)) || /^[\d.]+$/.test(name)) {
+    throw new ConfigError(`MX_HOST must be a host name such as mx.example.com (letters, digits, hyphens and dots; not an address, port or URL), got "${raw}"`);
+  }
+  return raw;
+}
+
 function url(env: Env, name: string, def: string): string {
   const raw = env[name]?.trim() || def;
   let parsed: URL;
@@ -333,7 +349,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     httpHost: env.HTTP_HOST?.trim() || '0.0.0.0',
     httpPort,
     publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${httpPort}`),
-    mxHost: env.MX_HOST?.trim() || hostname(),
+    mxHost: mxHost(env),
     secret: readSecret(env, dataDir),
     maxMessageBytes: int(env, 'MAX_MESSAGE_BYTES', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     maxRecipients: int(env, 'MAX_RECIPIENTS', 100, 1, 10_000),

@@ -169,6 +169,18 @@ describe('configuration', () => {
     }
   });
 
+  it('MX_HOST is a host name: an address, a port, a URL or a bad label stops start-up naming it', () => {
+    for (const ok of ['mx.example.com', 'MX.Example.COM.', 'localhost', 'mail-1.example.co.uk', 'xn--bcher-kva.example']) {
+      expect(loadConfig({ DATA_DIR: dir, MX_HOST: ok }).mxHost).toBe(ok);
+    }
+    for (const bad of ['mx.example.com:25', 'smtp://mx.example.com', '192.0.2.1', 'mx example.com', 'mx_1.example.com', '-mx.example.com', 'mx..example.com', `${'a'.repeat(64)}.example.com`]) {
+      expect(() => loadConfig({ DATA_DIR: dir, MX_HOST: bad }), bad).toThrow(ConfigError);
+      expect(() => loadConfig({ DATA_DIR: dir, MX_HOST: bad }), bad).toThrow(/MX_HOST/);
+    }
+    // Unset: the machine's host name, whatever it looks like.
+    expect(loadConfig({ DATA_DIR: dir }).mxHost).toBeTruthy();
+  });
+
   it('reads S3 settings when S3_BUCKET is set', () => {
     const c = loadConfig({ DATA_DIR: dir, S3_BUCKET: 'mail', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_FORCE_PATH_STYLE: 'true' });
     expect(c.s3).toMatchObject({ bucket: 'mail', endpoint: 'http://127.0.0.1:9000', region: 'auto', forcePathStyle: true });
