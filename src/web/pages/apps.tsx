@@ -4,7 +4,7 @@ import type { AppSchema } from '../../api/apps.js';
 import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
-import { Alert, Copy, Empty, Field, FieldError, PostForm, Time } from '../ui/components.js';
+import { Alert, Copy, Empty, Field, FieldError, PostForm, RowAction, Time } from '../ui/components.js';
 import { pageStatus, render } from '../ui/render.js';
 import type { Page } from '../types.js';
 
@@ -78,9 +78,7 @@ export function appPages({ api }: Web) {
                       <td data-label="Redirect URIs">{a.redirect_uris.map((u) => <div><code>{u}</code></div>)}</td>
                       <td data-label="Created"><Time ms={a.created_at} /></td>
                       <td>
-                        <PostForm action={`/apps/${a.id}/delete`} csrf={csrf} class="inline" confirm={`Delete “${a.name}”? Every token it holds stops working at once.`}>
-                          <button type="submit" class="danger small" aria-label={`Delete ${a.name}`}>Delete</button>
-                        </PostForm>
+                        <RowAction action={`/apps/${a.id}/delete`} csrf={csrf} label="Delete" what={a.name} confirm={`Delete “${a.name}”? Every token it holds stops working at once.`} />
                       </td>
                     </tr>
                   ))}

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
-import { Alert, Empty, Field, FieldError, PostForm, Time } from '../ui/components.js';
+import { Alert, Empty, Field, FieldError, PostForm, RowAction, Time } from '../ui/components.js';
 import { pageStatus, render } from '../ui/render.js';
 import type { BlockJson, DomainJson, Page } from '../types.js';
 
@@ -45,9 +45,7 @@ export function blockPages({ api }: Web) {
                       <td data-label="For">{domainName(b.domain_id)}</td>
                       <td data-label="Added"><Time ms={b.created_at} /></td>
                       <td>
-                        <PostForm action={`/blocks/${b.id}/delete`} csrf={csrf} class="inline">
-                          <button type="submit" class="secondary small" aria-label={`Unblock ${b.pattern}`}>Unblock</button>
-                        </PostForm>
+                        <RowAction action={`/blocks/${b.id}/delete`} csrf={csrf} label="Unblock" what={b.pattern} />
                       </td>
                     </tr>
                   ))}

@@ -3,7 +3,7 @@ import type { z } from '@hono/zod-openapi';
 import type { ConnectedAppSchema } from '../../api/connected-apps.js';
 import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
-import { Empty, PostForm, Time } from '../ui/components.js';
+import { Empty, RowAction, Time } from '../ui/components.js';
 import { render } from '../ui/render.js';
 
 type ConnectedJson = z.infer<typeof ConnectedAppSchema>;
@@ -38,9 +38,7 @@ export function connectedAppPages({ api }: Web) {
                       <td data-label="Approved"><Time ms={a.approved_at} /></td>
                       <td data-label="Last used"><Time ms={a.last_used_at} /></td>
                       <td>
-                        <PostForm action={`/connected-apps/${a.app_id}/revoke`} csrf={csrf} class="inline" confirm={`Revoke “${a.name}”? Its requests fail at once.`}>
-                          <button type="submit" class="danger small" aria-label={`Revoke ${a.name}`}>Revoke</button>
-                        </PostForm>
+                        <RowAction action={`/connected-apps/${a.app_id}/revoke`} csrf={csrf} label="Revoke" what={a.name} confirm={`Revoke “${a.name}”? Its requests fail at once.`} />
                       </td>
                     </tr>
                   ))}

@@ -3,7 +3,7 @@ import { SCOPES } from '../../auth/api-keys.js';
 import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
-import { Alert, Copy, Empty, Field, FieldError, PostForm, Time } from '../ui/components.js';
+import { Alert, Copy, Empty, Field, FieldError, PostForm, RowAction, Time } from '../ui/components.js';
 import { pageStatus, render } from '../ui/render.js';
 import type { DomainJson, KeyJson, Page } from '../types.js';
 
@@ -64,9 +64,7 @@ export function keyPages({ api }: Web) {
                       <td data-label="Created"><Time ms={k.created_at} /></td>
                       <td data-label="Last used"><Time ms={k.last_used_at} /></td>
                       <td>
-                        <PostForm action={`/keys/${k.id}/revoke`} csrf={csrf} class="inline" confirm={`Revoke “${k.name}”? Requests with it fail at once.`}>
-                          <button type="submit" class="danger small" aria-label={`Revoke ${k.name}`}>Revoke</button>
-                        </PostForm>
+                        <RowAction action={`/keys/${k.id}/revoke`} csrf={csrf} label="Revoke" what={k.name} confirm={`Revoke “${k.name}”? Requests with it fail at once.`} />
                       </td>
                     </tr>
                   ))}

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
-import { Empty, PostForm, Time } from '../ui/components.js';
+import { Empty, RowAction, Time } from '../ui/components.js';
 import { render } from '../ui/render.js';
 import type { Page, SuppressionJson } from '../types.js';
 
@@ -43,9 +43,7 @@ export function suppressionPages({ api }: Web) {
                       </td>
                       <td data-label="Since"><Time ms={s.created_at} /></td>
                       <td>
-                        <PostForm action={`/suppressions/${encodeURIComponent(s.address)}/delete`} csrf={csrf} class="inline">
-                          <button type="submit" class="secondary small" aria-label={`Remove ${s.address}`}>Remove</button>
-                        </PostForm>
+                        <RowAction action={`/suppressions/${encodeURIComponent(s.address)}/delete`} csrf={csrf} label="Remove" what={s.address} />
                       </td>
                     </tr>
                   ))}
