@@ -1,9 +1,9 @@
 import { Hono, type Context } from 'hono';
 import type { z } from '@hono/zod-openapi';
 import type { AppSchema } from '../../api/apps.js';
-import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
+import { rowActionPost } from '../row-action.js';
 import { Alert, Copy, Empty, Field, FieldError, PostForm, RowAction, Time } from '../ui/components.js';
 import { pageStatus, render } from '../ui/render.js';
 import type { Page } from '../types.js';
@@ -130,10 +130,6 @@ export function appPages({ api }: Web) {
     return show(c, { created: res.data });
   });
 
-  r.post('/apps/:id/delete', async (c) => {
-    const res = await api.send(c, 'DELETE', `/api/apps/${encodeURIComponent(c.req.param('id'))}`);
-    if (!res.ok) throw failure(res);
-    return c.redirect('/apps', 303);
-  });
+  r.post('/apps/:id/delete', rowActionPost(api, '/api/apps', '/apps'));
   return r;
 }

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
-import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
+import { rowActionPost } from '../row-action.js';
 import { Alert, Empty, Field, FieldError, PostForm, RowAction, Time } from '../ui/components.js';
 import { pageStatus, render } from '../ui/render.js';
 import type { BlockJson, DomainJson, Page } from '../types.js';
@@ -92,11 +92,7 @@ export function blockPages({ api }: Web) {
     return c.redirect('/blocks', 303);
   });
 
-  r.post('/blocks/:id/delete', async (c) => {
-    const res = await api.send(c, 'DELETE', `/api/blocks/${encodeURIComponent(c.req.param('id'))}`);
-    if (!res.ok) throw failure(res);
-    return c.redirect('/blocks', 303);
-  });
+  r.post('/blocks/:id/delete', rowActionPost(api, '/api/blocks', '/blocks'));
 
   // The message page's "Block sender": its header From (else the envelope sender), for the whole account.
   r.post('/messages/:id/block-sender', async (c) => {

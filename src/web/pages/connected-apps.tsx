@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import type { z } from '@hono/zod-openapi';
 import type { ConnectedAppSchema } from '../../api/connected-apps.js';
-import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
+import { rowActionPost } from '../row-action.js';
 import { Empty, RowAction, Time } from '../ui/components.js';
 import { render } from '../ui/render.js';
 
@@ -56,10 +56,6 @@ export function connectedAppPages({ api }: Web) {
     return render(c, 'Connected apps', body, { section: 'connected' });
   });
 
-  r.post('/connected-apps/:id/revoke', async (c) => {
-    const res = await api.send(c, 'DELETE', `/api/connected-apps/${encodeURIComponent(c.req.param('id'))}`);
-    if (!res.ok) throw failure(res);
-    return c.redirect('/connected-apps', 303);
-  });
+  r.post('/connected-apps/:id/revoke', rowActionPost(api, '/api/connected-apps', '/connected-apps'));
   return r;
 }

@@ -1,8 +1,8 @@
 import { Hono, type Context } from 'hono';
 import { SCOPES } from '../../auth/api-keys.js';
-import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
+import { rowActionPost } from '../row-action.js';
 import { Alert, Copy, Empty, Field, FieldError, PostForm, RowAction, Time } from '../ui/components.js';
 import { pageStatus, render } from '../ui/render.js';
 import type { DomainJson, KeyJson, Page } from '../types.js';
@@ -127,10 +127,6 @@ export function keyPages({ api }: Web) {
     return show(c, { created: res.data });
   });
 
-  r.post('/keys/:id/revoke', async (c) => {
-    const res = await api.send(c, 'DELETE', `/api/keys/${encodeURIComponent(c.req.param('id'))}`);
-    if (!res.ok) throw failure(res);
-    return c.redirect('/keys', 303);
-  });
+  r.post('/keys/:id/revoke', rowActionPost(api, '/api/keys', '/keys'));
   return r;
 }

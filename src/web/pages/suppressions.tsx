@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
-import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
+import { rowActionPost } from '../row-action.js';
 import { Empty, RowAction, Time } from '../ui/components.js';
 import { render } from '../ui/render.js';
 import type { Page, SuppressionJson } from '../types.js';
@@ -62,10 +62,6 @@ export function suppressionPages({ api }: Web) {
     return render(c, 'Suppressed addresses', body, { section: 'sent' });
   });
 
-  r.post('/suppressions/:address/delete', async (c) => {
-    const res = await api.send(c, 'DELETE', `/api/suppressions/${encodeURIComponent(c.req.param('address'))}`);
-    if (!res.ok) throw failure(res);
-    return c.redirect('/suppressions', 303);
-  });
+  r.post('/suppressions/:address/delete', rowActionPost(api, '/api/suppressions', '/suppressions', 'address'));
   return r;
 }
