@@ -4,7 +4,7 @@ import type { AppSchema } from '../../api/apps.js';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
 import { rowActionPost } from '../row-action.js';
-import { Alert, Copy, Empty, Field, FieldError, PostForm, RowAction, Time } from '../ui/components.js';
+import { Alert, Copy, Empty, Field, FieldError, PageHead, PostForm, RowAction, Time } from '../ui/components.js';
 import { pageStatus, render } from '../ui/render.js';
 import type { Page } from '../types.js';
 
@@ -55,12 +55,7 @@ export function appPages({ api }: Web) {
     const e = s.errors ?? noErrors;
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>Apps</h1>
-            <p>OAuth apps you build: other Mailhook users approve them, and they call the API on those users’ behalf.</p>
-          </div>
-        </div>
+        <PageHead title="Apps">OAuth apps you build: other Mailhook users approve them, and they call the API on those users’ behalf.</PageHead>
         {s.created ? <NewApp a={s.created} /> : null}
         <section class="card">
           {apps.length ? (

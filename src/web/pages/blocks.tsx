@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
 import { rowActionPost } from '../row-action.js';
-import { Alert, Empty, Field, FieldError, PostForm, RowAction, Time } from '../ui/components.js';
+import { Alert, Empty, Field, FieldError, PageHead, PostForm, RowAction, Time } from '../ui/components.js';
 import { pageStatus, render } from '../ui/render.js';
 import type { BlockJson, DomainJson, Page } from '../types.js';
 
@@ -25,12 +25,7 @@ export function blockPages({ api }: Web) {
     const domainName = (id: string | null) => (id ? (domains.find((d) => d.id === id)?.name ?? id) : 'all domains');
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>Blocked senders</h1>
-            <p>Mail from these senders is refused with 550 during the SMTP session; nothing is stored.</p>
-          </div>
-        </div>
+        <PageHead title="Blocked senders">Mail from these senders is refused with 550 during the SMTP session; nothing is stored.</PageHead>
         <section class="card">
           {blocks.length ? (
             <div class="table-wrap">

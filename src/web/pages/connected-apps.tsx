@@ -3,7 +3,7 @@ import type { z } from '@hono/zod-openapi';
 import type { ConnectedAppSchema } from '../../api/connected-apps.js';
 import type { Web, WebEnv } from '../env.js';
 import { rowActionPost } from '../row-action.js';
-import { Empty, RowAction, Time } from '../ui/components.js';
+import { Empty, PageHead, RowAction, Time } from '../ui/components.js';
 import { render } from '../ui/render.js';
 
 type ConnectedJson = z.infer<typeof ConnectedAppSchema>;
@@ -17,12 +17,7 @@ export function connectedAppPages({ api }: Web) {
     const csrf = c.get('csrf');
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>Connected apps</h1>
-            <p>Apps you allowed to use your account. Revoking one stops its next request.</p>
-          </div>
-        </div>
+        <PageHead title="Connected apps">Apps you allowed to use your account. Revoking one stops its next request.</PageHead>
         <section class="card">
           {apps.length ? (
             <div class="table-wrap">

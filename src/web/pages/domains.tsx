@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
-import { Alert, Badge, Empty, Field, PostForm, Time } from '../ui/components.js';
+import { Alert, Badge, Empty, Field, PageHead, PostForm, Time } from '../ui/components.js';
 import { pageStatus, render } from '../ui/render.js';
 import type { DomainJson, Page } from '../types.js';
 
@@ -65,12 +65,7 @@ export function domainListPages({ api }: Web) {
     const page = await api.get<Page<DomainJson>>(c, '/api/domains?limit=200');
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>Domains</h1>
-            <p>Mail for these domains arrives at Mailhook and is routed to your webhooks.</p>
-          </div>
-        </div>
+        <PageHead title="Domains">Mail for these domains arrives at Mailhook and is routed to your webhooks.</PageHead>
         {page.data.length ? (
           <DomainTable domains={page.data} />
         ) : (

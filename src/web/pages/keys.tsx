@@ -3,7 +3,7 @@ import { SCOPES } from '../../auth/api-keys.js';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
 import { rowActionPost } from '../row-action.js';
-import { Alert, Copy, Empty, Field, FieldError, PostForm, RowAction, Time } from '../ui/components.js';
+import { Alert, Copy, Empty, Field, FieldError, PageHead, PostForm, RowAction, Time } from '../ui/components.js';
 import { pageStatus, render } from '../ui/render.js';
 import type { DomainJson, KeyJson, Page } from '../types.js';
 
@@ -40,12 +40,7 @@ export function keyPages({ api }: Web) {
     const domainName = (id: string | null) => (id ? (domains.find((d) => d.id === id)?.name ?? id) : 'all domains');
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>API keys</h1>
-            <p>For your code: call the REST API with a key that holds only the scopes it needs.</p>
-          </div>
-        </div>
+        <PageHead title="API keys">For your code: call the REST API with a key that holds only the scopes it needs.</PageHead>
         {s.created ? <NewKey k={s.created} /> : null}
         <section class="card">
           {keys.length ? (

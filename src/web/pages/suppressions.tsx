@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { Web, WebEnv } from '../env.js';
 import { rowActionPost } from '../row-action.js';
-import { Empty, RowAction, Time } from '../ui/components.js';
+import { Empty, PageHead, RowAction, Time } from '../ui/components.js';
 import { render } from '../ui/render.js';
 import type { Page, SuppressionJson } from '../types.js';
 
@@ -19,12 +19,7 @@ export function suppressionPages({ api }: Web) {
     const csrf = c.get('csrf');
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>Suppressed addresses</h1>
-            <p>Sends skip these recipients (status <code>suppressed</code>); the other recipients of a send still get it. Remove an address to send to it again.</p>
-          </div>
-        </div>
+        <PageHead title="Suppressed addresses">Sends skip these recipients (status <code>suppressed</code>); the other recipients of a send still get it. Remove an address to send to it again.</PageHead>
         <section class="card">
           {page.data.length ? (
             <div class="table-wrap">
