@@ -5,7 +5,7 @@ import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
 import { rowActionPost } from '../row-action.js';
 import { Alert, Copy, Empty, Field, FieldError, PageHead, PostForm, RowAction, Time } from '../ui/components.js';
-import { pageStatus, render } from '../ui/render.js';
+import { formStatus, render } from '../ui/render.js';
 import type { Page } from '../types.js';
 
 type AppJson = z.infer<typeof AppSchema>;
@@ -107,7 +107,7 @@ export function appPages({ api }: Web) {
         </section>
       </>
     );
-    return render(c, 'Apps', body, { section: 'apps', status: s.status && s.status !== 200 ? pageStatus(s.status) : 200 });
+    return render(c, 'Apps', body, { section: 'apps', status: formStatus(s.status) });
   };
 
   r.get('/apps', (c) => show(c));

@@ -3,7 +3,7 @@ import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
 import { rowActionPost } from '../row-action.js';
 import { Alert, Empty, Field, FieldError, PageHead, PostForm, RowAction, Time } from '../ui/components.js';
-import { pageStatus, render } from '../ui/render.js';
+import { formStatus, render } from '../ui/render.js';
 import type { BlockJson, DomainJson, Page } from '../types.js';
 
 interface State {
@@ -71,7 +71,7 @@ export function blockPages({ api }: Web) {
         </section>
       </>
     );
-    return render(c, 'Blocked senders', body, { section: 'blocks', status: s.status && s.status !== 200 ? pageStatus(s.status) : 200 });
+    return render(c, 'Blocked senders', body, { section: 'blocks', status: formStatus(s.status) });
   };
 
   r.get('/blocks', (c) => show(c));

@@ -4,7 +4,7 @@ import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
 import { Alert, Badge, PageHead, PostForm, Time } from '../ui/components.js';
 import { DnsRecords } from '../ui/dns-records.js';
-import { pageStatus, render } from '../ui/render.js';
+import { formStatus, render } from '../ui/render.js';
 import { WebhookPanel } from '../ui/webhook-panel.js';
 import type { DomainJson, Page, RouteJson, WebhookTestJson } from '../types.js';
 
@@ -97,8 +97,7 @@ export function domainPages({ api }: Web) {
         </section>
       </>
     );
-    const status = s.status && s.status !== 200 ? pageStatus(s.status) : 200;
-    return render(c, domain.name, body, { section: 'domains', status });
+    return render(c, domain.name, body, { section: 'domains', status: formStatus(s.status) });
   };
 
   const path = (c: Context<WebEnv>, rest = '') => `/api/domains/${encodeURIComponent(c.req.param('id') ?? '')}${rest}`;

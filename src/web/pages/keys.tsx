@@ -4,7 +4,7 @@ import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
 import { rowActionPost } from '../row-action.js';
 import { Alert, Copy, Empty, Field, FieldError, PageHead, PostForm, RowAction, Time } from '../ui/components.js';
-import { pageStatus, render } from '../ui/render.js';
+import { formStatus, render } from '../ui/render.js';
 import type { DomainJson, KeyJson, Page } from '../types.js';
 
 interface State {
@@ -101,7 +101,7 @@ export function keyPages({ api }: Web) {
         </section>
       </>
     );
-    return render(c, 'API keys', body, { section: 'keys', status: s.status && s.status !== 200 ? pageStatus(s.status) : 200 });
+    return render(c, 'API keys', body, { section: 'keys', status: formStatus(s.status) });
   };
 
   r.get('/keys', (c) => show(c));

@@ -4,7 +4,7 @@ import type { Web, WebEnv } from '../env.js';
 import { WebError } from '../errors.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
 import { PageHead, PostForm, Time } from '../ui/components.js';
-import { pageStatus, render } from '../ui/render.js';
+import { formStatus, render } from '../ui/render.js';
 import { formValues, ROUTE_FIELDS, routeBody, RouteForm, routeValues, type RouteValues } from '../ui/route-form.js';
 import type { DomainJson, RouteJson } from '../types.js';
 
@@ -51,7 +51,7 @@ export function routeEditPages({ api }: Web) {
         </section>
       </>
     );
-    return render(c, 'Edit route', body, { section: 'domains', status: s.status && s.status !== 200 ? pageStatus(s.status) : 200 });
+    return render(c, 'Edit route', body, { section: 'domains', status: formStatus(s.status) });
   };
 
   r.get('/domains/:id/routes/:rid', (c) => show(c));

@@ -4,7 +4,7 @@ import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
 import { Badge, Empty, PageHead } from '../ui/components.js';
 import { DryRun, emptyDryRun, type DryRunInput } from '../ui/dry-run.js';
-import { pageStatus, render } from '../ui/render.js';
+import { formStatus, render } from '../ui/render.js';
 import { emptyRoute, formValues, ROUTE_FIELDS, routeBody, RouteForm, type RouteValues } from '../ui/route-form.js';
 import type { DomainJson, DryRunJson, MessageSummaryJson, Page, RouteJson } from '../types.js';
 
@@ -89,7 +89,7 @@ export function routePages({ api }: Web) {
         <DryRun domainId={domain.id} csrf={csrf} input={s.dryRun ?? emptyDryRun} errors={s.dryRunErrors ?? noErrors} messages={messages} routes={routes} result={s.result ?? null} />
       </>
     );
-    return render(c, `Routes · ${domain.name}`, body, { section: 'domains', status: s.status && s.status !== 200 ? pageStatus(s.status) : 200 });
+    return render(c, `Routes · ${domain.name}`, body, { section: 'domains', status: formStatus(s.status) });
   };
 
   r.get('/domains/:id/routes', (c) => show(c));
