@@ -10,7 +10,8 @@ const PLAIN: Record<string, string> = {
   'messages:write': 'Delete received email',
   'deliveries:read': 'See webhook deliveries and their attempt logs',
   'deliveries:write': 'Retry webhook deliveries',
-  '*': 'Everything the API allows: your domains, routes, messages and deliveries (never your API keys or apps)',
+  send: 'Send email from your verified domains, and see what was sent and what bounced',
+  '*': 'Everything the API allows: your domains, routes, messages and deliveries, and send email from your domains (never your API keys or apps)',
 };
 
 export const describeScope = (scope: string) => PLAIN[scope] ?? scope;

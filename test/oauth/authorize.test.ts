@@ -66,6 +66,16 @@ describe('GET /oauth/authorize', () => {
     expect(consentFields(res.text)._csrf).toBeTruthy();
   });
 
+  it('describes every scope in plain words: send, and * (which includes sending), too', async () => {
+    const { b, app, challenge } = await setup();
+    const send = await b.get(`/oauth/authorize?${authorizeQuery(app, challenge, { scope: 'send' })}`);
+    expect(send.status).toBe(200);
+    expect(send.text).toContain('Send email from your verified domains');
+    const all = await b.get(`/oauth/authorize?${authorizeQuery(app, challenge, { scope: '*' })}`);
+    expect(all.status).toBe(200);
+    expect(all.text).toMatch(/Everything the API allows: [^<]*send email/);
+  });
+
   it('shows an error page, never a redirect, for an unknown client or an unregistered redirect URI', async () => {
     const { b, app, challenge } = await setup();
     const cases = [
