@@ -11,7 +11,7 @@ import { buildWebhookRequest } from './request.js';
 import { nextAttemptDelay } from './schedule.js';
 import { handoff } from './handoff.js';
 import { createAdaptiveLimits } from './limit.js';
-import { setBornLeased, type BornLeased, type Place } from './born.js';
+import { createBornLeased, LEASE_MARGIN_MS, setBornLeased } from './born.js';
 
 /**
  * The durable webhook queue (DESIGN §6, invariant 3). The database is the queue: a delivery
@@ -20,8 +20,6 @@ import { setBornLeased, type BornLeased, type Place } from './born.js';
  * that start() closes and re-sends, under the same webhook-id (the delivery id).
  */
 export type DeliveryWorker = QueueLoop;
-/** The lease covers the whole attempt (timeoutMs bounds it) plus time to record the result. */
-const LEASE_MARGIN_MS = 30_000;
 /**
  * Due rows read per destination at a time, kept for the next passes (issue 14): a destination at
  * its cap takes one or two rows per pass (as slots free), and each read of the queue costs as
@@ -30,15 +28,6 @@ const LEASE_MARGIN_MS = 30_000;
 export const READ_AHEAD = 32;
 export const READ_AHEAD_TOTAL = 4096;
 export const INTERRUPTED = 'interrupted (process stopped)';
-/**
- * First attempts born leased (src/deliver/born.ts) beyond a destination's room wait in memory for
- * a slot: at most WAIT_ROUNDS times its limit per destination and WAIT_ROUNDS times the global
- * pool in all. Their lease covers the wait: each round of a destination's limit ends within
- * WEBHOOK_TIMEOUT_MS, so the last in line starts within WAIT_ROUNDS of those while its limit
- * holds; one whose lease no longer covers an attempt when its turn comes (the limit was cut
- * meanwhile) is not posted, and is due again when its lease ends.
- */
-export const WAIT_ROUNDS = 4;
 
 export function createDeliveryWorker(deps: Deps, opts: { random?: () => number } = {}): DeliveryWorker {
   const { config, repos, log } = deps;
@@ -229,96 +218,29 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   }
 
   /** The request is over: its slot goes back to the pools (its result may still be committing). */
-  function freeSlot(d: Pick<Delivery, 'dest'>): void {
-    slots.release(d.dest);
-    drain(); // first attempts waiting in memory go first: their rows are leased, no pass can take them
+  function freeSlot(dest: string): void {
+    slots.release(dest);
+    hand.drain(); // first attempts waiting in memory go first: their rows are leased, no pass can take them
     loop.kick(); // a destination held back by a cap may go now
   }
 
-  /**
-   * First attempts born leased (src/deliver/born.ts). A place is a slot held from reserve() on,
-   * or a place in the destination's waiting line; either counts in the pools from then, so
-   * neither the passes nor other first attempts overfill a destination or the global pool.
-   */
-  interface Waiting {
-    d: Delivery;
-    attemptId: number;
-    leaseUntil: number;
-    done(attempt?: Promise<void>): void;
-  }
-  const lines = new Map<string, Waiting[]>();
-  const waitingAt = new Map<string, number>(); // places in line: reserved, or written and queued
-  let waitingTotal = 0;
-  const unwait = (dest: string) => {
-    const n = (waitingAt.get(dest) ?? 1) - 1;
-    if (n > 0) waitingAt.set(dest, n);
-    else waitingAt.delete(dest);
-    waitingTotal--;
-  };
-  interface HeldPlace extends Place {
-    held: boolean;
-  }
-  let starting: (() => void)[] = [];
-  const startAll = () => {
-    const batch = starting;
-    starting = [];
-    for (const go of batch) go();
-  };
-  const born: BornLeased = {
-    reserve(dest, now) {
-      if (backlog.has(dest)) return null;
-      const waiting = waitingAt.get(dest) ?? 0;
-      if (waiting === 0 && mayStart(dest)) {
-        slots.hold(dest);
-        return { dest, leaseUntil: now + config.webhookTimeoutMs + LEASE_MARGIN_MS, held: true } satisfies HeldPlace;
-      }
-      if (waitingTotal >= WAIT_ROUNDS * config.webhookConcurrency || waiting >= WAIT_ROUNDS * limits.limitOf(dest)) return null;
-      waitingAt.set(dest, waiting + 1);
-      waitingTotal++;
-      return { dest, leaseUntil: now + (1 + WAIT_ROUNDS) * config.webhookTimeoutMs + LEASE_MARGIN_MS, held: false } satisfies HeldPlace;
-    },
-    start(place, d, attemptId) {
-      inflightIds.add(d.id);
-      if ((place as HeldPlace).held) {
-        // Launched together after this turn: the messages of one group commit resume in one turn,
-        // and their 250s go out before their requests are built.
-        const full = waitingAt.has(d.dest) || backlog.has(d.dest);
-        if (starting.push(() => loop.track(launch(d, attemptId, full))) === 1) setImmediate(startAll);
-        return;
-      }
-      let line = lines.get(d.dest);
-      if (!line) lines.set(d.dest, (line = []));
-      const l = line;
-      loop.track(new Promise<void>((resolve) => l.push({ d, attemptId, leaseUntil: place.leaseUntil, done: (a) => void (a ?? Promise.resolve()).finally(resolve) })));
-      drain();
-    },
-    cancel(place) {
-      if ((place as HeldPlace).held) freeSlot(place);
-      else unwait(place.dest);
-    },
-  };
-
-  /** Starts the first attempts waiting in memory that their destination and the pool have room for. */
-  function drain(): void {
-    for (const [dest, line] of lines) {
-      while (line.length > 0 && mayStart(dest)) {
-        const w = line.shift()!;
-        unwait(dest);
-        if (deps.now() + config.webhookTimeoutMs + LEASE_MARGIN_MS > w.leaseUntil) {
-          // Its lease no longer covers an attempt: the row is due again when it ends, and a pass claims it then.
-          inflightIds.delete(w.d.id);
-          w.done();
-          continue;
-        }
-        slots.hold(dest);
-        w.done(launch(w.d, w.attemptId, true));
-      }
-      if (line.length === 0) lines.delete(dest);
-    }
-  }
+  // First attempts born leased: the hand-over from acceptInbound (src/deliver/born.ts).
+  const hand = createBornLeased({
+    concurrency: config.webhookConcurrency,
+    timeoutMs: config.webhookTimeoutMs,
+    now: deps.now,
+    mayStart,
+    limitOf: (dest) => limits.limitOf(dest),
+    hold: (dest) => slots.hold(dest),
+    freeSlot,
+    backlogged: (dest) => backlog.has(dest),
+    inflightIds,
+    launch,
+    track: (attempt) => loop.track(attempt),
+  });
 
   function release(d: Delivery): void {
-    freeSlot(d);
+    freeSlot(d.dest);
     inflightIds.delete(d.id);
   }
 
@@ -331,7 +253,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   function launch(d: Delivery, attemptId: number, full: boolean): Promise<void> {
     let slotHeld = true;
     const endRequest = () => {
-      if (slotHeld) freeSlot(d);
+      if (slotHeld) freeSlot(d.dest);
       slotHeld = false;
     };
     return attempt(d, attemptId, full, endRequest).finally(() => {
@@ -429,10 +351,10 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     ...loop,
     start() {
       loop.start();
-      setBornLeased(repos, born);
+      setBornLeased(repos, hand.born);
     },
     stop() {
-      setBornLeased(repos, undefined, born);
+      setBornLeased(repos, undefined, hand.born);
       return loop.stop();
     },
   };

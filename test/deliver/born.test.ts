@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Delivery, DeliveryAttempt } from '../../src/db/deliveries.js';
 import { newWebhookSecret } from '../../src/deliver/sign.js';
-import { createDeliveryWorker, WAIT_ROUNDS, type DeliveryWorker } from '../../src/deliver/worker.js';
+import { WAIT_ROUNDS } from '../../src/deliver/born.js';
+import { createDeliveryWorker, type DeliveryWorker } from '../../src/deliver/worker.js';
 import { addRoute, seedUserAndDomain, testDeps, type TestDeps } from '../helpers/deps.js';
 import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
 import { startWebhookReceiver, type ReceivedRequest, type WebhookReceiver } from '../helpers/webhook-receiver.js';
