@@ -24,6 +24,11 @@ export interface BornLeased {
   start(place: Place, d: Delivery, attemptId: number): void;
   /** The row was not written, or not known durable: the place goes back, nothing is posted. */
   cancel(place: Place): void;
+  /**
+   * After the commit: deliveries of it were written without a place (due now), for the passes.
+   * The worker runs a pass only for those: a message whose deliveries were all born leased needs none.
+   */
+  leftToPasses(): void;
 }
 
 const byOwner = new WeakMap<object, BornLeased>();
@@ -95,6 +100,8 @@ export interface WorkerPools {
   launch(d: Delivery, attemptId: number, full: boolean): Promise<void>;
   /** An attempt started outside a pass: the loop's stop() and runOnce() wait for it. */
   track(attempt: Promise<void>): void;
+  /** Rows are in the table for the passes (due now, or at a lease's end): a pass is due. */
+  leftToPasses(): void;
 }
 
 /**
@@ -140,6 +147,7 @@ export function createBornLeased(pools: WorkerPools): { born: BornLeased; drain(
           // Its lease no longer covers an attempt: the row is due again when it ends, and a pass claims it then.
           pools.inflightIds.delete(w.d.id);
           w.done();
+          pools.leftToPasses();
           continue;
         }
         pools.hold(dest);
@@ -180,7 +188,10 @@ export function createBornLeased(pools: WorkerPools): { born: BornLeased; drain(
     cancel(place) {
       if ((place as HeldPlace).held) pools.freeSlot(place.dest);
       else unwait(place.dest);
+      // A row written leased after all (committed, not known durable) is due when its lease ends: a pass learns when.
+      pools.leftToPasses();
     },
+    leftToPasses: pools.leftToPasses,
   };
   return { born, drain };
 }

@@ -112,6 +112,19 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
 
   /** Destinations whose due rows the last pass could not all take: their new first attempts queue behind them, in the table. */
   const backlog = new Set<string>();
+  /**
+   * Whether rows may be due that only a pass takes (issue 14, session 15): set when the last pass
+   * left due rows behind (no room, or it failed) and whenever rows are left to the passes (written
+   * without a place in the pools, a place given back, a claim lost); a pass clears it as it
+   * starts, since it reads them. A freed slot runs a pass only then: with every first attempt born
+   * leased there is nothing for one to find. Rows due later (retries, leases ending) wake the loop
+   * by its timer, and rows this worker never sees (another node's) by its poll (POLL_MS) or a kick.
+   */
+  let owed = true;
+  const leftToPasses = () => {
+    owed = true;
+    loop.kick();
+  };
   const reserveOf = () => Math.floor(config.webhookConcurrency / 4);
   /** Whether one more attempt to `dest` may start now: the pass's rules (below), for born-leased attempts. */
   const mayStart = (dest: string): boolean => {
@@ -140,7 +153,10 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     // Counted afresh at each step: first attempts born leased take slots while this pass awaits its reads.
     const freeNow = () => config.webhookConcurrency - slots.busy;
     // Every slot busy: nothing to start, and a freed slot kicks the loop.
-    if (freeNow() <= 0) return { launched: Promise.resolve([]), wakeIn: POLL_MS };
+    if (freeNow() <= 0) {
+      owed = true;
+      return { launched: Promise.resolve([]), wakeIn: POLL_MS };
+    }
     const dests = await repos.deliveries.pendingDestinations();
     // A destination with nothing due (any more) has nothing to read ahead.
     const dueDests = new Set(dests.filter((d) => d.nextAt <= now).map((d) => d.dest));
@@ -183,6 +199,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
       const q = queues.get(dest);
       if (!q || q.cut || q.rows.some((r) => !inflightIds.has(r.id))) backlog.add(dest);
     }
+    if (backlog.size > 0) owed = true;
     let wakeIn = POLL_MS;
     for (const d of dests) if (d.nextAt > now) wakeIn = Math.min(wakeIn, d.nextAt - now);
     if (picked.length === 0) return { launched: Promise.resolve([]), wakeIn };
@@ -221,7 +238,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   function freeSlot(dest: string): void {
     slots.release(dest);
     hand.drain(); // first attempts waiting in memory go first: their rows are leased, no pass can take them
-    loop.kick(); // a destination held back by a cap may go now
+    if (owed) loop.kick(); // a destination held back by a cap may go now
   }
 
   // First attempts born leased: the hand-over from acceptInbound (src/deliver/born.ts).
@@ -237,6 +254,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     inflightIds,
     launch,
     track: (attempt) => loop.track(attempt),
+    leftToPasses,
   });
 
   function release(d: Delivery): void {
@@ -247,6 +265,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   /** A picked row the claim did not take: no longer due as read. Its destination's rows are read again. */
   function lost(d: Delivery): void {
     ahead.delete(d.dest);
+    owed = true;
     release(d);
   }
 
@@ -339,7 +358,13 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   const loop = createQueueLoop({
     name: 'delivery',
     log,
-    pass,
+    pass: () => {
+      owed = false; // this pass reads what was left; anything left from now on sets it again
+      return pass().catch((err: unknown) => {
+        owed = true;
+        throw err;
+      });
+    },
     async recover() {
       const n = await repos.deliveries.recoverInterrupted(deps.now(), INTERRUPTED);
       if (n > 0) log.warn('re-queued webhook attempts interrupted by a stop', { count: n });
