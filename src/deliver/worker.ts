@@ -1,15 +1,8 @@
-import { performance } from 'node:perf_hooks';
-import type { AttemptOutcome, Delivery } from '../db/deliveries.js';
-import type { MessageWithDomains } from '../db/messages.js';
-import type { AttemptFinish } from '../db/repository.js';
+import type { Delivery } from '../db/deliveries.js';
 import type { Deps } from '../deps.js';
-import type { AttemptOutcomeLabel } from '../ops/metrics.js';
 import { createQueueLoop, POLL_MS, type QueueLoop } from '../queue/loop.js';
 import { createSlots } from '../queue/slots.js';
-import { postWebhook, type AttemptResult } from './post.js';
-import { buildWebhookRequest } from './request.js';
-import { nextAttemptDelay } from './schedule.js';
-import { handoff } from './handoff.js';
+import { createAttempt } from './attempt.js';
 import { createAdaptiveLimits } from './limit.js';
 import { createBornLeased, LEASE_MARGIN_MS, setBornLeased } from './born.js';
 
@@ -31,7 +24,6 @@ export const INTERRUPTED = 'interrupted (process stopped)';
 
 export function createDeliveryWorker(deps: Deps, opts: { random?: () => number } = {}): DeliveryWorker {
   const { config, repos, log } = deps;
-  const random = opts.random ?? Math.random;
   // Requests in flight per destination and in all (the global pool, fixed); each destination may
   // have its adaptive limit in flight (src/deliver/limit.ts), the slots' own cap being its ceiling.
   const slots = createSlots(config.webhookConcurrency, config.webhookConcurrencyPerDestination);
@@ -39,41 +31,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   const inflightAt = slots.inflightAt;
   const inflightIds = new Set<string>(); // claimed and not yet recorded as finished
   const answering = new Set<string>(); // destinations whose last attempt got a response in time
-  // A domain's name never changes under its id: one lookup per domain, not one per attempt.
-  const domainNames = new Map<string, string>();
-  const domainName = async (id: string): Promise<string> => {
-    let name = domainNames.get(id);
-    if (name === undefined) {
-      name = (await repos.domains.getById(id))?.name ?? '';
-      if (name) {
-        if (domainNames.size >= 10_000) domainNames.clear();
-        domainNames.set(id, name);
-      }
-    }
-    return name;
-  };
-  // The domain an event is for: its route's (a route never moves to another domain), or for a
-  // catch-all delivery the domain whose catch-all it was. A message to several of the account's
-  // domains is filed under the first; each domain's webhooks must still name their own.
-  const routeDomains = new Map<string, string>();
-  const eventDomainId = async (d: Delivery, message: MessageWithDomains): Promise<string> => {
-    if (d.domainId) return d.domainId; // recorded when queued; below, rows of older versions
-    if (d.routeId) {
-      let id = routeDomains.get(d.routeId);
-      if (id === undefined) {
-        id = (await repos.routes.get(d.userId, d.routeId))?.domainId;
-        if (id === undefined) return message.domainId; // route deleted since: the row kept no domain
-        if (routeDomains.size >= 10_000) routeDomains.clear();
-        routeDomains.set(d.routeId, id);
-      }
-      return id;
-    }
-    // The catch-all delivery carries its domain's signing secret (a snapshot, random per domain).
-    if (message.domainIds.length > 1) {
-      for (const id of message.domainIds) if ((await repos.domains.getById(id))?.webhookSecret === d.secret) return id;
-    }
-    return message.domainId;
-  };
+  const attempt = createAttempt(deps, { limits, answering, random: opts.random ?? Math.random });
 
   /**
    * Due rows read ahead, per destination, oldest first: a pass takes from here and reads the
@@ -281,79 +239,6 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     });
   }
 
-  /**
-   * One attempt of a claimed delivery: build the body from the rows, send, record. Never throws.
-   * `requestDone` frees the concurrency slot as soon as the response is in, before the commit.
-   */
-  async function attempt(d: Delivery, attemptId: number, full: boolean, requestDone: () => void): Promise<void> {
-    let outcome: AttemptOutcome;
-    try {
-      const fresh = handoff(repos).take(d.messageId);
-      const message = fresh?.message ?? (await repos.messages.getById(d.messageId));
-      if (!message) {
-        const base = { finishedAt: deps.now(), statusCode: null, latencyMs: 0, responseBody: '', error: 'message deleted' };
-        outcome = { ...base, status: 'failed', nextAttemptAt: null };
-      } else {
-        const request = await buildWebhookRequest(
-          deps,
-          d,
-          message,
-          // Attachment rows mirror parsed.attachments one for one: none there, none to look up.
-          fresh?.attachments ?? (message.parsed.attachments.length ? await repos.messages.attachments(message.id) : []),
-          await domainName(await eventDomainId(d, message)),
-        );
-        const sentAt = performance.now();
-        const result = await postWebhook({
-          url: d.url,
-          secret: d.secret,
-          id: d.id,
-          body: request.body,
-          contentType: request.contentType,
-          headers: request.headers,
-          now: deps.now(),
-          timeoutMs: config.webhookTimeoutMs,
-          allowInsecure: config.allowInsecureWebhooks,
-        });
-        limits.observe(d.dest, { sentAt, full, statusCode: result.statusCode, latencyMs: result.latencyMs });
-        requestDone();
-        if (result.detail) log.warn('webhook destination refused', { delivery: d.id, url: d.url, detail: result.detail });
-        deps.metrics.attemptSeconds.observe({ kind: 'webhook' }, result.latencyMs / 1000);
-        if (result.statusCode !== null) answering.add(d.dest);
-        else answering.delete(d.dest);
-        outcome = decide(result, d.attempts, deps.now(), random);
-      }
-    } catch (err) {
-      // Our own failure (a bug, the database): the delivery stays on its schedule, not lost.
-      log.error('webhook attempt failed internally', { err, delivery: d.id });
-      const r: AttemptResult = { statusCode: null, latencyMs: 0, body: '', error: 'internal error', retryAfter: null, detail: null };
-      outcome = decide(r, d.attempts, deps.now(), random);
-    }
-    deps.metrics.attempts.inc({ kind: 'webhook', outcome: outcomeLabel(outcome) });
-    try {
-      // Attempts ending in the same turn share one write (and one commit, one fsync).
-      await finish({ deliveryId: d.id, attemptId, outcome });
-      log.debug('webhook attempt', { delivery: d.id, status: outcome.statusCode, error: outcome.error, next: outcome.status });
-    } catch (err) {
-      // The attempt row stays open; start() after a restart re-sends it, under the same id.
-      log.error('could not record webhook attempt', { err, delivery: d.id });
-    }
-  }
-
-  // Attempts ending in the same turn of the event loop are recorded together: one use case, one
-  // savepoint of the group commit (one transaction on PostgreSQL) instead of one each.
-  let finishing: { finish: AttemptFinish; resolve(done: boolean): void; reject(err: unknown): void }[] = [];
-  const recordFinishes = () => {
-    const batch = finishing;
-    finishing = [];
-    repos.finishAttempts(batch.map((b) => b.finish)).then(
-      (done) => batch.forEach((b, i) => b.resolve(done[i] ?? false)),
-      (err: unknown) => batch.forEach((b) => b.reject(err)),
-    );
-  };
-  const finish = (finish: AttemptFinish) =>
-    new Promise<boolean>((resolve, reject) => {
-      if (finishing.push({ finish, resolve, reject }) === 1) setImmediate(recordFinishes);
-    });
 
   const loop = createQueueLoop({
     name: 'delivery',
@@ -385,21 +270,6 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   };
 }
 
-const outcomeLabel = (o: AttemptOutcome): AttemptOutcomeLabel => (o.status === 'pending' ? 'retry' : o.status);
-
-/**
- * What becomes of a delivery after an attempt: 2xx delivered (the status decides, even if the
- * body then stalled), 410 stops, anything else follows the schedule until it is spent.
- */
-export function decide(r: AttemptResult, attemptsMade: number, now: number, random: () => number = Math.random): AttemptOutcome {
-  const base = { finishedAt: now, statusCode: r.statusCode, latencyMs: r.latencyMs, responseBody: r.body, error: r.error };
-  if (r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300) {
-    return { ...base, status: 'delivered', nextAttemptAt: null };
-  }
-  if (r.statusCode === 410) return { ...base, error: r.error ?? '410 Gone: the receiver asked to stop', status: 'failed', nextAttemptAt: null };
-  const delay = nextAttemptDelay(attemptsMade, r.retryAfter, random, now);
-  return delay === null ? { ...base, status: 'failed', nextAttemptAt: null } : { ...base, status: 'pending', nextAttemptAt: now + delay };
-}
 
 /**
  * POST /api/deliveries/:id/retry: queues a new attempt now, whatever the status (a failed or
