@@ -4,7 +4,7 @@ import type { Deps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { newId } from '../ids.js';
 import { normaliseBlockPattern } from '../route/sender-block.js';
-import { canSeeDomain, notFound, ownDomain, requireScope, type Auth } from './guard.js';
+import { listDomain, notFound, ownDomain, requireScope, type Auth } from './guard.js';
 import { bearer, errors, IdParam, json, jsonBody, page, PageQuery, paginate, router } from './openapi.js';
 
 const tags = ['blocks'];
@@ -94,10 +94,9 @@ export function blockRoutes(deps: Deps) {
   r.openapi(list, async (c) => {
     const auth = c.get('auth');
     const q = c.req.valid('query');
-    const rows =
-      q.domain_id && !canSeeDomain(auth, q.domain_id)
-        ? []
-        : await deps.repos.senderBlocks.list(auth.user.id, { domainId: auth.domainId ?? q.domain_id, before: q.before, limit: q.limit + 1 });
+    const domainId = listDomain(auth, q.domain_id);
+    if (domainId === false) return c.json({ data: [], next_cursor: null }, 200);
+    const rows = await deps.repos.senderBlocks.list(auth.user.id, { domainId, before: q.before, limit: q.limit + 1 });
     return c.json(paginate(rows, q.limit, blockJson), 200);
   });
 

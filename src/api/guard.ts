@@ -78,6 +78,14 @@ export const notFound = (what: string) => new HttpError(404, `${what} not found`
 export const canSeeDomain = (auth: Auth, domainId: string) => auth.domainId === null || auth.domainId === domainId;
 
 /**
+ * The domain a list (routes, blocks, messages, sends) is narrowed to: a restricted key's own, else
+ * the `domain_id` filter if any. `false` when the filter names a domain outside the key's reach:
+ * the list is then empty, as for an unknown id, never the key's own domain in its place.
+ */
+export const listDomain = (auth: Auth, filter: string | undefined): string | undefined | false =>
+  filter && !canSeeDomain(auth, filter) ? false : (auth.domainId ?? filter);
+
+/**
  * Whether the caller may see a message: one stored for recipients at several of the account's
  * domains is under each of them, so a key restricted to any of those domains sees it.
  */

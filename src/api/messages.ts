@@ -7,7 +7,7 @@ import { HttpError } from '../errors.js';
 import { BlobNotFoundError } from '../store/blob-store.js';
 import { DeliverySchema, deliveryJson } from './deliveries.js';
 import { SendSchema, sendJson } from './sends.js';
-import { canSeeDomain, canSeeMessage, notFound, requireScope, type Auth } from './guard.js';
+import { canSeeDomain, canSeeMessage, listDomain, notFound, requireScope, type Auth } from './guard.js';
 import { MessageFieldsSchema, messageJson, MessageSummarySchema, messageSummaryJson } from './message-json.js';
 import { bearer, ErrorSchema, errors, IdParam, json, page, PageQuery, paginate, router } from './openapi.js';
 import { removeBlobs } from './remove-blobs.js';
@@ -88,10 +88,11 @@ export function messageRoutes(deps: Deps) {
   r.openapi(list, async (c) => {
     const auth = c.get('auth');
     const q = c.req.valid('query');
-    if (q.domain_id && !canSeeDomain(auth, q.domain_id)) return c.json({ data: [], next_cursor: null }, 200);
+    const domainId = listDomain(auth, q.domain_id);
+    if (domainId === false) return c.json({ data: [], next_cursor: null }, 200);
     const rows = await deps.repos.messages.list({
       userId: auth.user.id,
-      domainId: auth.domainId ?? q.domain_id,
+      domainId,
       recipient: q.recipient?.trim(),
       from: q.from?.trim(),
       since: q.since,

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Route } from '../db/routes.js';
 import type { Deps } from '../deps.js';
-import { canSeeDomain, notFound, ownDomain, requireScope, type Auth } from './guard.js';
+import { canSeeDomain, listDomain, notFound, ownDomain, requireScope, type Auth } from './guard.js';
 import { bearer, errors, IdParam, json, jsonBody, page, PageQuery, paginate, router } from './openapi.js';
 import { applyRoutePatch, RouteCreateSchema, routeJson, RoutePatchSchema, RouteSchema } from './route-input.js';
 
@@ -74,12 +74,9 @@ export function routeRoutes(deps: Deps) {
   r.openapi(list, async (c) => {
     const auth = c.get('auth');
     const q = c.req.valid('query');
-    const domainId = auth.domainId ?? q.domain_id;
-    // Filtering by a domain outside a restricted key's reach lists nothing, as for an unknown id.
-    const rows =
-      q.domain_id && !canSeeDomain(auth, q.domain_id)
-        ? []
-        : await deps.repos.routes.list(auth.user.id, { domainId, before: q.before, limit: q.limit + 1 });
+    const domainId = listDomain(auth, q.domain_id);
+    if (domainId === false) return c.json({ data: [], next_cursor: null }, 200);
+    const rows = await deps.repos.routes.list(auth.user.id, { domainId, before: q.before, limit: q.limit + 1 });
     return c.json(paginate(rows, q.limit, routeJson), 200);
   });
 

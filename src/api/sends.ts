@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Recipient, Send, SendAttempt } from '../db/sends.js';
 import type { Deps } from '../deps.js';
-import { canSeeDomain, notFound, requireScope } from './guard.js';
+import { canSeeDomain, listDomain, notFound, requireScope } from './guard.js';
 import { bearer, errors, IdParam, json, page, PageQuery, paginate, router } from './openapi.js';
 
 const STATUSES = ['queued', 'deferred', 'sent', 'bounced', 'failed', 'suppressed'] as const;
@@ -114,8 +114,8 @@ export function sendsRoutes(deps: Deps, kick: () => void = () => {}) {
   r.openapi(list, async (c) => {
     const auth = c.get('auth');
     const q = c.req.valid('query');
-    const domainId = auth.domainId ?? q.domain_id;
-    if (auth.domainId && q.domain_id && q.domain_id !== auth.domainId) return c.json({ data: [], next_cursor: null }, 200);
+    const domainId = listDomain(auth, q.domain_id);
+    if (domainId === false) return c.json({ data: [], next_cursor: null }, 200);
     const rows = await deps.repos.sends.list({ userId: auth.user.id, domainId, status: q.status, before: q.before, limit: q.limit + 1 });
     const page = paginate(rows, q.limit, (s) => s);
     return c.json({ data: await Promise.all(page.data.map((s) => sendJson(deps, s, false))), next_cursor: page.next_cursor }, 200);

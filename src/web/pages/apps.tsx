@@ -1,11 +1,11 @@
 import { Hono, type Context } from 'hono';
 import type { z } from '@hono/zod-openapi';
 import type { AppSchema } from '../../api/apps.js';
-import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
-import { Alert, Copy, Empty, Field, FieldError, PostForm, Time } from '../ui/components.js';
-import { pageStatus, render } from '../ui/render.js';
+import { rowActionPost } from '../row-action.js';
+import { Alert, Copy, Empty, Field, FieldError, PageHead, PostForm, RowAction, Time } from '../ui/components.js';
+import { formStatus, render } from '../ui/render.js';
 import type { Page } from '../types.js';
 
 type AppJson = z.infer<typeof AppSchema>;
@@ -55,12 +55,7 @@ export function appPages({ api }: Web) {
     const e = s.errors ?? noErrors;
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>Apps</h1>
-            <p>OAuth apps you build: other Mailhook users approve them, and they call the API on those users’ behalf.</p>
-          </div>
-        </div>
+        <PageHead title="Apps">OAuth apps you build: other Mailhook users approve them, and they call the API on those users’ behalf.</PageHead>
         {s.created ? <NewApp a={s.created} /> : null}
         <section class="card">
           {apps.length ? (
@@ -78,9 +73,7 @@ export function appPages({ api }: Web) {
                       <td data-label="Redirect URIs">{a.redirect_uris.map((u) => <div><code>{u}</code></div>)}</td>
                       <td data-label="Created"><Time ms={a.created_at} /></td>
                       <td>
-                        <PostForm action={`/apps/${a.id}/delete`} csrf={csrf} class="inline" confirm={`Delete “${a.name}”? Every token it holds stops working at once.`}>
-                          <button type="submit" class="danger small" aria-label={`Delete ${a.name}`}>Delete</button>
-                        </PostForm>
+                        <RowAction action={`/apps/${a.id}/delete`} csrf={csrf} label="Delete" what={a.name} confirm={`Delete “${a.name}”? Every token it holds stops working at once.`} />
                       </td>
                     </tr>
                   ))}
@@ -114,7 +107,7 @@ export function appPages({ api }: Web) {
         </section>
       </>
     );
-    return render(c, 'Apps', body, { section: 'apps', status: s.status && s.status !== 200 ? pageStatus(s.status) : 200 });
+    return render(c, 'Apps', body, { section: 'apps', status: formStatus(s.status) });
   };
 
   r.get('/apps', (c) => show(c));
@@ -132,10 +125,6 @@ export function appPages({ api }: Web) {
     return show(c, { created: res.data });
   });
 
-  r.post('/apps/:id/delete', async (c) => {
-    const res = await api.send(c, 'DELETE', `/api/apps/${encodeURIComponent(c.req.param('id'))}`);
-    if (!res.ok) throw failure(res);
-    return c.redirect('/apps', 303);
-  });
+  r.post('/apps/:id/delete', rowActionPost(api, '/api/apps', '/apps'));
   return r;
 }

@@ -4,7 +4,7 @@ import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
 import { endSession, safeNext, startSession } from '../session.js';
 import { Alert, Field } from '../ui/components.js';
-import { pageStatus, render } from '../ui/render.js';
+import { formStatus, render } from '../ui/render.js';
 
 type Mode = 'login' | 'signup';
 
@@ -60,7 +60,7 @@ export function authPages({ deps, api }: Web) {
   const show = (c: Context<WebEnv>, mode: Mode, email: string, next: string, errors: FieldErrors, status = 200) =>
     render(c, TEXT[mode].title, <AuthForm mode={mode} email={email} next={next} errors={errors} google={!!deps.config.google} />, {
       section: 'auth',
-      status: status === 200 ? 200 : pageStatus(status),
+      status: formStatus(status),
     });
 
   for (const mode of ['login', 'signup'] as const) {

@@ -1,9 +1,9 @@
 import { Hono, type Context } from 'hono';
-import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
-import { Alert, Empty, Field, FieldError, PostForm, Time } from '../ui/components.js';
-import { pageStatus, render } from '../ui/render.js';
+import { rowActionPost } from '../row-action.js';
+import { Alert, Empty, Field, FieldError, PageHead, PostForm, RowAction, Time } from '../ui/components.js';
+import { formStatus, render } from '../ui/render.js';
 import type { BlockJson, DomainJson, Page } from '../types.js';
 
 interface State {
@@ -25,12 +25,7 @@ export function blockPages({ api }: Web) {
     const domainName = (id: string | null) => (id ? (domains.find((d) => d.id === id)?.name ?? id) : 'all domains');
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>Blocked senders</h1>
-            <p>Mail from these senders is refused with 550 during the SMTP session; nothing is stored.</p>
-          </div>
-        </div>
+        <PageHead title="Blocked senders">Mail from these senders is refused with 550 during the SMTP session; nothing is stored.</PageHead>
         <section class="card">
           {blocks.length ? (
             <div class="table-wrap">
@@ -45,9 +40,7 @@ export function blockPages({ api }: Web) {
                       <td data-label="For">{domainName(b.domain_id)}</td>
                       <td data-label="Added"><Time ms={b.created_at} /></td>
                       <td>
-                        <PostForm action={`/blocks/${b.id}/delete`} csrf={csrf} class="inline">
-                          <button type="submit" class="secondary small" aria-label={`Unblock ${b.pattern}`}>Unblock</button>
-                        </PostForm>
+                        <RowAction action={`/blocks/${b.id}/delete`} csrf={csrf} label="Unblock" what={b.pattern} />
                       </td>
                     </tr>
                   ))}
@@ -78,7 +71,7 @@ export function blockPages({ api }: Web) {
         </section>
       </>
     );
-    return render(c, 'Blocked senders', body, { section: 'blocks', status: s.status && s.status !== 200 ? pageStatus(s.status) : 200 });
+    return render(c, 'Blocked senders', body, { section: 'blocks', status: formStatus(s.status) });
   };
 
   r.get('/blocks', (c) => show(c));
@@ -94,11 +87,7 @@ export function blockPages({ api }: Web) {
     return c.redirect('/blocks', 303);
   });
 
-  r.post('/blocks/:id/delete', async (c) => {
-    const res = await api.send(c, 'DELETE', `/api/blocks/${encodeURIComponent(c.req.param('id'))}`);
-    if (!res.ok) throw failure(res);
-    return c.redirect('/blocks', 303);
-  });
+  r.post('/blocks/:id/delete', rowActionPost(api, '/api/blocks', '/blocks'));
 
   // The message page's "Block sender": its header From (else the envelope sender), for the whole account.
   r.post('/messages/:id/block-sender', async (c) => {

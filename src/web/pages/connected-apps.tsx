@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import type { z } from '@hono/zod-openapi';
 import type { ConnectedAppSchema } from '../../api/connected-apps.js';
-import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
-import { Empty, PostForm, Time } from '../ui/components.js';
+import { rowActionPost } from '../row-action.js';
+import { Empty, PageHead, RowAction, Time } from '../ui/components.js';
 import { render } from '../ui/render.js';
 
 type ConnectedJson = z.infer<typeof ConnectedAppSchema>;
@@ -17,12 +17,7 @@ export function connectedAppPages({ api }: Web) {
     const csrf = c.get('csrf');
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>Connected apps</h1>
-            <p>Apps you allowed to use your account. Revoking one stops its next request.</p>
-          </div>
-        </div>
+        <PageHead title="Connected apps">Apps you allowed to use your account. Revoking one stops its next request.</PageHead>
         <section class="card">
           {apps.length ? (
             <div class="table-wrap">
@@ -38,9 +33,7 @@ export function connectedAppPages({ api }: Web) {
                       <td data-label="Approved"><Time ms={a.approved_at} /></td>
                       <td data-label="Last used"><Time ms={a.last_used_at} /></td>
                       <td>
-                        <PostForm action={`/connected-apps/${a.app_id}/revoke`} csrf={csrf} class="inline" confirm={`Revoke “${a.name}”? Its requests fail at once.`}>
-                          <button type="submit" class="danger small" aria-label={`Revoke ${a.name}`}>Revoke</button>
-                        </PostForm>
+                        <RowAction action={`/connected-apps/${a.app_id}/revoke`} csrf={csrf} label="Revoke" what={a.name} confirm={`Revoke “${a.name}”? Its requests fail at once.`} />
                       </td>
                     </tr>
                   ))}
@@ -58,10 +51,6 @@ export function connectedAppPages({ api }: Web) {
     return render(c, 'Connected apps', body, { section: 'connected' });
   });
 
-  r.post('/connected-apps/:id/revoke', async (c) => {
-    const res = await api.send(c, 'DELETE', `/api/connected-apps/${encodeURIComponent(c.req.param('id'))}`);
-    if (!res.ok) throw failure(res);
-    return c.redirect('/connected-apps', 303);
-  });
+  r.post('/connected-apps/:id/revoke', rowActionPost(api, '/api/connected-apps', '/connected-apps'));
   return r;
 }

@@ -2,9 +2,9 @@ import { Hono, type Context } from 'hono';
 import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
-import { Alert, Badge, PostForm, Time } from '../ui/components.js';
+import { Alert, Badge, PageHead, PostForm, Time } from '../ui/components.js';
 import { DnsRecords } from '../ui/dns-records.js';
-import { pageStatus, render } from '../ui/render.js';
+import { formStatus, render } from '../ui/render.js';
 import { WebhookPanel } from '../ui/webhook-panel.js';
 import type { DomainJson, Page, RouteJson, WebhookTestJson } from '../types.js';
 
@@ -27,30 +27,27 @@ export function domainPages({ api }: Web) {
     const check = domain.last_check;
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>
-              {domain.name} <Badge status={domain.status} />
-            </h1>
-            <p>
-              Added <Time ms={domain.created_at} />
-              {domain.verified_at ? (
-                <>
-                  {' · verified '}
-                  <Time ms={domain.verified_at} />
-                </>
-              ) : null}
-            </p>
-          </div>
-          <div class="row">
-            <a class="button" href={`/domains/${domain.id}/routes`}>
-              Routes ({routes.data.length})
-            </a>
-            <a class="button secondary" href={`/messages?domain_id=${domain.id}`}>
-              Messages
-            </a>
-          </div>
-        </div>
+        <PageHead
+          title={<>{domain.name} <Badge status={domain.status} /></>}
+          actions={
+            <div class="row">
+              <a class="button" href={`/domains/${domain.id}/routes`}>
+                Routes ({routes.data.length})
+              </a>
+              <a class="button secondary" href={`/messages?domain_id=${domain.id}`}>
+                Messages
+              </a>
+            </div>
+          }
+        >
+          Added <Time ms={domain.created_at} />
+          {domain.verified_at ? (
+            <>
+              {' · verified '}
+              <Time ms={domain.verified_at} />
+            </>
+          ) : null}
+        </PageHead>
         <section class="card" aria-labelledby="dns">
           <h2 id="dns">DNS records</h2>
           <p class="muted">
@@ -100,8 +97,7 @@ export function domainPages({ api }: Web) {
         </section>
       </>
     );
-    const status = s.status && s.status !== 200 ? pageStatus(s.status) : 200;
-    return render(c, domain.name, body, { section: 'domains', status });
+    return render(c, domain.name, body, { section: 'domains', status: formStatus(s.status) });
   };
 
   const path = (c: Context<WebEnv>, rest = '') => `/api/domains/${encodeURIComponent(c.req.param('id') ?? '')}${rest}`;

@@ -1,8 +1,8 @@
 import { Hono, type Context } from 'hono';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
-import { Alert, Badge, Empty, Field, PostForm, Time } from '../ui/components.js';
-import { pageStatus, render } from '../ui/render.js';
+import { Alert, Badge, Empty, Field, PageHead, PostForm, Time } from '../ui/components.js';
+import { formStatus, render } from '../ui/render.js';
 import type { DomainJson, Page } from '../types.js';
 
 const AddDomain = ({ csrf, name, errors }: { csrf: string; name: string; errors: FieldErrors }) => (
@@ -65,12 +65,7 @@ export function domainListPages({ api }: Web) {
     const page = await api.get<Page<DomainJson>>(c, '/api/domains?limit=200');
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>Domains</h1>
-            <p>Mail for these domains arrives at Mailhook and is routed to your webhooks.</p>
-          </div>
-        </div>
+        <PageHead title="Domains">Mail for these domains arrives at Mailhook and is routed to your webhooks.</PageHead>
         {page.data.length ? (
           <DomainTable domains={page.data} />
         ) : (
@@ -86,7 +81,7 @@ export function domainListPages({ api }: Web) {
         <AddDomain csrf={c.get('csrf')} name={name} errors={errors} />
       </>
     );
-    return render(c, 'Domains', body, { section: 'domains', status: status === 200 ? 200 : pageStatus(status) });
+    return render(c, 'Domains', body, { section: 'domains', status: formStatus(status) });
   };
 
   r.get('/domains', (c) => show(c, '', noErrors));

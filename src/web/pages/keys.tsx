@@ -1,10 +1,10 @@
 import { Hono, type Context } from 'hono';
 import { SCOPES } from '../../auth/api-keys.js';
-import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
-import { Alert, Copy, Empty, Field, FieldError, PostForm, Time } from '../ui/components.js';
-import { pageStatus, render } from '../ui/render.js';
+import { rowActionPost } from '../row-action.js';
+import { Alert, Copy, Empty, Field, FieldError, PageHead, PostForm, RowAction, Time } from '../ui/components.js';
+import { formStatus, render } from '../ui/render.js';
 import type { DomainJson, KeyJson, Page } from '../types.js';
 
 interface State {
@@ -40,12 +40,7 @@ export function keyPages({ api }: Web) {
     const domainName = (id: string | null) => (id ? (domains.find((d) => d.id === id)?.name ?? id) : 'all domains');
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>API keys</h1>
-            <p>For your code: call the REST API with a key that holds only the scopes it needs.</p>
-          </div>
-        </div>
+        <PageHead title="API keys">For your code: call the REST API with a key that holds only the scopes it needs.</PageHead>
         {s.created ? <NewKey k={s.created} /> : null}
         <section class="card">
           {keys.length ? (
@@ -64,9 +59,7 @@ export function keyPages({ api }: Web) {
                       <td data-label="Created"><Time ms={k.created_at} /></td>
                       <td data-label="Last used"><Time ms={k.last_used_at} /></td>
                       <td>
-                        <PostForm action={`/keys/${k.id}/revoke`} csrf={csrf} class="inline" confirm={`Revoke “${k.name}”? Requests with it fail at once.`}>
-                          <button type="submit" class="danger small" aria-label={`Revoke ${k.name}`}>Revoke</button>
-                        </PostForm>
+                        <RowAction action={`/keys/${k.id}/revoke`} csrf={csrf} label="Revoke" what={k.name} confirm={`Revoke “${k.name}”? Requests with it fail at once.`} />
                       </td>
                     </tr>
                   ))}
@@ -108,7 +101,7 @@ export function keyPages({ api }: Web) {
         </section>
       </>
     );
-    return render(c, 'API keys', body, { section: 'keys', status: s.status && s.status !== 200 ? pageStatus(s.status) : 200 });
+    return render(c, 'API keys', body, { section: 'keys', status: formStatus(s.status) });
   };
 
   r.get('/keys', (c) => show(c));
@@ -129,10 +122,6 @@ export function keyPages({ api }: Web) {
     return show(c, { created: res.data });
   });
 
-  r.post('/keys/:id/revoke', async (c) => {
-    const res = await api.send(c, 'DELETE', `/api/keys/${encodeURIComponent(c.req.param('id'))}`);
-    if (!res.ok) throw failure(res);
-    return c.redirect('/keys', 303);
-  });
+  r.post('/keys/:id/revoke', rowActionPost(api, '/api/keys', '/keys'));
   return r;
 }

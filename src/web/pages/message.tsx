@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
-import { Badge, bytes, PostForm, Time } from '../ui/components.js';
+import { Badge, bytes, PageHead, PostForm, Time } from '../ui/components.js';
 import { Deliveries } from '../ui/deliveries.js';
 import { render } from '../ui/render.js';
 import type { DeliveryJson, MessageJson } from '../types.js';
@@ -25,20 +25,21 @@ export function messagePages({ api }: Web) {
     };
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>{m.subject || '(no subject)'}</h1>
-            <p>From {list([m.from])} · received <Time ms={m.received_at} /></p>
-          </div>
-          <div>
-            <a class="button secondary" href={`/messages/${m.id}/raw`} download>Download .eml</a>{' '}
-            {m.from.address || m.envelope.mail_from ? (
-              <PostForm action={`/messages/${m.id}/block-sender`} csrf={c.get('csrf')} class="inline" confirm={`Refuse all mail from ${m.from.address || m.envelope.mail_from}?`}>
-                <button type="submit" class="danger">Block sender</button>
-              </PostForm>
-            ) : null}
-          </div>
-        </div>
+        <PageHead
+          title={m.subject || '(no subject)'}
+          actions={
+            <div>
+              <a class="button secondary" href={`/messages/${m.id}/raw`} download>Download .eml</a>{' '}
+              {m.from.address || m.envelope.mail_from ? (
+                <PostForm action={`/messages/${m.id}/block-sender`} csrf={c.get('csrf')} class="inline" confirm={`Refuse all mail from ${m.from.address || m.envelope.mail_from}?`}>
+                  <button type="submit" class="danger">Block sender</button>
+                </PostForm>
+              ) : null}
+            </div>
+          }
+        >
+          From {list([m.from])} · received <Time ms={m.received_at} />
+        </PageHead>
         <section class="card">
           <dl class="facts">
             <dt>To</dt><dd>{list(m.to)}</dd>

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { Deps } from '../../deps.js';
 import type { Web, WebEnv } from '../env.js';
-import { Alert, Badge, Empty, Time } from '../ui/components.js';
+import { Alert, Badge, Empty, PageHead, Time } from '../ui/components.js';
 import { render } from '../ui/render.js';
 import type { DomainJson, MessageSummaryJson, Page } from '../types.js';
 
@@ -41,12 +41,7 @@ export function messageListPages({ deps, api }: Web) {
 
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>Messages</h1>
-            <p>Mail received for your domains, newest first.</p>
-          </div>
-        </div>
+        <PageHead title="Messages">Mail received for your domains, newest first.</PageHead>
         <section class="card">
           <form method="get" action="/messages" class="grid2" role="search">
             <div class="field">

@@ -3,8 +3,8 @@ import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
 import { WebError } from '../errors.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
-import { PostForm, Time } from '../ui/components.js';
-import { pageStatus, render } from '../ui/render.js';
+import { PageHead, PostForm, Time } from '../ui/components.js';
+import { formStatus, render } from '../ui/render.js';
 import { formValues, ROUTE_FIELDS, routeBody, RouteForm, routeValues, type RouteValues } from '../ui/route-form.js';
 import type { DomainJson, RouteJson } from '../types.js';
 
@@ -26,14 +26,9 @@ export function routeEditPages({ api }: Web) {
     const base = `/domains/${domain.id}/routes`;
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>Edit route</h1>
-            <p>
-              <code>{route.match}</code> on {domain.name} · updated <Time ms={route.updated_at} /> · <a href={base}>All routes</a>
-            </p>
-          </div>
-        </div>
+        <PageHead title="Edit route">
+          <code>{route.match}</code> on {domain.name} · updated <Time ms={route.updated_at} /> · <a href={base}>All routes</a>
+        </PageHead>
         <section class="card">
           <RouteForm action={`${base}/${route.id}`} csrf={csrf} values={s.values ?? routeValues(route)} errors={s.errors ?? noErrors} submit="Save route" />
         </section>
@@ -56,7 +51,7 @@ export function routeEditPages({ api }: Web) {
         </section>
       </>
     );
-    return render(c, 'Edit route', body, { section: 'domains', status: s.status && s.status !== 200 ? pageStatus(s.status) : 200 });
+    return render(c, 'Edit route', body, { section: 'domains', status: formStatus(s.status) });
   };
 
   r.get('/domains/:id/routes/:rid', (c) => show(c));

@@ -2,9 +2,9 @@ import { Hono, type Context } from 'hono';
 import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
 import { fieldErrors, noErrors, readForm, type FieldErrors } from '../form.js';
-import { Badge, Empty } from '../ui/components.js';
+import { Badge, Empty, PageHead } from '../ui/components.js';
 import { DryRun, emptyDryRun, type DryRunInput } from '../ui/dry-run.js';
-import { pageStatus, render } from '../ui/render.js';
+import { formStatus, render } from '../ui/render.js';
 import { emptyRoute, formValues, ROUTE_FIELDS, routeBody, RouteForm, type RouteValues } from '../ui/route-form.js';
 import type { DomainJson, DryRunJson, MessageSummaryJson, Page, RouteJson } from '../types.js';
 
@@ -70,14 +70,9 @@ export function routePages({ api }: Web) {
     const csrf = c.get('csrf');
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>Routes for {domain.name}</h1>
-            <p>
-              They run in this order; every matching route fires until one with “stop” does. <a href={`/domains/${domain.id}`}>Back to {domain.name}</a>
-            </p>
-          </div>
-        </div>
+        <PageHead title={<>Routes for {domain.name}</>}>
+          They run in this order; every matching route fires until one with “stop” does. <a href={`/domains/${domain.id}`}>Back to {domain.name}</a>
+        </PageHead>
         <section class="card">
           {routes.length ? (
             <RouteTable domainId={domain.id} routes={routes} />
@@ -94,7 +89,7 @@ export function routePages({ api }: Web) {
         <DryRun domainId={domain.id} csrf={csrf} input={s.dryRun ?? emptyDryRun} errors={s.dryRunErrors ?? noErrors} messages={messages} routes={routes} result={s.result ?? null} />
       </>
     );
-    return render(c, `Routes · ${domain.name}`, body, { section: 'domains', status: s.status && s.status !== 200 ? pageStatus(s.status) : 200 });
+    return render(c, `Routes · ${domain.name}`, body, { section: 'domains', status: formStatus(s.status) });
   };
 
   r.get('/domains/:id/routes', (c) => show(c));

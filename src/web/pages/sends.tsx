@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { Web, WebEnv } from '../env.js';
 import { failure } from '../api-client.js';
-import { Badge, Empty, PostForm, Time } from '../ui/components.js';
+import { Badge, Empty, PageHead, PostForm, Time } from '../ui/components.js';
 import { render } from '../ui/render.js';
 import type { Page, SendJson } from '../types.js';
 
@@ -54,17 +54,18 @@ export function sendPages({ api }: Web) {
     const s = await api.get<SendJson>(c, `/api/sends/${encodeURIComponent(c.req.param('id'))}`);
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>{s.subject || '(no subject)'}</h1>
-            <p>From {s.from} · <Time ms={s.created_at} /> · <Badge status={s.status} /></p>
-          </div>
-          {s.recipients.some((x) => x.status === 'deferred' || x.status === 'failed') ? (
-            <PostForm action={`/sent/${s.id}/retry`} csrf={c.get('csrf')}>
-              <button type="submit" class="secondary">Retry now</button>
-            </PostForm>
-          ) : null}
-        </div>
+        <PageHead
+          title={s.subject || '(no subject)'}
+          actions={
+            s.recipients.some((x) => x.status === 'deferred' || x.status === 'failed') ? (
+              <PostForm action={`/sent/${s.id}/retry`} csrf={c.get('csrf')}>
+                <button type="submit" class="secondary">Retry now</button>
+              </PostForm>
+            ) : null
+          }
+        >
+          From {s.from} · <Time ms={s.created_at} /> · <Badge status={s.status} />
+        </PageHead>
         <section class="card">
           <dl class="facts">
             <dt>Message-ID</dt><dd><code>{s.message_id}</code></dd>

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
-import { failure } from '../api-client.js';
 import type { Web, WebEnv } from '../env.js';
-import { Empty, PostForm, Time } from '../ui/components.js';
+import { rowActionPost } from '../row-action.js';
+import { Empty, PageHead, RowAction, Time } from '../ui/components.js';
 import { render } from '../ui/render.js';
 import type { Page, SuppressionJson } from '../types.js';
 
@@ -19,12 +19,7 @@ export function suppressionPages({ api }: Web) {
     const csrf = c.get('csrf');
     const body = (
       <>
-        <div class="head">
-          <div>
-            <h1>Suppressed addresses</h1>
-            <p>Sends skip these recipients (status <code>suppressed</code>); the other recipients of a send still get it. Remove an address to send to it again.</p>
-          </div>
-        </div>
+        <PageHead title="Suppressed addresses">Sends skip these recipients (status <code>suppressed</code>); the other recipients of a send still get it. Remove an address to send to it again.</PageHead>
         <section class="card">
           {page.data.length ? (
             <div class="table-wrap">
@@ -43,9 +38,7 @@ export function suppressionPages({ api }: Web) {
                       </td>
                       <td data-label="Since"><Time ms={s.created_at} /></td>
                       <td>
-                        <PostForm action={`/suppressions/${encodeURIComponent(s.address)}/delete`} csrf={csrf} class="inline">
-                          <button type="submit" class="secondary small" aria-label={`Remove ${s.address}`}>Remove</button>
-                        </PostForm>
+                        <RowAction action={`/suppressions/${encodeURIComponent(s.address)}/delete`} csrf={csrf} label="Remove" what={s.address} />
                       </td>
                     </tr>
                   ))}
@@ -64,10 +57,6 @@ export function suppressionPages({ api }: Web) {
     return render(c, 'Suppressed addresses', body, { section: 'sent' });
   });
 
-  r.post('/suppressions/:address/delete', async (c) => {
-    const res = await api.send(c, 'DELETE', `/api/suppressions/${encodeURIComponent(c.req.param('address'))}`);
-    if (!res.ok) throw failure(res);
-    return c.redirect('/suppressions', 303);
-  });
+  r.post('/suppressions/:address/delete', rowActionPost(api, '/api/suppressions', '/suppressions', 'address'));
   return r;
 }

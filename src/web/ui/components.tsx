@@ -8,6 +8,28 @@ export const PostForm: FC<{ action: string; csrf: string; class?: string; confir
   </form>
 );
 
+/** A page's heading: its title, a line on what the page shows, and its actions (at the right) if any. */
+export const PageHead: FC<{ title: Child; children?: Child; actions?: Child }> = (p) => (
+  <div class="head">
+    <div>
+      <h1>{p.title}</h1>
+      <p>{p.children}</p>
+    </div>
+    {p.actions}
+  </div>
+);
+
+/**
+ * A table row's own button (Delete, Revoke, Unblock, Remove): a POST for that one row, named for
+ * screen readers by what it acts on. One that asks first (`confirm`: it cannot be undone) is a
+ * danger button; the others are secondary.
+ */
+export const RowAction: FC<{ action: string; csrf: string; label: string; what: string; confirm?: string }> = (p) => (
+  <PostForm action={p.action} csrf={p.csrf} class="inline" confirm={p.confirm}>
+    <button type="submit" class={p.confirm ? 'danger small' : 'secondary small'} aria-label={`${p.label} ${p.what}`}>{p.label}</button>
+  </PostForm>
+);
+
 export interface FieldProps {
   name: string;
   label: string;

@@ -22,6 +22,9 @@ export function render(c: Context<WebEnv>, title: string, body: Child, opts: { s
   return c.html(html`<!doctype html>${page}`, opts.status ?? 200);
 }
 
+/** A form page's status: 200, or that of the API's refusal it shows beside the form (absent: 200). */
+export const formStatus = (status?: number): Status => (status && status !== 200 ? pageStatus(status) : 200);
+
 /** Statuses a page may answer with (the API's own, passed through to the browser). */
 export const pageStatus = (status: number): Status =>
   ([400, 403, 404, 409, 410, 413, 429, 502, 503] as const).find((s) => s === status) ?? (status >= 500 ? 500 : 400);
