@@ -60,7 +60,7 @@ let nextId = 1;
 let nextKeyId = 1;
 
 function start(): Thread {
-  const worker = new Worker(THREAD_SOURCE, { eval: true, name: 'mailhook-dkim-sign' });
+  const worker = new Worker(THREAD_SOURCE, { eval: true, name: 'mailhook-dkim-sign', execArgv: [] });
   worker.unref();
   const thread: Thread = { worker, keyIds: new WeakMap(), pending: new Map() };
   worker.on('message', (m: { id: number; sig?: Uint8Array; error?: { message?: string; code?: string } }) => {
