@@ -77,7 +77,14 @@ function start(): Thread {
     thread.pending.clear();
     for (const p of orphans) {
       if (p.retried) p.reject(new Error(`signing thread ended${err ? `: ${err.message}` : ''}`));
-      else submit({ ...p, retried: true });
+      else {
+        try {
+          submit({ ...p, retried: true });
+        } catch (e) {
+          // No new thread could start (Worker's constructor threw): this signature fails, not the process.
+          p.reject(e as Error);
+        }
+      }
     }
   };
   worker.on('error', died);
