@@ -42,7 +42,8 @@ const deps = createDeps(loadConfig(benchEnv({ DATA_DIR: dir, PUBLIC_URL: 'http:/
 await seedRoutes(deps, 'bench.test', [receiver.url]);
 const worker = createDeliveryWorker(deps);
 worker.start();
-const smtp = createSmtpServer(deps, { onStored: () => worker.kick(), checkAuth: authCheck(deps) });
+// As main.ts wires it: acceptInbound wakes the delivery worker's passes only for deliveries it left to them (src/deliver/born.ts).
+const smtp = createSmtpServer(deps, { checkAuth: authCheck(deps) });
 const port = await smtp.listen(0, '127.0.0.1');
 const load = (from: number, n: number) =>
   runLoad({ port, connections: 20, messages: n, message: (s) => plainMessage(from + s, `in${s % 50}@bench.test`), rcptTo: (s) => `in${s % 50}@bench.test` });

@@ -55,10 +55,10 @@ async function main(): Promise<void> {
   worker.start();
   const outbound = createOutboundWorker(deps);
   outbound.start();
-  const onStored = () => {
-    worker.kick();
-    outbound.kick(); // forward routes queue sends with the message
-  };
+  // Forward routes queue sends with the message, a DSN updates sends. The delivery worker needs no
+  // kick: acceptInbound hands it the deliveries it wrote leased, and wakes its passes only for the
+  // ones it left to them (src/deliver/born.ts).
+  const onStored = () => outbound.kick();
   const smtp = createSmtpServer(deps, { onStored, checkAuth: authCheck(deps), checkSpam: spamCheck(deps) });
   const smtpPort = await listening('SMTP', config.smtpHost, config.smtpPort, () => smtp.listen(config.smtpPort, config.smtpHost));
   const app = createApp(deps, { kickDeliveries: worker.kick, kickSends: outbound.kick });

@@ -1,17 +1,10 @@
-import { performance } from 'node:perf_hooks';
-import type { AttemptOutcome, Delivery } from '../db/deliveries.js';
-import type { MessageWithDomains } from '../db/messages.js';
-import type { AttemptFinish } from '../db/repository.js';
+import type { Delivery } from '../db/deliveries.js';
 import type { Deps } from '../deps.js';
-import type { AttemptOutcomeLabel } from '../ops/metrics.js';
 import { createQueueLoop, POLL_MS, type QueueLoop } from '../queue/loop.js';
 import { createSlots } from '../queue/slots.js';
-import { postWebhook, type AttemptResult } from './post.js';
-import { buildWebhookRequest } from './request.js';
-import { nextAttemptDelay } from './schedule.js';
-import { handoff } from './handoff.js';
+import { createAttempt } from './attempt.js';
 import { createAdaptiveLimits } from './limit.js';
-import { setBornLeased, type BornLeased, type Place } from './born.js';
+import { createBornLeased, LEASE_MARGIN_MS, setBornLeased } from './born.js';
 
 /**
  * The durable webhook queue (DESIGN §6, invariant 3). The database is the queue: a delivery
@@ -20,8 +13,6 @@ import { setBornLeased, type BornLeased, type Place } from './born.js';
  * that start() closes and re-sends, under the same webhook-id (the delivery id).
  */
 export type DeliveryWorker = QueueLoop;
-/** The lease covers the whole attempt (timeoutMs bounds it) plus time to record the result. */
-const LEASE_MARGIN_MS = 30_000;
 /**
  * Due rows read per destination at a time, kept for the next passes (issue 14): a destination at
  * its cap takes one or two rows per pass (as slots free), and each read of the queue costs as
@@ -30,19 +21,9 @@ const LEASE_MARGIN_MS = 30_000;
 export const READ_AHEAD = 32;
 export const READ_AHEAD_TOTAL = 4096;
 export const INTERRUPTED = 'interrupted (process stopped)';
-/**
- * First attempts born leased (src/deliver/born.ts) beyond a destination's room wait in memory for
- * a slot: at most WAIT_ROUNDS times its limit per destination and WAIT_ROUNDS times the global
- * pool in all. Their lease covers the wait: each round of a destination's limit ends within
- * WEBHOOK_TIMEOUT_MS, so the last in line starts within WAIT_ROUNDS of those while its limit
- * holds; one whose lease no longer covers an attempt when its turn comes (the limit was cut
- * meanwhile) is not posted, and is due again when its lease ends.
- */
-export const WAIT_ROUNDS = 4;
 
 export function createDeliveryWorker(deps: Deps, opts: { random?: () => number } = {}): DeliveryWorker {
   const { config, repos, log } = deps;
-  const random = opts.random ?? Math.random;
   // Requests in flight per destination and in all (the global pool, fixed); each destination may
   // have its adaptive limit in flight (src/deliver/limit.ts), the slots' own cap being its ceiling.
   const slots = createSlots(config.webhookConcurrency, config.webhookConcurrencyPerDestination);
@@ -50,41 +31,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   const inflightAt = slots.inflightAt;
   const inflightIds = new Set<string>(); // claimed and not yet recorded as finished
   const answering = new Set<string>(); // destinations whose last attempt got a response in time
-  // A domain's name never changes under its id: one lookup per domain, not one per attempt.
-  const domainNames = new Map<string, string>();
-  const domainName = async (id: string): Promise<string> => {
-    let name = domainNames.get(id);
-    if (name === undefined) {
-      name = (await repos.domains.getById(id))?.name ?? '';
-      if (name) {
-        if (domainNames.size >= 10_000) domainNames.clear();
-        domainNames.set(id, name);
-      }
-    }
-    return name;
-  };
-  // The domain an event is for: its route's (a route never moves to another domain), or for a
-  // catch-all delivery the domain whose catch-all it was. A message to several of the account's
-  // domains is filed under the first; each domain's webhooks must still name their own.
-  const routeDomains = new Map<string, string>();
-  const eventDomainId = async (d: Delivery, message: MessageWithDomains): Promise<string> => {
-    if (d.domainId) return d.domainId; // recorded when queued; below, rows of older versions
-    if (d.routeId) {
-      let id = routeDomains.get(d.routeId);
-      if (id === undefined) {
-        id = (await repos.routes.get(d.userId, d.routeId))?.domainId;
-        if (id === undefined) return message.domainId; // route deleted since: the row kept no domain
-        if (routeDomains.size >= 10_000) routeDomains.clear();
-        routeDomains.set(d.routeId, id);
-      }
-      return id;
-    }
-    // The catch-all delivery carries its domain's signing secret (a snapshot, random per domain).
-    if (message.domainIds.length > 1) {
-      for (const id of message.domainIds) if ((await repos.domains.getById(id))?.webhookSecret === d.secret) return id;
-    }
-    return message.domainId;
-  };
+  const attempt = createAttempt(deps, { limits, answering, random: opts.random ?? Math.random });
 
   /**
    * Due rows read ahead, per destination, oldest first: a pass takes from here and reads the
@@ -123,6 +70,19 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
 
   /** Destinations whose due rows the last pass could not all take: their new first attempts queue behind them, in the table. */
   const backlog = new Set<string>();
+  /**
+   * Whether rows may be due that only a pass takes (issue 14, session 15): set when the last pass
+   * left due rows behind (no room, or it failed) and whenever rows are left to the passes (written
+   * without a place in the pools, a place given back, a claim lost); a pass clears it as it
+   * starts, since it reads them. A freed slot runs a pass only then: with every first attempt born
+   * leased there is nothing for one to find. Rows due later (retries, leases ending) wake the loop
+   * by its timer, and rows this worker never sees (another node's) by its poll (POLL_MS) or a kick.
+   */
+  let owed = true;
+  const leftToPasses = () => {
+    owed = true;
+    loop.kick();
+  };
   const reserveOf = () => Math.floor(config.webhookConcurrency / 4);
   /** Whether one more attempt to `dest` may start now: the pass's rules (below), for born-leased attempts. */
   const mayStart = (dest: string): boolean => {
@@ -151,7 +111,10 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     // Counted afresh at each step: first attempts born leased take slots while this pass awaits its reads.
     const freeNow = () => config.webhookConcurrency - slots.busy;
     // Every slot busy: nothing to start, and a freed slot kicks the loop.
-    if (freeNow() <= 0) return { launched: Promise.resolve([]), wakeIn: POLL_MS };
+    if (freeNow() <= 0) {
+      owed = true;
+      return { launched: Promise.resolve([]), wakeIn: POLL_MS };
+    }
     const dests = await repos.deliveries.pendingDestinations();
     // A destination with nothing due (any more) has nothing to read ahead.
     const dueDests = new Set(dests.filter((d) => d.nextAt <= now).map((d) => d.dest));
@@ -194,6 +157,7 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
       const q = queues.get(dest);
       if (!q || q.cut || q.rows.some((r) => !inflightIds.has(r.id))) backlog.add(dest);
     }
+    if (backlog.size > 0) owed = true;
     let wakeIn = POLL_MS;
     for (const d of dests) if (d.nextAt > now) wakeIn = Math.min(wakeIn, d.nextAt - now);
     if (picked.length === 0) return { launched: Promise.resolve([]), wakeIn };
@@ -229,109 +193,44 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
   }
 
   /** The request is over: its slot goes back to the pools (its result may still be committing). */
-  function freeSlot(d: Pick<Delivery, 'dest'>): void {
-    slots.release(d.dest);
-    drain(); // first attempts waiting in memory go first: their rows are leased, no pass can take them
-    loop.kick(); // a destination held back by a cap may go now
+  function freeSlot(dest: string): void {
+    slots.release(dest);
+    hand.drain(); // first attempts waiting in memory go first: their rows are leased, no pass can take them
+    if (owed) loop.kick(); // a destination held back by a cap may go now
   }
 
-  /**
-   * First attempts born leased (src/deliver/born.ts). A place is a slot held from reserve() on,
-   * or a place in the destination's waiting line; either counts in the pools from then, so
-   * neither the passes nor other first attempts overfill a destination or the global pool.
-   */
-  interface Waiting {
-    d: Delivery;
-    attemptId: number;
-    leaseUntil: number;
-    done(attempt?: Promise<void>): void;
-  }
-  const lines = new Map<string, Waiting[]>();
-  const waitingAt = new Map<string, number>(); // places in line: reserved, or written and queued
-  let waitingTotal = 0;
-  const unwait = (dest: string) => {
-    const n = (waitingAt.get(dest) ?? 1) - 1;
-    if (n > 0) waitingAt.set(dest, n);
-    else waitingAt.delete(dest);
-    waitingTotal--;
-  };
-  interface HeldPlace extends Place {
-    held: boolean;
-  }
-  let starting: (() => void)[] = [];
-  const startAll = () => {
-    const batch = starting;
-    starting = [];
-    for (const go of batch) go();
-  };
-  const born: BornLeased = {
-    reserve(dest, now) {
-      if (backlog.has(dest)) return null;
-      const waiting = waitingAt.get(dest) ?? 0;
-      if (waiting === 0 && mayStart(dest)) {
-        slots.hold(dest);
-        return { dest, leaseUntil: now + config.webhookTimeoutMs + LEASE_MARGIN_MS, held: true } satisfies HeldPlace;
-      }
-      if (waitingTotal >= WAIT_ROUNDS * config.webhookConcurrency || waiting >= WAIT_ROUNDS * limits.limitOf(dest)) return null;
-      waitingAt.set(dest, waiting + 1);
-      waitingTotal++;
-      return { dest, leaseUntil: now + (1 + WAIT_ROUNDS) * config.webhookTimeoutMs + LEASE_MARGIN_MS, held: false } satisfies HeldPlace;
-    },
-    start(place, d, attemptId) {
-      inflightIds.add(d.id);
-      if ((place as HeldPlace).held) {
-        // Launched together after this turn: the messages of one group commit resume in one turn,
-        // and their 250s go out before their requests are built.
-        const full = waitingAt.has(d.dest) || backlog.has(d.dest);
-        if (starting.push(() => loop.track(launch(d, attemptId, full))) === 1) setImmediate(startAll);
-        return;
-      }
-      let line = lines.get(d.dest);
-      if (!line) lines.set(d.dest, (line = []));
-      const l = line;
-      loop.track(new Promise<void>((resolve) => l.push({ d, attemptId, leaseUntil: place.leaseUntil, done: (a) => void (a ?? Promise.resolve()).finally(resolve) })));
-      drain();
-    },
-    cancel(place) {
-      if ((place as HeldPlace).held) freeSlot(place);
-      else unwait(place.dest);
-    },
-  };
-
-  /** Starts the first attempts waiting in memory that their destination and the pool have room for. */
-  function drain(): void {
-    for (const [dest, line] of lines) {
-      while (line.length > 0 && mayStart(dest)) {
-        const w = line.shift()!;
-        unwait(dest);
-        if (deps.now() + config.webhookTimeoutMs + LEASE_MARGIN_MS > w.leaseUntil) {
-          // Its lease no longer covers an attempt: the row is due again when it ends, and a pass claims it then.
-          inflightIds.delete(w.d.id);
-          w.done();
-          continue;
-        }
-        slots.hold(dest);
-        w.done(launch(w.d, w.attemptId, true));
-      }
-      if (line.length === 0) lines.delete(dest);
-    }
-  }
+  // First attempts born leased: the hand-over from acceptInbound (src/deliver/born.ts).
+  const hand = createBornLeased({
+    concurrency: config.webhookConcurrency,
+    timeoutMs: config.webhookTimeoutMs,
+    now: deps.now,
+    mayStart,
+    limitOf: (dest) => limits.limitOf(dest),
+    hold: (dest) => slots.hold(dest),
+    freeSlot,
+    backlogged: (dest) => backlog.has(dest),
+    inflightIds,
+    launch,
+    track: (attempt) => loop.track(attempt),
+    leftToPasses,
+  });
 
   function release(d: Delivery): void {
-    freeSlot(d);
+    freeSlot(d.dest);
     inflightIds.delete(d.id);
   }
 
   /** A picked row the claim did not take: no longer due as read. Its destination's rows are read again. */
   function lost(d: Delivery): void {
     ahead.delete(d.dest);
+    owed = true;
     release(d);
   }
 
   function launch(d: Delivery, attemptId: number, full: boolean): Promise<void> {
     let slotHeld = true;
     const endRequest = () => {
-      if (slotHeld) freeSlot(d);
+      if (slotHeld) freeSlot(d.dest);
       slotHeld = false;
     };
     return attempt(d, attemptId, full, endRequest).finally(() => {
@@ -340,84 +239,17 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     });
   }
 
-  /**
-   * One attempt of a claimed delivery: build the body from the rows, send, record. Never throws.
-   * `requestDone` frees the concurrency slot as soon as the response is in, before the commit.
-   */
-  async function attempt(d: Delivery, attemptId: number, full: boolean, requestDone: () => void): Promise<void> {
-    let outcome: AttemptOutcome;
-    try {
-      const fresh = handoff(repos).take(d.messageId);
-      const message = fresh?.message ?? (await repos.messages.getById(d.messageId));
-      if (!message) {
-        const base = { finishedAt: deps.now(), statusCode: null, latencyMs: 0, responseBody: '', error: 'message deleted' };
-        outcome = { ...base, status: 'failed', nextAttemptAt: null };
-      } else {
-        const request = await buildWebhookRequest(
-          deps,
-          d,
-          message,
-          // Attachment rows mirror parsed.attachments one for one: none there, none to look up.
-          fresh?.attachments ?? (message.parsed.attachments.length ? await repos.messages.attachments(message.id) : []),
-          await domainName(await eventDomainId(d, message)),
-        );
-        const sentAt = performance.now();
-        const result = await postWebhook({
-          url: d.url,
-          secret: d.secret,
-          id: d.id,
-          body: request.body,
-          contentType: request.contentType,
-          headers: request.headers,
-          now: deps.now(),
-          timeoutMs: config.webhookTimeoutMs,
-          allowInsecure: config.allowInsecureWebhooks,
-        });
-        limits.observe(d.dest, { sentAt, full, statusCode: result.statusCode, latencyMs: result.latencyMs });
-        requestDone();
-        if (result.detail) log.warn('webhook destination refused', { delivery: d.id, url: d.url, detail: result.detail });
-        deps.metrics.attemptSeconds.observe({ kind: 'webhook' }, result.latencyMs / 1000);
-        if (result.statusCode !== null) answering.add(d.dest);
-        else answering.delete(d.dest);
-        outcome = decide(result, d.attempts, deps.now(), random);
-      }
-    } catch (err) {
-      // Our own failure (a bug, the database): the delivery stays on its schedule, not lost.
-      log.error('webhook attempt failed internally', { err, delivery: d.id });
-      const r: AttemptResult = { statusCode: null, latencyMs: 0, body: '', error: 'internal error', retryAfter: null, detail: null };
-      outcome = decide(r, d.attempts, deps.now(), random);
-    }
-    deps.metrics.attempts.inc({ kind: 'webhook', outcome: outcomeLabel(outcome) });
-    try {
-      // Attempts ending in the same turn share one write (and one commit, one fsync).
-      await finish({ deliveryId: d.id, attemptId, outcome });
-      log.debug('webhook attempt', { delivery: d.id, status: outcome.statusCode, error: outcome.error, next: outcome.status });
-    } catch (err) {
-      // The attempt row stays open; start() after a restart re-sends it, under the same id.
-      log.error('could not record webhook attempt', { err, delivery: d.id });
-    }
-  }
-
-  // Attempts ending in the same turn of the event loop are recorded together: one use case, one
-  // savepoint of the group commit (one transaction on PostgreSQL) instead of one each.
-  let finishing: { finish: AttemptFinish; resolve(done: boolean): void; reject(err: unknown): void }[] = [];
-  const recordFinishes = () => {
-    const batch = finishing;
-    finishing = [];
-    repos.finishAttempts(batch.map((b) => b.finish)).then(
-      (done) => batch.forEach((b, i) => b.resolve(done[i] ?? false)),
-      (err: unknown) => batch.forEach((b) => b.reject(err)),
-    );
-  };
-  const finish = (finish: AttemptFinish) =>
-    new Promise<boolean>((resolve, reject) => {
-      if (finishing.push({ finish, resolve, reject }) === 1) setImmediate(recordFinishes);
-    });
 
   const loop = createQueueLoop({
     name: 'delivery',
     log,
-    pass,
+    pass: () => {
+      owed = false; // this pass reads what was left; anything left from now on sets it again
+      return pass().catch((err: unknown) => {
+        owed = true;
+        throw err;
+      });
+    },
     async recover() {
       const n = await repos.deliveries.recoverInterrupted(deps.now(), INTERRUPTED);
       if (n > 0) log.warn('re-queued webhook attempts interrupted by a stop', { count: n });
@@ -429,30 +261,15 @@ export function createDeliveryWorker(deps: Deps, opts: { random?: () => number }
     ...loop,
     start() {
       loop.start();
-      setBornLeased(repos, born);
+      setBornLeased(repos, hand.born);
     },
     stop() {
-      setBornLeased(repos, undefined, born);
+      setBornLeased(repos, undefined, hand.born);
       return loop.stop();
     },
   };
 }
 
-const outcomeLabel = (o: AttemptOutcome): AttemptOutcomeLabel => (o.status === 'pending' ? 'retry' : o.status);
-
-/**
- * What becomes of a delivery after an attempt: 2xx delivered (the status decides, even if the
- * body then stalled), 410 stops, anything else follows the schedule until it is spent.
- */
-export function decide(r: AttemptResult, attemptsMade: number, now: number, random: () => number = Math.random): AttemptOutcome {
-  const base = { finishedAt: now, statusCode: r.statusCode, latencyMs: r.latencyMs, responseBody: r.body, error: r.error };
-  if (r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300) {
-    return { ...base, status: 'delivered', nextAttemptAt: null };
-  }
-  if (r.statusCode === 410) return { ...base, error: r.error ?? '410 Gone: the receiver asked to stop', status: 'failed', nextAttemptAt: null };
-  const delay = nextAttemptDelay(attemptsMade, r.retryAfter, random, now);
-  return delay === null ? { ...base, status: 'failed', nextAttemptAt: null } : { ...base, status: 'pending', nextAttemptAt: now + delay };
-}
 
 /**
  * POST /api/deliveries/:id/retry: queues a new attempt now, whatever the status (a failed or

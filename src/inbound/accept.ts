@@ -242,6 +242,8 @@ export async function acceptInbound(deps: Deps, input: InboundMessage, checkAuth
       if (attemptId === undefined) born!.cancel(place);
       else born!.start(place, leasedDelivery(d, place, receivedAt), attemptId);
     }
+    // Deliveries written due, without a place: the worker's passes take them (none runs for a message whose all were born leased).
+    if (born && places.length < rows.reduce((n, c) => n + c.deliveries.length, 0)) born.leftToPasses();
     return copies.map((c) => c.id);
   } catch (err) {
     // Rows that did commit point at these blobs: they stay (the 451 makes the sender retry; at worst a duplicate).

@@ -92,7 +92,7 @@ export function mimeTree(c: Composition, messageId: string, date: Date) {
 /**
  * Prepends a DKIM-Signature to a whole message (dkim-sign.ts): canonicalized as nodemailer's
  * signer does, with a parsed key (mailauth's signer parsed the PEM again for every message), and
- * the RSA signature made on libuv's thread pool, not on the event loop (~1.2 ms a message, the
+ * the RSA signature made on the signing thread at lower priority (sign-thread.ts), not on the event loop (~1.2 ms a message, the
  * largest single cost of a send: bench/README.md, "Issue 12, throughput"). Verified by mailauth
  * in the tests.
  */

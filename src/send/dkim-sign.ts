@@ -1,10 +1,11 @@
-import { createHash, sign as rsaSign, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { domainToASCII } from 'node:url';
+import { rsaSha256OnThread } from './sign-thread.js';
 
 /**
  * DKIM-Signature (RFC 6376, rsa-sha256, relaxed/relaxed) over a whole message in memory, with
- * the RSA signature made on libuv's thread pool (`crypto.sign` with a callback) instead of on
- * the event loop: at ~1.2 ms per 2048-bit signature it was the largest single cost of a send
+ * the RSA signature made on a dedicated signing thread at lower priority (sign-thread.ts) instead
+ * of on the event loop: at ~1.2 ms per 2048-bit signature it was the largest single cost of a send
  * (bench/README.md, "Issue 12, throughput"). The canonicalization follows nodemailer's signer
  * (nodemailer/lib/dkim, which it replaces here) byte for byte: the same header list, the same
  * bottom-up choice of a repeated field, the same relaxed header and body rules.
@@ -168,7 +169,7 @@ const tagValue = (v: string) => v.replace(/[\x00-\x1f\x7f;=]/g, '');
 
 /**
  * The DKIM-Signature field for `message` (ending in CRLF, to be prepended). The body hash and the
- * canonical headers are computed here; the RSA signature on the thread pool.
+ * canonical headers are computed here; the RSA signature on the signing thread (sign-thread.ts).
  */
 export async function dkimSignature(message: Buffer, signer: DkimSigner): Promise<string> {
   const start = bodyStart(message);
@@ -185,9 +186,7 @@ export async function dkimSignature(message: Buffer, signer: DkimSigner): Promis
   const tags = ['v=1', 'a=rsa-sha256', 'c=relaxed/relaxed', `d=${domain}`, 'q=dns/txt', `s=${tagValue(signer.selector)}`, `bh=${bh}`, `h=${names.join(':')}`];
   const head = `${fold(`DKIM-Signature: ${tags.join('; ')}`)};\r\n b=`;
   const canonical = names.map((k) => `${k}:${chosen.get(k)!}\r\n`).join('') + `dkim-signature:${relaxedValue(head)}`;
-  const signature = await new Promise<Buffer>((resolve, reject) =>
-    rsaSign('sha256', Buffer.from(canonical, 'latin1'), signer.privateKey, (err, sig) => (err ? reject(err) : resolve(sig))),
-  );
+  const signature = await rsaSha256OnThread(Buffer.from(canonical, 'latin1'), signer.privateKey);
   // Folded as nodemailer folds it: 73 characters on the field's first line, 75 on the next ones.
   const b64 = signature.toString('base64');
   const lines = [b64.slice(0, 73)];

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { EventFinish, SendEvent } from '../db/outbound-queue.js';
 import type { OutboundResult } from '../db/repository.js';
 import type { Recipient, Send } from '../db/sends.js';
-import { decide } from '../deliver/worker.js';
+import { decide } from '../deliver/attempt.js';
 import { postWebhook } from '../deliver/post.js';
 import type { Deps } from '../deps.js';
 import type { SendStatusLabel } from '../ops/metrics.js';

@@ -25,7 +25,7 @@ export interface ReceiveHooks {
   checkAuth?: AuthCheck;
   /** SPAM_FILTER: asked before the 250, bounded (src/inbound/spam-check.ts). */
   checkSpam?: SpamCheck;
-  /** Called after a commit that queued deliveries: wakes the delivery worker. */
+  /** Called after a commit that stored a message or applied a DSN: main.ts wakes the outbound worker (forwards, send events). */
   onStored?: () => void;
 }
 

@@ -189,6 +189,23 @@ describe('webhook payload modes', () => {
     expect((await fetchLink(req!.headers['x-mailhook-raw-url'] as string)).equals(sent)).toBe(true);
   });
 
+  it('raw: a message with 8-bit bytes that are not UTF-8 verifies with standardwebhooks handed the body as a Buffer (≥ 1.3.0 signs bytes; README)', async () => {
+    const route = await addRoute(deps, owner, { action: 'webhook', destination: receiver.url, secret: newWebhookSecret(), payload: 'raw' });
+    const sent = Buffer.concat([
+      Buffer.from('From: a@sender.test\r\nTo: support@example.com\r\nSubject: latin-1\r\nMIME-Version: 1.0\r\n'),
+      Buffer.from('Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'),
+      Buffer.from('caf\xe9 cr\xe8me br\xfbl\xe9e\r\n', 'latin1'),
+    ]);
+    await smtp.transport.sendMail({ envelope: { from: 'a@sender.test', to: ['support@example.com'] }, raw: sent });
+    const [req] = await receiver.waitFor(1, 15_000);
+    expect(req!.raw.equals(sent)).toBe(true);
+    // Not valid UTF-8: standardwebhooks 1.1 decoded a Buffer as UTF-8 (U+FFFD) before the HMAC and threw here.
+    expect(req!.raw.toString('utf8')).toContain('\ufffd');
+    expect(signedByLibrary(route.secret!, req!)).toBe(true);
+    // A string is verified as its UTF-8 encoding: the decoded body does not match the signature.
+    expect(() => new Webhook(route.secret!).verify(req!.body, req!.headers as Record<string, string>, { jsonParse: false })).toThrow(/signature/);
+  });
+
   it('the catch-all webhook takes a payload mode over the API (PUT /api/domains/:id/webhook)', async () => {
     const api = testApiOn(deps);
     const { token } = await signupOn(api);

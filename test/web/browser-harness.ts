@@ -1,6 +1,8 @@
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -11,7 +13,14 @@ import { testDeps, type TestDeps } from '../helpers/deps.js';
 import { startSmtp, type RunningSmtp } from '../helpers/smtp.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
-export const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url);
+/**
+ * README's screenshots are rewritten only on request (`UPDATE_SCREENSHOTS=1`): a test run would
+ * otherwise leave every tracked PNG modified (new ids and times in them). Without it the pages are
+ * still rendered and captured, into a folder under the system's temporary directory.
+ */
+export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1'
+  ? new URL('../../docs/screenshots/', import.meta.url)
+  : pathToFileURL(`${tmpdir()}/mailhook-screenshots/`);
 export const MX_HOST = 'mx.mailhook.example';
 
 /** Mailhook as main.ts runs it (HTTP on a loopback port, SMTP, delivery worker) plus DNS and a receiver. */
