@@ -203,8 +203,8 @@ function spamFilter(env: Env): 'rspamd' | null {
 /**
  * DATABASE_URL: PostgreSQL, for several nodes. They share the rows, so each needs what a single
  * node keeps in DATA_DIR from somewhere shared too: blobs in S3 (another node must serve a link to
- * an attachment this one stored) and the SECRET (signed links, sealed DKIM keys and sessions made
- * by one node are checked by another; a secret generated per node would differ).
+ * an attachment this one stored) and the SECRET (signed links, bounce addresses, CSRF tokens and
+ * sealed DKIM keys made by one node are checked by another; a secret generated per node would differ).
  */
 function databaseUrl(env: Env): string | null {
   const raw = env.DATABASE_URL?.trim();
